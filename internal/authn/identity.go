@@ -1,0 +1,63 @@
+package authn
+
+import (
+	"context"
+
+	"google.golang.org/grpc/metadata"
+
+	logsv1 "github.com/devsmith/logs/gen/devsmith/logs/v1"
+)
+
+// IdentityClient resolves credentials through the projects service's
+// IdentityService. Its connection must carry ServiceCredentials. Nothing is
+// cached: a rotated key or ended session is refused by the next call.
+type IdentityClient struct {
+	c logsv1.IdentityServiceClient
+}
+
+// NewIdentityClient wraps a client of the projects service.
+func NewIdentityClient(c logsv1.IdentityServiceClient) *IdentityClient {
+	return &IdentityClient{c: c}
+}
+
+// Session resolves the Bearer session token in md to a user principal.
+// Errors are the projects service's status errors, passed through.
+func (ic *IdentityClient) Session(ctx context.Context, md metadata.MD) (*Principal, error) {
+	tok := BearerToken(md)
+	if tok == "" {
+		return nil, ErrNoCredentials
+	}
+	res, err := ic.c.ResolveSession(ctx, &logsv1.ResolveSessionRequest{Token: tok})
+	if err != nil {
+		return nil, err
+	}
+	return SessionPrincipal(tok, res), nil
+}
+
+// APIKey resolves the project API key in md to a project principal.
+func (ic *IdentityClient) APIKey(ctx context.Context, md metadata.MD) (*Principal, error) {
+	key := APIKey(md)
+	if key == "" {
+		return nil, ErrNoAPIKey
+	}
+	res, err := ic.c.ResolveApiKey(ctx, &logsv1.ResolveApiKeyRequest{ApiKey: key})
+	if err != nil {
+		return nil, err
+	}
+	return &Principal{Kind: KindProject, ProjectID: res.GetProjectId(), ProjectSlug: res.GetProjectSlug()}, nil
+}
+
+// SessionPrincipal builds a user principal from a ResolveSession answer.
+func SessionPrincipal(token string, res *logsv1.ResolveSessionResponse) *Principal {
+	p := &Principal{
+		Kind:         KindUser,
+		UserID:       res.GetUser().GetId(),
+		Email:        res.GetUser().GetEmail(),
+		UserRole:     res.GetUser().GetRole(),
+		SessionToken: token,
+	}
+	for _, a := range res.GetProjects() {
+		p.Projects = append(p.Projects, ProjectAccess{ID: a.GetProjectId(), Slug: a.GetProjectSlug(), Role: a.GetRole(), IsActive: a.GetIsActive()})
+	}
+	return p
+}
