@@ -42,10 +42,10 @@ type Config struct {
 
 // Server is a running embedded PostgreSQL.
 type Server struct {
-	cfg    Config
-	log    *zap.Logger
-	cmd    *exec.Cmd
-	exited chan struct{}
+	cfg     Config
+	log     *zap.Logger
+	cmd     *exec.Cmd
+	exited  chan struct{}
 	waitErr error
 	logFile *os.File
 }
