@@ -308,6 +308,208 @@ func (x *GetCurrentUserResponse) GetUser() *User {
 	return nil
 }
 
+// Asks whether setup is needed.
+type GetSetupStatusRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetSetupStatusRequest) Reset() {
+	*x = GetSetupStatusRequest{}
+	mi := &file_devsmith_logs_v1_auth_service_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetSetupStatusRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetSetupStatusRequest) ProtoMessage() {}
+
+func (x *GetSetupStatusRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_devsmith_logs_v1_auth_service_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetSetupStatusRequest.ProtoReflect.Descriptor instead.
+func (*GetSetupStatusRequest) Descriptor() ([]byte, []int) {
+	return file_devsmith_logs_v1_auth_service_proto_rawDescGZIP(), []int{6}
+}
+
+// Whether setup is needed.
+type GetSetupStatusResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// True while no user exists.
+	SetupRequired bool `protobuf:"varint,1,opt,name=setup_required,json=setupRequired,proto3" json:"setup_required,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetSetupStatusResponse) Reset() {
+	*x = GetSetupStatusResponse{}
+	mi := &file_devsmith_logs_v1_auth_service_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetSetupStatusResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetSetupStatusResponse) ProtoMessage() {}
+
+func (x *GetSetupStatusResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_devsmith_logs_v1_auth_service_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetSetupStatusResponse.ProtoReflect.Descriptor instead.
+func (*GetSetupStatusResponse) Descriptor() ([]byte, []int) {
+	return file_devsmith_logs_v1_auth_service_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *GetSetupStatusResponse) GetSetupRequired() bool {
+	if x != nil {
+		return x.SetupRequired
+	}
+	return false
+}
+
+// The first admin's credentials.
+type CreateFirstAdminRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Email address to sign in with.
+	Email string `protobuf:"bytes,1,opt,name=email,proto3" json:"email,omitempty"`
+	// Password, at least 8 characters.
+	Password      string `protobuf:"bytes,2,opt,name=password,proto3" json:"password,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreateFirstAdminRequest) Reset() {
+	*x = CreateFirstAdminRequest{}
+	mi := &file_devsmith_logs_v1_auth_service_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateFirstAdminRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateFirstAdminRequest) ProtoMessage() {}
+
+func (x *CreateFirstAdminRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_devsmith_logs_v1_auth_service_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateFirstAdminRequest.ProtoReflect.Descriptor instead.
+func (*CreateFirstAdminRequest) Descriptor() ([]byte, []int) {
+	return file_devsmith_logs_v1_auth_service_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *CreateFirstAdminRequest) GetEmail() string {
+	if x != nil {
+		return x.Email
+	}
+	return ""
+}
+
+func (x *CreateFirstAdminRequest) GetPassword() string {
+	if x != nil {
+		return x.Password
+	}
+	return ""
+}
+
+// The first admin, signed in.
+type CreateFirstAdminResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The session token, as from Login.
+	Token string `protobuf:"bytes,1,opt,name=token,proto3" json:"token,omitempty"`
+	// The new admin.
+	User *User `protobuf:"bytes,2,opt,name=user,proto3" json:"user,omitempty"`
+	// When the session expires.
+	ExpireTime    *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=expire_time,json=expireTime,proto3" json:"expire_time,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreateFirstAdminResponse) Reset() {
+	*x = CreateFirstAdminResponse{}
+	mi := &file_devsmith_logs_v1_auth_service_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateFirstAdminResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateFirstAdminResponse) ProtoMessage() {}
+
+func (x *CreateFirstAdminResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_devsmith_logs_v1_auth_service_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateFirstAdminResponse.ProtoReflect.Descriptor instead.
+func (*CreateFirstAdminResponse) Descriptor() ([]byte, []int) {
+	return file_devsmith_logs_v1_auth_service_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *CreateFirstAdminResponse) GetToken() string {
+	if x != nil {
+		return x.Token
+	}
+	return ""
+}
+
+func (x *CreateFirstAdminResponse) GetUser() *User {
+	if x != nil {
+		return x.User
+	}
+	return nil
+}
+
+func (x *CreateFirstAdminResponse) GetExpireTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ExpireTime
+	}
+	return nil
+}
+
 var File_devsmith_logs_v1_auth_service_proto protoreflect.FileDescriptor
 
 const file_devsmith_logs_v1_auth_service_proto_rawDesc = "" +
@@ -326,11 +528,24 @@ const file_devsmith_logs_v1_auth_service_proto_rawDesc = "" +
 	"\amessage\x18\x01 \x01(\tR\amessage\"\x17\n" +
 	"\x15GetCurrentUserRequest\"D\n" +
 	"\x16GetCurrentUserResponse\x12*\n" +
-	"\x04user\x18\x01 \x01(\v2\x16.devsmith.logs.v1.UserR\x04user2\x89\x02\n" +
+	"\x04user\x18\x01 \x01(\v2\x16.devsmith.logs.v1.UserR\x04user\"\x17\n" +
+	"\x15GetSetupStatusRequest\"?\n" +
+	"\x16GetSetupStatusResponse\x12%\n" +
+	"\x0esetup_required\x18\x01 \x01(\bR\rsetupRequired\"K\n" +
+	"\x17CreateFirstAdminRequest\x12\x14\n" +
+	"\x05email\x18\x01 \x01(\tR\x05email\x12\x1a\n" +
+	"\bpassword\x18\x02 \x01(\tR\bpassword\"\x99\x01\n" +
+	"\x18CreateFirstAdminResponse\x12\x14\n" +
+	"\x05token\x18\x01 \x01(\tR\x05token\x12*\n" +
+	"\x04user\x18\x02 \x01(\v2\x16.devsmith.logs.v1.UserR\x04user\x12;\n" +
+	"\vexpire_time\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"expireTime2\xd9\x03\n" +
 	"\vAuthService\x12H\n" +
 	"\x05Login\x12\x1e.devsmith.logs.v1.LoginRequest\x1a\x1f.devsmith.logs.v1.LoginResponse\x12K\n" +
 	"\x06Logout\x12\x1f.devsmith.logs.v1.LogoutRequest\x1a .devsmith.logs.v1.LogoutResponse\x12c\n" +
-	"\x0eGetCurrentUser\x12'.devsmith.logs.v1.GetCurrentUserRequest\x1a(.devsmith.logs.v1.GetCurrentUserResponseB6Z4github.com/devsmith/logs/gen/devsmith/logs/v1;logsv1b\x06proto3"
+	"\x0eGetCurrentUser\x12'.devsmith.logs.v1.GetCurrentUserRequest\x1a(.devsmith.logs.v1.GetCurrentUserResponse\x12c\n" +
+	"\x0eGetSetupStatus\x12'.devsmith.logs.v1.GetSetupStatusRequest\x1a(.devsmith.logs.v1.GetSetupStatusResponse\x12i\n" +
+	"\x10CreateFirstAdmin\x12).devsmith.logs.v1.CreateFirstAdminRequest\x1a*.devsmith.logs.v1.CreateFirstAdminResponseB6Z4github.com/devsmith/logs/gen/devsmith/logs/v1;logsv1b\x06proto3"
 
 var (
 	file_devsmith_logs_v1_auth_service_proto_rawDescOnce sync.Once
@@ -344,32 +559,42 @@ func file_devsmith_logs_v1_auth_service_proto_rawDescGZIP() []byte {
 	return file_devsmith_logs_v1_auth_service_proto_rawDescData
 }
 
-var file_devsmith_logs_v1_auth_service_proto_msgTypes = make([]protoimpl.MessageInfo, 6)
+var file_devsmith_logs_v1_auth_service_proto_msgTypes = make([]protoimpl.MessageInfo, 10)
 var file_devsmith_logs_v1_auth_service_proto_goTypes = []any{
-	(*LoginRequest)(nil),           // 0: devsmith.logs.v1.LoginRequest
-	(*LoginResponse)(nil),          // 1: devsmith.logs.v1.LoginResponse
-	(*LogoutRequest)(nil),          // 2: devsmith.logs.v1.LogoutRequest
-	(*LogoutResponse)(nil),         // 3: devsmith.logs.v1.LogoutResponse
-	(*GetCurrentUserRequest)(nil),  // 4: devsmith.logs.v1.GetCurrentUserRequest
-	(*GetCurrentUserResponse)(nil), // 5: devsmith.logs.v1.GetCurrentUserResponse
-	(*User)(nil),                   // 6: devsmith.logs.v1.User
-	(*timestamppb.Timestamp)(nil),  // 7: google.protobuf.Timestamp
+	(*LoginRequest)(nil),             // 0: devsmith.logs.v1.LoginRequest
+	(*LoginResponse)(nil),            // 1: devsmith.logs.v1.LoginResponse
+	(*LogoutRequest)(nil),            // 2: devsmith.logs.v1.LogoutRequest
+	(*LogoutResponse)(nil),           // 3: devsmith.logs.v1.LogoutResponse
+	(*GetCurrentUserRequest)(nil),    // 4: devsmith.logs.v1.GetCurrentUserRequest
+	(*GetCurrentUserResponse)(nil),   // 5: devsmith.logs.v1.GetCurrentUserResponse
+	(*GetSetupStatusRequest)(nil),    // 6: devsmith.logs.v1.GetSetupStatusRequest
+	(*GetSetupStatusResponse)(nil),   // 7: devsmith.logs.v1.GetSetupStatusResponse
+	(*CreateFirstAdminRequest)(nil),  // 8: devsmith.logs.v1.CreateFirstAdminRequest
+	(*CreateFirstAdminResponse)(nil), // 9: devsmith.logs.v1.CreateFirstAdminResponse
+	(*User)(nil),                     // 10: devsmith.logs.v1.User
+	(*timestamppb.Timestamp)(nil),    // 11: google.protobuf.Timestamp
 }
 var file_devsmith_logs_v1_auth_service_proto_depIdxs = []int32{
-	6, // 0: devsmith.logs.v1.LoginResponse.user:type_name -> devsmith.logs.v1.User
-	7, // 1: devsmith.logs.v1.LoginResponse.expire_time:type_name -> google.protobuf.Timestamp
-	6, // 2: devsmith.logs.v1.GetCurrentUserResponse.user:type_name -> devsmith.logs.v1.User
-	0, // 3: devsmith.logs.v1.AuthService.Login:input_type -> devsmith.logs.v1.LoginRequest
-	2, // 4: devsmith.logs.v1.AuthService.Logout:input_type -> devsmith.logs.v1.LogoutRequest
-	4, // 5: devsmith.logs.v1.AuthService.GetCurrentUser:input_type -> devsmith.logs.v1.GetCurrentUserRequest
-	1, // 6: devsmith.logs.v1.AuthService.Login:output_type -> devsmith.logs.v1.LoginResponse
-	3, // 7: devsmith.logs.v1.AuthService.Logout:output_type -> devsmith.logs.v1.LogoutResponse
-	5, // 8: devsmith.logs.v1.AuthService.GetCurrentUser:output_type -> devsmith.logs.v1.GetCurrentUserResponse
-	6, // [6:9] is the sub-list for method output_type
-	3, // [3:6] is the sub-list for method input_type
-	3, // [3:3] is the sub-list for extension type_name
-	3, // [3:3] is the sub-list for extension extendee
-	0, // [0:3] is the sub-list for field type_name
+	10, // 0: devsmith.logs.v1.LoginResponse.user:type_name -> devsmith.logs.v1.User
+	11, // 1: devsmith.logs.v1.LoginResponse.expire_time:type_name -> google.protobuf.Timestamp
+	10, // 2: devsmith.logs.v1.GetCurrentUserResponse.user:type_name -> devsmith.logs.v1.User
+	10, // 3: devsmith.logs.v1.CreateFirstAdminResponse.user:type_name -> devsmith.logs.v1.User
+	11, // 4: devsmith.logs.v1.CreateFirstAdminResponse.expire_time:type_name -> google.protobuf.Timestamp
+	0,  // 5: devsmith.logs.v1.AuthService.Login:input_type -> devsmith.logs.v1.LoginRequest
+	2,  // 6: devsmith.logs.v1.AuthService.Logout:input_type -> devsmith.logs.v1.LogoutRequest
+	4,  // 7: devsmith.logs.v1.AuthService.GetCurrentUser:input_type -> devsmith.logs.v1.GetCurrentUserRequest
+	6,  // 8: devsmith.logs.v1.AuthService.GetSetupStatus:input_type -> devsmith.logs.v1.GetSetupStatusRequest
+	8,  // 9: devsmith.logs.v1.AuthService.CreateFirstAdmin:input_type -> devsmith.logs.v1.CreateFirstAdminRequest
+	1,  // 10: devsmith.logs.v1.AuthService.Login:output_type -> devsmith.logs.v1.LoginResponse
+	3,  // 11: devsmith.logs.v1.AuthService.Logout:output_type -> devsmith.logs.v1.LogoutResponse
+	5,  // 12: devsmith.logs.v1.AuthService.GetCurrentUser:output_type -> devsmith.logs.v1.GetCurrentUserResponse
+	7,  // 13: devsmith.logs.v1.AuthService.GetSetupStatus:output_type -> devsmith.logs.v1.GetSetupStatusResponse
+	9,  // 14: devsmith.logs.v1.AuthService.CreateFirstAdmin:output_type -> devsmith.logs.v1.CreateFirstAdminResponse
+	10, // [10:15] is the sub-list for method output_type
+	5,  // [5:10] is the sub-list for method input_type
+	5,  // [5:5] is the sub-list for extension type_name
+	5,  // [5:5] is the sub-list for extension extendee
+	0,  // [0:5] is the sub-list for field type_name
 }
 
 func init() { file_devsmith_logs_v1_auth_service_proto_init() }
@@ -384,7 +609,7 @@ func file_devsmith_logs_v1_auth_service_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_devsmith_logs_v1_auth_service_proto_rawDesc), len(file_devsmith_logs_v1_auth_service_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   6,
+			NumMessages:   10,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -19,9 +19,11 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	AuthService_Login_FullMethodName          = "/devsmith.logs.v1.AuthService/Login"
-	AuthService_Logout_FullMethodName         = "/devsmith.logs.v1.AuthService/Logout"
-	AuthService_GetCurrentUser_FullMethodName = "/devsmith.logs.v1.AuthService/GetCurrentUser"
+	AuthService_Login_FullMethodName            = "/devsmith.logs.v1.AuthService/Login"
+	AuthService_Logout_FullMethodName           = "/devsmith.logs.v1.AuthService/Logout"
+	AuthService_GetCurrentUser_FullMethodName   = "/devsmith.logs.v1.AuthService/GetCurrentUser"
+	AuthService_GetSetupStatus_FullMethodName   = "/devsmith.logs.v1.AuthService/GetSetupStatus"
+	AuthService_CreateFirstAdmin_FullMethodName = "/devsmith.logs.v1.AuthService/CreateFirstAdmin"
 )
 
 // AuthServiceClient is the client API for AuthService service.
@@ -39,6 +41,12 @@ type AuthServiceClient interface {
 	Logout(ctx context.Context, in *LogoutRequest, opts ...grpc.CallOption) (*LogoutResponse, error)
 	// GetCurrentUser returns the signed-in user.
 	GetCurrentUser(ctx context.Context, in *GetCurrentUserRequest, opts ...grpc.CallOption) (*GetCurrentUserResponse, error)
+	// GetSetupStatus tells whether the platform still needs its first admin.
+	GetSetupStatus(ctx context.Context, in *GetSetupStatusRequest, opts ...grpc.CallOption) (*GetSetupStatusResponse, error)
+	// CreateFirstAdmin creates the first admin and signs them in. It works
+	// only while no user exists, and only for callers on loopback (the
+	// dashboard's one-time setup page on the machine that runs the platform).
+	CreateFirstAdmin(ctx context.Context, in *CreateFirstAdminRequest, opts ...grpc.CallOption) (*CreateFirstAdminResponse, error)
 }
 
 type authServiceClient struct {
@@ -79,6 +87,26 @@ func (c *authServiceClient) GetCurrentUser(ctx context.Context, in *GetCurrentUs
 	return out, nil
 }
 
+func (c *authServiceClient) GetSetupStatus(ctx context.Context, in *GetSetupStatusRequest, opts ...grpc.CallOption) (*GetSetupStatusResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetSetupStatusResponse)
+	err := c.cc.Invoke(ctx, AuthService_GetSetupStatus_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *authServiceClient) CreateFirstAdmin(ctx context.Context, in *CreateFirstAdminRequest, opts ...grpc.CallOption) (*CreateFirstAdminResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(CreateFirstAdminResponse)
+	err := c.cc.Invoke(ctx, AuthService_CreateFirstAdmin_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // AuthServiceServer is the server API for AuthService service.
 // All implementations must embed UnimplementedAuthServiceServer
 // for forward compatibility.
@@ -94,6 +122,12 @@ type AuthServiceServer interface {
 	Logout(context.Context, *LogoutRequest) (*LogoutResponse, error)
 	// GetCurrentUser returns the signed-in user.
 	GetCurrentUser(context.Context, *GetCurrentUserRequest) (*GetCurrentUserResponse, error)
+	// GetSetupStatus tells whether the platform still needs its first admin.
+	GetSetupStatus(context.Context, *GetSetupStatusRequest) (*GetSetupStatusResponse, error)
+	// CreateFirstAdmin creates the first admin and signs them in. It works
+	// only while no user exists, and only for callers on loopback (the
+	// dashboard's one-time setup page on the machine that runs the platform).
+	CreateFirstAdmin(context.Context, *CreateFirstAdminRequest) (*CreateFirstAdminResponse, error)
 	mustEmbedUnimplementedAuthServiceServer()
 }
 
@@ -112,6 +146,12 @@ func (UnimplementedAuthServiceServer) Logout(context.Context, *LogoutRequest) (*
 }
 func (UnimplementedAuthServiceServer) GetCurrentUser(context.Context, *GetCurrentUserRequest) (*GetCurrentUserResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetCurrentUser not implemented")
+}
+func (UnimplementedAuthServiceServer) GetSetupStatus(context.Context, *GetSetupStatusRequest) (*GetSetupStatusResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetSetupStatus not implemented")
+}
+func (UnimplementedAuthServiceServer) CreateFirstAdmin(context.Context, *CreateFirstAdminRequest) (*CreateFirstAdminResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method CreateFirstAdmin not implemented")
 }
 func (UnimplementedAuthServiceServer) mustEmbedUnimplementedAuthServiceServer() {}
 func (UnimplementedAuthServiceServer) testEmbeddedByValue()                     {}
@@ -188,6 +228,42 @@ func _AuthService_GetCurrentUser_Handler(srv interface{}, ctx context.Context, d
 	return interceptor(ctx, in, info, handler)
 }
 
+func _AuthService_GetSetupStatus_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetSetupStatusRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AuthServiceServer).GetSetupStatus(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AuthService_GetSetupStatus_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AuthServiceServer).GetSetupStatus(ctx, req.(*GetSetupStatusRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _AuthService_CreateFirstAdmin_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CreateFirstAdminRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AuthServiceServer).CreateFirstAdmin(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AuthService_CreateFirstAdmin_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AuthServiceServer).CreateFirstAdmin(ctx, req.(*CreateFirstAdminRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // AuthService_ServiceDesc is the grpc.ServiceDesc for AuthService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -206,6 +282,14 @@ var AuthService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "GetCurrentUser",
 			Handler:    _AuthService_GetCurrentUser_Handler,
+		},
+		{
+			MethodName: "GetSetupStatus",
+			Handler:    _AuthService_GetSetupStatus_Handler,
+		},
+		{
+			MethodName: "CreateFirstAdmin",
+			Handler:    _AuthService_CreateFirstAdmin_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

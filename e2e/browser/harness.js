@@ -1,0 +1,166 @@
+// Starts the real platform (built from this checkout) and a headless Debian
+// Chromium for the dashboard tests.
+import { spawn, execFile } from 'node:child_process';
+import { chmodSync, createWriteStream, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { chromium } from 'playwright-core';
+
+const here = dirname(fileURLToPath(import.meta.url));
+export const repoRoot = resolve(here, '..', '..');
+export const artifacts = join(here, 'artifacts');
+export const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
+
+export const ADMIN = { email: 'admin@example.com', password: 'e2e-admin-password-1' };
+
+function freePort() {
+  return new Promise((res, rej) => {
+    const srv = createServer();
+    srv.unref();
+    srv.on('error', rej);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => res(port));
+    });
+  });
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Builds cmd/devsmith (unless DEVSMITH_E2E_BINARY names a built one), runs
+ * it all-in-one with an embedded PostgreSQL in a fresh folder, and waits
+ * for /readyz. Returns {baseURL, stop()}.
+ */
+export async function startPlatform() {
+  mkdirSync(artifacts, { recursive: true });
+  const work = mkdtempSync(join(tmpdir(), 'devsmith-e2e-'));
+  chmodSync(work, 0o755);
+  let bin = process.env.DEVSMITH_E2E_BINARY;
+  if (!bin) {
+    const out = join(work, 'bin');
+    mkdirSync(out);
+    await promisify(execFile)('go', ['build', '-o', out + '/', './cmd/devsmith'], { cwd: repoRoot, maxBuffer: 16 << 20 }).catch((err) => {
+      throw new Error(`go build ./cmd/devsmith failed:\n${err.stderr || err.message}`);
+    });
+    bin = join(out, 'devsmith');
+  }
+  const data = join(work, 'data');
+  mkdirSync(data);
+  chmodSync(data, 0o755); // the embedded PostgreSQL runs as an unprivileged user when we are root
+  const port = await freePort();
+  const logPath = join(artifacts, 'platform.log');
+  const log = createWriteStream(logPath);
+  const proc = spawn(bin, [], {
+    cwd: work,
+    env: {
+      ...process.env,
+      DEVSMITH_DATA_DIR: data,
+      DATABASE_URL: '',
+      DEVSMITH_HTTP_ADDR: `127.0.0.1:${port}`,
+      DEVSMITH_PROJECTS_ADDR: '127.0.0.1:0',
+      DEVSMITH_INGESTION_ADDR: '127.0.0.1:0',
+      DEVSMITH_QUERY_ADDR: '127.0.0.1:0',
+      DEVSMITH_ADMIN_EMAIL: ADMIN.email,
+      DEVSMITH_ADMIN_PASSWORD: ADMIN.password,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  proc.stdout.pipe(log);
+  proc.stderr.pipe(log);
+  let exited = null;
+  const exitPromise = new Promise((res) => proc.on('exit', (code, signal) => {
+    exited = { code, signal };
+    res(exited);
+  }));
+  const baseURL = `http://127.0.0.1:${port}`;
+  const tail = () => {
+    try {
+      return readFileSync(logPath, 'utf8').split('\n').slice(-30).join('\n');
+    } catch {
+      return '';
+    }
+  };
+  const deadline = Date.now() + 180_000;
+  for (;;) {
+    if (exited) throw new Error(`the platform exited (${JSON.stringify(exited)}) before it was ready:\n${tail()}`);
+    try {
+      const r = await fetch(`${baseURL}/readyz`, { signal: AbortSignal.timeout(2000) });
+      if (r.status === 200) break;
+    } catch {
+      /* not listening yet */
+    }
+    if (Date.now() > deadline) {
+      proc.kill('SIGKILL');
+      throw new Error(`the platform was not ready within 180 s:\n${tail()}`);
+    }
+    await sleep(250);
+  }
+  return {
+    baseURL,
+    async stop() {
+      if (!exited) {
+        proc.kill('SIGTERM');
+        const t = setTimeout(() => proc.kill('SIGKILL'), 30_000);
+        await exitPromise;
+        clearTimeout(t);
+      }
+      log.end();
+      rmSync(work, { recursive: true, force: true, maxRetries: 3 });
+      return exited;
+    },
+  };
+}
+
+/** Headless Debian Chromium with a fresh profile. */
+export async function launchBrowser(baseURL) {
+  const profile = mkdtempSync(join(tmpdir(), 'devsmith-chromium-'));
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+    viewport: { width: 1400, height: 900 },
+    colorScheme: 'light',
+    baseURL,
+    permissions: ['clipboard-read', 'clipboard-write'],
+  });
+  context.setDefaultTimeout(15_000);
+  const page = context.pages()[0] || (await context.newPage());
+  return {
+    context,
+    page,
+    async close() {
+      await context.close();
+      rmSync(profile, { recursive: true, force: true, maxRetries: 3 });
+    },
+  };
+}
+
+/** POST /api/logs/batch with a project key; returns {status, body}. */
+export async function sendBatch(baseURL, apiKey, serviceName, logs) {
+  const r = await fetch(`${baseURL}/api/logs/batch`, {
+    method: 'POST',
+    headers: { Authorization: `Bearer ${apiKey}`, 'Content-Type': 'application/json' },
+    body: JSON.stringify({ service_name: serviceName, logs }),
+    signal: AbortSignal.timeout(15_000),
+  });
+  let body = null;
+  try {
+    body = await r.json();
+  } catch {
+    /* not JSON */
+  }
+  return { status: r.status, body };
+}

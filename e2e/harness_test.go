@@ -1,0 +1,336 @@
+// Package e2e runs the real binaries (bin/devsmith and the single-service
+// binaries, built by TestMain) against a real PostgreSQL and walks the REST
+// contract over HTTP and the services over gRPC.
+package e2e
+
+import (
+	"bufio"
+	"bytes"
+	"compress/gzip"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/stretchr/testify/require"
+
+	"github.com/devsmith/logs/internal/pgtest"
+)
+
+var (
+	binDir  string
+	cluster *pgtest.Cluster
+)
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "devsmith-e2e-bin-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	binDir = dir
+	build := exec.Command("go", "build", "-o", binDir+"/", "../cmd/...")
+	build.Stdout, build.Stderr = os.Stdout, os.Stderr
+	if err := build.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "building binaries:", err)
+		os.Exit(1)
+	}
+	pgtest.Main(m, &cluster) // exits
+}
+
+const (
+	adminEmail    = "admin@example.com"
+	adminPassword = "admin-password-1"
+)
+
+// proc is one running binary whose JSON log lines we can wait on.
+type proc struct {
+	name  string
+	cmd   *exec.Cmd
+	mu    sync.Mutex
+	lines []map[string]any
+	raw   bytes.Buffer
+	wake  chan struct{}
+	done  chan struct{}
+}
+
+func startProc(t *testing.T, name string, env []string, args ...string) *proc {
+	t.Helper()
+	cmd := exec.Command(filepath.Join(binDir, name), args...)
+	cmd.Env = append(os.Environ(), env...)
+	stderr, err := cmd.StderrPipe()
+	require.NoError(t, err)
+	cmd.Stdout = cmd.Stderr
+	p := &proc{name: name, cmd: cmd, wake: make(chan struct{}, 1), done: make(chan struct{})}
+	require.NoError(t, cmd.Start())
+	go func() {
+		defer close(p.done)
+		sc := bufio.NewScanner(stderr)
+		sc.Buffer(make([]byte, 1<<20), 1<<20)
+		for sc.Scan() {
+			line := sc.Bytes()
+			var m map[string]any
+			p.mu.Lock()
+			p.raw.Write(line)
+			p.raw.WriteByte('\n')
+			if json.Unmarshal(line, &m) == nil {
+				p.lines = append(p.lines, m)
+			}
+			p.mu.Unlock()
+			select {
+			case p.wake <- struct{}{}:
+			default:
+			}
+		}
+		_ = cmd.Wait()
+	}()
+	t.Cleanup(func() {
+		p.stop(t)
+		if t.Failed() {
+			t.Logf("--- %s output ---\n%s", name, p.output())
+		}
+	})
+	return p
+}
+
+func (p *proc) output() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.raw.String()
+}
+
+// waitLog waits for a log line with msg and returns it.
+func (p *proc) waitLog(t *testing.T, msg string, match func(map[string]any) bool) map[string]any {
+	t.Helper()
+	deadline := time.After(90 * time.Second)
+	seen := 0
+	for {
+		p.mu.Lock()
+		for ; seen < len(p.lines); seen++ {
+			l := p.lines[seen]
+			if l["msg"] == msg && (match == nil || match(l)) {
+				p.mu.Unlock()
+				return l
+			}
+		}
+		p.mu.Unlock()
+		select {
+		case <-p.wake:
+		case <-p.done:
+			t.Fatalf("%s exited before logging %q:\n%s", p.name, msg, p.output())
+		case <-deadline:
+			t.Fatalf("%s did not log %q in time:\n%s", p.name, msg, p.output())
+		}
+	}
+}
+
+// stop sends SIGTERM and waits for a clean exit.
+func (p *proc) stop(t *testing.T) {
+	select {
+	case <-p.done:
+		return
+	default:
+	}
+	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-p.done:
+	case <-time.After(60 * time.Second):
+		_ = p.cmd.Process.Kill()
+		<-p.done
+		t.Errorf("%s did not stop within 60s of SIGTERM", p.name)
+	}
+}
+
+// platform is a running DevSmith, however it was started.
+type platform struct {
+	baseURL   string
+	grpcAddrs map[string]string
+	db        *pgxpool.Pool // the same database, for independent SQL checks
+	procs     []*proc
+}
+
+func serviceAddr(t *testing.T, p *proc, service string) string {
+	l := p.waitLog(t, "gRPC service listening", func(m map[string]any) bool { return m["service"] == service })
+	return l["addr"].(string)
+}
+
+// startAllInOne runs `devsmith` with its embedded PostgreSQL, as `make run`
+// does.
+func startAllInOne(t *testing.T, extraEnv ...string) *platform {
+	dataDir, err := os.MkdirTemp("", "devsmith-e2e-data-")
+	require.NoError(t, err)
+	require.NoError(t, os.Chmod(dataDir, 0o755))
+	t.Cleanup(func() { os.RemoveAll(dataDir) })
+	env := append([]string{
+		"DEVSMITH_DATA_DIR=" + dataDir,
+		"DATABASE_URL=",
+		"DEVSMITH_HTTP_ADDR=127.0.0.1:0",
+		"DEVSMITH_PROJECTS_ADDR=127.0.0.1:0",
+		"DEVSMITH_INGESTION_ADDR=127.0.0.1:0",
+		"DEVSMITH_QUERY_ADDR=127.0.0.1:0",
+		"DEVSMITH_ADMIN_EMAIL=" + adminEmail,
+		"DEVSMITH_ADMIN_PASSWORD=" + adminPassword,
+		"DEVSMITH_MAINTENANCE_INTERVAL=1s",
+	}, extraEnv...)
+	p := startProc(t, "devsmith", env)
+	pl := &platform{grpcAddrs: map[string]string{}, procs: []*proc{p}}
+	for _, s := range []string{"projects", "ingestion", "query"} {
+		pl.grpcAddrs[s] = serviceAddr(t, p, s)
+	}
+	gw := p.waitLog(t, "gateway listening", nil)
+	pl.baseURL = "http://" + gw["addr"].(string)
+	db, err := pgxpool.New(context.Background(), fmt.Sprintf("host=%s user=devsmith dbname=devsmith sslmode=disable", filepath.Join(dataDir, "pg")))
+	require.NoError(t, err)
+	pl.db = db
+	// Close the pool before the process (and its PostgreSQL) stops.
+	t.Cleanup(db.Close)
+	pl.waitReady(t)
+	return pl
+}
+
+// startSeparate runs each service as its own process, as on Kubernetes,
+// against a shared PostgreSQL.
+func startSeparate(t *testing.T) *platform {
+	dsn := cluster.NewDatabase(t)
+	token := "e2e-service-token"
+	common := []string{
+		"DATABASE_URL=" + dsn,
+		"DEVSMITH_SERVICE_TOKEN=" + token,
+		"DEVSMITH_ADMIN_EMAIL=" + adminEmail,
+		"DEVSMITH_ADMIN_PASSWORD=" + adminPassword,
+		"DEVSMITH_MAINTENANCE_INTERVAL=1s",
+		"DEVSMITH_GRPC_ADDR=127.0.0.1:0",
+	}
+	pl := &platform{grpcAddrs: map[string]string{}}
+	projects := startProc(t, "devsmith-projects", common)
+	pl.grpcAddrs["projects"] = serviceAddr(t, projects, "projects")
+	withProjects := append(common, "DEVSMITH_PROJECTS_ADDR="+pl.grpcAddrs["projects"])
+	ingestion := startProc(t, "devsmith-ingestion", withProjects)
+	query := startProc(t, "devsmith-query", withProjects)
+	pl.grpcAddrs["ingestion"] = serviceAddr(t, ingestion, "ingestion")
+	pl.grpcAddrs["query"] = serviceAddr(t, query, "query")
+	gw := startProc(t, "devsmith-gateway", []string{
+		"DEVSMITH_HTTP_ADDR=127.0.0.1:0",
+		"DEVSMITH_PROJECTS_ADDR=" + pl.grpcAddrs["projects"],
+		"DEVSMITH_INGESTION_ADDR=" + pl.grpcAddrs["ingestion"],
+		"DEVSMITH_QUERY_ADDR=" + pl.grpcAddrs["query"],
+	})
+	pl.baseURL = "http://" + gw.waitLog(t, "gateway listening", nil)["addr"].(string)
+	pl.procs = []*proc{projects, ingestion, query, gw}
+	db, err := pgxpool.New(context.Background(), dsn)
+	require.NoError(t, err)
+	t.Cleanup(db.Close)
+	pl.db = db
+	pl.waitReady(t)
+	return pl
+}
+
+func (pl *platform) waitReady(t *testing.T) {
+	require.Eventually(t, func() bool {
+		res, err := http.Get(pl.baseURL + "/readyz")
+		if err != nil {
+			return false
+		}
+		res.Body.Close()
+		return res.StatusCode == http.StatusOK
+	}, 60*time.Second, 50*time.Millisecond, "platform never became ready")
+}
+
+// response is an HTTP answer with its JSON body decoded.
+type response struct {
+	Status int
+	Header http.Header
+	Raw    []byte
+	JSON   map[string]any
+}
+
+type reqOpt func(*http.Request)
+
+func bearer(tok string) reqOpt {
+	return func(r *http.Request) { r.Header.Set("Authorization", "Bearer "+tok) }
+}
+func header(k, v string) reqOpt { return func(r *http.Request) { r.Header.Set(k, v) } }
+
+func (pl *platform) do(t *testing.T, method, path string, body any, opts ...reqOpt) response {
+	t.Helper()
+	var rd io.Reader
+	switch b := body.(type) {
+	case nil:
+	case []byte:
+		rd = bytes.NewReader(b)
+	case string:
+		rd = strings.NewReader(b)
+	default:
+		buf, err := json.Marshal(b)
+		require.NoError(t, err)
+		rd = bytes.NewReader(buf)
+	}
+	req, err := http.NewRequest(method, pl.baseURL+path, rd)
+	require.NoError(t, err)
+	if rd != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	for _, o := range opts {
+		o(req)
+	}
+	res, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer res.Body.Close()
+	raw, err := io.ReadAll(res.Body)
+	require.NoError(t, err)
+	out := response{Status: res.StatusCode, Header: res.Header, Raw: raw}
+	if len(raw) > 0 && strings.HasPrefix(res.Header.Get("Content-Type"), "application/json") {
+		require.NoError(t, json.Unmarshal(raw, &out.JSON), "body: %s", raw)
+	}
+	return out
+}
+
+// expect checks the status and returns the response.
+func (r response) expect(t *testing.T, status int) response {
+	t.Helper()
+	require.Equal(t, status, r.Status, "body: %s", r.Raw)
+	return r
+}
+
+// expectError checks an error answer: status, {error, code}, and that the
+// message mentions want.
+func (r response) expectError(t *testing.T, status int, code, want string) {
+	t.Helper()
+	require.Equal(t, status, r.Status, "body: %s", r.Raw)
+	require.Equal(t, code, r.JSON["code"], "body: %s", r.Raw)
+	require.Contains(t, r.JSON["error"], want, "body: %s", r.Raw)
+}
+
+func (pl *platform) login(t *testing.T, email, password string) string {
+	t.Helper()
+	r := pl.do(t, "POST", "/api/auth/login", map[string]string{"email": email, "password": password}).expect(t, 200)
+	tok, _ := r.JSON["token"].(string)
+	require.NotEmpty(t, tok)
+	return tok
+}
+
+func gzipBytes(t *testing.T, b []byte) []byte {
+	var buf bytes.Buffer
+	zw := gzip.NewWriter(&buf)
+	_, err := zw.Write(b)
+	require.NoError(t, err)
+	require.NoError(t, zw.Close())
+	return buf.Bytes()
+}
+
+func num(t *testing.T, v any) int64 {
+	t.Helper()
+	f, ok := v.(float64)
+	require.True(t, ok, "want a JSON number, got %T %v", v, v)
+	return int64(f)
+}

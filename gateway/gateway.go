@@ -1,0 +1,221 @@
+// Package gateway is the REST edge of DESIGN §3: grpc-gateway for the
+// resource APIs, hand-written handlers for batch ingestion and the live tail
+// (SSE), health endpoints, the session cookie, and access logs.
+package gateway
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
+	"go.uber.org/zap"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/protobuf/proto"
+
+	logsv1 "github.com/devsmith/logs/gen/devsmith/logs/v1"
+)
+
+// Config holds the gateway's limits and switches.
+type Config struct {
+	// MaxBodyBytes bounds a request body after decompression (DESIGN §4).
+	MaxBodyBytes int64
+	// SecureCookie sets the Secure flag on the session cookie (behind TLS).
+	SecureCookie bool
+	// TailHeartbeat is how often an idle SSE stream gets a comment line.
+	TailHeartbeat time.Duration
+	// RequestTimeout bounds every unary API call.
+	RequestTimeout time.Duration
+}
+
+func (c *Config) setDefaults() {
+	if c.MaxBodyBytes <= 0 {
+		c.MaxBodyBytes = 5 << 20
+	}
+	if c.TailHeartbeat <= 0 {
+		c.TailHeartbeat = 15 * time.Second
+	}
+	if c.RequestTimeout <= 0 {
+		c.RequestTimeout = 30 * time.Second
+	}
+}
+
+// Backends are the gRPC connections to the services.
+type Backends struct {
+	Projects  grpc.ClientConnInterface // AuthService, UserService, ProjectService
+	Ingestion grpc.ClientConnInterface
+	Query     grpc.ClientConnInterface
+}
+
+// ReadyFunc reports whether the platform can serve (database reachable,
+// migrations applied, backends serving).
+type ReadyFunc func(ctx context.Context) error
+
+// Gateway is the HTTP handler of the platform.
+type Gateway struct {
+	log       *zap.Logger
+	cfg       Config
+	mux       *http.ServeMux
+	ingestion logsv1.IngestionServiceClient
+	query     logsv1.QueryServiceClient
+	ready     ReadyFunc
+}
+
+// SessionCookie is the cookie that carries the session token for browsers.
+const SessionCookie = "devsmith_session"
+
+// New builds the gateway over the backends.
+func New(ctx context.Context, log *zap.Logger, cfg Config, b Backends, ready ReadyFunc, dashboard http.Handler) (*Gateway, error) {
+	cfg.setDefaults()
+	g := &Gateway{
+		log:       log,
+		cfg:       cfg,
+		mux:       http.NewServeMux(),
+		ingestion: logsv1.NewIngestionServiceClient(b.Ingestion),
+		query:     logsv1.NewQueryServiceClient(b.Query),
+		ready:     ready,
+	}
+	gw := runtime.NewServeMux(
+		runtime.WithMarshalerOption(runtime.MIMEWildcard, jsonMarshaler{}),
+		runtime.WithErrorHandler(g.errorHandler),
+		runtime.WithRoutingErrorHandler(g.routingErrorHandler),
+		runtime.WithForwardResponseOption(g.forwardResponse),
+		runtime.WithMetadata(sessionMetadata),
+		runtime.SetQueryParameterParser(queryParser{}),
+		runtime.WithDisableHTTPMethodOverride(),
+	)
+	regs := []struct {
+		name string
+		fn   func(context.Context, *runtime.ServeMux, grpc.ClientConnInterface) error
+	}{
+		{"auth", func(ctx context.Context, m *runtime.ServeMux, c grpc.ClientConnInterface) error {
+			return logsv1.RegisterAuthServiceHandlerClient(ctx, m, logsv1.NewAuthServiceClient(c))
+		}},
+		{"users", func(ctx context.Context, m *runtime.ServeMux, c grpc.ClientConnInterface) error {
+			return logsv1.RegisterUserServiceHandlerClient(ctx, m, logsv1.NewUserServiceClient(c))
+		}},
+		{"projects", func(ctx context.Context, m *runtime.ServeMux, c grpc.ClientConnInterface) error {
+			return logsv1.RegisterProjectServiceHandlerClient(ctx, m, logsv1.NewProjectServiceClient(c))
+		}},
+		{"query", func(ctx context.Context, m *runtime.ServeMux, c grpc.ClientConnInterface) error {
+			return logsv1.RegisterQueryServiceHandlerClient(ctx, m, logsv1.NewQueryServiceClient(c))
+		}},
+	}
+	conns := []grpc.ClientConnInterface{b.Projects, b.Projects, b.Projects, b.Query}
+	for i, r := range regs {
+		if err := r.fn(ctx, gw, conns[i]); err != nil {
+			return nil, fmt.Errorf("registering %s REST handlers: %w", r.name, err)
+		}
+	}
+
+	api := g.withTimeout(gw)
+	g.mux.Handle("POST /api/logs/batch", http.HandlerFunc(g.handleBatch))
+	g.mux.Handle("GET /api/logs/tail", http.HandlerFunc(g.handleTail))
+	g.mux.Handle("/api/", api)
+	g.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(`{"status":"ok"}` + "\n"))
+	})
+	g.mux.HandleFunc("GET /readyz", g.handleReady)
+	if dashboard != nil {
+		g.mux.Handle("/", dashboard)
+	}
+	return g, nil
+}
+
+// Handler is the gateway with its middleware: recovery, access log, body
+// limits, gzip request bodies and the Origin check.
+func (g *Gateway) Handler() http.Handler {
+	return g.accessLog(g.recoverPanics(g.checkOrigin(g.limitBody(g.mux))))
+}
+
+func (g *Gateway) withTimeout(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), g.cfg.RequestTimeout)
+		defer cancel()
+		h.ServeHTTP(w, r.WithContext(ctx))
+	})
+}
+
+func (g *Gateway) handleReady(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 3*time.Second)
+	defer cancel()
+	w.Header().Set("Content-Type", "application/json")
+	if g.ready != nil {
+		if err := g.ready(ctx); err != nil {
+			g.log.Warn("not ready", zap.Error(err))
+			w.WriteHeader(http.StatusServiceUnavailable)
+			b := append([]byte(`{"status":"unavailable","reason":`), appendString(nil, err.Error())...)
+			_, _ = w.Write(append(b, "}\n"...))
+			return
+		}
+	}
+	_, _ = w.Write([]byte(`{"status":"ready"}` + "\n"))
+}
+
+// sessionMetadata passes the session cookie on as Bearer metadata when the
+// request has no Authorization header of its own.
+func sessionMetadata(_ context.Context, r *http.Request) metadata.MD {
+	if r.Header.Get("Authorization") != "" {
+		return nil
+	}
+	if c, err := r.Cookie(SessionCookie); err == nil && c.Value != "" {
+		return metadata.Pairs("authorization", "Bearer "+c.Value)
+	}
+	return nil
+}
+
+// outgoingAuth builds the metadata for hand-written handlers: the
+// Authorization header (or session cookie), an X-API-Key, and the client
+// address.
+func outgoingAuth(r *http.Request) metadata.MD {
+	md := metadata.MD{}
+	if v := r.Header.Get("Authorization"); v != "" {
+		md.Set("authorization", v)
+	} else if c, err := r.Cookie(SessionCookie); err == nil && c.Value != "" {
+		md.Set("authorization", "Bearer "+c.Value)
+	}
+	if v := r.Header.Get("X-API-Key"); v != "" {
+		md.Set("x-api-key", v)
+	}
+	md.Set("x-forwarded-for", clientIP(r))
+	return md
+}
+
+func clientIP(r *http.Request) string {
+	host := r.RemoteAddr
+	if i := strings.LastIndexByte(host, ':'); i > 0 {
+		host = host[:i]
+	}
+	return strings.Trim(host, "[]")
+}
+
+// forwardResponse sets what the REST contract needs beyond the body:
+// 201 for creations, the session cookie on login and its removal on logout.
+func (g *Gateway) forwardResponse(_ context.Context, w http.ResponseWriter, m proto.Message) error {
+	switch m := m.(type) {
+	case *logsv1.LoginResponse:
+		g.setSessionCookie(w, m.GetToken(), m.GetExpireTime().AsTime())
+	case *logsv1.CreateFirstAdminResponse:
+		g.setSessionCookie(w, m.GetToken(), m.GetExpireTime().AsTime())
+		w.WriteHeader(http.StatusCreated)
+	case *logsv1.LogoutResponse:
+		http.SetCookie(w, &http.Cookie{
+			Name: SessionCookie, Value: "", Path: "/", MaxAge: -1,
+			HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: g.cfg.SecureCookie,
+		})
+	case *logsv1.CreateProjectResponse, *logsv1.CreateUserResponse, *logsv1.AddProjectMemberResponse:
+		w.WriteHeader(http.StatusCreated)
+	}
+	return nil
+}
+
+func (g *Gateway) setSessionCookie(w http.ResponseWriter, token string, expires time.Time) {
+	http.SetCookie(w, &http.Cookie{
+		Name: SessionCookie, Value: token, Path: "/", Expires: expires,
+		HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: g.cfg.SecureCookie,
+	})
+}

@@ -1,0 +1,252 @@
+package gateway
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"sort"
+	"strconv"
+	"time"
+	"unicode/utf8"
+
+	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
+	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
+	"google.golang.org/protobuf/types/known/timestamppb"
+)
+
+// jsonMarshaler writes the REST shapes of DESIGN §3: proto field names,
+// every field present (zero values and empty lists included, unset messages
+// as null), 64-bit integers as JSON numbers (protojson writes them as
+// strings), timestamps as RFC 3339 in UTC. It reads request bodies with
+// protojson, ignoring unknown fields.
+type jsonMarshaler struct{}
+
+var _ runtime.Marshaler = jsonMarshaler{}
+
+func (jsonMarshaler) ContentType(any) string { return "application/json" }
+
+func (jsonMarshaler) Marshal(v any) ([]byte, error) {
+	if m, ok := v.(proto.Message); ok {
+		return appendMessage(nil, m.ProtoReflect())
+	}
+	return json.Marshal(v)
+}
+
+func (jsonMarshaler) Unmarshal(data []byte, v any) error {
+	if m, ok := v.(proto.Message); ok {
+		return protojson.UnmarshalOptions{DiscardUnknown: true}.Unmarshal(data, m)
+	}
+	return json.Unmarshal(data, v)
+}
+
+func (j jsonMarshaler) NewDecoder(r io.Reader) runtime.Decoder {
+	return runtime.DecoderFunc(func(v any) error {
+		b, err := io.ReadAll(r)
+		if err != nil {
+			return err
+		}
+		if len(bytes.TrimSpace(b)) == 0 {
+			return io.EOF
+		}
+		return j.Unmarshal(b, v)
+	})
+}
+
+func (j jsonMarshaler) NewEncoder(w io.Writer) runtime.Encoder {
+	return runtime.EncoderFunc(func(v any) error {
+		b, err := j.Marshal(v)
+		if err != nil {
+			return err
+		}
+		_, err = w.Write(b)
+		return err
+	})
+}
+
+func appendMessage(b []byte, m protoreflect.Message) ([]byte, error) {
+	switch m.Descriptor().FullName() {
+	case "google.protobuf.Timestamp":
+		ts, ok := m.Interface().(*timestamppb.Timestamp)
+		if !ok {
+			return nil, fmt.Errorf("unexpected timestamp type %T", m.Interface())
+		}
+		b = append(b, '"')
+		b = ts.AsTime().UTC().AppendFormat(b, time.RFC3339Nano)
+		return append(b, '"'), nil
+	case "google.protobuf.Struct", "google.protobuf.Value", "google.protobuf.ListValue",
+		"google.protobuf.Duration", "google.protobuf.FieldMask", "google.protobuf.Any",
+		"google.protobuf.Empty":
+		out, err := protojson.Marshal(m.Interface())
+		if err != nil {
+			return nil, err
+		}
+		return append(b, out...), nil
+	}
+	b = append(b, '{')
+	fields := m.Descriptor().Fields()
+	first := true
+	for i := 0; i < fields.Len(); i++ {
+		fd := fields.Get(i)
+		if od := fd.ContainingOneof(); od != nil && !od.IsSynthetic() && !m.Has(fd) {
+			continue
+		}
+		if !first {
+			b = append(b, ',')
+		}
+		first = false
+		b = appendString(b, string(fd.Name()))
+		b = append(b, ':')
+		var err error
+		switch {
+		case fd.IsList():
+			b, err = appendList(b, fd, m.Get(fd).List())
+		case fd.IsMap():
+			b, err = appendMap(b, fd, m.Get(fd).Map())
+		case fd.Kind() == protoreflect.MessageKind || fd.Kind() == protoreflect.GroupKind:
+			if !m.Has(fd) {
+				b = append(b, "null"...)
+			} else {
+				b, err = appendMessage(b, m.Get(fd).Message())
+			}
+		default:
+			b, err = appendScalar(b, fd, m.Get(fd))
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	return append(b, '}'), nil
+}
+
+func appendList(b []byte, fd protoreflect.FieldDescriptor, l protoreflect.List) ([]byte, error) {
+	b = append(b, '[')
+	for i := 0; i < l.Len(); i++ {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		var err error
+		if fd.Kind() == protoreflect.MessageKind {
+			b, err = appendMessage(b, l.Get(i).Message())
+		} else {
+			b, err = appendScalar(b, fd, l.Get(i))
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	return append(b, ']'), nil
+}
+
+func appendMap(b []byte, fd protoreflect.FieldDescriptor, mp protoreflect.Map) ([]byte, error) {
+	keys := make([]protoreflect.MapKey, 0, mp.Len())
+	mp.Range(func(k protoreflect.MapKey, _ protoreflect.Value) bool {
+		keys = append(keys, k)
+		return true
+	})
+	sort.Slice(keys, func(i, j int) bool { return keys[i].String() < keys[j].String() })
+	b = append(b, '{')
+	vd := fd.MapValue()
+	for i, k := range keys {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendString(b, k.String())
+		b = append(b, ':')
+		var err error
+		if vd.Kind() == protoreflect.MessageKind {
+			b, err = appendMessage(b, mp.Get(k).Message())
+		} else {
+			b, err = appendScalar(b, vd, mp.Get(k))
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	return append(b, '}'), nil
+}
+
+func appendScalar(b []byte, fd protoreflect.FieldDescriptor, v protoreflect.Value) ([]byte, error) {
+	switch fd.Kind() {
+	case protoreflect.BoolKind:
+		return strconv.AppendBool(b, v.Bool()), nil
+	case protoreflect.Int32Kind, protoreflect.Sint32Kind, protoreflect.Sfixed32Kind,
+		protoreflect.Int64Kind, protoreflect.Sint64Kind, protoreflect.Sfixed64Kind:
+		return strconv.AppendInt(b, v.Int(), 10), nil
+	case protoreflect.Uint32Kind, protoreflect.Fixed32Kind, protoreflect.Uint64Kind, protoreflect.Fixed64Kind:
+		return strconv.AppendUint(b, v.Uint(), 10), nil
+	case protoreflect.FloatKind, protoreflect.DoubleKind:
+		f := v.Float()
+		if math.IsNaN(f) || math.IsInf(f, 0) {
+			return appendString(b, strconv.FormatFloat(f, 'g', -1, 64)), nil
+		}
+		return strconv.AppendFloat(b, f, 'g', -1, 64), nil
+	case protoreflect.StringKind:
+		return appendString(b, v.String()), nil
+	case protoreflect.BytesKind:
+		b = append(b, '"')
+		b = base64.StdEncoding.AppendEncode(b, v.Bytes())
+		return append(b, '"'), nil
+	case protoreflect.EnumKind:
+		if ev := fd.Enum().Values().ByNumber(v.Enum()); ev != nil {
+			return appendString(b, string(ev.Name())), nil
+		}
+		return strconv.AppendInt(b, int64(v.Enum()), 10), nil
+	}
+	return nil, fmt.Errorf("unsupported field kind %v", fd.Kind())
+}
+
+const hexDigits = "0123456789abcdef"
+
+// appendString writes s as a JSON string; invalid UTF-8 becomes U+FFFD.
+func appendString(b []byte, s string) []byte {
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' {
+				i++
+				continue
+			}
+			b = append(b, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				b = append(b, '\\', c)
+			case '\n':
+				b = append(b, '\\', 'n')
+			case '\r':
+				b = append(b, '\\', 'r')
+			case '\t':
+				b = append(b, '\\', 't')
+			default:
+				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			b = append(b, s[start:i]...)
+			b = append(b, `\ufffd`...)
+			i++
+			start = i
+			continue
+		}
+		if r == '\u2028' || r == '\u2029' {
+			b = append(b, s[start:i]...)
+			b = append(b, '\\', 'u', '2', '0', '2', hexDigits[r&0xf])
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	b = append(b, s[start:]...)
+	return append(b, '"')
+}

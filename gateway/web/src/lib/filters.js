@@ -1,0 +1,168 @@
+// Filter state of the Logs page and its round trip through the URL query
+// string, so a link or the back button restores the view. Pure functions.
+
+export const LEVELS = ['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR', 'FATAL'];
+
+// Relative time ranges, in milliseconds.
+export const PRESETS = {
+  '15m': 15 * 60 * 1000,
+  '1h': 60 * 60 * 1000,
+  '24h': 24 * 60 * 60 * 1000,
+  '7d': 7 * 24 * 60 * 60 * 1000,
+};
+export const PRESET_LABELS = { '15m': 'Last 15 minutes', '1h': 'Last hour', '24h': 'Last 24 hours', '7d': 'Last 7 days' };
+export const DEFAULT_RANGE = '24h';
+export const CUSTOM = 'custom';
+
+// Query-string limits: a hand-edited URL can never make the page hold or
+// send an unbounded number of values.
+const MAX_VALUES = 200;
+const MAX_Q = 1000;
+
+/** The filters when the URL says nothing. */
+export function emptyFilters() {
+  return { projects: [], services: [], levels: [], range: DEFAULT_RANGE, since: null, until: null, q: '', live: false };
+}
+
+function uniq(values) {
+  const out = [];
+  const seen = new Set();
+  for (const v of values) {
+    const s = String(v).trim();
+    if (s === '' || seen.has(s)) continue;
+    seen.add(s);
+    out.push(s);
+    if (out.length >= MAX_VALUES) break;
+  }
+  return out;
+}
+
+/** Levels in canonical order, upper case, unknown ones dropped. */
+export function normalizeLevels(values) {
+  const want = new Set(values.map((v) => String(v).trim().toUpperCase()));
+  return LEVELS.filter((l) => want.has(l));
+}
+
+/** A valid ISO 8601 instant as the canonical toISOString() text, or null. */
+export function normalizeInstant(text) {
+  if (text == null || text === '') return null;
+  const t = Date.parse(String(text));
+  if (!Number.isFinite(t)) return null;
+  return new Date(t).toISOString();
+}
+
+/**
+ * Filters from a query string ("?project=a&level=ERROR...") or
+ * URLSearchParams. Invalid values are dropped, never thrown.
+ */
+export function parseFilters(search) {
+  const p = search instanceof URLSearchParams ? search : new URLSearchParams(search || '');
+  const f = emptyFilters();
+  f.projects = uniq(p.getAll('project'));
+  f.services = uniq(p.getAll('service'));
+  f.levels = normalizeLevels(p.getAll('level'));
+  f.q = (p.get('q') || '').slice(0, MAX_Q);
+  f.live = p.get('live') === '1';
+  const since = normalizeInstant(p.get('since'));
+  const until = normalizeInstant(p.get('until'));
+  if (since || until) {
+    f.range = CUSTOM;
+    f.since = since;
+    f.until = until;
+    if (since && until && Date.parse(since) >= Date.parse(until)) {
+      // An empty or inverted range would show nothing; fall back.
+      f.range = DEFAULT_RANGE;
+      f.since = null;
+      f.until = null;
+    }
+  } else {
+    const r = p.get('range');
+    f.range = Object.prototype.hasOwnProperty.call(PRESETS, r) ? r : DEFAULT_RANGE;
+  }
+  return f;
+}
+
+/** The query string for the filters ("" or "?..."); defaults are left out. */
+export function filtersToSearch(f) {
+  const p = new URLSearchParams();
+  for (const v of f.projects || []) p.append('project', v);
+  for (const v of f.services || []) p.append('service', v);
+  for (const v of normalizeLevels(f.levels || [])) p.append('level', v);
+  if (f.range === CUSTOM) {
+    if (f.since) p.set('since', f.since);
+    if (f.until) p.set('until', f.until);
+  } else if (f.range && f.range !== DEFAULT_RANGE) {
+    p.set('range', f.range);
+  }
+  if (f.q) p.set('q', f.q);
+  if (f.live) p.set('live', '1');
+  const s = p.toString();
+  return s ? '?' + s : '';
+}
+
+/** True when two filter states show the same view. */
+export function sameFilters(a, b) {
+  return filtersToSearch(a) === filtersToSearch(b);
+}
+
+/** A copy of the filters with the changes applied. */
+export function withFilters(f, changes) {
+  return { ...f, ...changes };
+}
+
+/**
+ * The concrete time window of the filters at `now` (milliseconds): a
+ * preset becomes [now - width, now). The page computes it once per view so
+ * every page of entries and the stats share exactly the same window (a
+ * page token is only valid with the filters it was issued for).
+ */
+export function resolveWindow(f, now) {
+  if (f.range === CUSTOM) {
+    return { since: f.since || null, until: f.until || null };
+  }
+  const width = PRESETS[f.range] || PRESETS[DEFAULT_RANGE];
+  // Round the end up to the next whole second so the window is stable
+  // and readable in the URL of an API call.
+  const end = Math.ceil(now / 1000) * 1000;
+  return { since: new Date(end - width).toISOString(), until: new Date(end).toISOString() };
+}
+
+/** Parameters shared by /api/logs/entries and /api/logs/stats. */
+export function queryParams(f, win) {
+  const p = new URLSearchParams();
+  for (const v of f.projects) p.append('project', v);
+  for (const v of f.services) p.append('service', v);
+  for (const v of f.levels) p.append('level', v);
+  if (win && win.since) p.set('since', win.since);
+  if (win && win.until) p.set('until', win.until);
+  if (f.q) p.set('q', f.q);
+  return p;
+}
+
+/** Parameters of /api/logs/tail: the filters without the time range. */
+export function tailParams(f) {
+  const p = new URLSearchParams();
+  for (const v of f.projects) p.append('project', v);
+  for (const v of f.services) p.append('service', v);
+  for (const v of f.levels) p.append('level', v);
+  if (f.q) p.set('q', f.q);
+  return p;
+}
+
+/** "2025-11-11T21:45" in local time, for <input type="datetime-local">. */
+export function toLocalInput(iso) {
+  if (!iso) return '';
+  const d = new Date(iso);
+  if (!Number.isFinite(d.getTime())) return '';
+  const pad = (n) => String(n).padStart(2, '0');
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T${pad(d.getHours())}:${pad(d.getMinutes())}`;
+}
+
+/** The ISO instant of a datetime-local value (local time), or null. */
+export function fromLocalInput(value) {
+  if (!value) return null;
+  const m = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2}))?$/.exec(value);
+  if (!m) return null;
+  const d = new Date(+m[1], +m[2] - 1, +m[3], +m[4], +m[5], +(m[6] || 0));
+  return Number.isFinite(d.getTime()) ? d.toISOString() : null;
+}

@@ -1,0 +1,249 @@
+// The Logs page (home): filters kept in the URL, tiles and histogram for
+// the range, and the entries, paged or live.
+import { useEffect, useMemo, useState } from 'preact/hooks';
+import { api } from '../api.js';
+import { useAsync } from '../hooks.js';
+import { navigate, useLocation } from '../router.jsx';
+import {
+  CUSTOM,
+  LEVELS,
+  PRESET_LABELS,
+  PRESETS,
+  filtersToSearch,
+  fromLocalInput,
+  parseFilters,
+  queryParams,
+  resolveWindow,
+  toLocalInput,
+} from '../lib/filters.js';
+import { formatLocal, formatNumber, formatRate, formatUTC } from '../lib/format.js';
+import { Button, InlineError, MultiSelect, Spinner } from '../components/ui.jsx';
+import { Histogram } from '../components/histogram.jsx';
+import { LiveEntries, PagedEntries } from '../components/entries.jsx';
+
+export function LogsPage() {
+  const loc = useLocation();
+  const filters = useMemo(() => parseFilters(loc.search), [loc.search]);
+  // The view without the live switch: changing it starts over.
+  const viewKey = filtersToSearch({ ...filters, live: false });
+  const [refresh, setRefresh] = useState(0);
+  // The concrete window, fixed once per view so every page and the stats
+  // share it (a page token is only valid with the filters it came from).
+  const win = useMemo(() => resolveWindow(filters, Date.now()), [viewKey, refresh]);
+  const update = (changes, opts) => navigate('/' + filtersToSearch({ ...filters, ...changes }), opts);
+
+  return (
+    <>
+      <div class="page-head">
+        <h1>Logs</h1>
+        <WindowText filters={filters} win={win} />
+      </div>
+      <FilterBar filters={filters} update={update} onRefresh={() => setRefresh((r) => r + 1)} />
+      <StatsPanel key={`${viewKey}|${win.since}|${win.until}`} filters={filters} win={win} update={update} />
+      {filters.live ? (
+        <LiveEntries key={`live|${viewKey}|${refresh}`} filters={filters} win={win} />
+      ) : (
+        <PagedEntries key={`${viewKey}|${win.since}|${win.until}`} filters={filters} win={win} />
+      )}
+    </>
+  );
+}
+
+function WindowText({ filters, win }) {
+  const text =
+    filters.range === CUSTOM
+      ? `${win.since ? formatLocal(win.since).slice(0, 19) : 'the beginning'} → ${win.until ? formatLocal(win.until).slice(0, 19) : 'now'}`
+      : PRESET_LABELS[filters.range];
+  return (
+    <p class="muted window" title={`${win.since ? formatUTC(win.since) : '…'} → ${win.until ? formatUTC(win.until) : 'now'}`}>
+      {text}
+      {filters.live && ' · live'}
+    </p>
+  );
+}
+
+function FilterBar({ filters, update, onRefresh }) {
+  // Every project the user may read (one page of up to 1,000).
+  const projects = useAsync((signal) => api.get('/api/logs/projects?page_size=1000', { signal }), []);
+  // Services the chosen projects have sent (every readable project when none is chosen).
+  const projKey = filters.projects.join('\n');
+  const services = useAsync(
+    (signal) => {
+      const p = new URLSearchParams();
+      for (const v of filters.projects) p.append('project', v);
+      return api.get(`/api/logs/services?${p}`, { signal });
+    },
+    [projKey],
+  );
+  const projectOptions = ((projects.data && projects.data.projects) || []).map((p) => ({
+    value: p.slug,
+    label: p.is_active === false ? `${p.name} (${p.slug}, deleted)` : `${p.name} (${p.slug})`,
+  }));
+  const serviceNames = [...new Set(((services.data && services.data.services) || []).map((s) => s.name))].sort();
+  const serviceOptions = serviceNames.map((n) => ({ value: n, label: n }));
+
+  const [q, setQ] = useState(filters.q);
+  useEffect(() => setQ(filters.q), [filters.q]);
+  const [custom, setCustom] = useState(null); // {since, until} in datetime-local text while editing
+  useEffect(() => setCustom(null), [filters.range, filters.since, filters.until]);
+  const showCustom = custom !== null || filters.range === CUSTOM;
+  const cs = custom || { since: toLocalInput(filters.since), until: toLocalInput(filters.until) };
+  const customSince = fromLocalInput(cs.since);
+  const customUntil = fromLocalInput(cs.until);
+  const customProblem =
+    !customSince && !customUntil
+      ? 'Choose a start or an end.'
+      : (cs.since && !customSince) || (cs.until && !customUntil)
+        ? 'Enter a complete date and time.'
+        : customSince && customUntil && customSince >= customUntil
+          ? 'The start must be before the end.'
+          : '';
+
+  const toggleLevel = (l) => {
+    const set = new Set(filters.levels);
+    if (set.has(l)) set.delete(l);
+    else set.add(l);
+    update({ levels: LEVELS.filter((x) => set.has(x)) });
+  };
+
+  return (
+    <section class="filters" aria-label="Filters">
+      <div class="filter-row">
+        <MultiSelect
+          label="Projects"
+          allLabel="All projects"
+          options={projectOptions}
+          selected={filters.projects}
+          onChange={(v) => update({ projects: v, services: [] })}
+          loading={projects.loading}
+          error={projects.error}
+          onRetry={projects.retry}
+          emptyText="No projects yet."
+        />
+        <MultiSelect
+          label="Services"
+          allLabel="All services"
+          options={serviceOptions}
+          selected={filters.services}
+          onChange={(v) => update({ services: v })}
+          loading={services.loading}
+          error={services.error}
+          onRetry={services.retry}
+          emptyText="No service has sent logs yet."
+        />
+        <fieldset class="levels">
+          <legend class="sr-only">Levels</legend>
+          {LEVELS.map((l) => (
+            <label key={l} class={`chip lvl-${l}${filters.levels.includes(l) ? ' on' : ''}`}>
+              <input type="checkbox" checked={filters.levels.includes(l)} onChange={() => toggleLevel(l)} />
+              <span>{l}</span>
+            </label>
+          ))}
+        </fieldset>
+      </div>
+      <div class="filter-row">
+        <fieldset class="ranges">
+          <legend class="sr-only">Time range</legend>
+          {Object.keys(PRESETS).map((r) => (
+            <label key={r} class={`seg${filters.range === r && custom === null ? ' on' : ''}`} title={PRESET_LABELS[r]}>
+              <input type="radio" name="range" checked={filters.range === r && custom === null} onChange={() => update({ range: r, since: null, until: null })} />
+              <span>{r}</span>
+            </label>
+          ))}
+          <label class={`seg${showCustom ? ' on' : ''}`}>
+            <input
+              type="radio"
+              name="range"
+              checked={showCustom}
+              onChange={() => setCustom({ since: toLocalInput(filters.since || new Date(Date.now() - 3600e3).toISOString()), until: toLocalInput(filters.until || new Date().toISOString()) })}
+            />
+            <span>Custom</span>
+          </label>
+        </fieldset>
+        {showCustom && (
+          <form
+            class="custom-range"
+            onSubmit={(e) => {
+              e.preventDefault();
+              if (!customProblem) update({ range: CUSTOM, since: customSince, until: customUntil });
+            }}
+          >
+            <label>
+              From <input type="datetime-local" value={cs.since} onInput={(e) => setCustom({ ...cs, since: e.currentTarget.value })} />
+            </label>
+            <label>
+              To <input type="datetime-local" value={cs.until} onInput={(e) => setCustom({ ...cs, until: e.currentTarget.value })} />
+            </label>
+            <Button type="submit" class="small" disabled={!!customProblem}>
+              Apply range
+            </Button>
+            {customProblem && custom !== null && <span class="field-error">{customProblem}</span>}
+          </form>
+        )}
+        <form
+          class="search"
+          role="search"
+          onSubmit={(e) => {
+            e.preventDefault();
+            update({ q: q.trim() });
+          }}
+        >
+          <input type="search" aria-label="Search messages" placeholder="Search messages" value={q} maxLength={1000} onInput={(e) => setQ(e.currentTarget.value)} />
+          <Button type="submit" class="small">
+            Search
+          </Button>
+        </form>
+        <span class="spacer" />
+        <Button class={`small${filters.live ? ' primary' : ''}`} aria-pressed={filters.live ? 'true' : 'false'} onClick={() => update({ live: !filters.live })} data-testid="live-toggle">
+          <span class={`live-dot${filters.live ? ' live' : ''}`} aria-hidden="true" />
+          Live tail
+        </Button>
+        <Button class="small" onClick={onRefresh} title="Run the query again (moves a relative range to now)">
+          Refresh
+        </Button>
+        {filtersToSearch({ ...filters, live: false }) !== '' && (
+          <Button class="small link" onClick={() => update({ projects: [], services: [], levels: [], q: '', range: '24h', since: null, until: null })}>
+            Reset filters
+          </Button>
+        )}
+      </div>
+    </section>
+  );
+}
+
+function StatsPanel({ filters, win, update }) {
+  const stats = useAsync((signal) => api.get(`/api/logs/stats?${queryParams(filters, win)}`, { signal }), []);
+  const s = stats.data;
+  const by = (s && s.by_level) || {};
+  const total = s ? Number(s.total) || 0 : 0;
+  const errors = (Number(by.ERROR) || 0) + (Number(by.FATAL) || 0);
+  return (
+    <section class="stats" aria-label="Totals for the range" aria-busy={stats.loading ? 'true' : 'false'}>
+      <InlineError title="Could not load the totals." error={stats.error} onRetry={stats.retry} busy={stats.loading} />
+      <div class="tiles" data-testid="tiles">
+        <div class="tile">
+          <span class="tile-label">Total</span>
+          <span class="tile-value" data-testid="tile-total">{s ? formatNumber(total) : stats.loading ? <Spinner /> : '–'}</span>
+        </div>
+        {LEVELS.map((l) => (
+          <button
+            type="button"
+            key={l}
+            class={`tile level-tile lvl-${l}${filters.levels.length === 1 && filters.levels[0] === l ? ' on' : ''}`}
+            onClick={() => update({ levels: [l] })}
+            title={`Show only ${l}`}
+            aria-label={`${l}: ${s ? formatNumber(by[l] || 0) : 'loading'}. Show only ${l}`}
+          >
+            <span class="tile-label">{l}</span>
+            <span class="tile-value" data-testid={`tile-${l}`}>{s ? formatNumber(by[l] || 0) : '–'}</span>
+          </button>
+        ))}
+        <div class="tile">
+          <span class="tile-label" title="(ERROR + FATAL) / total">Error rate</span>
+          <span class="tile-value" data-testid="tile-error-rate">{s ? formatRate(errors, total) : '–'}</span>
+        </div>
+      </div>
+      {s && <Histogram stats={s} onRange={(r) => update({ range: CUSTOM, since: r.since, until: r.until })} />}
+    </section>
+  );
+}

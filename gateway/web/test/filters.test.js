@@ -1,0 +1,112 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  CUSTOM,
+  DEFAULT_RANGE,
+  emptyFilters,
+  filtersToSearch,
+  fromLocalInput,
+  parseFilters,
+  queryParams,
+  resolveWindow,
+  sameFilters,
+  tailParams,
+  toLocalInput,
+} from '../src/lib/filters.js';
+
+test('empty query string gives the default view and back', () => {
+  const f = parseFilters('');
+  assert.deepEqual(f, emptyFilters());
+  assert.equal(f.range, DEFAULT_RANGE);
+  assert.equal(filtersToSearch(f), '');
+});
+
+test('every filter survives the URL round trip', () => {
+  const cases = [
+    { ...emptyFilters(), projects: ['shop', 'billing'], services: ['api', 'worker'], levels: ['DEBUG', 'ERROR'], range: '1h', q: 'timeout 5 s' },
+    { ...emptyFilters(), range: '15m' },
+    { ...emptyFilters(), range: '7d', live: true },
+    { ...emptyFilters(), range: CUSTOM, since: '2025-11-11T20:00:00.000Z', until: '2025-11-11T21:30:00.000Z' },
+    { ...emptyFilters(), range: CUSTOM, since: '2025-11-11T20:00:00.000Z', until: null },
+    { ...emptyFilters(), range: CUSTOM, since: null, until: '2025-11-11T20:00:00.000Z' },
+    { ...emptyFilters(), projects: ['a&b=c', 'ü ñ'], q: '<script>&"\'%' },
+  ];
+  for (const f of cases) {
+    const s = filtersToSearch(f);
+    assert.deepEqual(parseFilters(s), f, s);
+    assert.equal(filtersToSearch(parseFilters(s)), s, 'canonical form is stable');
+  }
+});
+
+test('repeated parameters are multi-select values, deduplicated, order kept', () => {
+  const f = parseFilters('?project=b&project=a&project=b&service=x&level=error&level=DEBUG&level=bogus&level=Error');
+  assert.deepEqual(f.projects, ['b', 'a']);
+  assert.deepEqual(f.services, ['x']);
+  assert.deepEqual(f.levels, ['DEBUG', 'ERROR'], 'levels are upper case, known ones only, in severity order');
+});
+
+test('levels are written in severity order whatever order they were chosen in', () => {
+  assert.equal(filtersToSearch({ ...emptyFilters(), levels: ['FATAL', 'TRACE', 'WARN'] }), '?level=TRACE&level=WARN&level=FATAL');
+});
+
+test('since/until make the range custom and win over a preset', () => {
+  const f = parseFilters('?range=1h&since=2025-11-11T20:00:00Z');
+  assert.equal(f.range, CUSTOM);
+  assert.equal(f.since, '2025-11-11T20:00:00.000Z');
+  assert.equal(f.until, null);
+});
+
+test('bad values fall back instead of breaking the page', () => {
+  assert.equal(parseFilters('?range=3y').range, DEFAULT_RANGE);
+  assert.equal(parseFilters('?since=yesterday').range, DEFAULT_RANGE);
+  const inverted = parseFilters('?since=2025-11-11T21:00:00Z&until=2025-11-11T20:00:00Z');
+  assert.equal(inverted.range, DEFAULT_RANGE);
+  assert.equal(inverted.since, null);
+  assert.equal(parseFilters('?live=yes').live, false);
+});
+
+test('hand-made URLs cannot make the state unbounded', () => {
+  const p = new URLSearchParams();
+  for (let i = 0; i < 5000; i++) p.append('project', `p${i}`);
+  p.set('q', 'x'.repeat(50000));
+  const f = parseFilters(p);
+  assert.equal(f.projects.length, 200);
+  assert.equal(f.q.length, 1000);
+});
+
+test('sameFilters compares views', () => {
+  assert.ok(sameFilters(parseFilters('?level=ERROR&project=a'), parseFilters('?project=a&level=error')));
+  assert.ok(!sameFilters(parseFilters('?level=ERROR'), parseFilters('?level=WARN')));
+});
+
+test('a preset resolves to a fixed window ending at now, rounded up to the second', () => {
+  const now = Date.parse('2025-11-11T20:45:00.300Z');
+  const w = resolveWindow({ ...emptyFilters(), range: '1h' }, now);
+  assert.deepEqual(w, { since: '2025-11-11T19:45:01.000Z', until: '2025-11-11T20:45:01.000Z' });
+  const w15 = resolveWindow({ ...emptyFilters(), range: '15m' }, now);
+  assert.equal(Date.parse(w15.until) - Date.parse(w15.since), 15 * 60 * 1000);
+  const custom = resolveWindow({ ...emptyFilters(), range: CUSTOM, since: '2025-11-01T00:00:00.000Z', until: null }, now);
+  assert.deepEqual(custom, { since: '2025-11-01T00:00:00.000Z', until: null });
+});
+
+test('API parameters carry every filter; the tail leaves out the time range', () => {
+  const f = parseFilters('?project=shop&project=api&service=web&level=ERROR&level=FATAL&q=boom');
+  const win = { since: '2025-11-11T19:45:00.000Z', until: '2025-11-11T20:45:00.000Z' };
+  assert.equal(
+    queryParams(f, win).toString(),
+    'project=shop&project=api&service=web&level=ERROR&level=FATAL&since=2025-11-11T19%3A45%3A00.000Z&until=2025-11-11T20%3A45%3A00.000Z&q=boom',
+  );
+  assert.equal(tailParams(f).toString(), 'project=shop&project=api&service=web&level=ERROR&level=FATAL&q=boom');
+  assert.equal(queryParams(emptyFilters(), { since: null, until: null }).toString(), '');
+});
+
+test('datetime-local values round trip through ISO instants', () => {
+  for (const v of ['2025-11-11T20:45', '2024-02-29T00:00', '2025-01-01T23:59']) {
+    const iso = fromLocalInput(v);
+    assert.match(iso, /Z$/);
+    assert.equal(toLocalInput(iso), v);
+  }
+  assert.equal(fromLocalInput(''), null);
+  assert.equal(fromLocalInput('2025-11-11'), null);
+  assert.equal(toLocalInput(null), '');
+});

@@ -1,0 +1,63 @@
+"""Example Flask app shipping its logs to DevSmith Logs.
+
+    DEVSMITH_API_KEY=dsk_... PORT=5000 /usr/bin/python3 app.py
+
+GET / (200), GET /error (raises: logged at ERROR with its stack, answered
+500), GET /health (not logged). SIGTERM or Ctrl-C: stop, flush, exit.
+"""
+import os
+import signal
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "python"))  # in your app: logger.py sits next to app.py
+
+from flask import Flask, jsonify  # noqa: E402
+
+from devsmith_flask import DevSmithFlask  # noqa: E402
+from logger import DevSmithLogger  # noqa: E402
+
+log = DevSmithLogger(service_name=os.environ.get("DEVSMITH_SERVICE") or "flask-example")
+app = Flask(__name__)
+DevSmithFlask(app, logger=log)
+
+
+@app.get("/")
+def index():
+    return jsonify(hello="world")
+
+
+@app.get("/error")
+def error():
+    raise RuntimeError("boom: /error always fails")
+
+
+@app.get("/health")
+def health():
+    return jsonify(status="ok")
+
+
+def main():
+    from werkzeug.serving import make_server
+
+    def stop(signum, frame):
+        raise SystemExit(0)
+
+    signal.signal(signal.SIGTERM, stop)
+    host = os.environ.get("HOST", "127.0.0.1")
+    server = make_server(host, int(os.environ.get("PORT", "5000")), app, threaded=True)
+    print("flask example listening on http://%s:%d" % (host, server.port), flush=True)
+    log.info("flask example started", port=server.port)
+    try:
+        server.serve_forever()
+    except (SystemExit, KeyboardInterrupt):
+        pass
+    finally:
+        server.server_close()
+        log.info("flask example stopping")
+        delivered = log.close()
+    sys.exit(0 if delivered else 1)
+
+
+if __name__ == "__main__":
+    main()

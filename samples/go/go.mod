@@ -1,0 +1,3 @@
+module github.com/devsmith/logs/samples/go
+
+go 1.22

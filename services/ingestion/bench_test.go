@@ -1,0 +1,201 @@
+package ingestion
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"go.uber.org/zap"
+
+	logsv1 "github.com/devsmith/logs/gen/devsmith/logs/v1"
+	"github.com/devsmith/logs/internal/authn"
+)
+
+// benchLogs is a typical batch from a sample logger: ISO timestamps, known
+// levels, a sentence, a small context; every tenth entry has an unknown
+// level (a spliced _level).
+func benchLogs(n int) []*logsv1.LogInput {
+	now := time.Now()
+	levels := []string{"info", "INFO", "debug", "warn", "error", "info", "Info", "trace", "warning", "fatal"}
+	logs := make([]*logsv1.LogInput, n)
+	for i := range logs {
+		lvl := levels[i%len(levels)]
+		if i%10 == 9 {
+			lvl = "notalevel"
+		}
+		logs[i] = &logsv1.LogInput{
+			Timestamp:   now.Add(-time.Duration(i) * time.Millisecond).UTC().Format("2006-01-02T15:04:05.000Z07:00"),
+			Level:       lvl,
+			Message:     fmt.Sprintf("GET /api/v1/orders/%d completed with status 200 in 12.5ms for user 4711", i),
+			ContextJson: fmt.Sprintf(`{"request_id":"8f14e45f-ceea-467f-a0e6-%012d","method":"GET","status":200,"duration_ms":12.5,"user":{"id":4711,"plan":"pro"}}`, i),
+		}
+	}
+	return logs
+}
+
+var benchLimits = limits{retention: 30 * 24 * time.Hour, maxMessage: 32 << 10, maxContext: 64 << 10}
+
+func BenchmarkNormalize100(b *testing.B) {
+	logs := benchLogs(100)
+	now := time.Now()
+	b.ReportAllocs()
+	for b.Loop() {
+		bt := normalize(1, "api", "", logs, now, benchLimits)
+		if len(bt.rows) != 100 {
+			b.Fatal(len(bt.rows))
+		}
+	}
+}
+
+func BenchmarkScanObject(b *testing.B) {
+	c := benchLogs(1)[0].ContextJson
+	b.SetBytes(int64(len(c)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := scanObject(c); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkParseTimestamp(b *testing.B) {
+	for _, ts := range []string{"2025-11-11T20:45:00.123Z", "2025-11-11 20:45:00,123", "1762893900123"} {
+		b.Run(ts, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, ok := parseTimestamp(ts); !ok {
+					b.Fatal(ts)
+				}
+			}
+		})
+	}
+}
+
+func benchGroup(n int) []*batch {
+	bt := normalize(1, "api", "", benchLogs(n), time.Now(), benchLimits)
+	for i := range bt.rows {
+		bt.rows[i].id = int64(i + 1)
+	}
+	bt.write = true
+	return []*batch{bt}
+}
+
+func BenchmarkEncodeCopy(b *testing.B) {
+	for _, n := range []int{100, 1000} {
+		b.Run(fmt.Sprint(n), func(b *testing.B) {
+			group := benchGroup(n)
+			var cr copyReader
+			cr.reset(group)
+			size, _ := io.Copy(io.Discard, &cr)
+			b.SetBytes(size)
+			b.ReportAllocs()
+			for b.Loop() {
+				cr.reset(group)
+				if _, err := io.Copy(io.Discard, &cr); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkCommit is one group-commit transaction of n rows against the
+// real database: ids, binary COPY, rollups, notification, commit.
+func BenchmarkCommit(b *testing.B) {
+	for _, n := range []int{100, 1000} {
+		b.Run(fmt.Sprint(n), func(b *testing.B) {
+			pool := cluster.NewPool(b)
+			s := New(zap.NewNop(), pool, nil, Config{})
+			ctx := context.Background()
+			if err := s.ensure(ctx); err != nil {
+				b.Fatal(err)
+			}
+			group := benchGroup(n)
+			w := newWriter(s)
+			b.ReportAllocs()
+			for b.Loop() {
+				if err := w.commit(ctx, group); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
+		})
+	}
+}
+
+// BenchmarkPgxCopyFrom is the same rows through pgx's generic CopyFrom (one
+// transaction, COPY only), for comparison with the hand-encoded stream.
+func BenchmarkPgxCopyFrom(b *testing.B) {
+	for _, n := range []int{100, 1000} {
+		b.Run(fmt.Sprint(n), func(b *testing.B) {
+			pool := cluster.NewPool(b)
+			s := New(zap.NewNop(), pool, nil, Config{})
+			ctx := context.Background()
+			if err := s.ensure(ctx); err != nil {
+				b.Fatal(err)
+			}
+			bt := benchGroup(n)[0]
+			cols := []string{"project_id", "ts", "id", "service_name", "level", "message", "context", "received_at"}
+			next := int64(1)
+			b.ReportAllocs()
+			for b.Loop() {
+				rows := make([][]any, len(bt.rows))
+				for i := range bt.rows {
+					r := &bt.rows[i]
+					rows[i] = []any{bt.projectID, time.UnixMicro(r.ts), next, bt.service, int16(r.level), r.msg,
+						r.appendContext(nil, bt.arena), time.UnixMicro(bt.receivedAt)}
+					next++
+				}
+				err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+					_, err := tx.CopyFrom(ctx, pgx.Identifier{"logs", "entries"}, cols, pgx.CopyFromRows(rows))
+					return err
+				})
+				if err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
+		})
+	}
+}
+
+// BenchmarkIngestBatchParallel is many concurrent callers of 100-entry
+// batches through the handler, queue and group commit (Run's writers).
+func BenchmarkIngestBatchParallel(b *testing.B) {
+	for _, writers := range []int{1, 2, 4} {
+		b.Run(fmt.Sprintf("writers=%d", writers), func(b *testing.B) { benchIngestParallel(b, writers) })
+	}
+}
+
+func benchIngestParallel(b *testing.B, writers int) {
+	pool := cluster.NewPool(b)
+	s := New(zap.NewNop(), pool, nil, Config{Writers: writers})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.Run(ctx) }()
+	defer func() {
+		cancel()
+		<-done
+	}()
+	for !s.Ready() {
+		time.Sleep(10 * time.Millisecond) // a benchmark, not a test: no require.Eventually
+	}
+	pctx := authn.WithPrincipal(context.Background(), &authn.Principal{Kind: authn.KindProject, ProjectID: 1, ProjectSlug: "alpha"})
+	req := &logsv1.IngestBatchRequest{ServiceName: "api", Logs: benchLogs(100)}
+	b.SetParallelism(16)
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if _, err := s.IngestBatch(pctx, req); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+	b.ReportMetric(100*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
+	b.ReportMetric(float64(b.N)/float64(max(s.commits.Load(), 1)), "batches/tx")
+}

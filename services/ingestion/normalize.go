@@ -1,0 +1,231 @@
+package ingestion
+
+import (
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"time"
+	"unicode/utf8"
+
+	"google.golang.org/grpc/codes"
+
+	logsv1 "github.com/devsmith/logs/gen/devsmith/logs/v1"
+)
+
+const (
+	// maxNameChars bounds service_name and batch_id.
+	maxNameChars = 200
+	// maxFuture is how far ahead of the receive time a timestamp may be.
+	maxFuture = time.Hour
+	// maxOriginalBytes bounds the originals kept as _level and _timestamp.
+	maxOriginalBytes = 256
+	// contextPreviewBytes bounds the text kept of a context over the limit.
+	contextPreviewBytes = 1024
+)
+
+// Rejection reasons (DESIGN §3).
+const (
+	reasonNoMessage = "message is required"
+	reasonTooOld    = "timestamp is older than the retention period"
+	reasonFuture    = "timestamp is more than 1 hour in the future"
+)
+
+// row is one entry ready for COPY. Its context is ctx with extras spliced in
+// before the closing brace at ctxClose.
+type row struct {
+	ts       int64 // microseconds since the Unix epoch
+	id       int64 // assigned by the writer
+	msg      string
+	ctx      string // a JSON object
+	ctxClose int32  // index of ctx's closing brace
+	exOff    int32  // extras are batch.arena[exOff:exOff+exLen]: `"k":v,"k":v`
+	exLen    int32
+	level    int8
+	ctxComma bool // ctx has members, so extras need a leading comma
+}
+
+// contextLen is the length of the row's stored context text.
+func (r *row) contextLen() int {
+	n := len(r.ctx) + int(r.exLen)
+	if r.exLen > 0 && r.ctxComma {
+		n++
+	}
+	return n
+}
+
+// appendContext appends the row's stored context text.
+func (r *row) appendContext(dst []byte, arena []byte) []byte {
+	if r.exLen == 0 {
+		return append(dst, r.ctx...)
+	}
+	dst = append(dst, r.ctx[:r.ctxClose]...)
+	if r.ctxComma {
+		dst = append(dst, ',')
+	}
+	dst = append(dst, arena[r.exOff:r.exOff+r.exLen]...)
+	return append(dst, r.ctx[r.ctxClose:]...)
+}
+
+// outcome is the answer to one batch; it is also what logs.ingested_batches
+// keeps for a batch_id.
+type outcome struct {
+	Count     int32       `json:"count"`
+	Message   string      `json:"message"`
+	Rejected  []rejection `json:"rejected"`
+	Truncated int32       `json:"truncated"`
+}
+
+type rejection struct {
+	Index  int32  `json:"index"`
+	Reason string `json:"reason"`
+}
+
+func successMessage(n int64) string {
+	return "Successfully ingested " + strconv.FormatInt(n, 10) + " logs"
+}
+
+// limits are the per-entry rules of a Service.
+type limits struct {
+	retention  time.Duration
+	maxMessage int
+	maxContext int
+}
+
+// checkEnvelope applies the rules that refuse a whole batch and returns the
+// service name to store.
+func checkEnvelope(projectSlug, keySlug, service string, entries, maxEntries int, batchID string) (string, error) {
+	service = cleanText(trimSpace(service))
+	switch {
+	case service == "":
+		return "", &requestError{code: codes.InvalidArgument, msg: "service_name is required"}
+	case utf8.RuneCountInString(service) > maxNameChars:
+		return "", &requestError{code: codes.InvalidArgument, msg: fmt.Sprintf("service_name is longer than %d characters", maxNameChars)}
+	case entries == 0:
+		return "", &requestError{code: codes.InvalidArgument, msg: "logs must contain at least one entry"}
+	case entries > maxEntries:
+		return "", &requestError{tooLarge: true, msg: fmt.Sprintf("batch has %d entries; the limit is %d", entries, maxEntries)}
+	case projectSlug != "" && projectSlug != keySlug:
+		return "", &requestError{code: codes.PermissionDenied, msg: fmt.Sprintf("project_slug %q does not match the API key's project", cutRunes(projectSlug, 120))}
+	case utf8.RuneCountInString(batchID) > maxNameChars:
+		return "", &requestError{code: codes.InvalidArgument, msg: fmt.Sprintf("batch_id is longer than %d characters", maxNameChars)}
+	}
+	return service, nil
+}
+
+// normalize turns a checked batch into rows and its answer. now is the
+// receive time. It never fails: entries that are wrong on their own are
+// rejected with their index.
+func normalize(projectID int64, service, batchID string, logs []*logsv1.LogInput, now time.Time, lim limits) *batch {
+	nowMicros := now.UnixMicro()
+	oldest := nowMicros - lim.retention.Microseconds()
+	newest := nowMicros + maxFuture.Microseconds()
+	b := &batch{
+		projectID:  projectID,
+		service:    service,
+		batchID:    cleanText(batchID),
+		receivedAt: nowMicros,
+		rows:       make([]row, 0, len(logs)),
+	}
+	size := 0
+	for i, in := range logs {
+		reject := func(reason string) {
+			b.out.Rejected = append(b.out.Rejected, rejection{Index: int32(i), Reason: reason})
+		}
+		msg := in.GetMessage()
+		if msg == "" {
+			reject(reasonNoMessage)
+			continue
+		}
+		exStart := len(b.arena)
+		truncated := false
+		extra := func(key string) {
+			if len(b.arena) > exStart {
+				b.arena = append(b.arena, ',')
+			}
+			b.arena = append(b.arena, '"')
+			b.arena = append(b.arena, key...)
+			b.arena = append(b.arena, `":`...)
+		}
+		original := func(key, v string) {
+			extra(key)
+			if len(v) > maxOriginalBytes {
+				v = cutRunes(v, maxOriginalBytes)
+				truncated = true
+			}
+			b.arena = appendJSONString(b.arena, v)
+		}
+
+		ts := nowMicros
+		if tsText := in.GetTimestamp(); tsText != "" {
+			if v, ok := parseTimestamp(tsText); ok {
+				ts = v
+			} else {
+				original("_timestamp", tsText)
+			}
+		}
+		if ts < oldest || ts > newest {
+			b.arena = b.arena[:exStart]
+			if ts < oldest {
+				reject(reasonTooOld)
+			} else {
+				reject(reasonFuture)
+			}
+			continue
+		}
+
+		r := row{ts: ts, ctx: "{}", ctxClose: 1}
+		if c := in.GetContextJson(); c != "" && trimSpace(c) != "" {
+			obj, err := scanObject(c)
+			if err != nil {
+				b.arena = b.arena[:exStart]
+				reject(err.Error())
+				continue
+			}
+			if len(obj.text) > lim.maxContext {
+				extra("_context_preview")
+				b.arena = appendJSONString(b.arena, cutRunes(obj.text, min(contextPreviewBytes, lim.maxContext)))
+				extra("_context_bytes")
+				b.arena = strconv.AppendInt(b.arena, int64(len(c)), 10)
+				truncated = true
+			} else {
+				r.ctx, r.ctxClose, r.ctxComma = obj.text, int32(obj.closeAt), obj.nonEmpty
+			}
+		}
+
+		var known bool
+		if r.level, known = parseLevel(in.GetLevel()); !known {
+			original("_level", in.GetLevel())
+		}
+
+		msg = cleanText(msg)
+		if len(msg) > lim.maxMessage {
+			msg = cutRunes(msg, lim.maxMessage)
+			truncated = true
+		}
+		r.msg = msg
+		if truncated {
+			extra("_truncated")
+			b.arena = append(b.arena, "true"...)
+			b.out.Truncated++
+		}
+		if n := len(b.arena) - exStart; n > 0 {
+			r.exOff, r.exLen = int32(exStart), int32(n)
+		}
+		size += len(r.msg) + len(r.ctx) + rowOverhead
+		b.rows = append(b.rows, r)
+	}
+	b.out.Count = int32(len(b.rows))
+	b.out.Message = successMessage(int64(len(b.rows)))
+	if b.out.Rejected == nil {
+		b.out.Rejected = []rejection{}
+	}
+	b.size = size + len(b.arena) + len(service)
+	if b.batchID != "" {
+		j, _ := json.Marshal(&b.out) // plain structs: cannot fail
+		b.outJSON = string(j)
+	}
+	return b
+}
+
+// rowOverhead approximates a row's memory and COPY bytes beyond its text.
+const rowOverhead = 96

@@ -1,0 +1,354 @@
+// Package ingestion implements IngestionService: it validates batches of log
+// entries from a project's API key and writes them into PostgreSQL with
+// group-committed binary COPY, deduplicates retried batches by batch_id,
+// keeps the per-day rollups, announces committed entries to the live tail
+// (package tailnotify), and maintains the daily partitions (package
+// partition).
+//
+// Assumptions for wiring: the gRPC server accepts messages up to 16 MiB
+// (grpc.MaxRecvMsgSize(16<<20)); the pool allows at least Writers + 2
+// connections (writers, maintenance, spare).
+package ingestion
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"go.uber.org/zap"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
+
+	logsv1 "github.com/devsmith/logs/gen/devsmith/logs/v1"
+	"github.com/devsmith/logs/internal/authn"
+	"github.com/devsmith/logs/services/ingestion/partition"
+)
+
+// Config tunes the service; zero fields take their defaults.
+type Config struct {
+	Retention           time.Duration // default 30*24h (DEVSMITH_RETENTION)
+	MaxEntries          int           // per batch, default 10000
+	MaxMessageBytes     int           // default 32 KiB
+	MaxContextBytes     int           // default 64 KiB
+	MaintenanceInterval time.Duration // partitions ahead + retention drop + batch-id cleanup; default 1h
+	Writers             int           // concurrent group-commit writers (connections), default 4
+	QueueRows           int           // rows waiting to be written before new batches are refused (503 with Retry-After), default 200000
+	QueueBytes          int           // message and context bytes waiting, likewise bounded; default 256 MiB
+}
+
+func (c Config) withDefaults() Config {
+	if c.Retention <= 0 {
+		c.Retention = 30 * 24 * time.Hour
+	}
+	if c.MaxEntries <= 0 {
+		c.MaxEntries = 10_000
+	}
+	if c.MaxMessageBytes <= 0 {
+		c.MaxMessageBytes = 32 << 10
+	}
+	if c.MaxContextBytes <= 0 {
+		c.MaxContextBytes = 64 << 10
+	}
+	if c.MaintenanceInterval <= 0 {
+		c.MaintenanceInterval = time.Hour
+	}
+	if c.Writers <= 0 {
+		c.Writers = 4
+	}
+	if c.QueueRows <= 0 {
+		c.QueueRows = 200_000
+	}
+	if c.QueueBytes <= 0 {
+		c.QueueBytes = 256 << 20
+	}
+	return c
+}
+
+const (
+	// readyWait is how long a batch arriving before the first partition
+	// maintenance has finished waits for it before Unavailable.
+	readyWait = 5 * time.Second
+	// maintenanceRetry is the pause between failed first maintenances.
+	maintenanceRetry = 2 * time.Second
+	// dedupWindow is how long a batch_id is remembered.
+	dedupWindow = 24 * time.Hour
+	// maxStreamRejected bounds the rejected entries an IngestStream answer
+	// lists.
+	maxStreamRejected = 10_000
+)
+
+// Service implements logsv1.IngestionServiceServer.
+type Service struct {
+	logsv1.UnimplementedIngestionServiceServer
+
+	log      *zap.Logger
+	pool     *pgxpool.Pool
+	identity *authn.IdentityClient
+	cfg      Config
+	lim      limits
+	q        *queue
+	now      func() time.Time
+
+	readyOnce sync.Once
+	readyCh   chan struct{} // closed once partitions are ensured
+	stopOnce  sync.Once
+	stopCh    chan struct{} // closed when Run stops taking batches
+	ready     atomic.Bool
+
+	commits atomic.Int64 // write transactions committed (observability, tests)
+}
+
+// New returns the service. identity resolves API keys (Authenticator).
+func New(log *zap.Logger, pool *pgxpool.Pool, identity *authn.IdentityClient, cfg Config) *Service {
+	cfg = cfg.withDefaults()
+	return &Service{
+		log:      log,
+		pool:     pool,
+		identity: identity,
+		cfg:      cfg,
+		lim:      limits{retention: cfg.Retention, maxMessage: cfg.MaxMessageBytes, maxContext: cfg.MaxContextBytes},
+		q:        newQueue(cfg.QueueRows, cfg.QueueBytes, cfg.Writers),
+		now:      time.Now,
+		readyCh:  make(chan struct{}),
+		stopCh:   make(chan struct{}),
+	}
+}
+
+// Register registers IngestionService on g.
+func (s *Service) Register(g *grpc.Server) {
+	logsv1.RegisterIngestionServiceServer(g, s)
+}
+
+// Authenticator resolves the project API key of both methods through the
+// projects service's IdentityService.
+func (s *Service) Authenticator() authn.Authenticator {
+	return func(ctx context.Context, fullMethod string, md metadata.MD) (*authn.Principal, error) {
+		switch fullMethod {
+		case logsv1.IngestionService_IngestBatch_FullMethodName, logsv1.IngestionService_IngestStream_FullMethodName:
+		default:
+			return nil, status.Error(codes.Unimplemented, "unknown method")
+		}
+		if s.identity == nil {
+			return nil, status.Error(codes.Unavailable, "API key verification is not configured")
+		}
+		return s.identity.APIKey(ctx, md)
+	}
+}
+
+// Ready tells whether partitions have been ensured and batches are taken
+// (for /readyz).
+func (s *Service) Ready() bool { return s.ready.Load() }
+
+// Run maintains partitions (at start, then every MaintenanceInterval) and
+// runs the writers. Batches are taken once the first Ensure has succeeded;
+// until then they wait up to 5 s and are refused with Unavailable. When ctx
+// ends, new batches are refused, the queued ones are written, and Run
+// returns.
+func (s *Service) Run(ctx context.Context) error {
+	defer s.stop()
+	for {
+		err := s.ensure(ctx)
+		if err == nil {
+			break
+		}
+		s.log.Error("ensuring partitions failed; retrying", zap.Error(err))
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(maintenanceRetry):
+		}
+	}
+	s.cleanup(ctx)
+	s.markReady()
+
+	var wg sync.WaitGroup
+	wctx := context.WithoutCancel(ctx)
+	for range s.cfg.Writers {
+		w := newWriter(s)
+		wg.Go(func() { w.run(wctx) })
+	}
+	t := time.NewTicker(s.cfg.MaintenanceInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			s.stop()
+			wg.Wait()
+			return nil
+		case <-t.C:
+			if err := s.ensure(ctx); err != nil && ctx.Err() == nil {
+				s.log.Error("ensuring partitions failed", zap.Error(err))
+			}
+			s.cleanup(ctx)
+		}
+	}
+}
+
+func (s *Service) markReady() {
+	s.readyOnce.Do(func() {
+		s.ready.Store(true)
+		close(s.readyCh)
+	})
+}
+
+func (s *Service) stop() {
+	s.stopOnce.Do(func() {
+		s.ready.Store(false)
+		s.q.close()
+		close(s.stopCh)
+	})
+}
+
+// waitReady waits until partitions are ensured, a bounded time.
+func (s *Service) waitReady(ctx context.Context) error {
+	select {
+	case <-s.readyCh:
+		return nil
+	default:
+	}
+	t := time.NewTimer(readyWait)
+	defer t.Stop()
+	select {
+	case <-s.readyCh:
+		return nil
+	case <-s.stopCh:
+		return errStopping
+	case <-t.C:
+		return errStarting
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// ensure creates the partitions from the retention cut-off to
+// partition.Ahead days ahead.
+func (s *Service) ensure(ctx context.Context) error {
+	if err := partition.Ensure(ctx, s.pool, s.now(), s.cfg.Retention); err != nil {
+		return fmt.Errorf("ensuring partitions: %w", err)
+	}
+	return nil
+}
+
+// cleanup drops partitions past retention and forgets batch_ids older than
+// the dedup window. Failures are logged; the next round tries again.
+func (s *Service) cleanup(ctx context.Context) {
+	dropped, err := partition.DropExpired(ctx, s.pool, s.now(), s.cfg.Retention)
+	if err != nil && ctx.Err() == nil {
+		s.log.Error("dropping expired partitions failed", zap.Error(err))
+	}
+	for _, name := range dropped {
+		s.log.Info("dropped expired partition", zap.String("partition", name))
+	}
+	if n, err := s.forgetBatchIDs(ctx); err != nil && ctx.Err() == nil {
+		s.log.Error("deleting old batch ids failed", zap.Error(err))
+	} else if n > 0 {
+		s.log.Debug("deleted old batch ids", zap.Int64("rows", n))
+	}
+}
+
+// forgetBatchIDs deletes logs.ingested_batches rows past the dedup window,
+// in bounded chunks.
+func (s *Service) forgetBatchIDs(ctx context.Context) (int64, error) {
+	cutoff := s.now().Add(-dedupWindow)
+	var total int64
+	for {
+		tag, err := s.pool.Exec(ctx, `DELETE FROM logs.ingested_batches WHERE ctid = ANY (ARRAY(
+			SELECT ctid FROM logs.ingested_batches WHERE created_at < $1 LIMIT 10000))`, cutoff)
+		if err != nil {
+			return total, fmt.Errorf("deleting batch ids before %s: %w", cutoff.Format(time.RFC3339), err)
+		}
+		total += tag.RowsAffected()
+		if tag.RowsAffected() < 10000 {
+			return total, nil
+		}
+	}
+}
+
+// principal returns the calling project.
+func principal(ctx context.Context) (*authn.Principal, error) {
+	p := authn.FromContext(ctx)
+	if p.Kind != authn.KindProject || p.ProjectID == 0 {
+		return nil, authn.ErrNoAPIKey
+	}
+	return p, nil
+}
+
+// ingest checks, normalises and commits one batch.
+func (s *Service) ingest(ctx context.Context, p *authn.Principal, projectSlug, service string, logs []*logsv1.LogInput, batchID string) (*outcome, error) {
+	service, err := checkEnvelope(projectSlug, p.ProjectSlug, service, len(logs), s.cfg.MaxEntries, batchID)
+	if err != nil {
+		return nil, err
+	}
+	b := normalize(p.ProjectID, service, batchID, logs, s.now(), s.lim)
+	if len(b.rows) == 0 && b.batchID == "" {
+		return &b.out, nil // nothing to store, nothing to remember
+	}
+	return s.submit(ctx, b)
+}
+
+// IngestBatch implements logsv1.IngestionServiceServer.
+func (s *Service) IngestBatch(ctx context.Context, req *logsv1.IngestBatchRequest) (*logsv1.IngestBatchResponse, error) {
+	p, err := principal(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out, err := s.ingest(ctx, p, req.GetProjectSlug(), req.GetServiceName(), req.GetLogs(), req.GetBatchId())
+	if err != nil {
+		return nil, toStatus(s.log, "IngestBatch", err)
+	}
+	res := &logsv1.IngestBatchResponse{
+		Count:     out.Count,
+		Message:   out.Message,
+		Rejected:  make([]*logsv1.RejectedEntry, len(out.Rejected)),
+		Truncated: out.Truncated,
+	}
+	for i, r := range out.Rejected {
+		res.Rejected[i] = &logsv1.RejectedEntry{Index: r.Index, Reason: r.Reason}
+	}
+	return res, nil
+}
+
+// IngestStream implements logsv1.IngestionServiceServer: every message is a
+// batch, committed before the next is read. An envelope or write error ends
+// the stream with that error; the batches before it stay committed.
+func (s *Service) IngestStream(stream grpc.ClientStreamingServer[logsv1.IngestStreamRequest, logsv1.IngestStreamResponse]) error {
+	ctx := stream.Context()
+	p, err := principal(ctx)
+	if err != nil {
+		return err
+	}
+	res := &logsv1.IngestStreamResponse{Rejected: []*logsv1.RejectedEntry{}}
+	var offset int64 // entries in the batches before this one
+	for {
+		req, err := stream.Recv()
+		if err == io.EOF {
+			res.Message = successMessage(res.Count) + " in " + fmt.Sprint(res.Batches) + " batches"
+			return stream.SendAndClose(res)
+		}
+		if err != nil {
+			return err
+		}
+		out, err := s.ingest(ctx, p, req.GetProjectSlug(), req.GetServiceName(), req.GetLogs(), req.GetBatchId())
+		if err != nil {
+			return withPrefix(toStatus(s.log, "IngestStream", err),
+				fmt.Sprintf("batch %d of the stream (the %d before it are committed, %d entries): ", res.Batches+1, res.Batches, res.Count))
+		}
+		res.Batches++
+		res.Count += int64(out.Count)
+		res.Truncated += int64(out.Truncated)
+		for _, r := range out.Rejected {
+			idx := offset + int64(r.Index)
+			if len(res.Rejected) >= maxStreamRejected || idx > int64(^uint32(0)>>1) {
+				break
+			}
+			res.Rejected = append(res.Rejected, &logsv1.RejectedEntry{Index: int32(idx), Reason: r.Reason})
+		}
+		offset += int64(len(req.GetLogs()))
+	}
+}

@@ -1,0 +1,223 @@
+package projects
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"net"
+	"strings"
+	"time"
+
+	"go.uber.org/zap"
+	"golang.org/x/crypto/bcrypt"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/peer"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	logsv1 "github.com/devsmith/logs/gen/devsmith/logs/v1"
+	"github.com/devsmith/logs/internal/apierr"
+	"github.com/devsmith/logs/internal/authn"
+)
+
+type authServer struct {
+	logsv1.UnimplementedAuthServiceServer
+	s *Service
+}
+
+func (a *authServer) Login(ctx context.Context, req *logsv1.LoginRequest) (*logsv1.LoginResponse, error) {
+	res, err := a.s.login(ctx, req)
+	return res, a.s.toStatus(logsv1.AuthService_Login_FullMethodName, err)
+}
+
+func (a *authServer) Logout(ctx context.Context, _ *logsv1.LogoutRequest) (*logsv1.LogoutResponse, error) {
+	res, err := a.s.logout(ctx)
+	return res, a.s.toStatus(logsv1.AuthService_Logout_FullMethodName, err)
+}
+
+func (a *authServer) GetCurrentUser(ctx context.Context, _ *logsv1.GetCurrentUserRequest) (*logsv1.GetCurrentUserResponse, error) {
+	res, err := a.s.currentUser(ctx)
+	return res, a.s.toStatus(logsv1.AuthService_GetCurrentUser_FullMethodName, err)
+}
+
+// clientAddress is the address sign-in failures are counted against: the
+// one the gateway saw (x-forwarded-for), else the gRPC peer's host.
+func clientAddress(ctx context.Context) string {
+	md, _ := metadata.FromIncomingContext(ctx)
+	if addr := authn.ClientAddress(md); addr != "" {
+		return addr
+	}
+	if p, ok := peer.FromContext(ctx); ok && p.Addr != nil {
+		addr := p.Addr.String()
+		if host, _, err := net.SplitHostPort(addr); err == nil {
+			return host
+		}
+		return addr
+	}
+	return "unknown"
+}
+
+func (s *Service) login(ctx context.Context, req *logsv1.LoginRequest) (*logsv1.LoginResponse, error) {
+	if req.GetEmail() == "" {
+		return nil, invalidf("email is required")
+	}
+	if req.GetPassword() == "" {
+		return nil, invalidf("password is required")
+	}
+	addr := clientAddress(ctx)
+	if wait := s.limiter.attempt(addr, s.now()); wait > 0 {
+		s.log.Warn("sign-ins throttled", zap.String("client", addr))
+		secs := int(math.Ceil(wait.Seconds()))
+		return nil, apierr.Throttled(codes.ResourceExhausted,
+			fmt.Sprintf("too many failed sign-ins; retry in %d s", secs), wait)
+	}
+	u, hash, found, err := s.store.userByEmail(ctx, req.GetEmail())
+	if err != nil {
+		return nil, err
+	}
+	if !found {
+		// Spend the same time as a wrong password, so the answer does not
+		// tell which emails have accounts.
+		_ = bcrypt.CompareHashAndPassword(s.dummyHash, []byte(req.GetPassword()))
+		s.log.Info("sign-in failed", zap.String("client", addr))
+		return nil, unauthenticatedf(msgBadLogin)
+	}
+	err = bcrypt.CompareHashAndPassword([]byte(hash), []byte(req.GetPassword()))
+	if err != nil && !errors.Is(err, bcrypt.ErrMismatchedHashAndPassword) {
+		s.log.Error("checking a password hash failed", zap.Int64("user_id", u.ID), zap.Error(err))
+	}
+	// bcrypt reads 72 bytes at most; no stored password is longer, so a
+	// longer one can only be wrong.
+	if err != nil || len(req.GetPassword()) > maxPasswordBytes {
+		s.log.Info("sign-in failed", zap.String("client", addr), zap.Int64("user_id", u.ID))
+		return nil, unauthenticatedf(msgBadLogin)
+	}
+	s.limiter.succeed(addr)
+	tok, expires, err := s.startSession(ctx, u)
+	if err != nil {
+		return nil, err
+	}
+	s.log.Info("user signed in", zap.Int64("user_id", u.ID))
+	return &logsv1.LoginResponse{Token: tok, User: userProto(u), ExpireTime: timestamppb.New(expires)}, nil
+}
+
+// startSession makes a session for u and returns its token, which is stored
+// only as a digest.
+func (s *Service) startSession(ctx context.Context, u user) (string, time.Time, error) {
+	tok, tokHash, err := newSessionToken()
+	if err != nil {
+		return "", time.Time{}, err
+	}
+	expires, err := s.store.createSession(ctx, tokHash, u.ID, s.cfg.SessionTTL)
+	if err != nil {
+		return "", time.Time{}, err
+	}
+	return tok, expires, nil
+}
+
+func (a *authServer) GetSetupStatus(ctx context.Context, _ *logsv1.GetSetupStatusRequest) (*logsv1.GetSetupStatusResponse, error) {
+	exists, err := a.s.store.hasUsers(ctx)
+	if err != nil {
+		return nil, a.s.toStatus(logsv1.AuthService_GetSetupStatus_FullMethodName, err)
+	}
+	return &logsv1.GetSetupStatusResponse{SetupRequired: !exists}, nil
+}
+
+func (a *authServer) CreateFirstAdmin(ctx context.Context, req *logsv1.CreateFirstAdminRequest) (*logsv1.CreateFirstAdminResponse, error) {
+	res, err := a.s.createFirstAdmin(ctx, req)
+	return res, a.s.toStatus(logsv1.AuthService_CreateFirstAdmin_FullMethodName, err)
+}
+
+// createFirstAdmin is the dashboard's one-time setup: only while no user
+// exists, and only for a caller on loopback (both the gRPC peer and, through
+// the gateway, the HTTP client).
+func (s *Service) createFirstAdmin(ctx context.Context, req *logsv1.CreateFirstAdminRequest) (*logsv1.CreateFirstAdminResponse, error) {
+	if !fromLoopback(ctx) {
+		return nil, deniedf("the first admin can only be created from the machine that runs DevSmith Logs (a loopback address)")
+	}
+	if err := validateEmail("email", req.GetEmail()); err != nil {
+		return nil, err
+	}
+	if err := validatePassword(req.GetPassword()); err != nil {
+		return nil, err
+	}
+	hash, err := bcrypt.GenerateFromPassword([]byte(req.GetPassword()), s.cfg.BcryptCost)
+	if err != nil {
+		return nil, fmt.Errorf("hashing the first admin's password: %w", err)
+	}
+	created, err := s.store.bootstrapAdmin(ctx, req.GetEmail(), string(hash))
+	if err != nil {
+		return nil, err
+	}
+	if !created {
+		return nil, existsf("setup is already done: a user exists; sign in instead")
+	}
+	u, _, _, err := s.store.userByEmail(ctx, req.GetEmail())
+	if err != nil {
+		return nil, err
+	}
+	tok, expires, err := s.startSession(ctx, u)
+	if err != nil {
+		return nil, err
+	}
+	s.log.Info("created the first admin through setup", zap.Int64("user_id", u.ID))
+	return &logsv1.CreateFirstAdminResponse{Token: tok, User: userProto(u), ExpireTime: timestamppb.New(expires)}, nil
+}
+
+// fromLoopback tells whether the call comes from this machine: the gRPC peer
+// is a loopback address, and so is the HTTP client the gateway forwards.
+func fromLoopback(ctx context.Context) bool {
+	p, ok := peer.FromContext(ctx)
+	if !ok || p.Addr == nil {
+		return false
+	}
+	host, _, err := net.SplitHostPort(p.Addr.String())
+	if err != nil || !isLoopback(host) {
+		return false
+	}
+	md, _ := metadata.FromIncomingContext(ctx)
+	for _, v := range md.Get("x-forwarded-for") {
+		for _, hop := range strings.Split(v, ",") {
+			if !isLoopback(strings.TrimSpace(hop)) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+func isLoopback(host string) bool {
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+func (s *Service) logout(ctx context.Context) (*logsv1.LogoutResponse, error) {
+	p, err := caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.store.deleteSession(ctx, digest(p.SessionToken)); err != nil {
+		return nil, err
+	}
+	return &logsv1.LogoutResponse{Message: "Signed out."}, nil
+}
+
+func (s *Service) currentUser(ctx context.Context) (*logsv1.GetCurrentUserResponse, error) {
+	p, err := caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	u, err := s.store.userByID(ctx, p.UserID)
+	if errors.Is(err, errNotFound) {
+		return nil, unauthenticatedf(msgBadSession)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &logsv1.GetCurrentUserResponse{User: userProto(u)}, nil
+}
+
+func userProto(u user) *logsv1.User {
+	return &logsv1.User{Id: u.ID, Email: u.Email, Role: u.Role, CreatedAt: timestamppb.New(u.CreatedAt)}
+}

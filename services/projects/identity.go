@@ -1,0 +1,55 @@
+package projects
+
+import (
+	"context"
+	"strings"
+
+	logsv1 "github.com/devsmith/logs/gen/devsmith/logs/v1"
+	"github.com/devsmith/logs/internal/authn"
+)
+
+type identityServer struct {
+	logsv1.UnimplementedIdentityServiceServer
+	s *Service
+}
+
+func (i *identityServer) ResolveApiKey(ctx context.Context, req *logsv1.ResolveApiKeyRequest) (*logsv1.ResolveApiKeyResponse, error) {
+	res, err := i.s.resolveAPIKey(ctx, req.GetApiKey())
+	return res, i.s.toStatus(logsv1.IdentityService_ResolveApiKey_FullMethodName, err)
+}
+
+func (i *identityServer) ResolveSession(ctx context.Context, req *logsv1.ResolveSessionRequest) (*logsv1.ResolveSessionResponse, error) {
+	res, err := i.s.resolveSessionRPC(ctx, req.GetToken())
+	return res, i.s.toStatus(logsv1.IdentityService_ResolveSession_FullMethodName, err)
+}
+
+// resolveAPIKey is the per-batch check of ingestion: a SHA-256 digest and
+// one lookup by unique index, nothing cached, so a rotated or deleted key is
+// refused by the very next call on any replica.
+func (s *Service) resolveAPIKey(ctx context.Context, key string) (*logsv1.ResolveApiKeyResponse, error) {
+	if key == "" {
+		return nil, unauthenticatedf("API key required: send `Authorization: Bearer dsk_...` or `X-API-Key: dsk_...`")
+	}
+	if !strings.HasPrefix(key, authn.APIKeyPrefix) {
+		return nil, unauthenticatedf(msgBadAPIKey)
+	}
+	id, slug, err := s.store.resolveAPIKey(ctx, digest(key))
+	if err != nil {
+		return nil, err
+	}
+	return &logsv1.ResolveApiKeyResponse{ProjectId: id, ProjectSlug: slug}, nil
+}
+
+func (s *Service) resolveSessionRPC(ctx context.Context, tok string) (*logsv1.ResolveSessionResponse, error) {
+	u, p, err := s.resolveSession(ctx, tok)
+	if err != nil {
+		return nil, err
+	}
+	res := &logsv1.ResolveSessionResponse{User: userProto(u)}
+	for _, a := range p.Projects {
+		res.Projects = append(res.Projects, &logsv1.ProjectAccess{
+			ProjectId: a.ID, ProjectSlug: a.Slug, Role: a.Role, IsActive: a.IsActive,
+		})
+	}
+	return res, nil
+}

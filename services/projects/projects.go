@@ -1,0 +1,285 @@
+package projects
+
+import (
+	"context"
+	"fmt"
+
+	"go.uber.org/zap"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	logsv1 "github.com/devsmith/logs/gen/devsmith/logs/v1"
+	"github.com/devsmith/logs/internal/authn"
+)
+
+// Confirmations the REST contract shows.
+const (
+	msgProjectCreated = "Project created. Copy the API key now: it will not be shown again."
+	msgKeyRegenerated = "API key regenerated. The old key no longer works."
+	msgProjectDeleted = "Project deleted. Its API key no longer works; its logs stay readable."
+)
+
+type projectServer struct {
+	logsv1.UnimplementedProjectServiceServer
+	s *Service
+}
+
+func (ps *projectServer) CreateProject(ctx context.Context, req *logsv1.CreateProjectRequest) (*logsv1.CreateProjectResponse, error) {
+	res, err := ps.s.createProject(ctx, req)
+	return res, ps.s.toStatus(logsv1.ProjectService_CreateProject_FullMethodName, err)
+}
+
+func (ps *projectServer) ListProjects(ctx context.Context, req *logsv1.ListProjectsRequest) (*logsv1.ListProjectsResponse, error) {
+	res, err := ps.s.listProjects(ctx, req)
+	return res, ps.s.toStatus(logsv1.ProjectService_ListProjects_FullMethodName, err)
+}
+
+func (ps *projectServer) GetProject(ctx context.Context, req *logsv1.GetProjectRequest) (*logsv1.GetProjectResponse, error) {
+	res, err := ps.s.getProject(ctx, req)
+	return res, ps.s.toStatus(logsv1.ProjectService_GetProject_FullMethodName, err)
+}
+
+func (ps *projectServer) RegenerateProjectKey(ctx context.Context, req *logsv1.RegenerateProjectKeyRequest) (*logsv1.RegenerateProjectKeyResponse, error) {
+	res, err := ps.s.regenerateKey(ctx, req)
+	return res, ps.s.toStatus(logsv1.ProjectService_RegenerateProjectKey_FullMethodName, err)
+}
+
+func (ps *projectServer) DeleteProject(ctx context.Context, req *logsv1.DeleteProjectRequest) (*logsv1.DeleteProjectResponse, error) {
+	res, err := ps.s.deleteProject(ctx, req)
+	return res, ps.s.toStatus(logsv1.ProjectService_DeleteProject_FullMethodName, err)
+}
+
+func (ps *projectServer) ListProjectMembers(ctx context.Context, req *logsv1.ListProjectMembersRequest) (*logsv1.ListProjectMembersResponse, error) {
+	res, err := ps.s.listMembers(ctx, req)
+	return res, ps.s.toStatus(logsv1.ProjectService_ListProjectMembers_FullMethodName, err)
+}
+
+func (ps *projectServer) AddProjectMember(ctx context.Context, req *logsv1.AddProjectMemberRequest) (*logsv1.AddProjectMemberResponse, error) {
+	res, err := ps.s.addMember(ctx, req)
+	return res, ps.s.toStatus(logsv1.ProjectService_AddProjectMember_FullMethodName, err)
+}
+
+func (ps *projectServer) RemoveProjectMember(ctx context.Context, req *logsv1.RemoveProjectMemberRequest) (*logsv1.RemoveProjectMemberResponse, error) {
+	res, err := ps.s.removeMember(ctx, req)
+	return res, ps.s.toStatus(logsv1.ProjectService_RemoveProjectMember_FullMethodName, err)
+}
+
+// readableProject returns a project the caller may read: NotFound when it
+// does not exist, PermissionDenied when it is someone else's.
+func (s *Service) readableProject(ctx context.Context, p *authn.Principal, id int64) (project, error) {
+	pr, err := s.store.getProject(ctx, id, p.UserID, p.IsAdmin())
+	if err != nil {
+		return project{}, err
+	}
+	if pr.Role == "" {
+		return project{}, deniedf("project %d is not yours", id)
+	}
+	return pr, nil
+}
+
+// managedProject returns a project the caller owns or, as an admin, manages.
+func (s *Service) managedProject(ctx context.Context, p *authn.Principal, id int64, action string) (project, error) {
+	pr, err := s.readableProject(ctx, p, id)
+	if err != nil {
+		return project{}, err
+	}
+	if pr.Role != roleOwner && pr.Role != roleAdmin && !p.IsAdmin() {
+		return project{}, deniedf("only the owner of project %d or an admin can %s", id, action)
+	}
+	return pr, nil
+}
+
+func (s *Service) createProject(ctx context.Context, req *logsv1.CreateProjectRequest) (*logsv1.CreateProjectResponse, error) {
+	p, err := caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	pr, err := validateProject(req.GetName(), req.GetSlug(), req.GetDescription(), req.GetRepositoryUrl())
+	if err != nil {
+		return nil, err
+	}
+	key, keyHash, err := newAPIKey()
+	if err != nil {
+		return nil, err
+	}
+	pr, err = s.store.createProject(ctx, p.UserID, pr, keyHash)
+	if err != nil {
+		return nil, err
+	}
+	s.log.Info("project created", zap.Int64("project_id", pr.ID), zap.String("slug", pr.Slug), zap.Int64("user_id", p.UserID))
+	return &logsv1.CreateProjectResponse{
+		ProjectId: pr.ID,
+		Name:      pr.Name,
+		Slug:      pr.Slug,
+		ApiKey:    key,
+		Message:   msgProjectCreated,
+	}, nil
+}
+
+func (s *Service) listProjects(ctx context.Context, req *logsv1.ListProjectsRequest) (*logsv1.ListProjectsResponse, error) {
+	p, err := caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	size, err := pageSize(req.GetPageSize())
+	if err != nil {
+		return nil, err
+	}
+	after, err := decodePageToken(req.GetPageToken())
+	if err != nil {
+		return nil, err
+	}
+	list, err := s.store.listProjects(ctx, p.UserID, p.IsAdmin(), after, size+1)
+	if err != nil {
+		return nil, err
+	}
+	res := &logsv1.ListProjectsResponse{}
+	if len(list) > size {
+		list = list[:size]
+		last := list[size-1]
+		res.NextPageToken = encodePageToken(pageKey{T: last.CreatedAt, ID: last.ID})
+	}
+	for _, pr := range list {
+		res.Projects = append(res.Projects, projectProto(pr))
+	}
+	return res, nil
+}
+
+func (s *Service) getProject(ctx context.Context, req *logsv1.GetProjectRequest) (*logsv1.GetProjectResponse, error) {
+	p, err := caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	pr, err := s.readableProject(ctx, p, req.GetId())
+	if err != nil {
+		return nil, err
+	}
+	return &logsv1.GetProjectResponse{Project: projectProto(pr)}, nil
+}
+
+func (s *Service) regenerateKey(ctx context.Context, req *logsv1.RegenerateProjectKeyRequest) (*logsv1.RegenerateProjectKeyResponse, error) {
+	p, err := caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	pr, err := s.readableProject(ctx, p, req.GetId())
+	if err != nil {
+		return nil, err
+	}
+	if pr.Role == roleViewer && !p.IsAdmin() {
+		return nil, deniedf("viewers cannot rotate keys")
+	}
+	if !pr.IsActive {
+		return nil, preconditionf("project %d is deleted; its key cannot be regenerated", pr.ID)
+	}
+	key, keyHash, err := newAPIKey()
+	if err != nil {
+		return nil, err
+	}
+	if err := s.store.setProjectKey(ctx, pr.ID, keyHash); err != nil {
+		return nil, err
+	}
+	s.log.Info("project key regenerated", zap.Int64("project_id", pr.ID), zap.Int64("user_id", p.UserID))
+	return &logsv1.RegenerateProjectKeyResponse{ApiKey: key, Message: msgKeyRegenerated}, nil
+}
+
+func (s *Service) deleteProject(ctx context.Context, req *logsv1.DeleteProjectRequest) (*logsv1.DeleteProjectResponse, error) {
+	p, err := caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	pr, err := s.managedProject(ctx, p, req.GetId(), "delete it")
+	if err != nil {
+		return nil, err
+	}
+	if err := s.store.deleteProject(ctx, pr.ID); err != nil {
+		return nil, err
+	}
+	s.log.Info("project deleted", zap.Int64("project_id", pr.ID), zap.Int64("user_id", p.UserID))
+	return &logsv1.DeleteProjectResponse{Message: msgProjectDeleted}, nil
+}
+
+func (s *Service) listMembers(ctx context.Context, req *logsv1.ListProjectMembersRequest) (*logsv1.ListProjectMembersResponse, error) {
+	p, err := caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	pr, err := s.readableProject(ctx, p, req.GetProjectId())
+	if err != nil {
+		return nil, err
+	}
+	members, err := s.store.listMembers(ctx, pr.ID)
+	if err != nil {
+		return nil, err
+	}
+	res := &logsv1.ListProjectMembersResponse{}
+	for _, m := range members {
+		res.Members = append(res.Members, memberProto(m))
+	}
+	return res, nil
+}
+
+func (s *Service) addMember(ctx context.Context, req *logsv1.AddProjectMemberRequest) (*logsv1.AddProjectMemberResponse, error) {
+	p, err := caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if req.GetEmail() == "" {
+		return nil, invalidf("email is required")
+	}
+	role, err := memberRole(req.GetRole())
+	if err != nil {
+		return nil, err
+	}
+	pr, err := s.managedProject(ctx, p, req.GetProjectId(), "share it")
+	if err != nil {
+		return nil, err
+	}
+	m, err := s.store.upsertMember(ctx, pr, req.GetEmail(), role)
+	if err != nil {
+		return nil, err
+	}
+	s.log.Info("project shared", zap.Int64("project_id", pr.ID), zap.Int64("member_id", m.UserID),
+		zap.String("role", m.Role), zap.Int64("user_id", p.UserID))
+	return &logsv1.AddProjectMemberResponse{Member: memberProto(m)}, nil
+}
+
+func (s *Service) removeMember(ctx context.Context, req *logsv1.RemoveProjectMemberRequest) (*logsv1.RemoveProjectMemberResponse, error) {
+	p, err := caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	pr, err := s.managedProject(ctx, p, req.GetProjectId(), "stop sharing it")
+	if err != nil {
+		return nil, err
+	}
+	if err := s.store.removeMember(ctx, pr.ID, req.GetUserId()); err != nil {
+		return nil, err
+	}
+	s.log.Info("project unshared", zap.Int64("project_id", pr.ID), zap.Int64("member_id", req.GetUserId()), zap.Int64("user_id", p.UserID))
+	return &logsv1.RemoveProjectMemberResponse{
+		Message: fmt.Sprintf("Project %d is no longer shared with user %d.", pr.ID, req.GetUserId()),
+	}, nil
+}
+
+func projectProto(p project) *logsv1.Project {
+	out := &logsv1.Project{
+		Id:            p.ID,
+		Name:          p.Name,
+		Slug:          p.Slug,
+		Description:   p.Description,
+		RepositoryUrl: p.RepositoryURL,
+		CreatedAt:     timestamppb.New(p.CreatedAt),
+		LogCount:      p.LogCount,
+		IsActive:      p.IsActive,
+		Role:          p.Role,
+		OwnerId:       p.OwnerID,
+	}
+	if p.LastLogAt != nil {
+		out.LastLogAt = timestamppb.New(*p.LastLogAt)
+	}
+	return out
+}
+
+func memberProto(m member) *logsv1.ProjectMember {
+	return &logsv1.ProjectMember{UserId: m.UserID, Email: m.Email, Role: m.Role, CreatedAt: timestamppb.New(m.CreatedAt)}
+}

@@ -1,0 +1,153 @@
+// Package projects is the projects service: users and their sessions
+// (AuthService, UserService), projects, their API keys and members
+// (ProjectService), and the credential checks the other services ask for
+// (IdentityService). PostgreSQL holds all of its state except the sign-in
+// failure counts, which each replica keeps in memory.
+package projects
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"go.uber.org/zap"
+	"golang.org/x/crypto/bcrypt"
+	"google.golang.org/grpc"
+
+	logsv1 "github.com/devsmith/logs/gen/devsmith/logs/v1"
+)
+
+// Config tunes the service. Zero values take the defaults noted.
+type Config struct {
+	// ServiceToken is the service credential IdentityService accepts
+	// (x-devsmith-service-token). Empty refuses every IdentityService call.
+	ServiceToken string
+	// SessionTTL is how long a session lasts. Default 7 days.
+	SessionTTL time.Duration
+	// AdminEmail and AdminPassword make the first admin (Bootstrap) when no
+	// user exists yet.
+	AdminEmail, AdminPassword string
+	// BcryptCost hashes passwords. Default bcrypt.DefaultCost.
+	BcryptCost int
+	// LoginFailures failed sign-ins from one client address within
+	// LoginWindow make the next ones wait for the window's end. Default 5.
+	LoginFailures int
+	// LoginWindow is the sign-in failure window. Default 1 minute.
+	LoginWindow time.Duration
+}
+
+// sweepInterval is how often Run deletes expired sessions.
+const sweepInterval = 10 * time.Minute
+
+// Service implements AuthService, UserService, ProjectService and
+// IdentityService.
+type Service struct {
+	log   *zap.Logger
+	store *store
+	cfg   Config
+
+	// dummyHash is compared against when a sign-in names an unknown email,
+	// so that answer takes as long as a wrong password.
+	dummyHash []byte
+	limiter   *loginLimiter
+	now       func() time.Time
+	sweep     time.Duration
+}
+
+// New returns the service over pool.
+func New(log *zap.Logger, pool *pgxpool.Pool, cfg Config) *Service {
+	if cfg.SessionTTL <= 0 {
+		cfg.SessionTTL = 7 * 24 * time.Hour
+	}
+	if cfg.BcryptCost <= 0 {
+		cfg.BcryptCost = bcrypt.DefaultCost
+	}
+	cfg.BcryptCost = min(max(cfg.BcryptCost, bcrypt.MinCost), bcrypt.MaxCost)
+	if cfg.LoginFailures <= 0 {
+		cfg.LoginFailures = 5
+	}
+	if cfg.LoginWindow <= 0 {
+		cfg.LoginWindow = time.Minute
+	}
+	// A fixed string hashed at the configured cost; it matches no password
+	// a user could have (the comparison's result is ignored anyway).
+	dummy, err := bcrypt.GenerateFromPassword([]byte("devsmith-no-such-user"), cfg.BcryptCost)
+	if err != nil {
+		// Only a cost out of range fails, and the cost was clamped above.
+		panic(fmt.Sprintf("projects: hashing the dummy password: %v", err))
+	}
+	return &Service{
+		log:       log,
+		store:     &store{pool: pool},
+		cfg:       cfg,
+		dummyHash: dummy,
+		limiter:   newLoginLimiter(cfg.LoginFailures, cfg.LoginWindow, maxTrackedAddresses),
+		now:       time.Now,
+		sweep:     sweepInterval,
+	}
+}
+
+// Register registers the four gRPC services on g.
+func (s *Service) Register(g *grpc.Server) {
+	logsv1.RegisterAuthServiceServer(g, &authServer{s: s})
+	logsv1.RegisterUserServiceServer(g, &userServer{s: s})
+	logsv1.RegisterProjectServiceServer(g, &projectServer{s: s})
+	logsv1.RegisterIdentityServiceServer(g, &identityServer{s: s})
+}
+
+// Bootstrap creates the first admin from Config.AdminEmail and
+// AdminPassword when no user exists; once any user exists it does nothing.
+// Without those settings it only logs that there is no user yet.
+func (s *Service) Bootstrap(ctx context.Context) error {
+	exists, err := s.store.hasUsers(ctx)
+	if err != nil {
+		return err
+	}
+	if exists {
+		return nil
+	}
+	if s.cfg.AdminEmail == "" && s.cfg.AdminPassword == "" {
+		s.log.Warn("no user exists yet: open the dashboard from this machine to create the first admin, or set DEVSMITH_ADMIN_EMAIL and DEVSMITH_ADMIN_PASSWORD")
+		return nil
+	}
+	if err := validateEmail("admin email", s.cfg.AdminEmail); err != nil {
+		return fmt.Errorf("creating the first admin: %w", err)
+	}
+	if err := validatePassword(s.cfg.AdminPassword); err != nil {
+		return fmt.Errorf("creating the first admin: admin %w", err)
+	}
+	hash, err := bcrypt.GenerateFromPassword([]byte(s.cfg.AdminPassword), s.cfg.BcryptCost)
+	if err != nil {
+		return fmt.Errorf("hashing the first admin's password: %w", err)
+	}
+	created, err := s.store.bootstrapAdmin(ctx, s.cfg.AdminEmail, string(hash))
+	if err != nil {
+		return err
+	}
+	if created {
+		s.log.Info("created the first admin")
+	}
+	return nil
+}
+
+// Run deletes expired sessions now and every few minutes until ctx ends,
+// then returns nil.
+func (s *Service) Run(ctx context.Context) error {
+	t := time.NewTicker(s.sweep)
+	defer t.Stop()
+	for {
+		n, err := s.store.deleteExpiredSessions(ctx)
+		switch {
+		case err != nil && ctx.Err() == nil:
+			s.log.Warn("deleting expired sessions failed", zap.Error(err))
+		case n > 0:
+			s.log.Debug("deleted expired sessions", zap.Int64("count", n))
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+	}
+}

@@ -1,0 +1,101 @@
+package projects
+
+import (
+	"context"
+	"fmt"
+
+	"go.uber.org/zap"
+	"golang.org/x/crypto/bcrypt"
+
+	logsv1 "github.com/devsmith/logs/gen/devsmith/logs/v1"
+)
+
+type userServer struct {
+	logsv1.UnimplementedUserServiceServer
+	s *Service
+}
+
+func (u *userServer) ListUsers(ctx context.Context, req *logsv1.ListUsersRequest) (*logsv1.ListUsersResponse, error) {
+	res, err := u.s.listUsers(ctx, req)
+	return res, u.s.toStatus(logsv1.UserService_ListUsers_FullMethodName, err)
+}
+
+func (u *userServer) CreateUser(ctx context.Context, req *logsv1.CreateUserRequest) (*logsv1.CreateUserResponse, error) {
+	res, err := u.s.createUser(ctx, req)
+	return res, u.s.toStatus(logsv1.UserService_CreateUser_FullMethodName, err)
+}
+
+func (u *userServer) DeleteUser(ctx context.Context, req *logsv1.DeleteUserRequest) (*logsv1.DeleteUserResponse, error) {
+	res, err := u.s.deleteUser(ctx, req)
+	return res, u.s.toStatus(logsv1.UserService_DeleteUser_FullMethodName, err)
+}
+
+func (s *Service) listUsers(ctx context.Context, req *logsv1.ListUsersRequest) (*logsv1.ListUsersResponse, error) {
+	if _, err := adminCaller(ctx); err != nil {
+		return nil, err
+	}
+	size, err := pageSize(req.GetPageSize())
+	if err != nil {
+		return nil, err
+	}
+	after, err := decodePageToken(req.GetPageToken())
+	if err != nil {
+		return nil, err
+	}
+	users, err := s.store.listUsers(ctx, after, size+1)
+	if err != nil {
+		return nil, err
+	}
+	res := &logsv1.ListUsersResponse{}
+	if len(users) > size {
+		users = users[:size]
+		last := users[size-1]
+		res.NextPageToken = encodePageToken(pageKey{T: last.CreatedAt, ID: last.ID})
+	}
+	for _, u := range users {
+		res.Users = append(res.Users, userProto(u))
+	}
+	return res, nil
+}
+
+func (s *Service) createUser(ctx context.Context, req *logsv1.CreateUserRequest) (*logsv1.CreateUserResponse, error) {
+	p, err := adminCaller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := validateEmail("email", req.GetEmail()); err != nil {
+		return nil, err
+	}
+	if err := validatePassword(req.GetPassword()); err != nil {
+		return nil, err
+	}
+	role, err := userRole(req.GetRole())
+	if err != nil {
+		return nil, err
+	}
+	hash, err := bcrypt.GenerateFromPassword([]byte(req.GetPassword()), s.cfg.BcryptCost)
+	if err != nil {
+		return nil, fmt.Errorf("hashing password: %w", err)
+	}
+	u, err := s.store.createUser(ctx, req.GetEmail(), string(hash), role)
+	if err != nil {
+		return nil, err
+	}
+	s.log.Info("user created", zap.Int64("user_id", u.ID), zap.String("role", u.Role), zap.Int64("by_user_id", p.UserID))
+	return &logsv1.CreateUserResponse{User: userProto(u)}, nil
+}
+
+func (s *Service) deleteUser(ctx context.Context, req *logsv1.DeleteUserRequest) (*logsv1.DeleteUserResponse, error) {
+	p, err := adminCaller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if req.GetId() == p.UserID {
+		return nil, preconditionf("id: you cannot delete your own account; ask another admin")
+	}
+	if err := s.store.deleteUser(ctx, req.GetId()); err != nil {
+		return nil, err
+	}
+	s.log.Info("user deleted", zap.Int64("user_id", req.GetId()), zap.Int64("by_user_id", p.UserID))
+	return &logsv1.DeleteUserResponse{Message: fmt.Sprintf("User %d deleted. Their sessions have ended; their projects remain.", req.GetId())}, nil
+}

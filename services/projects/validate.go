@@ -1,0 +1,140 @@
+package projects
+
+import (
+	"encoding/base64"
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+)
+
+// Limits on what clients send.
+const (
+	maxEmail         = 254
+	minPassword      = 8  // characters
+	maxPasswordBytes = 72 // bcrypt reads no further
+	maxName          = 200
+	maxDescription   = 2000
+	maxRepositoryURL = 2048
+	defaultPageSize  = 100
+	maxPageSize      = 1000
+)
+
+var slugRE = regexp.MustCompile(`^[a-z0-9-]{1,100}$`)
+
+func validateEmail(field, email string) error {
+	switch {
+	case email == "":
+		return invalidf("%s is required", field)
+	case len(email) > maxEmail:
+		return invalidf("%s must be at most %d characters", field, maxEmail)
+	}
+	at := strings.Count(email, "@")
+	i := strings.IndexByte(email, '@')
+	if at != 1 || i == 0 || i == len(email)-1 || strings.IndexFunc(email, func(r rune) bool {
+		return unicode.IsSpace(r) || unicode.IsControl(r)
+	}) >= 0 {
+		return invalidf("%s must be an address like name@example.com", field)
+	}
+	return nil
+}
+
+func validatePassword(password string) error {
+	switch {
+	case utf8.RuneCountInString(password) < minPassword:
+		return invalidf("password must be at least %d characters", minPassword)
+	case len(password) > maxPasswordBytes:
+		return invalidf("password must be at most %d bytes", maxPasswordBytes)
+	}
+	return nil
+}
+
+// userRole checks a role for CreateUser; empty means member.
+func userRole(role string) (string, error) {
+	switch role {
+	case "":
+		return roleMember, nil
+	case roleAdmin, roleMember:
+		return role, nil
+	}
+	return "", invalidf("role must be %q or %q", roleAdmin, roleMember)
+}
+
+// memberRole checks a role for AddProjectMember.
+func memberRole(role string) (string, error) {
+	switch role {
+	case roleViewer, roleMaintainer:
+		return role, nil
+	}
+	return "", invalidf("role must be %q or %q", roleViewer, roleMaintainer)
+}
+
+// validateProject checks a CreateProject request and returns the project to
+// store (the name trimmed of surrounding spaces).
+func validateProject(name, slug, description, repositoryURL string) (project, error) {
+	name = strings.TrimSpace(name)
+	switch {
+	case name == "":
+		return project{}, invalidf("name is required")
+	case utf8.RuneCountInString(name) > maxName:
+		return project{}, invalidf("name must be at most %d characters", maxName)
+	case !slugRE.MatchString(slug):
+		return project{}, invalidf("slug must be 1-100 lowercase letters, digits or dashes")
+	case utf8.RuneCountInString(description) > maxDescription:
+		return project{}, invalidf("description must be at most %d characters", maxDescription)
+	case len(repositoryURL) > maxRepositoryURL:
+		return project{}, invalidf("repository_url must be at most %d characters", maxRepositoryURL)
+	}
+	if repositoryURL != "" {
+		u, err := url.Parse(repositoryURL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return project{}, invalidf("repository_url must be an http or https URL")
+		}
+	}
+	return project{Name: name, Slug: slug, Description: description, RepositoryURL: repositoryURL}, nil
+}
+
+// pageSize applies the default and the cap.
+func pageSize(n int32) (int, error) {
+	switch {
+	case n < 0:
+		return 0, invalidf("page_size must not be negative")
+	case n == 0:
+		return defaultPageSize, nil
+	case n > maxPageSize:
+		return maxPageSize, nil
+	}
+	return int(n), nil
+}
+
+// Page tokens are the base64url of the last row's sort key: its creation
+// time in Unix microseconds (PostgreSQL's precision) and its id.
+
+func encodePageToken(k pageKey) string {
+	return base64.RawURLEncoding.EncodeToString(
+		[]byte(strconv.FormatInt(k.T.UnixMicro(), 10) + "." + strconv.FormatInt(k.ID, 10)))
+}
+
+// decodePageToken returns nil for an empty token.
+func decodePageToken(tok string) (*pageKey, error) {
+	if tok == "" {
+		return nil, nil
+	}
+	b, err := base64.RawURLEncoding.DecodeString(tok)
+	if err != nil {
+		return nil, invalidf(msgBadPage)
+	}
+	ts, id, ok := strings.Cut(string(b), ".")
+	if !ok {
+		return nil, invalidf(msgBadPage)
+	}
+	micros, err1 := strconv.ParseInt(ts, 10, 64)
+	n, err2 := strconv.ParseInt(id, 10, 64)
+	if err1 != nil || err2 != nil || n <= 0 {
+		return nil, invalidf(msgBadPage)
+	}
+	return &pageKey{T: time.UnixMicro(micros).UTC(), ID: n}, nil
+}

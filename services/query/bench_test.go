@@ -1,0 +1,105 @@
+package query
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/stretchr/testify/require"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	logsv1 "github.com/devsmith/logs/gen/devsmith/logs/v1"
+)
+
+// benchRows entries over one day, spread over three projects and five
+// services. Run with: go test -run '^$' -bench . ./services/query/
+const benchRows = 300_000
+
+func benchService(b testing.TB) *Service {
+	b.Helper()
+	s, pool := newService(b, Config{}, day)
+	ctx := context.Background()
+	start := time.Now()
+	_, err := pool.Exec(ctx, `INSERT INTO logs.entries (project_id, ts, service_name, level, message, context)
+		SELECT 1 + i % 3, $1::timestamptz + (i * 86400000000::bigint / $2) * interval '1 microsecond',
+		       (ARRAY['api', 'worker', 'web', 'billing', 'auth'])[1 + i % 5], 1 + (i * 7) % 6,
+		       CASE WHEN i % 97 = 0 THEN 'Payment timeout for order ' || i ELSE 'request handled in ' || (i % 500) || ' ms' END,
+		       jsonb_build_object('user_id', i % 1000, 'path', '/api/v1/items')
+		FROM generate_series(0, $2 - 1) i`, day, benchRows)
+	require.NoError(b, err)
+	_, err = pool.Exec(ctx, "VACUUM ANALYZE logs.entries")
+	require.NoError(b, err)
+	b.Logf("generated %d rows in %s", benchRows, time.Since(start))
+	return s
+}
+
+func BenchmarkPageQueryBuild(b *testing.B) {
+	f := &filters{projects: []int64{1, 2, 3}, services: []string{"api", "web"}, levels: []int16{4, 5}, q: "timeout",
+		context: []contextFilter{{"user_id", "42"}}}
+	c := &cursor{ts: day, id: 12345}
+	for b.Loop() {
+		_, _ = pageQuery(f, c, 101)
+	}
+}
+
+func BenchmarkListEntries(b *testing.B) {
+	s := benchService(b)
+	ctx := as(admin())
+	for _, bc := range []struct {
+		name string
+		req  *logsv1.ListEntriesRequest
+	}{
+		{"newest page, one project", &logsv1.ListEntriesRequest{Project: []string{"alpha"}}},
+		{"newest page, all projects", &logsv1.ListEntriesRequest{}},
+		{"service and level", &logsv1.ListEntriesRequest{Project: []string{"beta"}, Service: []string{"api"}, Level: []string{"error", "fatal"}}},
+		{"q", &logsv1.ListEntriesRequest{Q: "timeout"}},
+		{"context", &logsv1.ListEntriesRequest{Context: ctxf("user_id", "42")}},
+		{"last hour", &logsv1.ListEntriesRequest{Since: timestamppb.New(day.Add(23 * time.Hour)), Until: timestamppb.New(day.Add(24 * time.Hour))}},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			for b.Loop() {
+				res, err := s.ListEntries(ctx, bc.req)
+				if err != nil || len(res.GetEntries()) == 0 {
+					b.Fatalf("%v, %d entries", err, len(res.GetEntries()))
+				}
+			}
+		})
+	}
+	// The page query alone, without the total count.
+	b.Run("page query only, all projects", func(b *testing.B) {
+		f := &filters{projects: []int64{1, 2, 3}}
+		for b.Loop() {
+			sql, args := pageQuery(f, nil, 101)
+			rows, err := s.pool.Query(context.Background(), sql, args...)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if _, err := pgx.CollectRows(rows, scanEntry); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
+func BenchmarkGetStats(b *testing.B) {
+	s := benchService(b)
+	ctx := as(admin())
+	for _, bc := range []struct {
+		name string
+		req  *logsv1.GetStatsRequest
+	}{
+		{"24h all projects", &logsv1.GetStatsRequest{Since: timestamppb.New(day), Until: timestamppb.New(day.Add(24 * time.Hour))}},
+		{"24h one project", &logsv1.GetStatsRequest{Project: []string{"beta"}, Since: timestamppb.New(day), Until: timestamppb.New(day.Add(24 * time.Hour))}},
+		{"1h", &logsv1.GetStatsRequest{Since: timestamppb.New(day.Add(6 * time.Hour)), Until: timestamppb.New(day.Add(7 * time.Hour))}},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			for b.Loop() {
+				res, err := s.GetStats(ctx, bc.req)
+				if err != nil || res.GetTotal() == 0 {
+					b.Fatalf("%v, total %d", err, res.GetTotal())
+				}
+			}
+		})
+	}
+}

@@ -1,0 +1,327 @@
+package query
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	logsv1 "github.com/devsmith/logs/gen/devsmith/logs/v1"
+	"github.com/devsmith/logs/internal/authn"
+)
+
+// Levels as stored (smallint 1..6).
+var levelNames = [...]string{"", "TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL"}
+
+const (
+	minLevel = 1
+	maxLevel = 6
+	// maxValues bounds each repeated filter of a request.
+	maxValues = 1000
+)
+
+func levelName(l int16) string {
+	if l >= minLevel && l <= maxLevel {
+		return levelNames[l]
+	}
+	return "LEVEL(" + strconv.Itoa(int(l)) + ")"
+}
+
+func parseLevel(s string) (int16, bool) {
+	u := strings.ToUpper(strings.TrimSpace(s))
+	for i := minLevel; i <= maxLevel; i++ {
+		if levelNames[i] == u {
+			return int16(i), true
+		}
+	}
+	return 0, false
+}
+
+type contextFilter struct{ key, value string }
+
+// filters are a request's validated filters.
+type filters struct {
+	// projects the call reads (resolved from the principal); empty means the
+	// caller may read none, and the answer is empty.
+	projects []int64
+	// slugs names every project the principal may read, by id.
+	slugs map[int64]string
+	// requested are the project slugs the request named, sorted (for the
+	// page token's hash).
+	requested []string
+	services  []string
+	levels    []int16
+	// since (inclusive) and until (exclusive); nil when not given.
+	since, until *time.Time
+	q            string
+	context      []contextFilter
+}
+
+// rawFilters are the filter fields every request shares.
+type rawFilters struct {
+	project, service, level []string
+	since, until            *timestamppb.Timestamp
+	q                       string
+	context                 []*logsv1.ContextFilter
+}
+
+// parseFilters validates raw against the caller's principal.
+func parseFilters(ctx context.Context, raw rawFilters) (*filters, error) {
+	p := authn.FromContext(ctx)
+	if p.Kind != authn.KindUser {
+		return nil, errNotUser
+	}
+	f := &filters{slugs: make(map[int64]string, len(p.Projects))}
+	bySlug := make(map[string]int64, len(p.Projects))
+	for _, a := range p.Projects {
+		f.slugs[a.ID] = a.Slug
+		bySlug[a.Slug] = a.ID
+	}
+
+	if err := checkList("project", raw.project); err != nil {
+		return nil, err
+	}
+	f.requested = normalized(raw.project)
+	if len(f.requested) == 0 {
+		for id := range f.slugs {
+			f.projects = append(f.projects, id)
+		}
+	} else {
+		for _, slug := range f.requested {
+			id, ok := bySlug[slug]
+			switch {
+			case ok:
+				f.projects = append(f.projects, id)
+			case p.IsAdmin():
+				return nil, notFound("project %q not found", slug)
+			default:
+				return nil, permissionDenied("project %q is not yours", slug)
+			}
+		}
+	}
+	slices.Sort(f.projects)
+	f.projects = slices.Compact(f.projects)
+
+	if err := checkList("service", raw.service); err != nil {
+		return nil, err
+	}
+	f.services = normalized(raw.service)
+
+	if err := checkList("level", raw.level); err != nil {
+		return nil, err
+	}
+	for _, l := range raw.level {
+		if strings.TrimSpace(l) == "" {
+			continue
+		}
+		n, ok := parseLevel(l)
+		if !ok {
+			return nil, invalidArg("level %q is not one of TRACE, DEBUG, INFO, WARN, ERROR, FATAL", l)
+		}
+		f.levels = append(f.levels, n)
+	}
+	slices.Sort(f.levels)
+	f.levels = slices.Compact(f.levels)
+
+	var err error
+	if f.since, err = requestTime("since", raw.since); err != nil {
+		return nil, err
+	}
+	if f.until, err = requestTime("until", raw.until); err != nil {
+		return nil, err
+	}
+	if f.since != nil && f.until != nil && !f.since.Before(*f.until) {
+		return nil, invalidArg("since must be before until")
+	}
+
+	if strings.ContainsRune(raw.q, 0) {
+		return nil, invalidArg("q must not contain NUL characters")
+	}
+	f.q = raw.q
+
+	if len(raw.context) > maxValues {
+		return nil, invalidArg("context: at most %d filters", maxValues)
+	}
+	for i, c := range raw.context {
+		if c.GetKey() == "" {
+			return nil, invalidArg("context[%d].key must not be empty", i)
+		}
+		if strings.ContainsRune(c.GetKey(), 0) || strings.ContainsRune(c.GetValue(), 0) {
+			return nil, invalidArg("context[%d] must not contain NUL characters", i)
+		}
+		f.context = append(f.context, contextFilter{key: c.GetKey(), value: c.GetValue()})
+	}
+	slices.SortFunc(f.context, func(a, b contextFilter) int {
+		if c := strings.Compare(a.key, b.key); c != 0 {
+			return c
+		}
+		return strings.Compare(a.value, b.value)
+	})
+	f.context = slices.Compact(f.context)
+	return f, nil
+}
+
+func checkList(field string, vs []string) error {
+	if len(vs) > maxValues {
+		return invalidArg("%s: at most %d values", field, maxValues)
+	}
+	for _, v := range vs {
+		if strings.ContainsRune(v, 0) {
+			return invalidArg("%s must not contain NUL characters", field)
+		}
+	}
+	return nil
+}
+
+// normalized drops empty values (`?service=` means no filter), sorts and
+// deduplicates.
+func normalized(vs []string) []string {
+	var out []string
+	for _, v := range vs {
+		if strings.TrimSpace(v) != "" {
+			out = append(out, v)
+		}
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+// requestTime converts a request timestamp, rounded up to PostgreSQL's
+// microsecond (so `ts >= since` and `ts < until` keep their meaning exactly
+// for a nanosecond bound).
+func requestTime(field string, ts *timestamppb.Timestamp) (*time.Time, error) {
+	if ts == nil {
+		return nil, nil
+	}
+	if err := ts.CheckValid(); err != nil {
+		return nil, invalidArg("%s is not a valid timestamp", field)
+	}
+	t := ceilMicro(ts.AsTime())
+	return &t, nil
+}
+
+func ceilMicro(t time.Time) time.Time {
+	tr := t.Truncate(time.Microsecond)
+	if tr.Before(t) {
+		tr = tr.Add(time.Microsecond)
+	}
+	return tr.UTC()
+}
+
+// hash identifies the filters (not the page size) for page tokens.
+func (f *filters) hash() [8]byte {
+	h := sha256.New()
+	var buf [8]byte
+	str := func(s string) {
+		binary.BigEndian.PutUint64(buf[:], uint64(len(s)))
+		h.Write(buf[:])
+		h.Write([]byte(s))
+	}
+	num := func(n int64) {
+		binary.BigEndian.PutUint64(buf[:], uint64(n))
+		h.Write(buf[:])
+	}
+	str("query.filters.v1")
+	num(int64(len(f.requested)))
+	for _, s := range f.requested {
+		str(s)
+	}
+	num(int64(len(f.services)))
+	for _, s := range f.services {
+		str(s)
+	}
+	num(int64(len(f.levels)))
+	for _, l := range f.levels {
+		num(int64(l))
+	}
+	for _, t := range []*time.Time{f.since, f.until} {
+		if t == nil {
+			str("")
+		} else {
+			str(t.UTC().Format(time.RFC3339Nano))
+		}
+	}
+	str(f.q)
+	num(int64(len(f.context)))
+	for _, c := range f.context {
+		str(c.key)
+		str(c.value)
+	}
+	var out [8]byte
+	copy(out[:], h.Sum(nil))
+	return out
+}
+
+// sqlBuilder collects conditions and their arguments.
+type sqlBuilder struct {
+	args  []any
+	conds []string
+}
+
+// arg adds an argument and returns its placeholder.
+func (b *sqlBuilder) arg(v any) string {
+	b.args = append(b.args, v)
+	return "$" + strconv.Itoa(len(b.args))
+}
+
+func (b *sqlBuilder) and(cond string) { b.conds = append(b.conds, cond) }
+
+// where returns the conditions joined, or "true".
+func (b *sqlBuilder) where() string {
+	if len(b.conds) == 0 {
+		return "true"
+	}
+	return strings.Join(b.conds, " AND ")
+}
+
+// filterOpts says which of the filters addFilters writes.
+type filterOpts struct {
+	projects bool // project_id = ANY(...)
+	times    bool // since/until
+}
+
+// addFilters adds f's conditions on logs.entries to b.
+func (f *filters) addFilters(b *sqlBuilder, o filterOpts) {
+	if o.projects {
+		if len(f.projects) == 1 {
+			b.and("project_id = " + b.arg(f.projects[0]))
+		} else {
+			b.and("project_id = ANY(" + b.arg(f.projects) + ")")
+		}
+	}
+	if len(f.services) == 1 {
+		b.and("service_name = " + b.arg(f.services[0]))
+	} else if len(f.services) > 1 {
+		b.and("service_name = ANY(" + b.arg(f.services) + ")")
+	}
+	if len(f.levels) == 1 {
+		b.and("level = " + b.arg(f.levels[0]))
+	} else if len(f.levels) > 1 {
+		b.and("level = ANY(" + b.arg(f.levels) + ")")
+	}
+	if o.times {
+		if f.since != nil {
+			b.and("ts >= " + b.arg(*f.since))
+		}
+		if f.until != nil {
+			b.and("ts < " + b.arg(*f.until))
+		}
+	}
+	if f.q != "" {
+		b.and("message ILIKE " + b.arg(likePattern(f.q)))
+	}
+	for _, c := range f.context {
+		b.and("context ->> " + b.arg(c.key) + " = " + b.arg(c.value))
+	}
+}
+
+var likeEscaper = strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
+
+// likePattern matches q anywhere, with LIKE's wildcards and escape taken
+// literally (backslash is ILIKE's default escape).
+func likePattern(q string) string { return "%" + likeEscaper.Replace(q) + "%" }

@@ -1,0 +1,168 @@
+package query
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	logsv1 "github.com/devsmith/logs/gen/devsmith/logs/v1"
+)
+
+// bucketWidths are the round histogram widths, smallest first.
+var bucketWidths = []time.Duration{
+	time.Second, 2 * time.Second, 5 * time.Second, 10 * time.Second, 15 * time.Second, 30 * time.Second,
+	time.Minute, 2 * time.Minute, 5 * time.Minute, 10 * time.Minute, 15 * time.Minute, 30 * time.Minute,
+	time.Hour, 2 * time.Hour, 3 * time.Hour, 6 * time.Hour, 12 * time.Hour,
+	24 * time.Hour, 48 * time.Hour, 7 * 24 * time.Hour, 30 * 24 * time.Hour,
+}
+
+const (
+	// maxBuckets is the most buckets a range may be split into.
+	maxBuckets = 60
+	// maxHistogramBuckets bounds the histogram of a range so long that even
+	// the widest width gives more than maxBuckets (about 82 years).
+	maxHistogramBuckets = 1000
+	defaultStatsRange   = 24 * time.Hour
+)
+
+// bucketWidth is the smallest round width that splits [since, until) into
+// at most maxBuckets (the widest one past that).
+func bucketWidth(r time.Duration) time.Duration {
+	for _, w := range bucketWidths {
+		n := r / w
+		if r%w != 0 {
+			n++
+		}
+		if n <= maxBuckets {
+			return w
+		}
+	}
+	return bucketWidths[len(bucketWidths)-1]
+}
+
+// floorTo is the start of the width-aligned (since the Unix epoch) bucket
+// holding t, as date_bin computes it.
+func floorTo(t time.Time, w time.Duration) time.Time {
+	us, wus := t.UnixMicro(), w.Microseconds()
+	b := us / wus
+	if us%wus < 0 {
+		b--
+	}
+	return time.UnixMicro(b * wus).UTC()
+}
+
+// GetStats counts the matching entries over a range, by level, by service and
+// over time.
+func (s *Service) GetStats(ctx context.Context, req *logsv1.GetStatsRequest) (*logsv1.GetStatsResponse, error) {
+	res, err := s.getStats(ctx, req)
+	if err != nil {
+		return nil, s.toStatus(ctx, "computing stats", err)
+	}
+	return res, nil
+}
+
+func (s *Service) getStats(ctx context.Context, req *logsv1.GetStatsRequest) (*logsv1.GetStatsResponse, error) {
+	f, err := parseFilters(ctx, rawFilters{
+		project: req.GetProject(), service: req.GetService(), level: req.GetLevel(),
+		since: req.GetSince(), until: req.GetUntil(), q: req.GetQ(), context: req.GetContext(),
+	})
+	if err != nil {
+		return nil, err
+	}
+	if f.until == nil {
+		now := ceilMicro(s.now())
+		f.until = &now
+		if f.since != nil && !f.since.Before(now) {
+			return nil, invalidArg("since must be before until (default now)")
+		}
+	}
+	if f.since == nil {
+		since := f.until.Add(-defaultStatsRange)
+		f.since = &since
+	}
+	since, until := *f.since, *f.until
+	width := bucketWidth(until.Sub(since))
+	first := floorTo(since, width)
+	last := floorTo(until.Add(-time.Microsecond), width) // the bucket holding the last instant counted
+	n := int(last.Sub(first)/width) + 1
+	if n > maxHistogramBuckets {
+		return nil, invalidArg("since: the range is too long for a histogram (at most %d days)", int(maxHistogramBuckets*width/(24*time.Hour)))
+	}
+
+	res := &logsv1.GetStatsResponse{
+		ByLevel:       zeroLevels(),
+		ByService:     map[string]int64{},
+		Histogram:     make([]*logsv1.HistogramBucket, n),
+		BucketSeconds: int64(width / time.Second),
+		Since:         timestamppb.New(since),
+		Until:         timestamppb.New(until),
+	}
+	for i := range res.Histogram {
+		res.Histogram[i] = &logsv1.HistogramBucket{Start: timestamppb.New(first.Add(time.Duration(i) * width)), Counts: zeroLevels()}
+	}
+	if len(f.projects) == 0 {
+		return res, nil
+	}
+
+	sql, args := statsQuery(f, width)
+	rows, err := s.pool.Query(ctx, sql, args...)
+	if err != nil {
+		return nil, fmt.Errorf("querying stats: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var (
+			bySvc   int32
+			bucket  *time.Time
+			level   *int16
+			service *string
+			count   int64
+		)
+		if err := rows.Scan(&bySvc, &bucket, &level, &service, &count); err != nil {
+			return nil, fmt.Errorf("reading stats: %w", err)
+		}
+		if bySvc == 0 {
+			// Grouped by service: every counted entry once.
+			res.ByService[*service] += count
+			res.Total += count
+			continue
+		}
+		i := int(bucket.Sub(first) / width)
+		if i < 0 || i >= n || !first.Add(time.Duration(i)*width).Equal(*bucket) {
+			return nil, fmt.Errorf("stats bucket %s outside the histogram from %s", bucket.UTC(), first)
+		}
+		name := levelName(*level)
+		res.ByLevel[name] += count
+		res.Histogram[i].Counts[name] += count
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("reading stats: %w", err)
+	}
+	return res, nil
+}
+
+func zeroLevels() map[string]int64 {
+	m := make(map[string]int64, maxLevel)
+	for l := minLevel; l <= maxLevel; l++ {
+		m[levelNames[l]] = 0
+	}
+	return m
+}
+
+// statsQuery counts the entries in [since, until) in one scan: first per
+// (bucket, level, service), a small hash aggregate, then that regrouped two
+// ways, by (bucket, level) and by service. The first column is 0 for the rows
+// grouped by service. (Grouping sets straight over the entries make the
+// planner sort every row, several times slower.)
+func statsQuery(f *filters, width time.Duration) (string, []any) {
+	b := &sqlBuilder{}
+	w := b.arg(int64(width / time.Second))
+	f.addFilters(b, filterOpts{projects: true, times: true})
+	return `SELECT GROUPING(service_name), bucket, level, service_name, sum(n)::bigint FROM (
+		SELECT date_bin(` + w + `::bigint * interval '1 second', ts, timestamptz '1970-01-01 00:00:00+00') AS bucket, level, service_name, count(*) AS n
+		FROM logs.entries WHERE ` + b.where() + `
+		GROUP BY 1, 2, 3
+	) s GROUP BY GROUPING SETS ((bucket, level), (service_name))`, b.args
+}

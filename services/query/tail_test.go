@@ -1,0 +1,407 @@
+package query
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/stretchr/testify/require"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/metadata"
+
+	logsv1 "github.com/devsmith/logs/gen/devsmith/logs/v1"
+	"github.com/devsmith/logs/internal/authn"
+	"github.com/devsmith/logs/services/ingestion/tailnotify"
+)
+
+// serve runs s on a real gRPC server on loopback whose interceptors
+// authenticate every call as p, and returns a client.
+func serve(t *testing.T, s *Service, p *authn.Principal) logsv1.QueryServiceClient {
+	t.Helper()
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	inject := func(context.Context, string, metadata.MD) (*authn.Principal, error) { return p, nil }
+	g := grpc.NewServer(
+		grpc.UnaryInterceptor(authn.UnaryServerInterceptor(inject)),
+		grpc.StreamInterceptor(authn.StreamServerInterceptor(inject)),
+	)
+	s.Register(g)
+	go func() { _ = g.Serve(lis) }()
+	t.Cleanup(g.Stop)
+	conn, err := grpc.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = conn.Close() })
+	return logsv1.NewQueryServiceClient(conn)
+}
+
+// run starts s.Run until the test ends, and waits until it listens.
+func run(t *testing.T, s *Service) (stop func() error) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.Run(ctx) }()
+	stopped := false
+	stop = func() error {
+		if stopped {
+			return nil
+		}
+		stopped = true
+		cancel()
+		select {
+		case err := <-done:
+			return err
+		case <-time.After(10 * time.Second):
+			return errors.New("Run did not return")
+		}
+	}
+	t.Cleanup(func() { _ = stop() })
+	require.Eventually(t, s.listener.listening.Load, 10*time.Second, 5*time.Millisecond)
+	return stop
+}
+
+// commit writes rows in one transaction and announces them as the ingestion
+// service does (one notification per project), plus any extra payloads.
+func commit(t *testing.T, pool *pgxpool.Pool, rows []row, extra ...tailnotify.Payload) []int64 {
+	t.Helper()
+	ctx := context.Background()
+	tx, err := pool.Begin(ctx)
+	require.NoError(t, err)
+	defer func() { _ = tx.Rollback(ctx) }()
+	ids := insert(t, tx, rows...)
+	var order []int64
+	byProject := map[int64]*tailnotify.Payload{}
+	for i, r := range rows {
+		p := byProject[r.project]
+		if p == nil {
+			p = &tailnotify.Payload{ProjectID: r.project, MinID: ids[i], MaxID: ids[i], MinTS: r.ts, MaxTS: r.ts}
+			byProject[r.project] = p
+			order = append(order, r.project)
+		}
+		p.MinID, p.MaxID = min(p.MinID, ids[i]), max(p.MaxID, ids[i])
+		if r.ts.Before(p.MinTS) {
+			p.MinTS = r.ts
+		}
+		if r.ts.After(p.MaxTS) {
+			p.MaxTS = r.ts
+		}
+	}
+	for _, id := range order {
+		notify(t, tx, *byProject[id])
+	}
+	for _, p := range extra {
+		notify(t, tx, p)
+	}
+	require.NoError(t, tx.Commit(ctx))
+	return ids
+}
+
+func notify(t *testing.T, tx pgx.Tx, p tailnotify.Payload) {
+	t.Helper()
+	_, err := tx.Exec(context.Background(), "SELECT pg_notify($1, $2)", tailnotify.Channel, tailnotify.Encode(p))
+	require.NoError(t, err)
+}
+
+// receiver collects a stream's entries on a channel; the channel closes
+// with the stream, and the stream's final error is kept.
+type receiver struct {
+	ch  chan *logsv1.LogEntry
+	err chan error
+}
+
+func receive(stream logsv1.QueryService_TailEntriesClient) *receiver {
+	r := &receiver{ch: make(chan *logsv1.LogEntry, 100), err: make(chan error, 1)}
+	go func() {
+		defer close(r.ch)
+		for {
+			m, err := stream.Recv()
+			if err != nil {
+				r.err <- err
+				return
+			}
+			r.ch <- m.GetEntry()
+		}
+	}()
+	return r
+}
+
+// next returns the messages of the next n entries.
+func (r *receiver) next(t *testing.T, n int) []string {
+	t.Helper()
+	var out []string
+	for len(out) < n {
+		select {
+		case e, ok := <-r.ch:
+			require.True(t, ok, "stream ended after %v", out)
+			out = append(out, e.GetMessage())
+		case <-time.After(10 * time.Second):
+			t.Fatalf("timed out after %v", out)
+		}
+	}
+	return out
+}
+
+// end waits for the stream to end and returns its error.
+func (r *receiver) end(t *testing.T) error {
+	t.Helper()
+	select {
+	case err := <-r.err:
+		return err
+	case <-time.After(10 * time.Second):
+		t.Fatal("stream did not end")
+		return nil
+	}
+}
+
+func TestTail(t *testing.T) {
+	s, pool := newService(t, Config{}, day)
+	client := serve(t, s, member())
+	run(t, s)
+	ctx := context.Background()
+
+	allCtx, cancelAll := context.WithCancel(ctx)
+	defer cancelAll()
+	allStream, err := client.TailEntries(allCtx, &logsv1.TailEntriesRequest{})
+	require.NoError(t, err)
+	filteredCtx, cancelFiltered := context.WithCancel(ctx)
+	defer cancelFiltered()
+	filteredStream, err := client.TailEntries(filteredCtx, &logsv1.TailEntriesRequest{
+		Project: []string{"alpha"}, Service: []string{"api"}, Level: []string{"error", "FATAL"}, Q: "BOOM", Context: ctxf("k", "v"),
+	})
+	require.NoError(t, err)
+	// Headers come once the tail is subscribed.
+	md, err := allStream.Header()
+	require.NoError(t, err)
+	require.Equal(t, []string{"subscribed"}, md.Get(TailHeader))
+	md, err = filteredStream.Header()
+	require.NoError(t, err)
+	require.Equal(t, []string{"subscribed"}, md.Get(TailHeader))
+	subs, _ := s.hub.size()
+	require.Equal(t, 2, subs)
+	all, filtered := receive(allStream), receive(filteredStream)
+
+	base := day.Add(12 * time.Hour)
+	kv := `{"k": "v"}`
+	// An open transaction's entry sits inside the range the next commit
+	// announces: it must not be streamed before it commits.
+	open, err := pool.Begin(ctx)
+	require.NoError(t, err)
+	defer func() { _ = open.Rollback(ctx) }()
+	openID := insert(t, open, row{alpha, base.Add(2 * time.Second), "api", 5, "boom uncommitted", kv})[0]
+
+	ids := commit(t, pool, []row{
+		{alpha, base.Add(3 * time.Second), "api", 5, "Boom one", kv},
+		{alpha, base.Add(4 * time.Second), "api", 3, "boom at info", kv},
+		{alpha, base.Add(1 * time.Second), "api", 6, "kaboom", kv}, // older ts, newer id
+		{alpha, base.Add(5 * time.Second), "api", 5, "boom other context", `{"k": "w"}`},
+		{alpha, base.Add(5 * time.Second), "worker", 5, "boom other service", kv},
+		{beta, base.Add(6 * time.Second), "web", 4, "beta thing", ""},
+		{gamma, base.Add(7 * time.Second), "api", 5, "boom gamma", kv},
+	})
+	require.Greater(t, ids[0], openID)
+	// A second announcement whose range covers the open entry and the rows
+	// above: nothing is sent twice, nothing uncommitted is sent.
+	cover := tailnotify.Payload{ProjectID: alpha, MinID: openID, MaxID: ids[4], MinTS: base, MaxTS: base.Add(10 * time.Second)}
+	commit(t, pool, nil, cover)
+
+	require.Equal(t, []string{"kaboom", "Boom one"}, filtered.next(t, 2))
+	require.Equal(t, []string{"kaboom", "Boom one", "boom at info", "boom other context", "boom other service", "beta thing"}, all.next(t, 6))
+
+	// The open entry commits with its own announcement: streamed now, once.
+	notify(t, open, tailnotify.Payload{ProjectID: alpha, MinID: openID, MaxID: openID, MinTS: base.Add(2 * time.Second), MaxTS: base.Add(2 * time.Second)})
+	require.NoError(t, open.Commit(ctx))
+	commit(t, pool, nil, cover) // and announced again
+
+	// A last entry: the next thing each stream gets, so nothing else came.
+	commit(t, pool, []row{{alpha, base, "api", 5, "boom sentinel", kv}})
+	require.Equal(t, []string{"boom uncommitted", "boom sentinel"}, filtered.next(t, 2))
+	require.Equal(t, []string{"boom uncommitted", "boom sentinel"}, all.next(t, 2))
+
+	// The full entry.
+	commit(t, pool, []row{{beta, base.Add(time.Minute), "web", 4, "shape", `{"n": 1, "s": "x"}`}})
+	select {
+	case e := <-all.ch:
+		require.Equal(t, "beta", e.GetProjectSlug())
+		require.Equal(t, "web", e.GetServiceName())
+		require.Equal(t, "WARN", e.GetLevel())
+		require.True(t, base.Add(time.Minute).Equal(e.GetTimestamp().AsTime()))
+		require.Equal(t, map[string]any{"n": float64(1), "s": "x"}, e.GetContext().AsMap())
+		require.Positive(t, e.GetId())
+	case <-time.After(10 * time.Second):
+		t.Fatal("no entry")
+	}
+
+	// A client that goes away is unsubscribed.
+	cancelFiltered()
+	require.Eventually(t, func() bool { n, _ := s.hub.size(); return n == 1 }, 10*time.Second, 5*time.Millisecond)
+	cancelAll()
+	require.Eventually(t, func() bool { n, p := s.hub.size(); return n == 0 && p == 0 }, 10*time.Second, 5*time.Millisecond)
+}
+
+func TestTailRefusals(t *testing.T) {
+	s, _ := newService(t, Config{})
+	client := serve(t, s, member())
+	ctx := context.Background()
+	for _, tc := range []struct {
+		req  *logsv1.TailEntriesRequest
+		code codes.Code
+		msg  string
+	}{
+		{&logsv1.TailEntriesRequest{Level: []string{"LOUD"}}, codes.InvalidArgument, `level "LOUD" is not one of TRACE, DEBUG, INFO, WARN, ERROR, FATAL`},
+		{&logsv1.TailEntriesRequest{Project: []string{"gamma"}}, codes.PermissionDenied, `project "gamma" is not yours`},
+		{&logsv1.TailEntriesRequest{Context: ctxf("", "x")}, codes.InvalidArgument, "context[0].key must not be empty"},
+	} {
+		stream, err := client.TailEntries(ctx, tc.req)
+		require.NoError(t, err)
+		md, err := stream.Header()
+		require.Empty(t, md.Get(TailHeader), "no subscription header on a refused tail (%v)", err)
+		_, err = stream.Recv()
+		requireCode(t, err, tc.code, tc.msg)
+	}
+	n, _ := s.hub.size()
+	require.Zero(t, n)
+}
+
+// TestTailListenerReconnects kills the listening connection: Run reconnects
+// and live tails go on.
+func TestTailListenerReconnects(t *testing.T) {
+	s, pool := newService(t, Config{}, day)
+	client := serve(t, s, member())
+	run(t, s)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	stream, err := client.TailEntries(ctx, &logsv1.TailEntriesRequest{})
+	require.NoError(t, err)
+	_, err = stream.Header()
+	require.NoError(t, err)
+	r := receive(stream)
+
+	commit(t, pool, []row{{alpha, day.Add(time.Hour), "api", 3, "before", ""}})
+	require.Equal(t, []string{"before"}, r.next(t, 1))
+
+	var killed bool
+	require.NoError(t, pool.QueryRow(context.Background(), "SELECT pg_terminate_backend($1)", s.listener.pid.Load()).Scan(&killed))
+	require.True(t, killed)
+	require.Eventually(t, func() bool { return s.listener.connects.Load() == 2 && s.listener.listening.Load() }, 10*time.Second, 5*time.Millisecond)
+
+	commit(t, pool, []row{{alpha, day.Add(time.Hour), "api", 3, "after", ""}})
+	require.Equal(t, []string{"after"}, r.next(t, 1))
+}
+
+// TestRunStops: when Run's context ends, tails end cleanly and new ones are
+// refused.
+func TestRunStops(t *testing.T) {
+	s, _ := newService(t, Config{})
+	client := serve(t, s, member())
+	stop := run(t, s)
+	stream, err := client.TailEntries(context.Background(), &logsv1.TailEntriesRequest{})
+	require.NoError(t, err)
+	_, err = stream.Header()
+	require.NoError(t, err)
+	r := receive(stream)
+
+	require.NoError(t, stop())
+	require.ErrorIs(t, r.end(t), io.EOF)
+	n, _ := s.hub.size()
+	require.Zero(t, n)
+
+	stream, err = client.TailEntries(context.Background(), &logsv1.TailEntriesRequest{})
+	require.NoError(t, err)
+	_, err = stream.Recv()
+	requireCode(t, err, codes.Unavailable, "tail is shutting down; reconnect")
+}
+
+// blockingStream is a tail stream whose Send blocks until released.
+type blockingStream struct {
+	grpc.ServerStream
+	ctx     context.Context
+	entered chan struct{}
+	release chan struct{}
+}
+
+func (b *blockingStream) Context() context.Context     { return b.ctx }
+func (b *blockingStream) SendHeader(metadata.MD) error { return nil }
+func (b *blockingStream) Send(*logsv1.TailEntriesResponse) error {
+	select {
+	case b.entered <- struct{}{}:
+	default:
+	}
+	select {
+	case <-b.release:
+		return nil
+	case <-b.ctx.Done():
+		return b.ctx.Err()
+	}
+}
+
+// TestTailFellBehind: a subscriber that cannot keep up is ended with
+// ResourceExhausted instead of queueing without bound.
+func TestTailFellBehind(t *testing.T) {
+	s, pool := newService(t, Config{TailBuffer: 2}, day)
+	ids := insert(t, pool, row{alpha, day.Add(time.Hour), "api", 3, "slow", ""})
+	p := tailnotify.Payload{ProjectID: alpha, MinID: ids[0], MaxID: ids[0], MinTS: day.Add(time.Hour), MaxTS: day.Add(time.Hour)}
+
+	stream := &blockingStream{ctx: as(member()), entered: make(chan struct{}, 1), release: make(chan struct{})}
+	done := make(chan error, 1)
+	go func() { done <- s.TailEntries(&logsv1.TailEntriesRequest{}, stream) }()
+	require.Eventually(t, func() bool { n, _ := s.hub.size(); return n == 1 }, 10*time.Second, 5*time.Millisecond)
+
+	s.hub.publish(p)
+	<-stream.entered // the tail is stuck sending
+	for range 3 {    // two fit in the buffer, the third does not
+		s.hub.publish(p)
+	}
+	close(stream.release)
+	select {
+	case err := <-done:
+		requireCode(t, err, codes.ResourceExhausted, "tail fell behind; reconnect")
+	case <-time.After(10 * time.Second):
+		t.Fatal("tail did not end")
+	}
+	n, _ := s.hub.size()
+	require.Zero(t, n)
+}
+
+func TestSubscriberQueue(t *testing.T) {
+	sub := newSubscriber([]int64{alpha}, 3)
+	for i := int64(1); i <= 3; i++ {
+		sub.push(tailnotify.Payload{ProjectID: alpha, MinID: i, MaxID: i})
+	}
+	for i := int64(1); i <= 2; i++ {
+		n, ok, behind := sub.next()
+		require.True(t, ok)
+		require.False(t, behind)
+		require.Equal(t, i, n.MinID)
+	}
+	sub.push(tailnotify.Payload{ProjectID: alpha, MinID: 4, MaxID: 4})
+	sub.push(tailnotify.Payload{ProjectID: alpha, MinID: 5, MaxID: 5})
+	_, ok, behind := sub.next() // 3
+	require.True(t, ok)
+	require.False(t, behind)
+	sub.push(tailnotify.Payload{ProjectID: alpha, MinID: 6, MaxID: 6}) // 4, 5, 6: full
+	sub.push(tailnotify.Payload{ProjectID: alpha, MinID: 7, MaxID: 7}) // over
+	_, ok, behind = sub.next()
+	require.False(t, ok)
+	require.True(t, behind)
+	require.Empty(t, sub.pending, "the queue is dropped once behind")
+}
+
+func TestRecentIDs(t *testing.T) {
+	r := newRecentIDs(3)
+	require.True(t, r.add(1))
+	require.True(t, r.add(2))
+	require.False(t, r.add(1))
+	require.True(t, r.add(3))
+	require.True(t, r.add(4)) // evicts 1
+	require.True(t, r.add(1)) // evicts 2
+	require.False(t, r.add(3))
+	require.False(t, r.add(4))
+	require.True(t, r.add(2))
+	require.Len(t, r.set, 3)
+}
