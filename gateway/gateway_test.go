@@ -24,7 +24,7 @@ func TestMarshalWritesTheRESTShapes(t *testing.T) {
 	}{
 		{
 			name: "int64 as numbers, zero values and null timestamps present",
-			msg: &logsv1.Project{Id: 9007199254740000, Name: "A", Slug: "a", CreatedAt: timestamppb.New(time.Date(2025, 11, 11, 20, 45, 0, 123000000, time.UTC))},
+			msg:  &logsv1.Project{Id: 9007199254740000, Name: "A", Slug: "a", CreatedAt: timestamppb.New(time.Date(2025, 11, 11, 20, 45, 0, 123000000, time.UTC))},
 			want: `{"id":9007199254740000,"name":"A","slug":"a","description":"","repository_url":"","created_at":"2025-11-11T20:45:00.123Z",
 				"log_count":0,"is_active":false,"last_log_at":null,"role":"","owner_id":0}`,
 		},
@@ -35,7 +35,7 @@ func TestMarshalWritesTheRESTShapes(t *testing.T) {
 		},
 		{
 			name: "maps sorted with number values; Struct as a JSON object",
-			msg: &logsv1.HistogramBucket{Counts: map[string]int64{"INFO": 2, "DEBUG": 3}},
+			msg:  &logsv1.HistogramBucket{Counts: map[string]int64{"INFO": 2, "DEBUG": 3}},
 			want: `{"start":null,"counts":{"DEBUG":3,"INFO":2}}`,
 		},
 		{
@@ -70,8 +70,8 @@ func TestAppendStringEscapesLikeJSON(t *testing.T) {
 func TestDecodeBatch(t *testing.T) {
 	t.Run("envelope errors name the field", func(t *testing.T) {
 		for body, want := range map[string]string{
-			`{"service_name": 5, "logs": []}`:           "service_name must be a string",
-			`{"service_name": "a", "logs": {"x": 1}}`:   "logs must be an array",
+			`{"service_name": 5, "logs": []}`:          "service_name must be a string",
+			`{"service_name": "a", "logs": {"x": 1}}`:  "logs must be an array",
 			`{"service_name": "a", "logs": [`:          "malformed JSON",
 			`[1, 2]`:                                   "must be",
 			`{"service_name": "a", "batch_id": true}`:  "batch_id must be a string",
