@@ -156,7 +156,7 @@ func normalize(projectID int64, service, batchID string, logs []*logsv1.LogInput
 		}
 
 		ts := nowMicros
-		if tsText := in.GetTimestamp(); tsText != "" {
+		if tsText := in.GetTimestamp(); tsText != "" && trimSpace(tsText) != "" {
 			if v, ok := parseTimestamp(tsText); ok {
 				ts = v
 			} else {

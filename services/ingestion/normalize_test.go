@@ -257,6 +257,7 @@ func TestNormalize(t *testing.T) {
 			want{ts: now, level: levelInfo, msg: "x", ctx: map[string]any{"a": 1.0, "_timestamp": "last tuesday"}}},
 		{"unknown level and timestamp", &logsv1.LogInput{Timestamp: "?", Level: "?", Message: "x"},
 			want{ts: now, level: levelInfo, msg: "x", ctx: map[string]any{"_timestamp": "?", "_level": "?"}}},
+		{"blank timestamp is receive time", &logsv1.LogInput{Timestamp: "  ", Message: "x"}, want{ts: now, level: levelInfo, msg: "x", ctx: map[string]any{}}},
 		{"epoch ms", &logsv1.LogInput{Timestamp: "1773140400000", Message: "x"}, want{ts: now.Add(-time.Hour), level: levelInfo, msg: "x", ctx: map[string]any{}}},
 		// The window's edges.
 		{"oldest accepted", &logsv1.LogInput{Timestamp: iso(now.Add(-lim.retention)), Message: "x"},

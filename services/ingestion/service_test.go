@@ -55,8 +55,8 @@ type env struct {
 }
 
 type envOptions struct {
-	cfg      Config
-	noRun    bool                          // do not start Run (tests drive the writers)
+	cfg       Config
+	noRun     bool                            // do not start Run (tests drive the writers)
 	beforeRun func(*testing.T, *pgxpool.Pool) // runs on the database before Run
 }
 

@@ -255,7 +255,9 @@ func (w *writer) commit(ctx context.Context, group []*batch) (err error) {
 	}
 	defer func() {
 		if err != nil {
-			_ = tx.Rollback(context.WithoutCancel(ctx))
+			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+			defer cancel()
+			_ = tx.Rollback(rctx)
 		}
 	}()
 
