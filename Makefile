@@ -9,25 +9,57 @@ PROTOC_GEN_GRPC_VERSION := v1.6.2
 GATEWAY_VERSION         := v2.32.0
 GRPCURL_VERSION         := v1.9.4
 
-.PHONY: run build test test-go test-samples check-generated lint breaking tools generate bench
+.PHONY: run build test test-go test-samples test-web test-browser check-generated check-web web deps lint tools generate bench
 
 ## run: build and start every service in one process on :3000 (embedded PostgreSQL in ./data)
 run: build
 	./bin/devsmith
 
-## build: compile every binary into ./bin
-build:
+## build: compile every binary into ./bin (rebuilding the dashboard first when its sources changed)
+build: gateway/web/dist/index.html
 	go build -o bin/ ./cmd/...
 
-## test: API checks, Go unit + end-to-end tests, sample logger tests
-test: tools lint check-generated test-go test-samples
+# The dashboard is committed built (a clean clone builds with `go build`
+# alone); it is rebuilt when its sources or the sample loggers it serves are
+# newer, when npm is there to do it.
+WEB_SRC := $(shell find gateway/web/src -type f) gateway/web/build.mjs gateway/web/package.json gateway/web/package-lock.json \
+	$(wildcard samples/javascript/logger.js samples/python/logger.py) $(filter-out %_test.go,$(wildcard samples/go/*.go))
+gateway/web/dist/index.html: $(WEB_SRC)
+	@if command -v npm >/dev/null 2>&1; then gateway/web/build.sh; \
+	else echo "npm not found: using the committed dashboard in gateway/web/dist (install Node.js 20+ to rebuild it)"; fi
+
+## web: rebuild the dashboard into gateway/web/dist
+web:
+	gateway/web/build.sh
+
+## test: API checks, Go unit + end-to-end tests, sample logger tests, dashboard unit and browser tests
+test: tools deps lint check-generated check-web test-go test-samples test-web test-browser
+
+## deps: npm packages the tests use (from each package-lock.json)
+deps:
+	@for d in samples/express gateway/web e2e/browser; do \
+	  if [ ! -d $$d/node_modules ] || [ $$d/package-lock.json -nt $$d/node_modules/.package-lock.json ]; then \
+	    (cd $$d && npm ci --no-audit --no-fund --loglevel=error) || exit 1; fi; \
+	done
 
 test-go:
 	go vet ./...
-	go test -count=1 -timeout 20m ./...
+	go test -count=1 -timeout 25m ./...
 
 test-samples:
-	@if [ -x samples/test.sh ]; then samples/test.sh; fi
+	samples/test.sh
+
+test-web:
+	cd gateway/web && npm test
+
+test-browser:
+	e2e/browser/run.sh
+
+## check-web: fail when gateway/web/dist does not match its sources
+check-web:
+	@gateway/web/build.sh >/dev/null
+	@test -z "$$(git status --porcelain -- gateway/web/dist)" || { echo "gateway/web/dist is stale: run 'make web' and commit"; git status --short -- gateway/web/dist | head; exit 1; }
+	@echo "gateway/web/dist is up to date"
 
 ## generate: regenerate gen/ from proto/ offline with the locally installed plugins
 generate: tools

@@ -166,22 +166,33 @@ func serviceAddr(t *testing.T, p *proc, service string) string {
 
 // startAllInOne runs `devsmith` with its embedded PostgreSQL, as `make run`
 // does.
-func startAllInOne(t *testing.T, extraEnv ...string) *platform {
+func startAllInOne(t *testing.T) *platform {
+	return startAllInOneAt(t, newDataDir(t), "127.0.0.1:0")
+}
+
+// newDataDir is a data folder the embedded PostgreSQL's OS user can reach.
+func newDataDir(t *testing.T) string {
 	dataDir, err := os.MkdirTemp("", "devsmith-e2e-data-")
 	require.NoError(t, err)
 	require.NoError(t, os.Chmod(dataDir, 0o755))
 	t.Cleanup(func() { os.RemoveAll(dataDir) })
-	env := append([]string{
+	return dataDir
+}
+
+// startAllInOneAt runs the all-in-one on a given data folder and HTTP
+// address, so a test can stop it and start it again where it was.
+func startAllInOneAt(t *testing.T, dataDir, httpAddr string) *platform {
+	env := []string{
 		"DEVSMITH_DATA_DIR=" + dataDir,
 		"DATABASE_URL=",
-		"DEVSMITH_HTTP_ADDR=127.0.0.1:0",
+		"DEVSMITH_HTTP_ADDR=" + httpAddr,
 		"DEVSMITH_PROJECTS_ADDR=127.0.0.1:0",
 		"DEVSMITH_INGESTION_ADDR=127.0.0.1:0",
 		"DEVSMITH_QUERY_ADDR=127.0.0.1:0",
 		"DEVSMITH_ADMIN_EMAIL=" + adminEmail,
 		"DEVSMITH_ADMIN_PASSWORD=" + adminPassword,
 		"DEVSMITH_MAINTENANCE_INTERVAL=1s",
-	}, extraEnv...)
+	}
 	p := startProc(t, "devsmith", env)
 	pl := &platform{grpcAddrs: map[string]string{}, procs: []*proc{p}}
 	for _, s := range []string{"projects", "ingestion", "query"} {

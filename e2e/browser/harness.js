@@ -33,9 +33,10 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 /**
  * Builds cmd/devsmith (unless DEVSMITH_E2E_BINARY names a built one), runs
  * it all-in-one with an embedded PostgreSQL in a fresh folder, and waits
- * for /readyz. Returns {baseURL, stop()}.
+ * for /readyz. With `admin: false` no first admin is configured, so the
+ * dashboard offers its setup page. Returns {baseURL, stop()}.
  */
-export async function startPlatform() {
+export async function startPlatform({ admin = true, name = 'platform' } = {}) {
   mkdirSync(artifacts, { recursive: true });
   const work = mkdtempSync(join(tmpdir(), 'devsmith-e2e-'));
   chmodSync(work, 0o755);
@@ -52,7 +53,7 @@ export async function startPlatform() {
   mkdirSync(data);
   chmodSync(data, 0o755); // the embedded PostgreSQL runs as an unprivileged user when we are root
   const port = await freePort();
-  const logPath = join(artifacts, 'platform.log');
+  const logPath = join(artifacts, `${name}.log`);
   const log = createWriteStream(logPath);
   const proc = spawn(bin, [], {
     cwd: work,
@@ -64,8 +65,8 @@ export async function startPlatform() {
       DEVSMITH_PROJECTS_ADDR: '127.0.0.1:0',
       DEVSMITH_INGESTION_ADDR: '127.0.0.1:0',
       DEVSMITH_QUERY_ADDR: '127.0.0.1:0',
-      DEVSMITH_ADMIN_EMAIL: ADMIN.email,
-      DEVSMITH_ADMIN_PASSWORD: ADMIN.password,
+      DEVSMITH_ADMIN_EMAIL: admin ? ADMIN.email : '',
+      DEVSMITH_ADMIN_PASSWORD: admin ? ADMIN.password : '',
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -98,6 +99,12 @@ export async function startPlatform() {
       throw new Error(`the platform was not ready within 180 s:\n${tail()}`);
     }
     await sleep(250);
+  }
+  const home = await fetch(`${baseURL}/`).catch(() => null);
+  if (!home || home.status !== 200 || !/text\/html/.test(home.headers.get('content-type') || '')) {
+    proc.kill('SIGTERM');
+    await exitPromise;
+    throw new Error(`GET / answered ${home ? home.status : 'nothing'}: the gateway does not serve the dashboard (gateway.New needs web.Handler() from gateway/web)`);
   }
   return {
     baseURL,

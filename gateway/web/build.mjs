@@ -1,6 +1,7 @@
 // Builds the dashboard into dist/: hashed bundles under dist/assets/, an
 // index.html that loads them, gzip twins for the gateway to serve, and the
-// sample loggers under dist/samples/ for the setup snippets. Deterministic:
+// sample loggers under dist/_samples/ (served at /samples/) for the setup
+// snippets. Deterministic:
 // the same sources and lock file give the same bytes.
 //
 //   node build.mjs           build once
@@ -73,8 +74,10 @@ async function build() {
 
   for (const [lang, files] of Object.entries(samples)) {
     if (!files.length) continue;
-    mkdirSync(join(dist, 'samples', lang), { recursive: true });
-    for (const f of files) copyFileSync(join(samplesRoot, lang, f), join(dist, 'samples', lang, f));
+    // Under _samples/ so the go tool ignores the copied Go files; the
+    // gateway serves them at /samples/.
+    mkdirSync(join(dist, '_samples', lang), { recursive: true });
+    for (const f of files) copyFileSync(join(samplesRoot, lang, f), join(dist, '_samples', lang, f));
   }
 
   const sizes = [];

@@ -25,7 +25,9 @@ var dist embed.FS
 // when the client accepts it), hashed bundles under /assets/ are cached for
 // a year, index.html is revalidated on every load, and every other GET path
 // that is not a file (a client-side route such as /projects) gets
-// index.html. Paths under /api/ answer a JSON 404 as the API would.
+// index.html. /samples/... serves the sample loggers copied from the
+// repository's samples/ at build time, for the dashboard's setup snippets.
+// Paths under /api/ answer a JSON 404 as the API would.
 func Handler() http.Handler {
 	sub, err := fs.Sub(dist, "dist")
 	if err != nil {
@@ -85,6 +87,11 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	name := strings.TrimPrefix(path.Clean("/"+p), "/")
+	if rest, ok := strings.CutPrefix(name, "samples/"); ok {
+		// The sample loggers sit in _samples/ so that the go tool does not
+		// take the copied Go files for a package of this module.
+		name = "_samples/" + rest
+	}
 	if name == "" || name == "index.html" {
 		h.serveIndex(w, r)
 		return
@@ -94,7 +101,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	// Missing bundles and samples are real 404s: answering them with HTML
 	// would only hide the problem. Everything else is a client-side route.
-	if strings.HasPrefix(name, "assets/") || strings.HasPrefix(name, "samples/") || path.Ext(name) != "" {
+	if strings.HasPrefix(name, "assets/") || strings.HasPrefix(name, "_samples/") || path.Ext(name) != "" {
 		http.NotFound(w, r)
 		return
 	}

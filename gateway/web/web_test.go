@@ -53,6 +53,13 @@ func TestEmbeddedBuildIsComplete(t *testing.T) {
 		require.Equal(t, "nosniff", rec.Header().Get("X-Content-Type-Options"))
 		require.NotZero(t, rec.Body.Len())
 	}
+
+	// The sample loggers the setup snippets download.
+	for _, p := range []string{"/samples/javascript/logger.js", "/samples/python/logger.py", "/samples/go/logger.go"} {
+		rec := serve(t, h, http.MethodGet, p, nil)
+		require.Equal(t, http.StatusOK, rec.Code, p)
+		require.Contains(t, rec.Body.String(), "DevSmith", p)
+	}
 }
 
 func testFS() fstest.MapFS {
@@ -64,15 +71,15 @@ func testFS() fstest.MapFS {
 		return b.Bytes()
 	}
 	return fstest.MapFS{
-		"index.html":                   {Data: []byte("<!doctype html><title>x</title>")},
-		"index.html.gz":                {Data: gz("<!doctype html><title>x</title>")},
-		"favicon.svg":                  {Data: []byte("<svg/>")},
-		"assets/main-ABC.js":           {Data: []byte("console.log(1)")},
-		"assets/main-ABC.js.gz":        {Data: gz("console.log(1)")},
-		"assets/main-ABC.css":          {Data: []byte("body{}")},
-		"samples/go/logger.go":         {Data: []byte("package logger")},
-		"samples/python/logger.py":     {Data: []byte("import os")},
-		"samples/javascript/logger.js": {Data: []byte("'use strict';")},
+		"index.html":                    {Data: []byte("<!doctype html><title>x</title>")},
+		"index.html.gz":                 {Data: gz("<!doctype html><title>x</title>")},
+		"favicon.svg":                   {Data: []byte("<svg/>")},
+		"assets/main-ABC.js":            {Data: []byte("console.log(1)")},
+		"assets/main-ABC.js.gz":         {Data: gz("console.log(1)")},
+		"assets/main-ABC.css":           {Data: []byte("body{}")},
+		"_samples/go/logger.go":         {Data: []byte("package logger")},
+		"_samples/python/logger.py":     {Data: []byte("import os")},
+		"_samples/javascript/logger.js": {Data: []byte("'use strict';")},
 	}
 }
 

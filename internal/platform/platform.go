@@ -21,6 +21,7 @@ import (
 	"google.golang.org/grpc/reflection"
 
 	"github.com/devsmith/logs/gateway"
+	"github.com/devsmith/logs/gateway/web"
 	logsv1 "github.com/devsmith/logs/gen/devsmith/logs/v1"
 	"github.com/devsmith/logs/internal/authn"
 	"github.com/devsmith/logs/internal/pgembed"
@@ -70,16 +71,20 @@ type grpcServer struct {
 
 // Start brings up what cfg.Target asks for and returns once it serves.
 // Stop shuts it down in reverse order.
-func Start(ctx context.Context, log *zap.Logger, cfg Config) (p *Process, err error) {
+func Start(ctx context.Context, log *zap.Logger, cfg Config) (*Process, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	p = &Process{log: log, cfg: cfg, GRPCAddr: map[string]string{}, runErr: make(chan error, 8)}
-	defer func() {
-		if err != nil {
-			p.Stop(context.Background())
-		}
-	}()
+	p := &Process{log: log, cfg: cfg, GRPCAddr: map[string]string{}, runErr: make(chan error, 8)}
+	if err := p.start(ctx, cfg); err != nil {
+		// Undo what did start, in reverse order.
+		p.Stop(context.Background())
+		return nil, err
+	}
+	return p, nil
+}
+
+func (p *Process) start(ctx context.Context, cfg Config) error {
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	p.runCancel = cancel
 
@@ -92,11 +97,11 @@ func Start(ctx context.Context, log *zap.Logger, cfg Config) (p *Process, err er
 
 	if runs(TargetProjects) || runs(TargetIngestion) || runs(TargetQuery) {
 		if err := p.openDatabase(ctx); err != nil {
-			return nil, err
+			return err
 		}
 	}
 
-	listen := func(name, allAddr, defPort string) string {
+	listen := func(allAddr, defPort string) string {
 		if all {
 			return allAddr
 		}
@@ -107,18 +112,18 @@ func Start(ctx context.Context, log *zap.Logger, cfg Config) (p *Process, err er
 	}
 	var identity *authn.IdentityClient
 	if runs(TargetProjects) {
-		svc := projects.New(log.Named("projects"), p.pool, projects.Config{
+		svc := projects.New(p.log.Named("projects"), p.pool, projects.Config{
 			ServiceToken:  cfg.ServiceToken,
 			SessionTTL:    cfg.SessionTTL,
 			AdminEmail:    cfg.AdminEmail,
 			AdminPassword: cfg.AdminPassword,
 		})
 		if err := svc.Bootstrap(ctx); err != nil {
-			return nil, fmt.Errorf("creating the first admin: %w", err)
+			return fmt.Errorf("creating the first admin: %w", err)
 		}
-		addr, err := p.serve(runCtx, TargetProjects, listen(TargetProjects, cfg.ProjectsAddr, ":9101"), svc)
+		addr, err := p.serve(runCtx, TargetProjects, listen(cfg.ProjectsAddr, ":9101"), svc)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		if all {
 			cfg.ProjectsAddr = addr
@@ -127,31 +132,31 @@ func Start(ctx context.Context, log *zap.Logger, cfg Config) (p *Process, err er
 	if runs(TargetIngestion) || runs(TargetQuery) {
 		conn, err := p.dial(cfg.ProjectsAddr, grpc.WithPerRPCCredentials(authn.ServiceCredentials{Token: cfg.ServiceToken}))
 		if err != nil {
-			return nil, err
+			return err
 		}
 		identity = authn.NewIdentityClient(logsv1.NewIdentityServiceClient(conn))
 	}
 	if runs(TargetIngestion) {
-		svc := ingestion.New(log.Named("ingestion"), p.pool, identity, ingestion.Config{
+		svc := ingestion.New(p.log.Named("ingestion"), p.pool, identity, ingestion.Config{
 			Retention:           cfg.Retention,
 			MaxEntries:          cfg.MaxEntries,
 			MaxMessageBytes:     cfg.MaxMessageBytes,
 			MaxContextBytes:     cfg.MaxContextBytes,
 			MaintenanceInterval: cfg.MaintenanceInterval,
 		})
-		addr, err := p.serve(runCtx, TargetIngestion, listen(TargetIngestion, cfg.IngestionAddr, ":9102"), svc)
+		addr, err := p.serve(runCtx, TargetIngestion, listen(cfg.IngestionAddr, ":9102"), svc)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		if all {
 			cfg.IngestionAddr = addr
 		}
 	}
 	if runs(TargetQuery) {
-		svc := query.New(log.Named("query"), p.pool, identity, query.Config{})
-		addr, err := p.serve(runCtx, TargetQuery, listen(TargetQuery, cfg.QueryAddr, ":9103"), svc)
+		svc := query.New(p.log.Named("query"), p.pool, identity, query.Config{})
+		addr, err := p.serve(runCtx, TargetQuery, listen(cfg.QueryAddr, ":9103"), svc)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		if all {
 			cfg.QueryAddr = addr
@@ -159,10 +164,10 @@ func Start(ctx context.Context, log *zap.Logger, cfg Config) (p *Process, err er
 	}
 	if runs(TargetGateway) {
 		if err := p.startGateway(ctx, cfg); err != nil {
-			return nil, err
+			return err
 		}
 	}
-	return p, nil
+	return nil
 }
 
 func (p *Process) openDatabase(ctx context.Context) error {
@@ -275,7 +280,7 @@ func (p *Process) startGateway(ctx context.Context, cfg Config) error {
 		}
 		return nil
 	}
-	gw, err := gateway.New(ctx, p.log.Named("gateway"), gateway.Config{MaxBodyBytes: cfg.MaxBodyBytes}, backends, ready, nil)
+	gw, err := gateway.New(ctx, p.log.Named("gateway"), gateway.Config{MaxBodyBytes: cfg.MaxBodyBytes}, backends, ready, web.Handler())
 	if err != nil {
 		return err
 	}

@@ -31,6 +31,7 @@ function captureLogger() {
 
 async function serve(t, build) {
   const app = express();
+  app.set('env', 'test'); // Express's own error handler stays quiet
   build(app);
   const server = await new Promise((resolve) => { const s = app.listen(0, '127.0.0.1', () => resolve(s)); });
   t.after(() => new Promise((resolve) => { server.closeAllConnections(); server.close(resolve); }));

@@ -36,6 +36,8 @@ import (
 	"time"
 )
 
+const dropReportInterval = 10 * time.Second
+
 // DefaultURL is used when neither Config.APIURL nor DEVSMITH_URL is set.
 const DefaultURL = "http://localhost:3000/api/logs"
 
@@ -98,33 +100,34 @@ type batch struct {
 
 // Logger buffers entries and ships them in batches. Safe for concurrent use.
 type Logger struct {
-	cfg        Config
-	apiKey     string
-	endpoint   string
-	head       []byte // `{"service_name":...` without the closing brace
-	envelope   int    // bytes of a batch besides its entries
-	client     *http.Client
-	errOut     io.Writer
-	bgCtx      context.Context
-	bgCancel   context.CancelFunc
-	wake       chan struct{}
-	stop       chan struct{}
-	done       chan struct{}
-	sendSem    chan struct{}
-	closeOnce  sync.Once
-	reportMu   sync.Mutex
-	reported   map[string]bool
-	mu         sync.Mutex // guards everything below
-	open       *batch
-	openSince  time.Time
-	queue      []*batch // sealed, oldest first
-	count      int
-	bytes      int
-	closed     bool
-	pausedTill time.Time
-	undropped  int64 // drops not yet reported
-	lastErr    string
-	refusal    string // the platform's last refusal (4xx) message
+	cfg            Config
+	apiKey         string
+	endpoint       string
+	head           []byte // `{"service_name":...` without the closing brace
+	envelope       int    // bytes of a batch besides its entries
+	client         *http.Client
+	errOut         io.Writer
+	bgCtx          context.Context
+	bgCancel       context.CancelFunc
+	wake           chan struct{}
+	stop           chan struct{}
+	done           chan struct{}
+	sendSem        chan struct{}
+	closeOnce      sync.Once
+	reportMu       sync.Mutex
+	reported       map[string]bool
+	mu             sync.Mutex // guards everything below
+	open           *batch
+	openSince      time.Time
+	queue          []*batch // sealed, oldest first
+	count          int
+	bytes          int
+	closed         bool
+	pausedTill     time.Time
+	undropped      int64 // drops not yet reported
+	lastErr        string
+	lastDropReport time.Time
+	refusal        string // the platform's last refusal (4xx) message
 	// Discarded as of the last Flush or Close: each reports refusals since the previous one.
 	discardedSeen int64
 	stats         Stats
@@ -543,6 +546,7 @@ func (l *Logger) Close(ctx context.Context) error {
 	case <-ctx.Done():
 		err = fmt.Errorf("waiting for the background sender: %w", ctx.Err())
 	}
+	l.reportDrops(true)
 	if err != nil {
 		l.mu.Lock()
 		left := l.count
@@ -667,7 +671,7 @@ func (l *Logger) drain(ctx context.Context) error {
 			l.mu.Lock()
 			l.pausedTill = time.Time{}
 			l.mu.Unlock()
-			l.reportDrops()
+			l.reportDrops(false)
 		case resultSplit:
 			mid := (len(b.entries) + 1) / 2
 			l.requeueFront(l.newBatch(b.entries[mid:]))
@@ -691,15 +695,23 @@ func (l *Logger) newBatch(entries [][]byte) *batch {
 	return b
 }
 
-func (l *Logger) reportDrops() {
+// reportDrops reports entries dropped since the last report: on stderr and
+// as a WARN entry, at most once per dropReportInterval under sustained
+// overload; final (Close) reports on stderr only.
+func (l *Logger) reportDrops(final bool) {
 	l.mu.Lock()
 	n := l.undropped
-	l.undropped = 0
-	l.mu.Unlock()
-	if n == 0 {
+	if n == 0 || (!final && !l.lastDropReport.IsZero() && time.Since(l.lastDropReport) < dropReportInterval) {
+		l.mu.Unlock()
 		return
 	}
+	l.undropped = 0
+	l.lastDropReport = time.Now()
+	l.mu.Unlock()
 	l.report("", "dropped %d log entries while the platform was unreachable (buffer full)", n)
+	if final {
+		return
+	}
 	line := encodeEntry(time.Time{}, "WARN",
 		fmt.Sprintf("devsmith logger dropped %d log entries: buffer full while the platform was unreachable", n),
 		map[string]any{"_devsmith_dropped": n})

@@ -590,7 +590,7 @@ func TestFlushRespectsItsContext(t *testing.T) {
 // (encoding and buffering; sending happens in the background).
 func BenchmarkLog(b *testing.B) {
 	srv := newBenchPlatform(b)
-	l, err := New(Config{APIKey: testKey, APIURL: srv, ServiceName: "bench", ErrorOutput: io.Discard})
+	l, err := New(Config{APIKey: testKey, APIURL: srv, ServiceName: "bench", ErrorOutput: io.Discard, MaxBufferSize: 1 << 22, MaxBufferBytes: 1 << 30})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -601,12 +601,16 @@ func BenchmarkLog(b *testing.B) {
 	for i := 0; i < b.N; i++ {
 		l.Info("order created", ctx)
 	}
+	b.StopTimer()
+	if s := l.Stats(); s.Dropped > 0 {
+		b.Fatalf("dropped %d entries", s.Dropped)
+	}
 }
 
 // BenchmarkLogParallel is BenchmarkLog from GOMAXPROCS goroutines.
 func BenchmarkLogParallel(b *testing.B) {
 	srv := newBenchPlatform(b)
-	l, err := New(Config{APIKey: testKey, APIURL: srv, ServiceName: "bench", ErrorOutput: io.Discard})
+	l, err := New(Config{APIKey: testKey, APIURL: srv, ServiceName: "bench", ErrorOutput: io.Discard, MaxBufferSize: 1 << 22, MaxBufferBytes: 1 << 30})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -347,3 +347,35 @@ async function waitUntil(pred, timeoutMs = 5000) {
     await new Promise((r) => setTimeout(r, 5));
   }
 }
+
+test('examples/driver.js logs DRIVER_COUNT entries and exits 0, or 1 when refused', async (t) => {
+  const p = await startFakePlatform();
+  t.after(() => p.close());
+  const env = { DEVSMITH_API_KEY: KEY, DEVSMITH_URL: p.url, DEVSMITH_SERVICE: 'driver-js', DRIVER_COUNT: '6', DRIVER_RUN_ID: 'r42' };
+  const res = await runFile(path.join(__dirname, 'examples', 'driver.js'), env);
+  assert.equal(res.code, 0, res.stderr);
+  const got = p.entries();
+  assert.deepEqual(got.map((e) => e.level), ['DEBUG', 'INFO', 'WARN', 'ERROR', 'DEBUG', 'INFO']);
+  got.forEach((e, i) => {
+    assert.equal(e.message, `driver javascript r42 ${i}`);
+    assert.deepEqual(e.context, { run_id: 'r42', i, lang: 'javascript' });
+  });
+  assert.equal(p.requests[0].body.service_name, 'driver-js');
+
+  const refusing = await startFakePlatform(() => ({ status: 401, body: { error: 'invalid API key', code: 'UNAUTHENTICATED' } }));
+  t.after(() => refusing.close());
+  const bad = await runFile(path.join(__dirname, 'examples', 'driver.js'), { ...env, DEVSMITH_URL: refusing.url });
+  assert.equal(bad.code, 1);
+  assert.match(bad.stderr, /invalid API key/);
+});
+
+function runFile(file, env) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [file], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d) => { stderr += d; });
+    child.stdout.resume();
+    const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error('child did not exit')); }, 15000);
+    child.on('exit', (code) => { clearTimeout(timer); resolve({ code, stderr }); });
+  });
+}

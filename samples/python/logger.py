@@ -42,6 +42,7 @@ __all__ = ["DevSmithLogger", "DevSmithHandler", "parse_duration"]
 
 DEFAULT_URL = "http://localhost:3000/api/logs"
 _PREFIX = "devsmith-logger: "
+_DROP_REPORT_INTERVAL = 10.0  # seconds
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$")
 _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
 
@@ -203,6 +204,7 @@ class DevSmithLogger(object):
                        "batches": 0, "failed_attempts": 0}
         self._reported = set()
         self._last_error = ""
+        self._last_drop_report = -_DROP_REPORT_INTERVAL
         self._discarded_seen = 0
         self._disabled = not key
         self._closed = False
@@ -277,6 +279,7 @@ class DevSmithLogger(object):
                 return True
             deadline = time.monotonic() + (self._close_timeout if timeout is None else float(timeout))
             ok = self._deliver(deadline, persistent=True)
+            self._report_drops(final=True)
             if not ok:
                 self._abandon.set()
                 with self._lock:
@@ -498,13 +501,17 @@ class DevSmithLogger(object):
                 return False
         return False
 
-    def _report_drops(self):
+    def _report_drops(self, final=False):
         with self._lock:
             n = self._unreported_drops
+            # Under sustained overload, one report per _DROP_REPORT_INTERVAL, not one per batch.
+            if not n or (not final and time.monotonic() - self._last_drop_report < _DROP_REPORT_INTERVAL):
+                return
+            self._last_drop_report = time.monotonic()
             self._unreported_drops = 0
-        if not n:
-            return
         self._stderr("dropped %d log entries while the platform was unreachable (buffer full)" % n)
+        if final:
+            return
         line = _dumps({"timestamp": _timestamp(time.time()), "level": "WARN",
                        "message": "devsmith logger dropped %d log entries: buffer full while the platform was unreachable" % n,
                        "context": {"_devsmith_dropped": n}})

@@ -370,6 +370,30 @@ class HandlerTest(unittest.TestCase):
         self.assertEqual(p.requests[0]["body"]["service_name"], "basic")
 
 
+class DriverTest(unittest.TestCase):
+    def test_driver_logs_count_entries_and_exits_0_or_1_when_refused(self):
+        p = FakePlatform()
+        self.addCleanup(p.close)
+        driver = os.path.join(HERE, "examples", "driver.py")
+        env = dict(os.environ, DEVSMITH_API_KEY=KEY, DEVSMITH_URL=p.url, DEVSMITH_SERVICE="driver-py",
+                   DRIVER_COUNT="6", DRIVER_RUN_ID="r42")
+        res = subprocess.run([sys.executable, driver], env=env, capture_output=True, text=True, timeout=30)
+        self.assertEqual(res.returncode, 0, res.stderr)
+        got = p.entries()
+        self.assertEqual([e["level"] for e in got], ["DEBUG", "INFO", "WARN", "ERROR", "DEBUG", "INFO"])
+        for i, e in enumerate(got):
+            self.assertEqual(e["message"], "driver python r42 %d" % i)
+            self.assertEqual(e["context"], {"run_id": "r42", "i": i, "lang": "python"})
+        self.assertEqual(p.requests[0]["body"]["service_name"], "driver-py")
+
+        refusing = FakePlatform(lambda req, n: (401, {"error": "invalid API key", "code": "UNAUTHENTICATED"}, {}))
+        self.addCleanup(refusing.close)
+        env["DEVSMITH_URL"] = refusing.url
+        bad = subprocess.run([sys.executable, driver], env=env, capture_output=True, text=True, timeout=30)
+        self.assertEqual(bad.returncode, 1)
+        self.assertIn("invalid API key", bad.stderr)
+
+
 def run_python(script, **env):
     full = dict(os.environ)
     full.update(env)

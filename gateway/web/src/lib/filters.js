@@ -121,9 +121,7 @@ export function resolveWindow(f, now) {
     return { since: f.since || null, until: f.until || null };
   }
   const width = PRESETS[f.range] || PRESETS[DEFAULT_RANGE];
-  // Round the end up to the next whole second so the window is stable
-  // and readable in the URL of an API call.
-  const end = Math.ceil(now / 1000) * 1000;
+  const end = Math.floor(now);
   return { since: new Date(end - width).toISOString(), until: new Date(end).toISOString() };
 }
 

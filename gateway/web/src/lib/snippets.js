@@ -37,7 +37,7 @@ export function buildSnippets({ origin, apiKey, slug, service = 'hello', files =
     logs: [{ level: 'INFO', message: 'Hello from curl', context: { source: 'setup snippet' } }],
   });
   const curl = [
-    `curl -sS -X POST ${shellQuote(`${base}/batch`)} \\`,
+    `curl -sS -w '\\n' -X POST ${shellQuote(`${base}/batch`)} \\`,
     `  -H ${shellQuote(`Authorization: Bearer ${apiKey}`)} \\`,
     `  -H 'Content-Type: application/json' \\`,
     `  -d ${shellQuote(body)}`,
@@ -87,7 +87,7 @@ export function buildSnippets({ origin, apiKey, slug, service = 'hello', files =
     env,
     'mkdir -p devsmith-hello/logger && cd devsmith-hello',
     fetchFiles('go', 'logger'),
-    '[ -f go.mod ] || go mod init hello',
+    '[ -f go.mod ] || go mod init hello 2>/dev/null',
     `cat > main.go <<'EOF'`,
     goMain,
     'EOF',

@@ -21,6 +21,8 @@ import { Button, InlineError, MultiSelect, Spinner } from '../components/ui.jsx'
 import { Histogram } from '../components/histogram.jsx';
 import { LiveEntries, PagedEntries } from '../components/entries.jsx';
 
+const STATS_REFRESH_MS = 30000;
+
 export function LogsPage() {
   const loc = useLocation();
   const filters = useMemo(() => parseFilters(loc.search), [loc.search]);
@@ -29,7 +31,16 @@ export function LogsPage() {
   const [refresh, setRefresh] = useState(0);
   // The concrete window, fixed once per view so every page and the stats
   // share it (a page token is only valid with the filters it came from).
-  const win = useMemo(() => resolveWindow(filters, Date.now()), [viewKey, refresh]);
+  // Switching the live tail on or off starts a new window ending now.
+  const win = useMemo(() => resolveWindow(filters, Date.now()), [viewKey, refresh, filters.live]);
+  // While live, the tiles and histogram of a relative range move with time.
+  const [statsTick, setStatsTick] = useState(0);
+  useEffect(() => {
+    if (!filters.live || filters.range === CUSTOM) return undefined;
+    const t = setInterval(() => setStatsTick((n) => n + 1), STATS_REFRESH_MS);
+    return () => clearInterval(t);
+  }, [filters.live, filters.range]);
+  const statsWin = useMemo(() => (filters.live && statsTick ? resolveWindow(filters, Date.now()) : win), [win, statsTick]);
   const update = (changes, opts) => navigate('/' + filtersToSearch({ ...filters, ...changes }), opts);
 
   return (
@@ -39,11 +50,11 @@ export function LogsPage() {
         <WindowText filters={filters} win={win} />
       </div>
       <FilterBar filters={filters} update={update} onRefresh={() => setRefresh((r) => r + 1)} />
-      <StatsPanel key={`${viewKey}|${win.since}|${win.until}`} filters={filters} win={win} update={update} />
+      <StatsPanel filters={filters} win={statsWin} update={update} />
       {filters.live ? (
         <LiveEntries key={`live|${viewKey}|${refresh}`} filters={filters} win={win} />
       ) : (
-        <PagedEntries key={`${viewKey}|${win.since}|${win.until}`} filters={filters} win={win} />
+        <PagedEntries key={`${viewKey}|${refresh}|${win.since}|${win.until}`} filters={filters} win={win} />
       )}
     </>
   );
@@ -212,7 +223,11 @@ function FilterBar({ filters, update, onRefresh }) {
 }
 
 function StatsPanel({ filters, win, update }) {
-  const stats = useAsync((signal) => api.get(`/api/logs/stats?${queryParams(filters, win)}`, { signal }), []);
+  // Not keyed by the view: the last numbers stay up while new ones load.
+  // Reloaded whenever a window is made (Refresh, live on/off), even one
+  // with the same bounds.
+  const params = queryParams(filters, win).toString();
+  const stats = useAsync((signal) => api.get(`/api/logs/stats?${params}`, { signal }), [params, win]);
   const s = stats.data;
   const by = (s && s.by_level) || {};
   const total = s ? Number(s.total) || 0 : 0;

@@ -42,6 +42,7 @@ __all__ = ["DevSmithLogger", "DevSmithHandler", "parse_duration"]
 
 DEFAULT_URL = "http://localhost:3000/api/logs"
 _PREFIX = "devsmith-logger: "
+_DROP_REPORT_INTERVAL = 10.0  # seconds
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$")
 _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
 
@@ -203,6 +204,8 @@ class DevSmithLogger(object):
                        "batches": 0, "failed_attempts": 0}
         self._reported = set()
         self._last_error = ""
+        self._last_drop_report = -_DROP_REPORT_INTERVAL
+        self._discarded_seen = 0
         self._disabled = not key
         self._closed = False
         self._flush_at_exit = flush_at_exit
@@ -263,7 +266,7 @@ class DevSmithLogger(object):
                 if self._closed and self._count == 0:
                     return True
                 self._closed = True
-                self._seal()
+                self._seal(quiet=True)
             self._stop.set()
             with self._cond:
                 self._cond.notify_all()
@@ -276,11 +279,13 @@ class DevSmithLogger(object):
                 return True
             deadline = time.monotonic() + (self._close_timeout if timeout is None else float(timeout))
             ok = self._deliver(deadline, persistent=True)
+            self._report_drops(final=True)
             if not ok:
                 self._abandon.set()
                 with self._lock:
                     left = self._count
                     self._stats["discarded"] += left
+                    self._discarded_seen = self._stats["discarded"]
                     self._queue.clear()
                     self._open = None
                     self._count = 0
@@ -385,10 +390,11 @@ class DevSmithLogger(object):
                                        or self._open.nbytes >= self._max_batch_bytes):
             self._seal()
 
-    def _seal(self):  # holding self._lock
+    def _seal(self, quiet=False):  # holding self._lock
         if self._open is not None and self._open.entries:
             self._queue.append(self._open)
-            self._cond.notify()
+            if not quiet:
+                self._cond.notify()
         self._open = None
 
     def _enforce_bound(self):  # holding self._lock
@@ -451,9 +457,8 @@ class DevSmithLogger(object):
                     self._drain(float("inf"), stop)
 
     def _deliver(self, deadline, persistent):
-        discarded_before = self._stats["discarded"]
         with self._lock:
-            self._seal()
+            self._seal(quiet=True)  # this thread sends; no need to wake the worker
         remaining = deadline - time.monotonic()
         if not self._send_lock.acquire(timeout=max(0.0, remaining)):
             return False
@@ -465,13 +470,16 @@ class DevSmithLogger(object):
                 if self._abandon.wait(max(0.0, pause)):
                     break
                 with self._lock:
-                    self._seal()
+                    self._seal(quiet=True)
                 ok = self._drain(deadline, self._abandon)
         finally:
             self._send_lock.release()
         with self._lock:
             empty = self._count == 0
-        return ok and empty and self._stats["discarded"] == discarded_before
+            # Refusals (400, 401, ...) since the last flush or close count as failures.
+            refused = self._stats["discarded"] != self._discarded_seen
+            self._discarded_seen = self._stats["discarded"]
+        return ok and empty and not refused
 
     def _drain(self, deadline, interrupt):  # holding self._send_lock
         while not interrupt.is_set():
@@ -493,13 +501,17 @@ class DevSmithLogger(object):
                 return False
         return False
 
-    def _report_drops(self):
+    def _report_drops(self, final=False):
         with self._lock:
             n = self._unreported_drops
+            # Under sustained overload, one report per _DROP_REPORT_INTERVAL, not one per batch.
+            if not n or (not final and time.monotonic() - self._last_drop_report < _DROP_REPORT_INTERVAL):
+                return
+            self._last_drop_report = time.monotonic()
             self._unreported_drops = 0
-        if not n:
-            return
         self._stderr("dropped %d log entries while the platform was unreachable (buffer full)" % n)
+        if final:
+            return
         line = _dumps({"timestamp": _timestamp(time.time()), "level": "WARN",
                        "message": "devsmith logger dropped %d log entries: buffer full while the platform was unreachable" % n,
                        "context": {"_devsmith_dropped": n}})

@@ -18,6 +18,7 @@ const zlib = require('zlib');
 
 const DEFAULT_URL = 'http://localhost:3000/api/logs';
 const PREFIX = 'devsmith-logger: ';
+const DROP_REPORT_INTERVAL = 10000;
 
 // parseDuration('5s') === 5000. Accepts "<number><unit>" with unit ms, s, m
 // or h; a bare number (string) means seconds. Returns milliseconds.
@@ -53,10 +54,24 @@ function pick(option, envName, fallback) {
 // getters and toJSON all degrade to strings.
 function safeStringify(value) {
   try {
+    // Fast path: plain data. Errors (which stringify as {}), BigInt and
+    // cycles take the replacer.
+    if (!hasErrorValue(value)) {
+      try { return JSON.stringify(value); } catch { /* fall through */ }
+    }
     return JSON.stringify(value, jsonReplacer());
   } catch (err) {
     try { return JSON.stringify({ _unserializable: String(err && err.message) }); } catch { return '{}'; }
   }
+}
+
+function hasErrorValue(value) {
+  if (value instanceof Error) return true;
+  if (typeof value !== 'object' || value === null) return false;
+  for (const k in value) {
+    if (value[k] instanceof Error) return true;
+  }
+  return false;
 }
 
 function jsonReplacer() {
@@ -99,6 +114,8 @@ class DevSmithLogger {
   #disabled = false;
   #exitAttempted = false;
   #lastError = '';
+  #lastDropReport = 0;
+  #discardedSeen = 0;
   #stats = { logged: 0, sent: 0, dropped: 0, discarded: 0, rejected: 0, batches: 0, failedAttempts: 0 };
 
   /**
@@ -216,10 +233,12 @@ class DevSmithLogger {
     const deadline = Date.now() + (timeout === undefined ? this.#cfg.closeTimeout : toMillis(timeout, 'timeout'));
     const ok = await this.#deliver(deadline, true);
     if (this.#timer) { clearTimeout(this.#timer); this.#timer = null; }
+    this.#reportDrops(true);
     if (!ok && this.#count > 0) {
       this.#abandoned = true;
       this.#stderr(`${this.#count} log entries were not delivered before close (last error: ${this.#lastError || 'none'})`);
       this.#stats.discarded += this.#count;
+      this.#discardedSeen = this.#stats.discarded;
       this.#queue = []; this.#open = null; this.#count = 0; this.#bytes = 0;
     }
     return ok;
@@ -315,9 +334,11 @@ class DevSmithLogger {
 
   // Delivers the buffer. persistent: keep trying (with pauses) until deadline.
   async #deliver(deadline, persistent) {
-    const discardedBefore = this.#stats.discarded;
     const ok = await this.#deliverBuffer(deadline, persistent);
-    return ok && this.#stats.discarded === discardedBefore;
+    // Refusals (400, 401, ...) since the last flush or close count as failures.
+    const refused = this.#stats.discarded !== this.#discardedSeen;
+    this.#discardedSeen = this.#stats.discarded;
+    return ok && !refused;
   }
 
   async #deliverBuffer(deadline, persistent) {
@@ -385,11 +406,15 @@ class DevSmithLogger {
     this.#enforceBound();
   }
 
-  #reportDrops() {
+  #reportDrops(final = false) {
     if (this.#unreportedDrops === 0) return;
+    // Under sustained overload, one report per DROP_REPORT_INTERVAL, not one per batch.
+    if (!final && Date.now() - this.#lastDropReport < DROP_REPORT_INTERVAL) return;
+    this.#lastDropReport = Date.now();
     const n = this.#unreportedDrops;
     this.#unreportedDrops = 0;
     this.#stderr(`dropped ${n} log entries while the platform was unreachable (buffer full)`);
+    if (final) return;
     const json = safeStringify({
       timestamp: new Date().toISOString(), level: 'WARN',
       message: `devsmith logger dropped ${n} log entries: buffer full while the platform was unreachable`,
