@@ -88,3 +88,22 @@ tools:
 	@test -x $(GOBIN)/protoc-gen-grpc-gateway || go install github.com/grpc-ecosystem/grpc-gateway/v2/protoc-gen-grpc-gateway@$(GATEWAY_VERSION)
 	@test -x $(GOBIN)/protoc-gen-openapiv2 || go install github.com/grpc-ecosystem/grpc-gateway/v2/protoc-gen-openapiv2@$(GATEWAY_VERSION)
 	@test -x $(GOBIN)/grpcurl || go install github.com/fullstorydev/grpcurl/cmd/grpcurl@$(GRPCURL_VERSION)
+
+# --- benchmarks (docs/performance.md); not part of `make test` ---------------
+BENCH_DURATION ?= 30s
+BENCH_ENTRIES  ?= 10000000
+BENCH_FLAGS    ?=
+
+.PHONY: bench-query bench-go
+
+## bench: ingestion benchmark against a fresh all-in-one: peak (16 clients), raw COPY ceiling, latency at half the peak, 2x overload (about 3 minutes)
+bench: build
+	./bin/devsmith-loadgen ingest --duration $(BENCH_DURATION) $(BENCH_FLAGS)
+
+## bench-query: seed $(BENCH_ENTRIES) entries into ./data/bench (once; about 3 minutes for 10M), then time the dashboard's queries
+bench-query: build
+	./bin/devsmith-loadgen query --data-dir ./data/bench --entries $(BENCH_ENTRIES) $(BENCH_FLAGS)
+
+## bench-go: the hot path's Go benchmarks with -benchmem (decode, proto, normalize, COPY encoding, key lookup, commit)
+bench-go:
+	go test -run '^$$' -bench . -benchmem ./gateway/ ./services/ingestion/

@@ -29,6 +29,11 @@ type Config struct {
 	TailHeartbeat time.Duration
 	// RequestTimeout bounds every unary API call.
 	RequestTimeout time.Duration
+	// MaxInflightBatchBytes bounds the batch bodies (after decompression)
+	// being read, decoded and ingested at once; a batch that does not fit
+	// is refused with 503 and Retry-After. Default 16 MiB, at least
+	// MaxBodyBytes. (A decoded batch holds about twice its body.)
+	MaxInflightBatchBytes int64
 }
 
 func (c *Config) setDefaults() {
@@ -41,6 +46,10 @@ func (c *Config) setDefaults() {
 	if c.RequestTimeout <= 0 {
 		c.RequestTimeout = 30 * time.Second
 	}
+	if c.MaxInflightBatchBytes <= 0 {
+		c.MaxInflightBatchBytes = 16 << 20
+	}
+	c.MaxInflightBatchBytes = max(c.MaxInflightBatchBytes, c.MaxBodyBytes)
 }
 
 // Backends are the gRPC connections to the services.
@@ -62,6 +71,7 @@ type Gateway struct {
 	ingestion logsv1.IngestionServiceClient
 	query     logsv1.QueryServiceClient
 	ready     ReadyFunc
+	inflight  *byteBudget // batch bodies in flight
 }
 
 // SessionCookie is the cookie that carries the session token for browsers.
@@ -77,6 +87,7 @@ func New(ctx context.Context, log *zap.Logger, cfg Config, b Backends, ready Rea
 		ingestion: logsv1.NewIngestionServiceClient(b.Ingestion),
 		query:     logsv1.NewQueryServiceClient(b.Query),
 		ready:     ready,
+		inflight:  &byteBudget{max: cfg.MaxInflightBatchBytes},
 	}
 	gw := runtime.NewServeMux(
 		runtime.WithMarshalerOption(runtime.MIMEWildcard, jsonMarshaler{}),

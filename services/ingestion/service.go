@@ -38,8 +38,8 @@ type Config struct {
 	MaxContextBytes     int           // default 64 KiB
 	MaintenanceInterval time.Duration // partitions ahead + retention drop + batch-id cleanup; default 1h
 	Writers             int           // concurrent group-commit writers (connections), default 4
-	QueueRows           int           // rows waiting to be written before new batches are refused (503 with Retry-After), default 200000
-	QueueBytes          int           // message and context bytes waiting, likewise bounded; default 256 MiB
+	QueueRows           int           // rows waiting to be written before new batches are refused (503 with Retry-After), default 50000 (about a second of peak load)
+	QueueBytes          int           // message and context bytes waiting, likewise bounded; default 64 MiB
 }
 
 func (c Config) withDefaults() Config {
@@ -62,10 +62,10 @@ func (c Config) withDefaults() Config {
 		c.Writers = 4
 	}
 	if c.QueueRows <= 0 {
-		c.QueueRows = 200_000
+		c.QueueRows = 50_000
 	}
 	if c.QueueBytes <= 0 {
-		c.QueueBytes = 256 << 20
+		c.QueueBytes = 64 << 20
 	}
 	return c
 }

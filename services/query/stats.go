@@ -107,7 +107,7 @@ func (s *Service) getStats(ctx context.Context, req *logsv1.GetStatsRequest) (*l
 	}
 
 	sql, args := statsQuery(f, width)
-	rows, err := s.pool.Query(ctx, sql, args...)
+	rows, err := s.pool.Query(ctx, sql, oneShot(args)...)
 	if err != nil {
 		return nil, fmt.Errorf("querying stats: %w", err)
 	}

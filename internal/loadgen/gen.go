@@ -1,0 +1,239 @@
+// Package loadgen drives DevSmith Logs for benchmarks: it starts the
+// all-in-one platform (or targets a running one), sends realistic batches
+// over REST or gRPC at full speed, at a fixed rate or above capacity, measures
+// the raw PostgreSQL COPY ceiling against the same database, seeds large
+// data sets directly, and times the dashboard's queries.
+package loadgen
+
+import (
+	"bytes"
+	"compress/gzip"
+	"encoding/json"
+	"math/rand/v2"
+	"strconv"
+	"time"
+
+	logsv1 "github.com/devsmith/logs/gen/devsmith/logs/v1"
+)
+
+// Entry is one generated log entry.
+type Entry struct {
+	TS      time.Time
+	Level   string
+	Service string
+	Message string
+	Context string // a JSON object
+}
+
+// Shape says what generated entries look like.
+type Shape struct {
+	// RunID goes into every context as "run", so a run's entries can be
+	// counted afterwards.
+	RunID string
+	// Services are the service names batches rotate through.
+	Services []string
+}
+
+var (
+	paths    = []string{"/api/v1/orders", "/api/v1/users", "/api/v1/cart/items", "/api/v1/payments", "/api/v1/search", "/healthz", "/api/v1/inventory", "/api/v1/sessions"}
+	methods  = []string{"GET", "GET", "GET", "POST", "PUT", "DELETE"}
+	statuses = []int{200, 200, 200, 200, 201, 204, 304, 400, 404, 500}
+	hosts    = []string{"db-primary.internal:5432", "redis-cache-01.internal:6379", "payments.stripe.com:443", "search-2.internal:9200"}
+	words    = []string{"checkout", "invoice", "shipment", "customer", "session", "report", "webhook", "export", "refund", "catalog"}
+)
+
+// levelOf draws a level with a realistic mix: mostly INFO, some DEBUG, a
+// few WARN and ERROR, rare FATAL.
+func levelOf(r *rand.Rand) string {
+	switch n := r.IntN(1000); {
+	case n < 150:
+		return "DEBUG"
+	case n < 850:
+		return "INFO"
+	case n < 940:
+		return "WARN"
+	case n < 998:
+		return "ERROR"
+	default:
+		return "FATAL"
+	}
+}
+
+// messageOf draws a message of about 112 bytes on average. About one in 50
+// messages mentions a timeout (the text the query benchmark searches for).
+func messageOf(r *rand.Rand, level string) string {
+	b := make([]byte, 0, 160)
+	switch k := r.IntN(50); {
+	case k == 0:
+		b = append(b, "upstream request to "...)
+		b = append(b, hosts[r.IntN(len(hosts))]...)
+		b = append(b, " failed: context deadline exceeded (timeout after "...)
+		b = strconv.AppendInt(b, int64(1000+r.IntN(9000)), 10)
+		b = append(b, "ms), attempt "...)
+		b = strconv.AppendInt(b, int64(1+r.IntN(3)), 10)
+	case k < 30 || level == "DEBUG":
+		b = append(b, methods[r.IntN(len(methods))]...)
+		b = append(b, ' ')
+		b = append(b, paths[r.IntN(len(paths))]...)
+		b = append(b, '/')
+		b = strconv.AppendInt(b, int64(r.IntN(1_000_000)), 10)
+		b = append(b, " completed with status "...)
+		b = strconv.AppendInt(b, int64(statuses[r.IntN(len(statuses))]), 10)
+		b = append(b, " in "...)
+		b = strconv.AppendFloat(b, float64(r.IntN(50000))/100, 'f', 2, 64)
+		b = append(b, "ms for user "...)
+		b = strconv.AppendInt(b, int64(r.IntN(100_000)), 10)
+	case k < 42:
+		b = append(b, "processed "...)
+		b = append(b, words[r.IntN(len(words))]...)
+		b = append(b, " job "...)
+		b = appendHex(b, r, 12)
+		b = append(b, " for tenant "...)
+		b = strconv.AppendInt(b, int64(r.IntN(5000)), 10)
+		b = append(b, ": "...)
+		b = strconv.AppendInt(b, int64(r.IntN(5000)), 10)
+		b = append(b, " records written, "...)
+		b = strconv.AppendInt(b, int64(r.IntN(50)), 10)
+		b = append(b, " skipped, queue depth "...)
+		b = strconv.AppendInt(b, int64(r.IntN(300)), 10)
+	default:
+		b = append(b, "cache miss for key "...)
+		b = append(b, words[r.IntN(len(words))]...)
+		b = append(b, ':')
+		b = appendHex(b, r, 16)
+		b = append(b, "; loaded from "...)
+		b = append(b, hosts[r.IntN(len(hosts))]...)
+		b = append(b, " in "...)
+		b = strconv.AppendInt(b, int64(r.IntN(900)), 10)
+		b = append(b, "ms (size "...)
+		b = strconv.AppendInt(b, int64(r.IntN(64_000)), 10)
+		b = append(b, " bytes)"...)
+	}
+	return string(b)
+}
+
+// contextOf draws a context of about 70 bytes.
+func contextOf(r *rand.Rand, run string) string {
+	b := make([]byte, 0, 96)
+	b = append(b, `{"request_id":"`...)
+	b = appendHex(b, r, 16)
+	b = append(b, `","user_id":`...)
+	b = strconv.AppendInt(b, int64(r.IntN(100_000)), 10)
+	if run != "" {
+		b = append(b, `,"run":`...)
+		b = strconv.AppendQuote(b, run)
+	} else {
+		b = append(b, `,"region":"eu-west-1"`...)
+	}
+	b = append(b, '}')
+	return string(b)
+}
+
+func appendHex(b []byte, r *rand.Rand, n int) []byte {
+	const hex = "0123456789abcdef"
+	for range n {
+		b = append(b, hex[r.IntN(16)])
+	}
+	return b
+}
+
+// NewEntry draws one entry at ts.
+func (s Shape) NewEntry(r *rand.Rand, ts time.Time) Entry {
+	lvl := levelOf(r)
+	return Entry{
+		TS:      ts,
+		Level:   lvl,
+		Service: s.Services[r.IntN(len(s.Services))],
+		Message: messageOf(r, lvl),
+		Context: contextOf(r, s.RunID),
+	}
+}
+
+// Batch is one pre-encoded request.
+type Batch struct {
+	Service string
+	Entries []Entry
+	JSON    []byte // the REST body
+	Gzip    []byte // the REST body gzip'd (when asked for)
+	Proto   *logsv1.IngestStreamRequest
+}
+
+// NewBatches draws n batches of size entries each, timestamped around now.
+func (s Shape) NewBatches(seed uint64, n, size int, gz bool) []*Batch {
+	r := rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
+	now := time.Now()
+	out := make([]*Batch, n)
+	for i := range out {
+		svc := s.Services[i%len(s.Services)]
+		b := &Batch{Service: svc, Entries: make([]Entry, size)}
+		for j := range b.Entries {
+			e := s.NewEntry(r, now.Add(-time.Duration(r.IntN(5000))*time.Millisecond))
+			e.Service = svc
+			b.Entries[j] = e
+		}
+		b.JSON = b.encodeJSON()
+		if gz {
+			b.Gzip = gzipBytes(b.JSON)
+		}
+		b.Proto = b.toProto()
+		out[i] = b
+	}
+	return out
+}
+
+// encodeJSON writes the batch as the sample loggers do.
+func (b *Batch) encodeJSON() []byte {
+	var buf bytes.Buffer
+	buf.WriteString(`{"service_name":`)
+	q, _ := json.Marshal(b.Service)
+	buf.Write(q)
+	buf.WriteString(`,"logs":[`)
+	for i, e := range b.Entries {
+		if i > 0 {
+			buf.WriteByte(',')
+		}
+		buf.WriteString(`{"timestamp":"`)
+		buf.WriteString(e.TS.UTC().Format("2006-01-02T15:04:05.000Z"))
+		buf.WriteString(`","level":"`)
+		buf.WriteString(e.Level)
+		buf.WriteString(`","message":`)
+		m, _ := json.Marshal(e.Message)
+		buf.Write(m)
+		buf.WriteString(`,"context":`)
+		buf.WriteString(e.Context)
+		buf.WriteByte('}')
+	}
+	buf.WriteString("]}")
+	return buf.Bytes()
+}
+
+func (b *Batch) toProto() *logsv1.IngestStreamRequest {
+	req := &logsv1.IngestStreamRequest{ServiceName: b.Service, Logs: make([]*logsv1.LogInput, len(b.Entries))}
+	for i, e := range b.Entries {
+		req.Logs[i] = &logsv1.LogInput{
+			Timestamp:   e.TS.UTC().Format("2006-01-02T15:04:05.000Z"),
+			Level:       e.Level,
+			Message:     e.Message,
+			ContextJson: e.Context,
+		}
+	}
+	return req
+}
+
+func gzipBytes(b []byte) []byte {
+	var buf bytes.Buffer
+	zw, _ := gzip.NewWriterLevel(&buf, gzip.DefaultCompression)
+	_, _ = zw.Write(b)
+	_ = zw.Close()
+	return buf.Bytes()
+}
+
+// PayloadBytes is the message and context bytes of the batch: the
+// "MB/s" of a report counts these (the log data, not the JSON around it).
+func (b *Batch) PayloadBytes() int {
+	n := 0
+	for _, e := range b.Entries {
+		n += len(e.Message) + len(e.Context)
+	}
+	return n
+}
