@@ -20,6 +20,7 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
 
 	logsv1 "github.com/devsmith/logs/gen/devsmith/logs/v1"
 )
@@ -215,7 +216,7 @@ func Run(ctx context.Context, t Target, cfg LoadConfig) (*Result, error) {
 	if cfg.Rate > 0 {
 		// Open loop: the rate is over the scheduled window, not the tail of
 		// stragglers.
-		col.res.Elapsed = max(cfg.Duration, time.Duration(0))
+		col.res.Elapsed = cfg.Duration
 	}
 	slices.Sort(col.res.Latencies)
 	slices.SortFunc(col.all, func(a, b Sample) int { return cmp.Compare(b.Latency, a.Latency) })
@@ -348,7 +349,7 @@ func streamGRPC(ctx context.Context, client logsv1.IngestionServiceClient, key s
 				n = remaining
 			}
 			remaining -= n
-			col.record(b, per, "OK", n, 0, false, false, false)
+			col.record(b, per, "OK", n, proto.Size(b.Proto), false, false, false)
 		}
 	}
 }
