@@ -49,8 +49,12 @@ type driver struct {
 }
 
 var drivers = []driver{
-	{"javascript", func(*testing.T) []string { return []string{"node", filepath.Join(samplesDir, "javascript/examples/driver.js")} }},
-	{"python", func(*testing.T) []string { return []string{"/usr/bin/python3", filepath.Join(samplesDir, "python/examples/driver.py")} }},
+	{"javascript", func(*testing.T) []string {
+		return []string{"node", filepath.Join(samplesDir, "javascript/examples/driver.js")}
+	}},
+	{"python", func(*testing.T) []string {
+		return []string{"/usr/bin/python3", filepath.Join(samplesDir, "python/examples/driver.py")}
+	}},
 	{"go", func(t *testing.T) []string { return []string{goBinary(t, "go", "./cmd/driver")} }},
 }
 
@@ -192,7 +196,9 @@ type exampleApp struct {
 
 var exampleApps = []exampleApp{
 	{"express", "app-express", func(*testing.T) []string { return []string{"node", filepath.Join(samplesDir, "express/app.js")} }},
-	{"flask", "app-flask", func(*testing.T) []string { return []string{"/usr/bin/python3", filepath.Join(samplesDir, "flask/app.py")} }},
+	{"flask", "app-flask", func(*testing.T) []string {
+		return []string{"/usr/bin/python3", filepath.Join(samplesDir, "flask/app.py")}
+	}},
 	{"gin", "app-gin", func(t *testing.T) []string { return []string{goBinary(t, "gin", ".")} }},
 }
 
