@@ -75,7 +75,10 @@ func HTTPStatus(st *status.Status) (int, time.Duration) {
 	case codes.DeadlineExceeded:
 		return http.StatusGatewayTimeout, 0
 	case codes.Canceled:
-		return 499, 0
+		// The call was cut short by the server (a shutdown cancels in-flight
+		// work) or by a client that has gone; either way a client still
+		// listening must retry, not drop the request as a 4xx.
+		return http.StatusServiceUnavailable, time.Second
 	case codes.Unimplemented:
 		return http.StatusNotImplemented, 0
 	default:

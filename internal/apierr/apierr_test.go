@@ -28,6 +28,7 @@ func TestHTTPStatus(t *testing.T) {
 		{"not found", status.Error(codes.NotFound, "x"), http.StatusNotFound, 0},
 		{"already exists", status.Error(codes.AlreadyExists, "x"), http.StatusConflict, 0},
 		{"internal", status.Error(codes.Internal, "x"), http.StatusInternalServerError, 0},
+		{"cancelled by a shutdown is retryable", status.Error(codes.Canceled, "x"), http.StatusServiceUnavailable, time.Second},
 		{"not a status", errors.New("x"), http.StatusInternalServerError, 0},
 	}
 	for _, c := range cases {
