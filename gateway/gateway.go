@@ -5,6 +5,7 @@ package gateway
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -98,28 +99,15 @@ func New(ctx context.Context, log *zap.Logger, cfg Config, b Backends, ready Rea
 		runtime.SetQueryParameterParser(queryParser{}),
 		runtime.WithDisableHTTPMethodOverride(),
 	)
-	regs := []struct {
-		name string
-		fn   func(context.Context, *runtime.ServeMux, grpc.ClientConnInterface) error
-	}{
-		{"auth", func(ctx context.Context, m *runtime.ServeMux, c grpc.ClientConnInterface) error {
-			return logsv1.RegisterAuthServiceHandlerClient(ctx, m, logsv1.NewAuthServiceClient(c))
-		}},
-		{"users", func(ctx context.Context, m *runtime.ServeMux, c grpc.ClientConnInterface) error {
-			return logsv1.RegisterUserServiceHandlerClient(ctx, m, logsv1.NewUserServiceClient(c))
-		}},
-		{"projects", func(ctx context.Context, m *runtime.ServeMux, c grpc.ClientConnInterface) error {
-			return logsv1.RegisterProjectServiceHandlerClient(ctx, m, logsv1.NewProjectServiceClient(c))
-		}},
-		{"query", func(ctx context.Context, m *runtime.ServeMux, c grpc.ClientConnInterface) error {
-			return logsv1.RegisterQueryServiceHandlerClient(ctx, m, logsv1.NewQueryServiceClient(c))
-		}},
-	}
-	conns := []grpc.ClientConnInterface{b.Projects, b.Projects, b.Projects, b.Query}
-	for i, r := range regs {
-		if err := r.fn(ctx, gw, conns[i]); err != nil {
-			return nil, fmt.Errorf("registering %s REST handlers: %w", r.name, err)
-		}
+	// Registration only records handlers; it cannot fail for these clients,
+	// but the generated functions report errors, so they are checked.
+	if err := errors.Join(
+		logsv1.RegisterAuthServiceHandlerClient(ctx, gw, logsv1.NewAuthServiceClient(b.Projects)),
+		logsv1.RegisterUserServiceHandlerClient(ctx, gw, logsv1.NewUserServiceClient(b.Projects)),
+		logsv1.RegisterProjectServiceHandlerClient(ctx, gw, logsv1.NewProjectServiceClient(b.Projects)),
+		logsv1.RegisterQueryServiceHandlerClient(ctx, gw, g.query),
+	); err != nil {
+		return nil, fmt.Errorf("registering REST handlers: %w", err)
 	}
 
 	api := g.withTimeout(gw)
