@@ -7,6 +7,7 @@ package authn
 
 import (
 	"context"
+	"crypto/sha256"
 	"crypto/subtle"
 	"strings"
 
@@ -61,6 +62,9 @@ type Principal struct {
 	// For KindProject.
 	ProjectID   int64
 	ProjectSlug string
+	// KeyDigest is Digest of the API key, so that where entries are
+	// written the key can be checked again in the same transaction.
+	KeyDigest [sha256.Size]byte
 }
 
 // IsAdmin tells whether the principal is an admin user.
@@ -153,6 +157,11 @@ func APIKey(md metadata.MD) string {
 	}
 	return ""
 }
+
+// Digest is the SHA-256 of an API key or session token: all the database
+// keeps of it. The secrets carry 256 random bits, so a fast unsalted digest
+// is as strong as the secret itself and can be looked up by index.
+func Digest(secret string) [sha256.Size]byte { return sha256.Sum256([]byte(secret)) }
 
 // ServiceToken checks the service credential in md against want, in
 // constant time.

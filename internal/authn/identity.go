@@ -10,7 +10,7 @@ import (
 
 // IdentityClient resolves credentials through the projects service's
 // IdentityService. Its connection must carry ServiceCredentials. Nothing is
-// cached: a rotated key or ended session is refused by the next call.
+// cached here: a rotated key or ended session is refused by the next call.
 type IdentityClient struct {
 	c logsv1.IdentityServiceClient
 }
@@ -44,7 +44,7 @@ func (ic *IdentityClient) APIKey(ctx context.Context, md metadata.MD) (*Principa
 	if err != nil {
 		return nil, err
 	}
-	return &Principal{Kind: KindProject, ProjectID: res.GetProjectId(), ProjectSlug: res.GetProjectSlug()}, nil
+	return &Principal{Kind: KindProject, ProjectID: res.GetProjectId(), ProjectSlug: res.GetProjectSlug(), KeyDigest: Digest(key)}, nil
 }
 
 // SessionPrincipal builds a user principal from a ResolveSession answer.

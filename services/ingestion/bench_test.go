@@ -86,6 +86,7 @@ func benchGroup(n int) []*batch {
 		bt.rows[i].id = int64(i + 1)
 	}
 	bt.write = true
+	bt.keyDigest = authn.Digest(testProjects[0].key)
 	return []*batch{bt}
 }
 
@@ -114,6 +115,7 @@ func BenchmarkCommit(b *testing.B) {
 	for _, n := range []int{100, 1000} {
 		b.Run(fmt.Sprint(n), func(b *testing.B) {
 			pool := cluster.NewPool(b)
+			seedProjects(b, pool)
 			s := New(zap.NewNop(), pool, nil, Config{})
 			ctx := context.Background()
 			if err := s.ensure(ctx); err != nil {
@@ -138,6 +140,7 @@ func BenchmarkPgxCopyFrom(b *testing.B) {
 	for _, n := range []int{100, 1000} {
 		b.Run(fmt.Sprint(n), func(b *testing.B) {
 			pool := cluster.NewPool(b)
+			seedProjects(b, pool)
 			s := New(zap.NewNop(), pool, nil, Config{})
 			ctx := context.Background()
 			if err := s.ensure(ctx); err != nil {
@@ -178,6 +181,7 @@ func BenchmarkIngestBatchParallel(b *testing.B) {
 
 func benchIngestParallel(b *testing.B, writers int) {
 	pool := cluster.NewPool(b)
+	seedProjects(b, pool)
 	s := New(zap.NewNop(), pool, nil, Config{Writers: writers})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
@@ -189,7 +193,7 @@ func benchIngestParallel(b *testing.B, writers int) {
 	for !s.Ready() {
 		time.Sleep(10 * time.Millisecond) // a benchmark, not a test: no require.Eventually
 	}
-	pctx := authn.WithPrincipal(context.Background(), &authn.Principal{Kind: authn.KindProject, ProjectID: 1, ProjectSlug: "alpha"})
+	pctx := authn.WithPrincipal(context.Background(), &authn.Principal{Kind: authn.KindProject, ProjectID: 1, ProjectSlug: "alpha", KeyDigest: authn.Digest("dsk_alpha")})
 	req := &logsv1.IngestBatchRequest{ServiceName: "api", Logs: benchLogs(100)}
 	b.SetParallelism(16)
 	b.ReportAllocs()
@@ -211,6 +215,7 @@ func benchIngestParallel(b *testing.B, writers int) {
 // looks the key's SHA-256 up by unique index.
 func BenchmarkResolveAPIKey(b *testing.B) {
 	pool := cluster.NewPool(b)
+	seedProjects(b, pool)
 	ctx := context.Background()
 	const key = "dsk_benchmark-key-0123456789abcdefghijklmnopqrstu"
 	sum := sha256.Sum256([]byte(key))

@@ -21,9 +21,6 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"go.uber.org/zap"
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/metadata"
-	"google.golang.org/grpc/status"
 
 	logsv1 "github.com/devsmith/logs/gen/devsmith/logs/v1"
 	"github.com/devsmith/logs/internal/authn"
@@ -90,6 +87,7 @@ type Service struct {
 	log      *zap.Logger
 	pool     *pgxpool.Pool
 	identity *authn.IdentityClient
+	keys     keyHints
 	cfg      Config
 	lim      limits
 	q        *queue
@@ -104,7 +102,8 @@ type Service struct {
 	commits atomic.Int64 // write transactions committed (observability, tests)
 }
 
-// New returns the service. identity resolves API keys (Authenticator).
+// New returns the service. identity resolves API keys not yet known
+// (Authenticator); every write verifies them again (keys.go).
 func New(log *zap.Logger, pool *pgxpool.Pool, identity *authn.IdentityClient, cfg Config) *Service {
 	cfg = cfg.withDefaults()
 	return &Service{
@@ -123,22 +122,6 @@ func New(log *zap.Logger, pool *pgxpool.Pool, identity *authn.IdentityClient, cf
 // Register registers IngestionService on g.
 func (s *Service) Register(g *grpc.Server) {
 	logsv1.RegisterIngestionServiceServer(g, s)
-}
-
-// Authenticator resolves the project API key of both methods through the
-// projects service's IdentityService.
-func (s *Service) Authenticator() authn.Authenticator {
-	return func(ctx context.Context, fullMethod string, md metadata.MD) (*authn.Principal, error) {
-		switch fullMethod {
-		case logsv1.IngestionService_IngestBatch_FullMethodName, logsv1.IngestionService_IngestStream_FullMethodName:
-		default:
-			return nil, status.Error(codes.Unimplemented, "unknown method")
-		}
-		if s.identity == nil {
-			return nil, status.Error(codes.Unavailable, "API key verification is not configured")
-		}
-		return s.identity.APIKey(ctx, md)
-	}
 }
 
 // Ready tells whether partitions have been ensured and batches are taken
@@ -283,12 +266,15 @@ func principal(ctx context.Context) (*authn.Principal, error) {
 func (s *Service) ingest(ctx context.Context, p *authn.Principal, projectSlug, service string, logs []*logsv1.LogInput, batchID string) (*outcome, error) {
 	service, err := checkEnvelope(projectSlug, p.ProjectSlug, service, len(logs), s.cfg.MaxEntries, batchID)
 	if err != nil {
+		if kerr := s.checkKey(ctx, p); kerr != nil {
+			return nil, kerr
+		}
 		return nil, err
 	}
 	b := normalize(p.ProjectID, service, batchID, logs, s.now(), s.lim)
-	if len(b.rows) == 0 && b.batchID == "" {
-		return &b.out, nil // nothing to store, nothing to remember
-	}
+	b.keyDigest = p.KeyDigest
+	// Even a batch with nothing to store goes through a writer, whose
+	// transaction verifies its key.
 	return s.submit(ctx, b)
 }
 

@@ -44,6 +44,25 @@ func (fakeIdentity) ResolveApiKey(_ context.Context, in *logsv1.ResolveApiKeyReq
 	return nil, status.Error(codes.Unauthenticated, "invalid API key")
 }
 
+// testProjects are the projects fakeIdentity resolves, as the rows of
+// logs.projects that the writers verify every batch's key against.
+var testProjects = []struct {
+	id        int64
+	slug, key string
+}{{1, "alpha", "dsk_alpha"}, {2, "beta", "dsk_beta"}}
+
+// seedProjects inserts testProjects.
+func seedProjects(t testing.TB, pool *pgxpool.Pool) {
+	t.Helper()
+	for _, p := range testProjects {
+		d := authn.Digest(p.key)
+		if _, err := pool.Exec(context.Background(), `INSERT INTO logs.projects (id, name, slug, key_hash) VALUES ($1, $2, $2, $3)`,
+			p.id, p.slug, d[:]); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
 // testRetention keeps the partitions a test database needs few (each one
 // costs a few fsyncs to create).
 const testRetention = 3 * 24 * time.Hour
@@ -65,6 +84,7 @@ type envOptions struct {
 func newEnv(t *testing.T, o envOptions) *env {
 	t.Helper()
 	pool := cluster.NewPool(t)
+	seedProjects(t, pool)
 	if o.beforeRun != nil {
 		o.beforeRun(t, pool)
 	}
@@ -240,7 +260,7 @@ func TestStoredContextsPostgreSQLWouldRefuse(t *testing.T) {
 	}
 	// Invalid UTF-8 cannot cross gRPC (proto3 strings are checked), but the
 	// handler must not depend on that: call it directly.
-	ctx := authn.WithPrincipal(context.Background(), &authn.Principal{Kind: authn.KindProject, ProjectID: 1, ProjectSlug: "alpha"})
+	ctx := authn.WithPrincipal(context.Background(), &authn.Principal{Kind: authn.KindProject, ProjectID: 1, ProjectSlug: "alpha", KeyDigest: authn.Digest("dsk_alpha")})
 	res, err := e.svc.IngestBatch(ctx, &logsv1.IngestBatchRequest{ServiceName: "svc\x00\xff", Logs: logs})
 	require.NoError(t, err)
 	require.EqualValues(t, len(contexts), res.GetCount(), res.GetRejected())
@@ -384,7 +404,9 @@ func batchOf(s *Service, project int64, service, batchID string, n int, prefix s
 	for i := range logs {
 		logs[i] = &logsv1.LogInput{Message: fmt.Sprintf("%s %d", prefix, i), Level: "debug"}
 	}
-	return normalize(project, service, batchID, logs, time.Now(), s.lim)
+	b := normalize(project, service, batchID, logs, time.Now(), s.lim)
+	b.keyDigest = authn.Digest(testProjects[project-1].key)
+	return b
 }
 
 func queueRows(s *Service) int {
@@ -619,6 +641,7 @@ func TestCancelledCallerDoesNotBlockWriters(t *testing.T) {
 func TestNotStartedAndStopped(t *testing.T) {
 	t.Parallel()
 	pool := cluster.NewPool(t)
+	seedProjects(t, pool)
 	s := New(zaptest.NewLogger(t), pool, nil, Config{Retention: testRetention})
 	require.False(t, s.Ready())
 	// Before Run: a batch waits for readiness, bounded by its context.
@@ -645,6 +668,7 @@ func TestNotStartedAndStopped(t *testing.T) {
 func TestShutdownDrainsQueuedBatches(t *testing.T) {
 	t.Parallel()
 	pool := cluster.NewPool(t)
+	seedProjects(t, pool)
 	s := New(zaptest.NewLogger(t), pool, nil, Config{Writers: 1, Retention: testRetention})
 	runCtx, stopRun := context.WithCancel(context.Background())
 	done := make(chan error, 1)

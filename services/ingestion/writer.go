@@ -3,8 +3,10 @@ package ingestion
 import (
 	"cmp"
 	"context"
+	"crypto/sha256"
 	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"slices"
@@ -19,10 +21,12 @@ import (
 
 // Group commit. Handlers validate a batch, queue it and wait; each of
 // Config.Writers goroutines takes everything queued (up to maxGroupRows rows
-// or maxGroupBytes) and writes it in one transaction: batch_id rows, one
-// COPY, rollups and the tail notification, then commits and acknowledges
-// every batch of the group. If that transaction fails, each batch is retried
-// alone so that only the culprit gets the error.
+// or maxGroupBytes) and writes it in one transaction: the API keys verified
+// (keys.go), batch_id rows, one COPY, rollups and the tail notification,
+// then commits and acknowledges every batch of the group. Batches whose key
+// is refused are answered and the rest written again; if the transaction
+// fails otherwise, each batch is retried alone so that only the culprit
+// gets the error.
 
 const (
 	maxGroupRows  = 20_000
@@ -40,7 +44,8 @@ type batch struct {
 	projectID  int64
 	service    string
 	batchID    string
-	receivedAt int64 // microseconds since the Unix epoch
+	keyDigest  [sha256.Size]byte // authn.Digest of the API key it came with
+	receivedAt int64             // microseconds since the Unix epoch
 	rows       []row
 	arena      []byte // the rows' context extras
 	out        outcome
@@ -56,6 +61,7 @@ type batch struct {
 	pending *outcome // the answer if the transaction commits
 	write   bool     // its rows go into this transaction
 	dupOf   *batch   // an earlier batch of the group with the same batch_id
+	refused bool     // its key failed verification
 }
 
 func (b *batch) finish(res *outcome, err error) {
@@ -209,29 +215,178 @@ func (w *writer) process(ctx context.Context, group []*batch) {
 		}
 		live = append(live, b)
 	}
-	if len(live) == 0 {
-		return
-	}
-	err := w.commit(ctx, live)
-	if err == nil {
+	for len(live) > 0 {
+		err := w.commit(ctx, live)
+		switch {
+		case err == nil:
+			for _, b := range live {
+				b.finish(b.pending, nil)
+			}
+			return
+		case errors.Is(err, errKeyRefused):
+			// Rolled back: answer the batches whose key was refused and
+			// write the others again.
+			kept := live[:0]
+			for _, b := range live {
+				if b.refused {
+					b.finish(nil, errKeyRefused)
+				} else {
+					kept = append(kept, b)
+				}
+			}
+			live = kept
+			continue
+		case len(live) == 1:
+			live[0].finish(nil, &writeError{err})
+			return
+		}
+		w.log.Warn("group commit failed; retrying batch by batch", zap.Int("batches", len(live)), zap.Error(err))
 		for _, b := range live {
-			b.finish(b.pending, nil)
+			switch err := w.commit(ctx, []*batch{b}); {
+			case err == nil:
+				b.finish(b.pending, nil)
+			case errors.Is(err, errKeyRefused):
+				b.finish(nil, errKeyRefused)
+			default:
+				b.finish(nil, &writeError{err})
+			}
 		}
 		return
 	}
-	if len(live) == 1 {
-		live[0].finish(nil, &writeError{err})
-		return
+}
+
+// commit writes the batches in one transaction and sets each one's pending
+// answer; nothing is acknowledged here. It returns errKeyRefused, having
+// written nothing, when a batch's key failed verification (that batch is
+// marked refused). Three round trips: (begin, verify the keys, record the
+// batch ids, reserve ids), the COPY, and (rollups and the tail
+// notification, commit); a fourth only when a batch_id was seen before.
+func (w *writer) commit(ctx context.Context, group []*batch) (err error) {
+	ctx, cancel := context.WithTimeout(ctx, txTimeout)
+	defer cancel()
+	pc, err := w.s.pool.Acquire(ctx)
+	if err != nil {
+		return fmt.Errorf("acquiring connection: %w", err)
 	}
-	w.log.Warn("group commit failed; retrying batch by batch", zap.Int("batches", len(live)), zap.Error(err))
-	for _, b := range live {
-		one := []*batch{b}
-		if err := w.commit(ctx, one); err != nil {
-			b.finish(nil, &writeError{err})
-		} else {
-			b.finish(b.pending, nil)
+	// A connection released inside a transaction (an error, or a rollback
+	// that failed) is closed by the pool, not reused.
+	defer pc.Release()
+	conn := pc.Conn()
+	defer func() {
+		if err != nil {
+			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+			defer cancel()
+			_, _ = conn.Exec(rctx, "ROLLBACK")
+		}
+	}()
+
+	for _, b := range group {
+		b.pending, b.write, b.dupOf, b.refused = &b.out, true, nil, false
+	}
+	dd := planDedup(group)
+	blocks := w.idBlocksNeeded(group)
+	first := &pgx.Batch{}
+	first.Queue("BEGIN")
+	first.Queue(verifyKeysSQL, keyDigests(group))
+	if dd != nil {
+		first.Queue(dedupSQL, dd.pids, dd.bids, dd.resps)
+	}
+	if blocks > 0 {
+		first.Queue(reserveIDsSQL, blocks)
+	}
+	refused, err := w.readFirst(conn.SendBatch(ctx, first), group, dd, blocks > 0)
+	if err != nil {
+		return err
+	}
+	if refused {
+		return errKeyRefused
+	}
+	if dd != nil {
+		if err := w.firstResponses(ctx, conn, dd, group); err != nil {
+			return err
 		}
 	}
+
+	nrows := 0
+	for _, b := range group {
+		if b.write {
+			nrows += len(b.rows)
+		}
+	}
+	last := &pgx.Batch{}
+	if nrows > 0 {
+		w.assignIDs(group)
+		w.cr.reset(group)
+		if _, err := conn.PgConn().CopyFrom(ctx, &w.cr, copySQL); err != nil {
+			return fmt.Errorf("copying %d entries: %w", nrows, err)
+		}
+		last.Queue(rollupsSQL, rollupArgs(group)...)
+	}
+	last.Queue("COMMIT")
+	br := conn.SendBatch(ctx, last)
+	defer func() {
+		if cerr := br.Close(); cerr != nil && err == nil {
+			err = fmt.Errorf("committing: %w", cerr)
+		}
+	}()
+	if nrows > 0 {
+		if _, err := br.Exec(); err != nil {
+			return fmt.Errorf("updating rollups and notifying: %w", err)
+		}
+	}
+	tag, err := br.Exec()
+	if err != nil {
+		return fmt.Errorf("committing: %w", err)
+	}
+	if tag.String() != "COMMIT" {
+		return fmt.Errorf("committing: the server answered %q", tag.String())
+	}
+	w.s.commits.Add(1)
+	return nil
+}
+
+// readFirst reads the answers of the first round trip: the keys verified,
+// the batch ids recorded, the ids reserved.
+func (w *writer) readFirst(br pgx.BatchResults, group []*batch, dd *dedupPlan, reserved bool) (refused bool, err error) {
+	defer func() {
+		if cerr := br.Close(); cerr != nil && err == nil {
+			err = fmt.Errorf("beginning transaction: %w", cerr)
+		}
+	}()
+	if _, err := br.Exec(); err != nil {
+		return false, fmt.Errorf("beginning transaction: %w", err)
+	}
+	rows, err := br.Query()
+	if err != nil {
+		return false, fmt.Errorf("verifying API keys: %w", err)
+	}
+	if refused, err = w.s.readVerifiedKeys(rows, group); err != nil {
+		return false, err
+	}
+	if dd != nil {
+		rows, err := br.Query()
+		if err != nil {
+			return false, fmt.Errorf("recording batch ids: %w", err)
+		}
+		if err := dd.readInserted(rows); err != nil {
+			return false, err
+		}
+	}
+	if reserved {
+		rows, err := br.Query()
+		if err != nil {
+			return false, fmt.Errorf("reserving ids: %w", err)
+		}
+		var v int64
+		_, err = pgx.ForEachRow(rows, []any{&v}, func() error {
+			w.ids = append(w.ids, idRange{next: v, end: v + idBlock})
+			return nil
+		})
+		if err != nil {
+			return false, fmt.Errorf("reserving ids: %w", err)
+		}
+	}
+	return refused, nil
 }
 
 type dedupKey struct {
@@ -239,57 +394,14 @@ type dedupKey struct {
 	batchID string
 }
 
-// commit writes the batches in one transaction and sets each one's pending
-// answer. Nothing is acknowledged here.
-func (w *writer) commit(ctx context.Context, group []*batch) (err error) {
-	ctx, cancel := context.WithTimeout(ctx, txTimeout)
-	defer cancel()
-	conn, err := w.s.pool.Acquire(ctx)
-	if err != nil {
-		return fmt.Errorf("acquiring connection: %w", err)
-	}
-	defer conn.Release()
-	tx, err := conn.Begin(ctx)
-	if err != nil {
-		return fmt.Errorf("beginning transaction: %w", err)
-	}
-	defer func() {
-		if err != nil {
-			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-			defer cancel()
-			_ = tx.Rollback(rctx)
-		}
-	}()
-
-	for _, b := range group {
-		b.pending, b.write, b.dupOf = &b.out, true, nil
-	}
-	if err := w.dedup(ctx, tx, group); err != nil {
-		return err
-	}
-	nrows := 0
-	for _, b := range group {
-		if b.write {
-			nrows += len(b.rows)
-		}
-	}
-	if nrows > 0 {
-		if err := w.assignIDs(ctx, tx, group, nrows); err != nil {
-			return err
-		}
-		w.cr.reset(group)
-		if _, err := conn.Conn().PgConn().CopyFrom(ctx, &w.cr, copySQL); err != nil {
-			return fmt.Errorf("copying %d entries: %w", nrows, err)
-		}
-		if err := w.rollupsAndNotify(ctx, tx, group); err != nil {
-			return err
-		}
-	}
-	if err := tx.Commit(ctx); err != nil {
-		return fmt.Errorf("committing: %w", err)
-	}
-	w.s.commits.Add(1)
-	return nil
+// dedupPlan is a group's batch_ids to record: the first batch of each id
+// (its leader) and the arguments of dedupSQL.
+type dedupPlan struct {
+	leaders  map[dedupKey]*batch
+	inserted map[dedupKey]bool
+	pids     []int64
+	bids     []string
+	resps    []string
 }
 
 const dedupSQL = `INSERT INTO logs.ingested_batches (project_id, batch_id, response)
@@ -300,61 +412,67 @@ RETURNING project_id, batch_id`
 const firstResponseSQL = `SELECT project_id, batch_id, response::text FROM logs.ingested_batches
 WHERE (project_id, batch_id) IN (SELECT * FROM unnest($1::bigint[], $2::text[]))`
 
-// dedup records the group's batch_ids. A batch whose id is already
-// committed (or arrives a second time in this group) is not written and
-// gets the first answer. Inserts go in key order, so two writers never wait
-// on each other's ids in opposite orders.
-func (w *writer) dedup(ctx context.Context, tx pgx.Tx, group []*batch) error {
-	var leaders map[dedupKey]*batch
-	var pids []int64
-	var bids, resps []string
+// planDedup finds the group's batch_ids, or returns nil when it has none. A
+// batch whose id arrives a second time in the group is not written and gets
+// the first one's answer. Inserts go in key order, so two writers never
+// wait on each other's ids in opposite orders.
+func planDedup(group []*batch) *dedupPlan {
+	var d *dedupPlan
 	for _, b := range group {
 		if b.batchID == "" {
 			continue
 		}
 		k := dedupKey{b.projectID, b.batchID}
-		if leaders == nil {
-			leaders = make(map[dedupKey]*batch)
+		if d == nil {
+			d = &dedupPlan{leaders: make(map[dedupKey]*batch)}
 		}
-		if l, ok := leaders[k]; ok {
+		if l, ok := d.leaders[k]; ok {
 			b.dupOf, b.write = l, false
 			continue
 		}
-		leaders[k] = b
-		pids, bids, resps = append(pids, b.projectID), append(bids, b.batchID), append(resps, b.outJSON)
+		d.leaders[k] = b
+		d.pids, d.bids, d.resps = append(d.pids, b.projectID), append(d.bids, b.batchID), append(d.resps, b.outJSON)
 	}
-	if leaders == nil {
-		return nil
-	}
-	rows, err := tx.Query(ctx, dedupSQL, pids, bids, resps)
-	if err != nil {
-		return fmt.Errorf("recording batch ids: %w", err)
-	}
-	inserted := make(map[dedupKey]bool, len(leaders))
+	return d
+}
+
+// readInserted reads which batch_ids dedupSQL recorded: the others were
+// committed before.
+func (d *dedupPlan) readInserted(rows pgx.Rows) error {
+	d.inserted = make(map[dedupKey]bool, len(d.leaders))
 	var k dedupKey
-	_, err = pgx.ForEachRow(rows, []any{&k.project, &k.batchID}, func() error {
-		inserted[k] = true
+	_, err := pgx.ForEachRow(rows, []any{&k.project, &k.batchID}, func() error {
+		d.inserted[k] = true
 		return nil
 	})
 	if err != nil {
 		return fmt.Errorf("recording batch ids: %w", err)
 	}
-	if len(inserted) < len(leaders) {
-		pids, bids = pids[:0], bids[:0]
-		for k, l := range leaders {
-			if !inserted[k] {
+	return nil
+}
+
+// firstResponses gives each batch whose id was committed before the answer
+// stored with it (and writes nothing of it), and each in-group duplicate
+// its leader's answer.
+func (w *writer) firstResponses(ctx context.Context, conn *pgx.Conn, d *dedupPlan, group []*batch) error {
+	if len(d.inserted) < len(d.leaders) {
+		var pids []int64
+		var bids []string
+		for k, l := range d.leaders {
+			if !d.inserted[k] {
 				l.write = false
 				pids, bids = append(pids, k.project), append(bids, k.batchID)
 			}
 		}
-		rows, err := tx.Query(ctx, firstResponseSQL, pids, bids)
+		rows, err := conn.Query(ctx, firstResponseSQL, pids, bids)
 		if err != nil {
 			return fmt.Errorf("reading first responses: %w", err)
 		}
+		var k dedupKey
 		var resp string
 		found := 0
 		_, err = pgx.ForEachRow(rows, []any{&k.project, &k.batchID, &resp}, func() error {
-			l := leaders[k]
+			l := d.leaders[k]
 			if l == nil {
 				return nil
 			}
@@ -384,29 +502,27 @@ func (w *writer) dedup(ctx context.Context, tx pgx.Tx, group []*batch) error {
 	return nil
 }
 
-// assignIDs gives every row written in this transaction an id from blocks
-// of logs.entries_id_seq, reserving new blocks in one round trip when the
-// writer's leftover blocks do not suffice.
-func (w *writer) assignIDs(ctx context.Context, tx pgx.Tx, group []*batch, n int) error {
-	have := int64(0)
+const reserveIDsSQL = `SELECT nextval('logs.entries_id_seq') FROM generate_series(1, $1::int)`
+
+// idBlocksNeeded is how many blocks of logs.entries_id_seq the writer must
+// reserve so that its leftover ids cover every row of the group.
+func (w *writer) idBlocksNeeded(group []*batch) int64 {
+	have, n := int64(0), int64(0)
 	for _, r := range w.ids {
 		have += r.end - r.next
 	}
-	if need := int64(n) - have; need > 0 {
-		blocks := (need + idBlock - 1) / idBlock
-		rows, err := tx.Query(ctx, "SELECT nextval('logs.entries_id_seq') FROM generate_series(1, $1::int)", blocks)
-		if err != nil {
-			return fmt.Errorf("reserving ids: %w", err)
-		}
-		var v int64
-		_, err = pgx.ForEachRow(rows, []any{&v}, func() error {
-			w.ids = append(w.ids, idRange{next: v, end: v + idBlock})
-			return nil
-		})
-		if err != nil {
-			return fmt.Errorf("reserving ids: %w", err)
-		}
+	for _, b := range group {
+		n += int64(len(b.rows))
 	}
+	if n <= have {
+		return 0
+	}
+	return (n - have + idBlock - 1) / idBlock
+}
+
+// assignIDs gives every row written in this transaction an id from the
+// writer's reserved blocks (idBlocksNeeded made them enough).
+func (w *writer) assignIDs(group []*batch) {
 	for _, b := range group {
 		if !b.write {
 			continue
@@ -422,7 +538,6 @@ func (w *writer) assignIDs(ctx context.Context, tx pgx.Tx, group []*batch, n int
 	if len(w.ids) > 0 && w.ids[0].next == w.ids[0].end {
 		w.ids = w.ids[1:]
 	}
-	return nil
 }
 
 const rollupsSQL = `WITH r AS (
@@ -457,9 +572,10 @@ func floorDiv(a, b int64) int64 {
 	return q
 }
 
-// rollupsAndNotify adds the written rows to the per-day rollups and queues
-// one notification per project, both delivered with the commit.
-func (w *writer) rollupsAndNotify(ctx context.Context, tx pgx.Tx, group []*batch) error {
+// rollupArgs are the arguments of rollupsSQL: the written rows added to the
+// per-day rollups, and one tail notification per project (delivered with
+// the commit).
+func rollupArgs(group []*batch) []any {
 	rolls := make(map[rollupKey]rollup)
 	spans := make(map[int64]span)
 	for _, b := range group {
@@ -518,11 +634,7 @@ func (w *writer) rollupsAndNotify(ctx context.Context, tx pgx.Tx, group []*batch
 			MinTS: time.UnixMicro(sp.minTS), MaxTS: time.UnixMicro(sp.maxTS),
 		}))
 	}
-	var sent int64
-	if err := tx.QueryRow(ctx, rollupsSQL, pids, svcs, days, counts, lasts, payloads).Scan(&sent); err != nil {
-		return fmt.Errorf("updating rollups and notifying: %w", err)
-	}
-	return nil
+	return []any{pids, svcs, days, counts, lasts, payloads}
 }
 
 // COPY in PostgreSQL's binary format: no text parsing of numbers and

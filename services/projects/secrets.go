@@ -2,7 +2,6 @@ package projects
 
 import (
 	"crypto/rand"
-	"crypto/sha256"
 	"encoding/base64"
 	"fmt"
 
@@ -39,10 +38,8 @@ func newSessionToken() (token string, hash []byte, err error) {
 	return token, digest(token), nil
 }
 
-// digest is the SHA-256 of a key or token, as stored. The secrets carry 256
-// random bits, so a fast unsalted digest is as strong as the secret itself
-// and can be looked up by index.
+// digest is authn.Digest as the bytea the database stores.
 func digest(secret string) []byte {
-	sum := sha256.Sum256([]byte(secret))
+	sum := authn.Digest(secret)
 	return sum[:]
 }

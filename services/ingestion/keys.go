@@ -1,0 +1,164 @@
+package ingestion
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"sync"
+
+	"github.com/jackc/pgx/v5"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
+
+	logsv1 "github.com/devsmith/logs/gen/devsmith/logs/v1"
+	"github.com/devsmith/logs/internal/authn"
+)
+
+// API keys. The projects service owns them and resolves a key to its
+// project (IdentityService.ResolveApiKey). Ingestion asks it once per key
+// and remembers digest → project as a hint, but never accepts a batch on
+// the hint alone: every write transaction checks the digests of the batches
+// it writes against logs.projects and takes FOR KEY SHARE locks on those
+// rows. Rotating or deleting a key updates key_hash (a unique, hence key,
+// column), which waits for the transactions holding the lock; every
+// transaction after it sees the new key_hash and refuses the old key. So
+// no batch is committed with a key after its rotation or deletion has
+// returned, on any replica (DESIGN §5), and the check costs one query per
+// group commit instead of a gRPC call and a query per batch.
+//
+// This is the one place ingestion reads a table of the projects service;
+// the query above is the whole contract: key_hash is authn.Digest of the
+// key, and is_active is false for a deleted project.
+
+// maxKeyHints bounds the remembered keys; when full, the hints are dropped
+// and re-learnt from the projects service.
+const maxKeyHints = 10_000
+
+// errKeyRefused: a batch's key no longer belongs to an active project.
+var errKeyRefused = status.Error(codes.Unauthenticated, "invalid or revoked API key")
+
+type keyHint struct {
+	projectID int64
+	slug      string
+}
+
+// keyHints maps key digests to the projects they belonged to when last
+// resolved.
+type keyHints struct {
+	mu sync.RWMutex
+	m  map[[sha256.Size]byte]keyHint
+}
+
+func (h *keyHints) get(d [sha256.Size]byte) (keyHint, bool) {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	k, ok := h.m[d]
+	return k, ok
+}
+
+func (h *keyHints) put(d [sha256.Size]byte, k keyHint) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.m == nil || len(h.m) >= maxKeyHints {
+		h.m = make(map[[sha256.Size]byte]keyHint)
+	}
+	h.m[d] = k
+}
+
+func (h *keyHints) drop(d [sha256.Size]byte) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	delete(h.m, d)
+}
+
+// Authenticator takes the project API key of both methods: from the hints
+// when the key is known, else resolved through the projects service. The
+// key is verified again where the batch is written.
+func (s *Service) Authenticator() authn.Authenticator {
+	return func(ctx context.Context, fullMethod string, md metadata.MD) (*authn.Principal, error) {
+		switch fullMethod {
+		case logsv1.IngestionService_IngestBatch_FullMethodName, logsv1.IngestionService_IngestStream_FullMethodName:
+		default:
+			return nil, status.Error(codes.Unimplemented, "unknown method")
+		}
+		key := authn.APIKey(md)
+		if key == "" {
+			return nil, authn.ErrNoAPIKey
+		}
+		d := authn.Digest(key)
+		if h, ok := s.keys.get(d); ok {
+			return &authn.Principal{Kind: authn.KindProject, ProjectID: h.projectID, ProjectSlug: h.slug, KeyDigest: d}, nil
+		}
+		if s.identity == nil {
+			return nil, status.Error(codes.Unavailable, "API key verification is not configured")
+		}
+		p, err := s.identity.APIKey(ctx, md)
+		if err != nil {
+			return nil, err
+		}
+		s.keys.put(d, keyHint{projectID: p.ProjectID, slug: p.ProjectSlug})
+		return p, nil
+	}
+}
+
+// verifyKeysSQL returns the active projects holding the given digests and
+// locks their rows against a change of key until the transaction ends.
+const verifyKeysSQL = `SELECT key_hash, id FROM logs.projects
+WHERE key_hash = ANY($1::bytea[]) AND is_active
+FOR KEY SHARE`
+
+// keyDigests lists the distinct key digests of a group, for verifyKeysSQL.
+func keyDigests(group []*batch) [][]byte {
+	var out [][]byte
+	seen := make(map[[sha256.Size]byte]bool, 2)
+	for _, b := range group {
+		if !seen[b.keyDigest] {
+			seen[b.keyDigest] = true
+			out = append(out, b.keyDigest[:])
+		}
+	}
+	return out
+}
+
+// readVerifiedKeys reads verifyKeysSQL's answer and marks the batches whose
+// key no longer belongs to their project as refused (and forgets the key).
+// It tells whether any was.
+func (s *Service) readVerifiedKeys(rows pgx.Rows, group []*batch) (refused bool, err error) {
+	valid := make(map[[sha256.Size]byte]int64, 2)
+	var hash []byte
+	var id int64
+	_, err = pgx.ForEachRow(rows, []any{&hash, &id}, func() error {
+		if len(hash) == sha256.Size {
+			valid[[sha256.Size]byte(hash)] = id
+		}
+		return nil
+	})
+	if err != nil {
+		return false, fmt.Errorf("verifying API keys: %w", err)
+	}
+	for _, b := range group {
+		if id, ok := valid[b.keyDigest]; !ok || id != b.projectID {
+			b.refused = true
+			refused = true
+			s.keys.drop(b.keyDigest)
+		}
+	}
+	return refused, nil
+}
+
+// checkKey verifies one batch's key outside a write (a batch refused for
+// its envelope still answers 401 when its key is no longer valid).
+func (s *Service) checkKey(ctx context.Context, p *authn.Principal) error {
+	var id int64
+	err := s.pool.QueryRow(ctx, `SELECT id FROM logs.projects WHERE key_hash = $1 AND is_active`, p.KeyDigest[:]).Scan(&id)
+	if errors.Is(err, pgx.ErrNoRows) || (err == nil && id != p.ProjectID) {
+		s.keys.drop(p.KeyDigest)
+		return errKeyRefused
+	}
+	if err != nil {
+		return fmt.Errorf("verifying API key: %w", err)
+	}
+	return nil
+}
