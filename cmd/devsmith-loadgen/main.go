@@ -124,6 +124,7 @@ func ingest(ctx context.Context, args []string) error {
 	fs.IntVar(&cfg.Concurrency, "concurrency", 16, "clients of the closed-loop phases")
 	fs.IntVar(&cfg.BatchSize, "batch", 100, "entries per batch")
 	fs.BoolVar(&cfg.Gzip, "gzip", false, "gzip request bodies")
+	fs.BoolVar(&cfg.BatchIDs, "batch-ids", true, "send a fresh batch_id with every batch, as the sample loggers do (false: none, nothing to deduplicate)")
 	fs.DurationVar(&cfg.Duration, "duration", 30*time.Second, "length of each phase")
 	fs.DurationVar(&cfg.Warmup, "warmup", 5*time.Second, "unmeasured warm-up before the first phase")
 	fs.StringVar(&phases, "phases", "peak,ceiling,half,overload", "phases in order: peak, ceiling, half, rate, overload")

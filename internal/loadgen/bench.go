@@ -34,6 +34,7 @@ type BenchConfig struct {
 	Concurrency int
 	BatchSize   int
 	Gzip        bool
+	BatchIDs    bool // a fresh batch_id with every batch, as the sample loggers send
 	Duration    time.Duration
 	Warmup      time.Duration
 	Settle      time.Duration // CHECKPOINT and pause before each phase after the first
@@ -112,8 +113,8 @@ func Bench(ctx context.Context, cfg BenchConfig) ([]*PhaseReport, error) {
 		return nil, err
 	}
 	target.APIKey = proj.APIKey
-	fmt.Fprintf(out, "project %s (id %d); transport %s, %d clients, %d-entry batches, gzip %v\n",
-		proj.Slug, proj.ID, cfg.Transport, cfg.Concurrency, cfg.BatchSize, cfg.Gzip)
+	fmt.Fprintf(out, "project %s (id %d); transport %s, %d clients, %d-entry batches, gzip %v, batch ids %v\n",
+		proj.Slug, proj.ID, cfg.Transport, cfg.Concurrency, cfg.BatchSize, cfg.Gzip, cfg.BatchIDs)
 
 	var pool *pgxpool.Pool
 	if dsn != "" {
@@ -136,7 +137,7 @@ func Bench(ctx context.Context, cfg BenchConfig) ([]*PhaseReport, error) {
 	batchesFor := func(runID string, seed uint64) []*Batch {
 		return Shape{RunID: runID, Services: services}.NewBatches(seed, 200, cfg.BatchSize, cfg.Gzip)
 	}
-	load := LoadConfig{Transport: cfg.Transport, Concurrency: cfg.Concurrency, Duration: cfg.Duration, Gzip: cfg.Gzip}
+	load := LoadConfig{Transport: cfg.Transport, Concurrency: cfg.Concurrency, Duration: cfg.Duration, Gzip: cfg.Gzip, BatchIDs: cfg.BatchIDs}
 
 	var reports []*PhaseReport
 	peak := cfg.PeakRate

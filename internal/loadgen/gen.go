@@ -9,8 +9,10 @@ import (
 	"bytes"
 	"compress/gzip"
 	"encoding/json"
+	"io"
 	"math/rand/v2"
 	"strconv"
+	"sync"
 	"time"
 
 	logsv1 "github.com/devsmith/logs/gen/devsmith/logs/v1"
@@ -161,7 +163,10 @@ type Batch struct {
 	Entries []Entry
 	JSON    []byte // the REST body
 	Gzip    []byte // the REST body gzip'd (when asked for)
-	Proto   *logsv1.IngestStreamRequest
+	// GzipTail is JSON without its opening brace, gzip'd, for bodies that
+	// start with a batch_id (Body).
+	GzipTail []byte
+	Proto    *logsv1.IngestStreamRequest
 }
 
 // NewBatches draws n batches of size entries each, timestamped around now.
@@ -180,6 +185,7 @@ func (s Shape) NewBatches(seed uint64, n, size int, gz bool) []*Batch {
 		b.JSON = b.encodeJSON()
 		if gz {
 			b.Gzip = gzipBytes(b.JSON)
+			b.GzipTail = gzipBytes(b.JSON[1:])
 		}
 		b.Proto = b.toProto()
 		out[i] = b
@@ -224,6 +230,47 @@ func (b *Batch) toProto() *logsv1.IngestStreamRequest {
 		}
 	}
 	return req
+}
+
+// newGzipPool returns a pool of gzip writers for Body (a gzip.Writer holds
+// a few hundred kB of state: reused, not made per request).
+func newGzipPool() *sync.Pool {
+	return &sync.Pool{New: func() any { return gzip.NewWriter(io.Discard) }}
+}
+
+// Body is the REST body of the batch, gzip'd when gz is not nil (a pool
+// from newGzipPool), carrying batchID when it is not empty, as the sample
+// loggers send it (`{"batch_id":"...",` + the rest). A gzip body may be
+// several gzip members (RFC 1952 §2.2): the batch_id's head compressed per
+// request, then the rest compressed ahead of time.
+func (b *Batch) Body(gz *sync.Pool, batchID string) []byte {
+	if batchID == "" {
+		if gz != nil {
+			return b.Gzip
+		}
+		return b.JSON
+	}
+	head := `{"batch_id":"` + batchID + `",`
+	if gz == nil {
+		out := make([]byte, 0, len(head)+len(b.JSON)-1)
+		return append(append(out, head...), b.JSON[1:]...)
+	}
+	var buf bytes.Buffer
+	zw := gz.Get().(*gzip.Writer)
+	zw.Reset(&buf)
+	_, _ = zw.Write([]byte(head))
+	_ = zw.Close()
+	gz.Put(zw)
+	return append(buf.Bytes(), b.GzipTail...)
+}
+
+// StreamRequest is the batch as one message of IngestStream, carrying
+// batchID when it is not empty.
+func (b *Batch) StreamRequest(batchID string) *logsv1.IngestStreamRequest {
+	if batchID == "" {
+		return b.Proto
+	}
+	return &logsv1.IngestStreamRequest{ServiceName: b.Proto.GetServiceName(), Logs: b.Proto.GetLogs(), BatchId: batchID}
 }
 
 func gzipBytes(b []byte) []byte {

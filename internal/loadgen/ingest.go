@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"slices"
@@ -47,7 +48,10 @@ type LoadConfig struct {
 	MaxInFlight int
 	Duration    time.Duration
 	Gzip        bool
-	Batches     []*Batch
+	// BatchIDs gives every batch sent a fresh batch_id, as the sample
+	// loggers do (the platform then records each one for deduplication).
+	BatchIDs bool
+	Batches  []*Batch
 	// StreamBatches is how many batches each gRPC stream carries.
 	StreamBatches int
 	// Timeout bounds one request.
@@ -141,6 +145,7 @@ func Run(ctx context.Context, t Target, cfg LoadConfig) (*Result, error) {
 		cfg.StreamBatches = 100
 	}
 	col := &collector{res: Result{Statuses: map[string]int64{}}, start: time.Now()}
+	ids := newBatchIDs(cfg.BatchIDs)
 	var sender func(ctx context.Context, b *Batch, scheduled time.Time)
 	var streamer func(ctx context.Context, deadline time.Time, next func() *Batch)
 	conns := max(cfg.Concurrency, cfg.MaxInFlight, 1)
@@ -148,8 +153,12 @@ func Run(ctx context.Context, t Target, cfg LoadConfig) (*Result, error) {
 	case "", "rest":
 		client := newHTTPClient(conns, cfg.Timeout)
 		defer client.CloseIdleConnections()
+		var gz *sync.Pool
+		if cfg.Gzip {
+			gz = newGzipPool()
+		}
 		sender = func(ctx context.Context, b *Batch, scheduled time.Time) {
-			sendREST(ctx, client, t, cfg.Gzip, b, scheduled, col)
+			sendREST(ctx, client, t, gz, b, ids.next(), scheduled, col)
 		}
 	case "grpc":
 		if cfg.Rate > 0 {
@@ -164,7 +173,7 @@ func Run(ctx context.Context, t Target, cfg LoadConfig) (*Result, error) {
 		defer conn.Close()
 		client := logsv1.NewIngestionServiceClient(conn)
 		streamer = func(ctx context.Context, deadline time.Time, next func() *Batch) {
-			streamGRPC(ctx, client, t.APIKey, cfg, deadline, next, col)
+			streamGRPC(ctx, client, t.APIKey, cfg, deadline, next, ids.next, col)
 		}
 	default:
 		return nil, fmt.Errorf("transport %q: want rest or grpc", cfg.Transport)
@@ -246,11 +255,27 @@ type answer struct {
 	} `json:"rejected"`
 }
 
-func sendREST(ctx context.Context, client *http.Client, t Target, gz bool, b *Batch, scheduled time.Time, col *collector) {
-	body := b.JSON
-	if gz {
-		body = b.Gzip
+// batchIDs makes batch_ids unique across runs and phases: a random prefix
+// and a counter. Its next returns "" when batch ids are off.
+type batchIDs struct {
+	on     bool
+	prefix string
+	n      atomic.Int64
+}
+
+func newBatchIDs(on bool) *batchIDs {
+	return &batchIDs{on: on, prefix: fmt.Sprintf("lg-%016x-", rand.Uint64())}
+}
+
+func (ids *batchIDs) next() string {
+	if !ids.on {
+		return ""
 	}
+	return ids.prefix + strconv.FormatInt(ids.n.Add(1), 10)
+}
+
+func sendREST(ctx context.Context, client *http.Client, t Target, gz *sync.Pool, b *Batch, batchID string, scheduled time.Time, col *collector) {
+	body := b.Body(gz, batchID)
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, t.BaseURL+"/api/logs/batch", bytes.NewReader(body))
 	if err != nil {
 		col.record(b, 0, "error: "+err.Error(), -1, 0, false, false, false)
@@ -258,7 +283,7 @@ func sendREST(ctx context.Context, client *http.Client, t Target, gz bool, b *Ba
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("X-API-Key", t.APIKey)
-	if gz {
+	if gz != nil {
 		req.Header.Set("Content-Encoding", "gzip")
 	}
 	res, err := client.Do(req)
@@ -306,7 +331,7 @@ func errorClass(err error) string {
 // streamGRPC opens streams of cfg.StreamBatches batches until the deadline.
 // A stream answers once, for all its batches; each batch's latency is the
 // stream's duration divided by its batches.
-func streamGRPC(ctx context.Context, client logsv1.IngestionServiceClient, key string, cfg LoadConfig, deadline time.Time, next func() *Batch, col *collector) {
+func streamGRPC(ctx context.Context, client logsv1.IngestionServiceClient, key string, cfg LoadConfig, deadline time.Time, next func() *Batch, nextID func() string, col *collector) {
 	md := metadata.Pairs("x-api-key", key)
 	for time.Now().Before(deadline) && ctx.Err() == nil {
 		sctx, cancel := context.WithTimeout(metadata.NewOutgoingContext(ctx, md), cfg.Timeout*time.Duration(cfg.StreamBatches))
@@ -321,7 +346,7 @@ func streamGRPC(ctx context.Context, client logsv1.IngestionServiceClient, key s
 		var sendErr error
 		for range cfg.StreamBatches {
 			b := next()
-			if sendErr = stream.Send(b.Proto); sendErr != nil {
+			if sendErr = stream.Send(b.StreamRequest(nextID())); sendErr != nil {
 				break
 			}
 			sent = append(sent, b)

@@ -1,9 +1,13 @@
 package loadgen
 
 import (
+	"bytes"
+	"compress/gzip"
 	"encoding/json"
+	"io"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -47,6 +51,41 @@ func TestBatchesHaveTheIssueShape(t *testing.T) {
 	require.InDelta(t, 70, float64(ctxBytes)/float64(n), 6)
 	require.Greater(t, levels["INFO"], levels["ERROR"])
 	require.Positive(t, levels["ERROR"])
+}
+
+func TestBodiesCarryFreshBatchIDs(t *testing.T) {
+	b := Shape{RunID: "r", Services: []string{"api"}}.NewBatches(3, 1, 20, true)[0]
+	ids := newBatchIDs(true)
+	gz := newGzipPool()
+	seen := map[string]bool{}
+	for _, tc := range []struct {
+		name string
+		pool *sync.Pool
+	}{{"plain", nil}, {"gzip", gz}, {"plain again", nil}, {"gzip again", gz}} {
+		id := ids.next()
+		raw := b.Body(tc.pool, id)
+		if tc.pool != nil {
+			zr, err := gzip.NewReader(bytes.NewReader(raw)) // reads every member, as the gateway does
+			require.NoError(t, err, tc.name)
+			raw, err = io.ReadAll(zr)
+			require.NoError(t, err, tc.name)
+		}
+		var body struct {
+			BatchID     string            `json:"batch_id"`
+			ServiceName string            `json:"service_name"`
+			Logs        []json.RawMessage `json:"logs"`
+		}
+		require.NoError(t, json.Unmarshal(raw, &body), tc.name)
+		require.Equal(t, id, body.BatchID, tc.name)
+		require.Equal(t, "api", body.ServiceName, tc.name)
+		require.Len(t, body.Logs, 20, tc.name)
+		require.False(t, seen[id], "batch ids repeat")
+		seen[id] = true
+		require.Equal(t, id, b.StreamRequest(id).GetBatchId())
+		require.Len(t, b.StreamRequest(id).GetLogs(), 20)
+	}
+	require.Equal(t, "", newBatchIDs(false).next())
+	require.JSONEq(t, string(b.JSON), string(b.Body(nil, "")))
 }
 
 func TestPercentile(t *testing.T) {

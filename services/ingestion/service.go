@@ -14,6 +14,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -34,7 +35,7 @@ type Config struct {
 	MaxMessageBytes     int           // default 32 KiB
 	MaxContextBytes     int           // default 64 KiB
 	MaintenanceInterval time.Duration // partitions ahead + retention drop + batch-id cleanup; default 1h
-	Writers             int           // concurrent group-commit writers (connections), default 4
+	Writers             int           // concurrent group-commit writers (connections), default the CPUs (GOMAXPROCS) between 2 and 8
 	QueueRows           int           // rows waiting to be written before new batches are refused (503 with Retry-After), default 50000 (about a second of peak load)
 	QueueBytes          int           // message and context bytes waiting, likewise bounded; default 64 MiB
 }
@@ -56,7 +57,12 @@ func (c Config) withDefaults() Config {
 		c.MaintenanceInterval = time.Hour
 	}
 	if c.Writers <= 0 {
-		c.Writers = 4
+		// One writer per CPU keeps PostgreSQL's cores busy while every
+		// group stays as large as possible: fewer, larger transactions cost
+		// PostgreSQL less per row. Measured on 2 cores (16 REST clients,
+		// 100-entry batches): 1 writer 69-70k logs/s, 2 writers 78-80k,
+		// 3 writers 75k, 4 writers 69-73k (docs/performance.md).
+		c.Writers = min(max(runtime.GOMAXPROCS(0), 2), 8)
 	}
 	if c.QueueRows <= 0 {
 		c.QueueRows = 50_000
