@@ -48,6 +48,7 @@ type Server struct {
 	exited  chan struct{}
 	waitErr error
 	logFile *os.File
+	stopWB  chan struct{} // ends the writeback loop
 }
 
 const superuser = "devsmith"
@@ -100,6 +101,8 @@ func Start(ctx context.Context, log *zap.Logger, cfg Config) (*Server, error) {
 		_ = s.Stop(context.Background())
 		return nil, err
 	}
+	s.stopWB = make(chan struct{})
+	go s.writeback(s.stopWB)
 	return s, nil
 }
 
@@ -247,6 +250,10 @@ func (s *Server) Stop(ctx context.Context) error {
 		return nil
 	}
 	defer s.logFile.Close()
+	if s.stopWB != nil {
+		close(s.stopWB)
+		s.stopWB = nil
+	}
 	select {
 	case <-s.exited:
 		return nil
