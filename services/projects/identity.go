@@ -23,9 +23,10 @@ func (i *identityServer) ResolveSession(ctx context.Context, req *logsv1.Resolve
 	return res, i.s.toStatus(logsv1.IdentityService_ResolveSession_FullMethodName, err)
 }
 
-// resolveAPIKey is the per-batch check of ingestion: a SHA-256 digest and
-// one lookup by unique index, nothing cached, so a rotated or deleted key is
-// refused by the very next call on any replica.
+// resolveAPIKey resolves a key ingestion has not seen yet: a SHA-256
+// digest and one lookup by unique index, nothing cached here. Ingestion
+// verifies the key again in every write transaction (services/ingestion,
+// keys.go), so a rotated or deleted key is refused at once on any replica.
 func (s *Service) resolveAPIKey(ctx context.Context, key string) (*logsv1.ResolveApiKeyResponse, error) {
 	if key == "" {
 		return nil, unauthenticatedf("API key required: send `Authorization: Bearer dsk_...` or `X-API-Key: dsk_...`")
