@@ -70,14 +70,7 @@ func TestRefusedBatchLeavesItsGroupWritten(t *testing.T) {
 	stale := batchOf(s, 2, "api", "stale", 4, "stale")
 	dupOfStale := batchOf(s, 2, "api", "stale", 4, "stale again")
 	rotate(t, e, 2, "dsk_beta_rotated")
-	group := []*batch{stale, good, dupOfStale}
-	for _, b := range group {
-		b.ctx, b.done = context.Background(), make(chan struct{})
-	}
-	newWriter(s).process(context.Background(), group)
-	for _, b := range group {
-		<-b.done
-	}
+	writeGroup(s, stale, good, dupOfStale)
 	require.NoError(t, good.err)
 	require.EqualValues(t, 3, good.res.Count)
 	require.ErrorIs(t, stale.err, errKeyRefused)

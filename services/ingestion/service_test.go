@@ -428,6 +428,18 @@ func startWriters(t *testing.T, s *Service, n int) {
 	})
 }
 
+// writeGroup has one writer write the batches as one group and waits for
+// every answer.
+func writeGroup(s *Service, group ...*batch) {
+	for _, b := range group {
+		b.ctx, b.done = context.Background(), make(chan struct{})
+	}
+	newWriter(s).process(context.Background(), group)
+	for _, b := range group {
+		<-b.done
+	}
+}
+
 func readyWithoutRun(t *testing.T, s *Service) {
 	require.NoError(t, s.ensure(context.Background()))
 	s.markReady()
@@ -544,14 +556,7 @@ func TestCulpritFailsAlone(t *testing.T) {
 	culprit := batchOf(s, 1, "api", "bad", 5, "culprit")
 	culprit.rows[3].ts = time.Date(2001, 1, 1, 0, 0, 0, 0, time.UTC).UnixMicro() // no partition holds it
 	good2 := batchOf(s, 2, "web", "", 7, "good2")
-	group := []*batch{good1, culprit, good2}
-	for _, b := range group {
-		b.ctx, b.done = context.Background(), make(chan struct{})
-	}
-	newWriter(s).process(context.Background(), group)
-	for _, b := range group {
-		<-b.done
-	}
+	writeGroup(s, good1, culprit, good2)
 	require.NoError(t, good1.err)
 	require.EqualValues(t, 5, good1.res.Count)
 	require.NoError(t, good2.err)
