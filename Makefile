@@ -79,6 +79,9 @@ lint: tools
 	@if git rev-parse -q --verify HEAD~1 >/dev/null && git cat-file -e HEAD~1:buf.yaml 2>/dev/null; then \
 	  buf breaking --against '.git#ref=HEAD~1'; \
 	else echo "buf breaking: no previous commit with protos"; fi
+	go vet ./...
+	# The all-in-one runs on laptops: keep macOS building.
+	GOOS=darwin go vet ./...
 
 ## tools: install the pinned code generators and grpcurl from the Go module proxy
 tools:

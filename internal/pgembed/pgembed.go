@@ -163,18 +163,13 @@ func (s *Server) start(cred *syscall.Credential) error {
 		"-c", "min_wal_size=1GB",
 		"-c", "checkpoint_timeout=15min",
 		"-c", "wal_buffers=16MB",
-		// Backends evicting dirty pages of a growing table ask the kernel
-		// to write them back at once (every 256 kB) instead of leaving
-		// them to its 30 s dirty-page expiry, whose bursts (450 MB in a
-		// second, measured) held up every commit's WAL flush by 100-170
-		// ms.
-		"-c", "backend_flush_after=256kB",
 	)
+	cmd.Args = append(cmd.Args, osSettings()...)
 	cmd.Stdout = f
 	cmd.Stderr = f
 	// Own process group: a Ctrl-C in the terminal reaches us, and we stop the
-	// server after the services that use it. Pdeathsig stops it if we die.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred, Setpgid: true, Pdeathsig: syscall.SIGINT}
+	// server after the services that use it.
+	cmd.SysProcAttr = procAttr(cred)
 	runtime.LockOSThread()
 	err = cmd.Start()
 	runtime.UnlockOSThread()
