@@ -13,7 +13,7 @@ import (
 
 // CeilingConfig is the raw-COPY measurement: pgx CopyFrom of the generated
 // rows into a scratch table with the columns, primary key and indexes of
-// logs.entries, one transaction (commit) per RowsPerTx rows, from Conns
+// logs.entries, range-partitioned like it (one partition holds the run), one transaction (commit) per RowsPerTx rows, from Conns
 // connections at once.
 type CeilingConfig struct {
 	Conns     int
@@ -38,7 +38,9 @@ const ceilingTable = "loadgen_ceiling"
 func Ceiling(ctx context.Context, pool *pgxpool.Pool, batches []*Batch, cfg CeilingConfig) (*CeilingResult, error) {
 	if _, err := pool.Exec(ctx, `CREATE SCHEMA IF NOT EXISTS loadgen;
 		DROP TABLE IF EXISTS loadgen.`+ceilingTable+`;
-		CREATE TABLE loadgen.`+ceilingTable+` (LIKE logs.entries INCLUDING DEFAULTS INCLUDING INDEXES)`); err != nil {
+		CREATE TABLE loadgen.`+ceilingTable+` (LIKE logs.entries INCLUDING DEFAULTS INCLUDING INDEXES) PARTITION BY RANGE (ts);
+		CREATE TABLE loadgen.`+ceilingTable+`_now PARTITION OF loadgen.`+ceilingTable+`
+			FOR VALUES FROM (now() - interval '1 day') TO (now() + interval '1 day')`); err != nil {
 		return nil, fmt.Errorf("creating the scratch table: %w", err)
 	}
 	defer pool.Exec(context.WithoutCancel(ctx), "DROP TABLE IF EXISTS loadgen."+ceilingTable) //nolint:errcheck
