@@ -109,18 +109,25 @@ func BenchmarkEncodeCopy(b *testing.B) {
 	}
 }
 
+// benchService is a service on a fresh database holding testProjects and
+// the partitions, its writers left to the benchmark.
+func benchService(b *testing.B) *Service {
+	pool := cluster.NewPool(b)
+	seedProjects(b, pool)
+	s := New(zap.NewNop(), pool, nil, Config{})
+	if err := s.ensure(context.Background()); err != nil {
+		b.Fatal(err)
+	}
+	return s
+}
+
 // BenchmarkCommit is one group-commit transaction of n rows against the
 // real database: ids, binary COPY, rollups, notification, commit.
 func BenchmarkCommit(b *testing.B) {
 	for _, n := range []int{100, 1000} {
 		b.Run(fmt.Sprint(n), func(b *testing.B) {
-			pool := cluster.NewPool(b)
-			seedProjects(b, pool)
-			s := New(zap.NewNop(), pool, nil, Config{})
+			s := benchService(b)
 			ctx := context.Background()
-			if err := s.ensure(ctx); err != nil {
-				b.Fatal(err)
-			}
 			group := benchGroup(n)
 			w := newWriter(s)
 			b.ReportAllocs()
@@ -139,13 +146,8 @@ func BenchmarkCommit(b *testing.B) {
 func BenchmarkPgxCopyFrom(b *testing.B) {
 	for _, n := range []int{100, 1000} {
 		b.Run(fmt.Sprint(n), func(b *testing.B) {
-			pool := cluster.NewPool(b)
-			seedProjects(b, pool)
-			s := New(zap.NewNop(), pool, nil, Config{})
+			pool := benchService(b).pool
 			ctx := context.Background()
-			if err := s.ensure(ctx); err != nil {
-				b.Fatal(err)
-			}
 			bt := benchGroup(n)[0]
 			cols := []string{"project_id", "ts", "id", "service_name", "level", "message", "context", "received_at"}
 			next := int64(1)

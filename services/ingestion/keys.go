@@ -3,7 +3,6 @@ package ingestion
 import (
 	"context"
 	"crypto/sha256"
-	"errors"
 	"fmt"
 	"sync"
 
@@ -103,10 +102,13 @@ func (s *Service) Authenticator() authn.Authenticator {
 	}
 }
 
-// verifyKeysSQL returns the active projects holding the given digests and
-// locks their rows against a change of key until the transaction ends.
-const verifyKeysSQL = `SELECT key_hash, id FROM logs.projects
-WHERE key_hash = ANY($1::bytea[]) AND is_active
+// activeKeysSQL returns the active projects holding the given digests.
+const activeKeysSQL = `SELECT key_hash, id FROM logs.projects
+WHERE key_hash = ANY($1::bytea[]) AND is_active`
+
+// verifyKeysSQL is activeKeysSQL locking the rows against a change of key
+// until the transaction ends.
+const verifyKeysSQL = activeKeysSQL + `
 FOR KEY SHARE`
 
 // keyDigests lists the distinct key digests of a group, for verifyKeysSQL.
@@ -122,27 +124,44 @@ func keyDigests(group []*batch) [][]byte {
 	return out
 }
 
-// readVerifiedKeys reads verifyKeysSQL's answer and marks the batches whose
-// key no longer belongs to their project as refused (and forgets the key).
-// It tells whether any was.
-func (s *Service) readVerifiedKeys(rows pgx.Rows, group []*batch) (refused bool, err error) {
+// activeKeys reads an answer of activeKeysSQL: digest → project.
+func activeKeys(rows pgx.Rows) (map[[sha256.Size]byte]int64, error) {
 	valid := make(map[[sha256.Size]byte]int64, 2)
 	var hash []byte
 	var id int64
-	_, err = pgx.ForEachRow(rows, []any{&hash, &id}, func() error {
+	_, err := pgx.ForEachRow(rows, []any{&hash, &id}, func() error {
 		if len(hash) == sha256.Size {
 			valid[[sha256.Size]byte(hash)] = id
 		}
 		return nil
 	})
 	if err != nil {
-		return false, fmt.Errorf("verifying API keys: %w", err)
+		return nil, fmt.Errorf("verifying API keys: %w", err)
+	}
+	return valid, nil
+}
+
+// keyRefused tells whether key digest d no longer belongs to project
+// projectID among the active keys, and then forgets it.
+func (s *Service) keyRefused(valid map[[sha256.Size]byte]int64, d [sha256.Size]byte, projectID int64) bool {
+	if id, ok := valid[d]; ok && id == projectID {
+		return false
+	}
+	s.keys.drop(d)
+	return true
+}
+
+// readVerifiedKeys reads verifyKeysSQL's answer and marks the batches whose
+// key no longer belongs to their project as refused. It tells whether any
+// was.
+func (s *Service) readVerifiedKeys(rows pgx.Rows, group []*batch) (refused bool, err error) {
+	valid, err := activeKeys(rows)
+	if err != nil {
+		return false, err
 	}
 	for _, b := range group {
-		if id, ok := valid[b.keyDigest]; !ok || id != b.projectID {
-			b.refused = true
-			refused = true
-			s.keys.drop(b.keyDigest)
+		if s.keyRefused(valid, b.keyDigest, b.projectID) {
+			b.refused, refused = true, true
 		}
 	}
 	return refused, nil
@@ -151,14 +170,16 @@ func (s *Service) readVerifiedKeys(rows pgx.Rows, group []*batch) (refused bool,
 // checkKey verifies one batch's key outside a write (a batch refused for
 // its envelope still answers 401 when its key is no longer valid).
 func (s *Service) checkKey(ctx context.Context, p *authn.Principal) error {
-	var id int64
-	err := s.pool.QueryRow(ctx, `SELECT id FROM logs.projects WHERE key_hash = $1 AND is_active`, p.KeyDigest[:]).Scan(&id)
-	if errors.Is(err, pgx.ErrNoRows) || (err == nil && id != p.ProjectID) {
-		s.keys.drop(p.KeyDigest)
-		return errKeyRefused
-	}
+	rows, err := s.pool.Query(ctx, activeKeysSQL, [][]byte{p.KeyDigest[:]})
 	if err != nil {
 		return fmt.Errorf("verifying API key: %w", err)
+	}
+	valid, err := activeKeys(rows)
+	if err != nil {
+		return err
+	}
+	if s.keyRefused(valid, p.KeyDigest, p.ProjectID) {
+		return errKeyRefused
 	}
 	return nil
 }

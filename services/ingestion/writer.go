@@ -217,41 +217,44 @@ func (w *writer) process(ctx context.Context, group []*batch) {
 	}
 	for len(live) > 0 {
 		err := w.commit(ctx, live)
-		switch {
-		case err == nil:
-			for _, b := range live {
-				b.finish(b.pending, nil)
-			}
-			return
-		case errors.Is(err, errKeyRefused):
+		if errors.Is(err, errKeyRefused) {
 			// Rolled back: answer the batches whose key was refused and
 			// write the others again.
 			kept := live[:0]
 			for _, b := range live {
 				if b.refused {
-					b.finish(nil, errKeyRefused)
+					b.answer(err)
 				} else {
 					kept = append(kept, b)
 				}
 			}
 			live = kept
 			continue
-		case len(live) == 1:
-			live[0].finish(nil, &writeError{err})
+		}
+		if err == nil || len(live) == 1 {
+			for _, b := range live {
+				b.answer(err)
+			}
 			return
 		}
 		w.log.Warn("group commit failed; retrying batch by batch", zap.Int("batches", len(live)), zap.Error(err))
 		for _, b := range live {
-			switch err := w.commit(ctx, []*batch{b}); {
-			case err == nil:
-				b.finish(b.pending, nil)
-			case errors.Is(err, errKeyRefused):
-				b.finish(nil, errKeyRefused)
-			default:
-				b.finish(nil, &writeError{err})
-			}
+			b.answer(w.commit(ctx, []*batch{b}))
 		}
 		return
+	}
+}
+
+// answer finishes b with the outcome of the transaction that wrote it
+// alone or in its group.
+func (b *batch) answer(err error) {
+	switch {
+	case err == nil:
+		b.finish(b.pending, nil)
+	case errors.Is(err, errKeyRefused):
+		b.finish(nil, errKeyRefused)
+	default:
+		b.finish(nil, &writeError{err})
 	}
 }
 
