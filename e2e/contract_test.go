@@ -59,6 +59,23 @@ func walkContract(t *testing.T, pl *platform) {
 		pl.do(t, "GET", "/api/logs/projects", nil, cookie).expectError(t, 401, "UNAUTHENTICATED", "")
 	})
 
+	t.Run("sign-in throttle per client behind a trusted proxy", func(t *testing.T) {
+		// The test is the reverse proxy (DEVSMITH_TRUSTED_PROXIES); the
+		// client's own forged hops left of the proxy's are not believed.
+		from := func(client string) reqOpt { return header("X-Forwarded-For", "198.51.100.99, "+client) }
+		wrong := map[string]string{"email": adminEmail, "password": "wrong"}
+		right := map[string]string{"email": adminEmail, "password": adminPassword}
+		for range 5 {
+			pl.do(t, "POST", "/api/auth/login", wrong, from("203.0.113.7")).expectError(t, 401, "UNAUTHENTICATED", "invalid email or password")
+		}
+		r := pl.do(t, "POST", "/api/auth/login", right, from("203.0.113.7"))
+		r.expectError(t, 429, "RESOURCE_EXHAUSTED", "too many failed sign-ins")
+		require.NotEmpty(t, r.Header.Get("Retry-After"))
+		// Another client behind the same proxy, and the proxy itself, are not held up.
+		pl.do(t, "POST", "/api/auth/login", right, from("203.0.113.8")).expect(t, 200)
+		pl.login(t, adminEmail, adminPassword)
+	})
+
 	var key, slug string
 	var projectID int64
 	t.Run("create project", func(t *testing.T) {

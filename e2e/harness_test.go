@@ -192,6 +192,8 @@ func startAllInOneAt(t *testing.T, dataDir, httpAddr string) *platform {
 		"DEVSMITH_ADMIN_EMAIL=" + adminEmail,
 		"DEVSMITH_ADMIN_PASSWORD=" + adminPassword,
 		"DEVSMITH_MAINTENANCE_INTERVAL=1s",
+		// The tests play a reverse proxy on loopback (X-Forwarded-For).
+		"DEVSMITH_TRUSTED_PROXIES=127.0.0.1",
 	}
 	p := startProc(t, "devsmith", env)
 	pl := &platform{grpcAddrs: map[string]string{}, procs: []*proc{p}}
@@ -232,6 +234,8 @@ func startSeparate(t *testing.T) *platform {
 	pl.grpcAddrs["query"] = serviceAddr(t, query, "query")
 	gw := startProc(t, "devsmith-gateway", []string{
 		"DEVSMITH_HTTP_ADDR=127.0.0.1:0",
+		"DEVSMITH_SERVICE_TOKEN=" + token,
+		"DEVSMITH_TRUSTED_PROXIES=127.0.0.1",
 		"DEVSMITH_PROJECTS_ADDR=" + pl.grpcAddrs["projects"],
 		"DEVSMITH_INGESTION_ADDR=" + pl.grpcAddrs["ingestion"],
 		"DEVSMITH_QUERY_ADDR=" + pl.grpcAddrs["query"],

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/netip"
 	"strings"
 	"time"
 
@@ -35,6 +36,10 @@ type Config struct {
 	// is refused with 503 and Retry-After. Default 16 MiB, at least
 	// MaxBodyBytes. (A decoded batch holds about twice its body.)
 	MaxInflightBatchBytes int64
+	// TrustedProxies are the reverse proxies (addresses and CIDR prefixes)
+	// whose X-Forwarded-For names the client; from anyone else the header
+	// is ignored. Empty: clients connect directly.
+	TrustedProxies []netip.Prefix
 }
 
 func (c *Config) setDefaults() {
@@ -125,10 +130,11 @@ func New(ctx context.Context, log *zap.Logger, cfg Config, b Backends, ready Rea
 	return g, nil
 }
 
-// Handler is the gateway with its middleware: recovery, access log, body
-// limits, gzip request bodies and the Origin check.
+// Handler is the gateway with its middleware: the client's address behind
+// trusted proxies, recovery, access log, body limits, gzip request bodies
+// and the Origin check.
 func (g *Gateway) Handler() http.Handler {
-	return g.accessLog(g.recoverPanics(g.checkOrigin(g.limitBody(g.mux))))
+	return g.resolveClient(g.accessLog(g.recoverPanics(g.checkOrigin(g.limitBody(g.mux)))))
 }
 
 func (g *Gateway) withTimeout(h http.Handler) http.Handler {

@@ -7,10 +7,13 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"net/netip"
 	"os"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/devsmith/logs/gateway"
 )
 
 // Targets a process can run.
@@ -27,11 +30,12 @@ const (
 type Config struct {
 	Target string
 
-	HTTPAddr      string // gateway listen address
-	GRPCAddr      string // listen address of a single-service process
-	ProjectsAddr  string // where the projects service is (all-in-one: listens there)
-	IngestionAddr string
-	QueryAddr     string
+	HTTPAddr       string         // gateway listen address
+	TrustedProxies []netip.Prefix // reverse proxies whose X-Forwarded-For the gateway believes
+	GRPCAddr       string         // listen address of a single-service process
+	ProjectsAddr   string         // where the projects service is (all-in-one: listens there)
+	IngestionAddr  string
+	QueryAddr      string
 
 	DatabaseURL string
 	DataDir     string
@@ -60,6 +64,18 @@ type Config struct {
 func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.Target, "target", env("DEVSMITH_TARGET", TargetAll), "what this process runs: all, projects, ingestion, query or gateway")
 	fs.StringVar(&c.HTTPAddr, "http-addr", env("DEVSMITH_HTTP_ADDR", ":3000"), "REST API and dashboard listen address")
+	fs.Func("trusted-proxies", "reverse proxies (addresses, CIDR prefixes; comma-separated) whose X-Forwarded-For names the client (env DEVSMITH_TRUSTED_PROXIES, default none)", func(s string) error {
+		p, err := gateway.ParseTrustedProxies(s)
+		c.TrustedProxies = p
+		return err
+	})
+	if v := env("DEVSMITH_TRUSTED_PROXIES", ""); v != "" {
+		p, err := gateway.ParseTrustedProxies(v)
+		if err != nil {
+			c.envErrs = append(c.envErrs, fmt.Errorf("DEVSMITH_TRUSTED_PROXIES: %w", err))
+		}
+		c.TrustedProxies = p
+	}
 	fs.StringVar(&c.GRPCAddr, "grpc-addr", env("DEVSMITH_GRPC_ADDR", ""), "gRPC listen address of a single-service process (default :9101 projects, :9102 ingestion, :9103 query)")
 	fs.StringVar(&c.ProjectsAddr, "projects-addr", env("DEVSMITH_PROJECTS_ADDR", "127.0.0.1:9101"), "projects service gRPC address")
 	fs.StringVar(&c.IngestionAddr, "ingestion-addr", env("DEVSMITH_INGESTION_ADDR", "127.0.0.1:9102"), "ingestion service gRPC address")
@@ -67,7 +83,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.DatabaseURL, "database-url", env("DATABASE_URL", ""), "PostgreSQL URL; empty runs an embedded PostgreSQL (all-in-one only)")
 	fs.StringVar(&c.DataDir, "data-dir", env("DEVSMITH_DATA_DIR", "./data"), "folder of the embedded PostgreSQL")
 	fs.StringVar(&c.PGUser, "pg-os-user", env("DEVSMITH_PG_OS_USER", "postgres"), "OS user that runs the embedded PostgreSQL when started as root")
-	fs.StringVar(&c.ServiceToken, "service-token", env("DEVSMITH_SERVICE_TOKEN", ""), "credential the services use between themselves (required unless --target=all)")
+	fs.StringVar(&c.ServiceToken, "service-token", env("DEVSMITH_SERVICE_TOKEN", ""), "credential the services use between themselves (required unless --target=all; the gateway shows it to the projects service so that the client address it forwards is believed)")
 	fs.StringVar(&c.AdminEmail, "admin-email", env("DEVSMITH_ADMIN_EMAIL", ""), "first admin's email, created when no user exists")
 	fs.StringVar(&c.AdminPassword, "admin-password", env("DEVSMITH_ADMIN_PASSWORD", ""), "first admin's password")
 	fs.DurationVar(&c.SessionTTL, "session-ttl", c.envDuration("DEVSMITH_SESSION_TTL", 7*24*time.Hour), "how long a sign-in lasts")
@@ -99,7 +115,7 @@ func (c *Config) Validate() error {
 	if c.Target != TargetAll && c.Target != TargetGateway && c.DatabaseURL == "" {
 		return errors.New("DATABASE_URL is required when a service runs on its own (the embedded PostgreSQL is for --target=all)")
 	}
-	if c.Target != TargetAll && c.Target != TargetGateway && c.ServiceToken == "" {
+	if c.Target != TargetAll && c.ServiceToken == "" {
 		return errors.New("DEVSMITH_SERVICE_TOKEN is required when services run as separate processes")
 	}
 	if c.Retention < time.Hour {

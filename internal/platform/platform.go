@@ -258,7 +258,13 @@ func (p *Process) startGateway(ctx context.Context, cfg Config) error {
 	var err error
 	conns := map[string]*grpc.ClientConn{}
 	for name, addr := range map[string]string{TargetProjects: cfg.ProjectsAddr, TargetIngestion: cfg.IngestionAddr, TargetQuery: cfg.QueryAddr} {
-		if conns[name], err = p.dial(addr); err != nil {
+		var opts []grpc.DialOption
+		if name == TargetProjects {
+			// The credential vouches for the client address the gateway
+			// forwards, which the sign-in throttle counts against.
+			opts = append(opts, grpc.WithPerRPCCredentials(authn.ServiceCredentials{Token: cfg.ServiceToken}))
+		}
+		if conns[name], err = p.dial(addr, opts...); err != nil {
 			return err
 		}
 	}
@@ -280,7 +286,7 @@ func (p *Process) startGateway(ctx context.Context, cfg Config) error {
 		}
 		return nil
 	}
-	gw, err := gateway.New(ctx, p.log.Named("gateway"), gateway.Config{MaxBodyBytes: cfg.MaxBodyBytes}, backends, ready, web.Handler())
+	gw, err := gateway.New(ctx, p.log.Named("gateway"), gateway.Config{MaxBodyBytes: cfg.MaxBodyBytes, TrustedProxies: cfg.TrustedProxies}, backends, ready, web.Handler())
 	if err != nil {
 		return err
 	}

@@ -3,6 +3,7 @@ package platform
 import (
 	"context"
 	"flag"
+	"fmt"
 	"net"
 	"testing"
 	"time"
@@ -55,6 +56,11 @@ func TestConfig(t *testing.T) {
 		{name: "unknown target", args: []string{"--target=everything"}, wantErr: "--target"},
 		{name: "single service needs a database", args: []string{"--target=query"}, wantErr: "DATABASE_URL"},
 		{name: "single service needs the service token", env: map[string]string{"DATABASE_URL": "postgres://x"}, args: []string{"--target=ingestion"}, wantErr: "DEVSMITH_SERVICE_TOKEN"},
+		{name: "gateway needs the service token", args: []string{"--target=gateway"}, wantErr: "DEVSMITH_SERVICE_TOKEN"},
+		{name: "trusted proxies", env: map[string]string{"DEVSMITH_TRUSTED_PROXIES": "10.0.0.0/8, 192.168.1.5"}, check: func(t *testing.T, c Config) {
+			require.Equal(t, "[10.0.0.0/8 192.168.1.5/32]", fmt.Sprint(c.TrustedProxies))
+		}},
+		{name: "bad trusted proxy is named", env: map[string]string{"DEVSMITH_TRUSTED_PROXIES": "10.0.0.0/8, ingress"}, wantErr: "DEVSMITH_TRUSTED_PROXIES: invalid IP address or CIDR prefix: ingress"},
 		{name: "admin needs both", env: map[string]string{"DEVSMITH_ADMIN_EMAIL": "a@b.c"}, wantErr: "DEVSMITH_ADMIN_PASSWORD"},
 	}
 	for _, c := range cases {

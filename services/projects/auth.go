@@ -42,11 +42,16 @@ func (a *authServer) GetCurrentUser(ctx context.Context, _ *logsv1.GetCurrentUse
 }
 
 // clientAddress is the address sign-in failures are counted against: the
-// one the gateway saw (x-forwarded-for), else the gRPC peer's host.
-func clientAddress(ctx context.Context) string {
+// client the gateway saw (the last x-forwarded-for hop, which the gateway
+// sets itself) when the caller is the gateway, proven by the service
+// credential; else the gRPC peer's host. A direct gRPC caller's own
+// x-forwarded-for is ignored, or it could name a new address per attempt.
+func (s *Service) clientAddress(ctx context.Context) string {
 	md, _ := metadata.FromIncomingContext(ctx)
-	if addr := authn.ClientAddress(md); addr != "" {
-		return addr
+	if authn.ServiceToken(md, s.cfg.ServiceToken) {
+		if addr := authn.ClientAddress(md); addr != "" {
+			return addr
+		}
 	}
 	if p, ok := peer.FromContext(ctx); ok && p.Addr != nil {
 		addr := p.Addr.String()
@@ -65,7 +70,7 @@ func (s *Service) login(ctx context.Context, req *logsv1.LoginRequest) (*logsv1.
 	if req.GetPassword() == "" {
 		return nil, invalidf("password is required")
 	}
-	addr := clientAddress(ctx)
+	addr := s.clientAddress(ctx)
 	if wait := s.limiter.attempt(addr, s.now()); wait > 0 {
 		s.log.Warn("sign-ins throttled", zap.String("client", addr))
 		secs := int(math.Ceil(wait.Seconds()))

@@ -159,8 +159,10 @@ func TestLoginThrottling(t *testing.T) {
 		c.LoginFailures = 3
 		c.LoginWindow = time.Minute
 	})
+	// As the gateway calls: with the service credential, the client's
+	// address last in x-forwarded-for.
 	from := func(addr string) context.Context {
-		return metadata.AppendToOutgoingContext(context.Background(), "x-forwarded-for", "198.51.100.1, "+addr)
+		return metadata.AppendToOutgoingContext(serviceCtx(), "x-forwarded-for", "198.51.100.1, "+addr)
 	}
 	wrong := &logsv1.LoginRequest{Email: testAdminEmail, Password: "wrong-password"}
 	right := &logsv1.LoginRequest{Email: testAdminEmail, Password: testAdminPassword}
@@ -207,6 +209,25 @@ func TestLoginThrottlingByPeerAddress(t *testing.T) {
 	_, err := e.auth.Login(context.Background(), wrong)
 	requireContains(t, err, codes.ResourceExhausted, "too many failed sign-ins")
 	require.Equal(t, 1, e.svc.limiter.tracked())
+}
+
+func TestLoginThrottlingIgnoresForwardedForFromDirectCallers(t *testing.T) {
+	e := newEnv(t, func(c *Config) { c.LoginFailures = 2 })
+	wrong := &logsv1.LoginRequest{Email: testAdminEmail, Password: "wrong-password"}
+	// A direct gRPC caller naming a new address per attempt, without or
+	// with a wrong service credential, is still counted by its peer host.
+	for i, ctx := range []context.Context{
+		metadata.AppendToOutgoingContext(context.Background(), "x-forwarded-for", "203.0.113.1"),
+		metadata.AppendToOutgoingContext(context.Background(), "x-forwarded-for", "203.0.113.2", authn.ServiceTokenHeader, "not-the-token"),
+		metadata.AppendToOutgoingContext(context.Background(), "x-forwarded-for", "203.0.113.3"),
+	} {
+		_, err := e.auth.Login(ctx, wrong)
+		if i < 2 {
+			requireCode(t, err, codes.Unauthenticated, msgBadLogin)
+			continue
+		}
+		requireContains(t, err, codes.ResourceExhausted, "too many failed sign-ins")
+	}
 }
 
 func TestBootstrap(t *testing.T) {
