@@ -21,24 +21,10 @@ import (
 	"github.com/devsmith/logs/internal/authn"
 )
 
+// authServer is the AuthService.
 type authServer struct {
 	logsv1.UnimplementedAuthServiceServer
-	s *Service
-}
-
-func (a *authServer) Login(ctx context.Context, req *logsv1.LoginRequest) (*logsv1.LoginResponse, error) {
-	res, err := a.s.login(ctx, req)
-	return res, a.s.toStatus(logsv1.AuthService_Login_FullMethodName, err)
-}
-
-func (a *authServer) Logout(ctx context.Context, _ *logsv1.LogoutRequest) (*logsv1.LogoutResponse, error) {
-	res, err := a.s.logout(ctx)
-	return res, a.s.toStatus(logsv1.AuthService_Logout_FullMethodName, err)
-}
-
-func (a *authServer) GetCurrentUser(ctx context.Context, _ *logsv1.GetCurrentUserRequest) (*logsv1.GetCurrentUserResponse, error) {
-	res, err := a.s.currentUser(ctx)
-	return res, a.s.toStatus(logsv1.AuthService_GetCurrentUser_FullMethodName, err)
+	*Service
 }
 
 // clientAddress is the address sign-in failures are counted against: the
@@ -63,7 +49,7 @@ func (s *Service) clientAddress(ctx context.Context) string {
 	return "unknown"
 }
 
-func (s *Service) login(ctx context.Context, req *logsv1.LoginRequest) (*logsv1.LoginResponse, error) {
+func (s *authServer) Login(ctx context.Context, req *logsv1.LoginRequest) (*logsv1.LoginResponse, error) {
 	if req.GetEmail() == "" {
 		return nil, invalidf("email is required")
 	}
@@ -121,23 +107,19 @@ func (s *Service) startSession(ctx context.Context, u user) (string, time.Time, 
 	return tok, expires, nil
 }
 
-func (a *authServer) GetSetupStatus(ctx context.Context, _ *logsv1.GetSetupStatusRequest) (*logsv1.GetSetupStatusResponse, error) {
-	exists, err := a.s.store.hasUsers(ctx)
+// GetSetupStatus tells whether the first admin is still to be created.
+func (s *authServer) GetSetupStatus(ctx context.Context, _ *logsv1.GetSetupStatusRequest) (*logsv1.GetSetupStatusResponse, error) {
+	exists, err := s.store.hasUsers(ctx)
 	if err != nil {
-		return nil, a.s.toStatus(logsv1.AuthService_GetSetupStatus_FullMethodName, err)
+		return nil, err
 	}
 	return &logsv1.GetSetupStatusResponse{SetupRequired: !exists}, nil
 }
 
-func (a *authServer) CreateFirstAdmin(ctx context.Context, req *logsv1.CreateFirstAdminRequest) (*logsv1.CreateFirstAdminResponse, error) {
-	res, err := a.s.createFirstAdmin(ctx, req)
-	return res, a.s.toStatus(logsv1.AuthService_CreateFirstAdmin_FullMethodName, err)
-}
-
-// createFirstAdmin is the dashboard's one-time setup: only while no user
+// CreateFirstAdmin is the dashboard's one-time setup: only while no user
 // exists, and only for a caller on loopback (both the gRPC peer and, through
 // the gateway, the HTTP client).
-func (s *Service) createFirstAdmin(ctx context.Context, req *logsv1.CreateFirstAdminRequest) (*logsv1.CreateFirstAdminResponse, error) {
+func (s *authServer) CreateFirstAdmin(ctx context.Context, req *logsv1.CreateFirstAdminRequest) (*logsv1.CreateFirstAdminResponse, error) {
 	if !fromLoopback(ctx) {
 		return nil, deniedf("the first admin can only be created from the machine that runs DevSmith Logs (a loopback address)")
 	}
@@ -197,7 +179,7 @@ func isLoopback(host string) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
-func (s *Service) logout(ctx context.Context) (*logsv1.LogoutResponse, error) {
+func (s *authServer) Logout(ctx context.Context, _ *logsv1.LogoutRequest) (*logsv1.LogoutResponse, error) {
 	p, err := caller(ctx)
 	if err != nil {
 		return nil, err
@@ -208,7 +190,7 @@ func (s *Service) logout(ctx context.Context) (*logsv1.LogoutResponse, error) {
 	return &logsv1.LogoutResponse{Message: "Signed out."}, nil
 }
 
-func (s *Service) currentUser(ctx context.Context) (*logsv1.GetCurrentUserResponse, error) {
+func (s *authServer) GetCurrentUser(ctx context.Context, _ *logsv1.GetCurrentUserRequest) (*logsv1.GetCurrentUserResponse, error) {
 	p, err := caller(ctx)
 	if err != nil {
 		return nil, err

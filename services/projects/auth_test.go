@@ -283,6 +283,6 @@ func TestDatabaseUnreachable(t *testing.T) {
 	require.NoError(t, err)
 	defer pool.Close()
 	svc := New(zaptest.NewLogger(t), pool, Config{BcryptCost: bcrypt.MinCost})
-	_, err = svc.resolveAPIKey(context.Background(), "dsk_x")
+	_, err = (&identityServer{Service: svc}).ResolveApiKey(context.Background(), &logsv1.ResolveApiKeyRequest{ApiKey: "dsk_x"})
 	requireCode(t, svc.toStatus("test", err), codes.Unavailable, msgDBDown)
 }

@@ -8,26 +8,18 @@ import (
 	"github.com/devsmith/logs/internal/authn"
 )
 
+// identityServer is the IdentityService, for the other services.
 type identityServer struct {
 	logsv1.UnimplementedIdentityServiceServer
-	s *Service
+	*Service
 }
 
-func (i *identityServer) ResolveApiKey(ctx context.Context, req *logsv1.ResolveApiKeyRequest) (*logsv1.ResolveApiKeyResponse, error) {
-	res, err := i.s.resolveAPIKey(ctx, req.GetApiKey())
-	return res, i.s.toStatus(logsv1.IdentityService_ResolveApiKey_FullMethodName, err)
-}
-
-func (i *identityServer) ResolveSession(ctx context.Context, req *logsv1.ResolveSessionRequest) (*logsv1.ResolveSessionResponse, error) {
-	res, err := i.s.resolveSessionRPC(ctx, req.GetToken())
-	return res, i.s.toStatus(logsv1.IdentityService_ResolveSession_FullMethodName, err)
-}
-
-// resolveAPIKey resolves a key ingestion has not seen yet: a SHA-256
+// ResolveApiKey resolves a key ingestion has not seen yet: a SHA-256
 // digest and one lookup by unique index, nothing cached here. Ingestion
 // verifies the key again in every write transaction (services/ingestion,
 // keys.go), so a rotated or deleted key is refused at once on any replica.
-func (s *Service) resolveAPIKey(ctx context.Context, key string) (*logsv1.ResolveApiKeyResponse, error) {
+func (s *identityServer) ResolveApiKey(ctx context.Context, req *logsv1.ResolveApiKeyRequest) (*logsv1.ResolveApiKeyResponse, error) {
+	key := req.GetApiKey()
 	if key == "" {
 		return nil, unauthenticatedf("API key required: send `Authorization: Bearer dsk_...` or `X-API-Key: dsk_...`")
 	}
@@ -41,8 +33,8 @@ func (s *Service) resolveAPIKey(ctx context.Context, key string) (*logsv1.Resolv
 	return &logsv1.ResolveApiKeyResponse{ProjectId: id, ProjectSlug: slug}, nil
 }
 
-func (s *Service) resolveSessionRPC(ctx context.Context, tok string) (*logsv1.ResolveSessionResponse, error) {
-	u, p, err := s.resolveSession(ctx, tok)
+func (s *identityServer) ResolveSession(ctx context.Context, req *logsv1.ResolveSessionRequest) (*logsv1.ResolveSessionResponse, error) {
+	u, p, err := s.resolveSession(ctx, req.GetToken())
 	if err != nil {
 		return nil, err
 	}

@@ -18,49 +18,10 @@ const (
 	msgProjectDeleted = "Project deleted. Its API key no longer works; its logs stay readable."
 )
 
+// projectServer is the ProjectService.
 type projectServer struct {
 	logsv1.UnimplementedProjectServiceServer
-	s *Service
-}
-
-func (ps *projectServer) CreateProject(ctx context.Context, req *logsv1.CreateProjectRequest) (*logsv1.CreateProjectResponse, error) {
-	res, err := ps.s.createProject(ctx, req)
-	return res, ps.s.toStatus(logsv1.ProjectService_CreateProject_FullMethodName, err)
-}
-
-func (ps *projectServer) ListProjects(ctx context.Context, req *logsv1.ListProjectsRequest) (*logsv1.ListProjectsResponse, error) {
-	res, err := ps.s.listProjects(ctx, req)
-	return res, ps.s.toStatus(logsv1.ProjectService_ListProjects_FullMethodName, err)
-}
-
-func (ps *projectServer) GetProject(ctx context.Context, req *logsv1.GetProjectRequest) (*logsv1.GetProjectResponse, error) {
-	res, err := ps.s.getProject(ctx, req)
-	return res, ps.s.toStatus(logsv1.ProjectService_GetProject_FullMethodName, err)
-}
-
-func (ps *projectServer) RegenerateProjectKey(ctx context.Context, req *logsv1.RegenerateProjectKeyRequest) (*logsv1.RegenerateProjectKeyResponse, error) {
-	res, err := ps.s.regenerateKey(ctx, req)
-	return res, ps.s.toStatus(logsv1.ProjectService_RegenerateProjectKey_FullMethodName, err)
-}
-
-func (ps *projectServer) DeleteProject(ctx context.Context, req *logsv1.DeleteProjectRequest) (*logsv1.DeleteProjectResponse, error) {
-	res, err := ps.s.deleteProject(ctx, req)
-	return res, ps.s.toStatus(logsv1.ProjectService_DeleteProject_FullMethodName, err)
-}
-
-func (ps *projectServer) ListProjectMembers(ctx context.Context, req *logsv1.ListProjectMembersRequest) (*logsv1.ListProjectMembersResponse, error) {
-	res, err := ps.s.listMembers(ctx, req)
-	return res, ps.s.toStatus(logsv1.ProjectService_ListProjectMembers_FullMethodName, err)
-}
-
-func (ps *projectServer) AddProjectMember(ctx context.Context, req *logsv1.AddProjectMemberRequest) (*logsv1.AddProjectMemberResponse, error) {
-	res, err := ps.s.addMember(ctx, req)
-	return res, ps.s.toStatus(logsv1.ProjectService_AddProjectMember_FullMethodName, err)
-}
-
-func (ps *projectServer) RemoveProjectMember(ctx context.Context, req *logsv1.RemoveProjectMemberRequest) (*logsv1.RemoveProjectMemberResponse, error) {
-	res, err := ps.s.removeMember(ctx, req)
-	return res, ps.s.toStatus(logsv1.ProjectService_RemoveProjectMember_FullMethodName, err)
+	*Service
 }
 
 // readableProject returns a project the caller may read: NotFound when it
@@ -88,7 +49,7 @@ func (s *Service) managedProject(ctx context.Context, p *authn.Principal, id int
 	return pr, nil
 }
 
-func (s *Service) createProject(ctx context.Context, req *logsv1.CreateProjectRequest) (*logsv1.CreateProjectResponse, error) {
+func (s *projectServer) CreateProject(ctx context.Context, req *logsv1.CreateProjectRequest) (*logsv1.CreateProjectResponse, error) {
 	p, err := caller(ctx)
 	if err != nil {
 		return nil, err
@@ -115,7 +76,7 @@ func (s *Service) createProject(ctx context.Context, req *logsv1.CreateProjectRe
 	}, nil
 }
 
-func (s *Service) listProjects(ctx context.Context, req *logsv1.ListProjectsRequest) (*logsv1.ListProjectsResponse, error) {
+func (s *projectServer) ListProjects(ctx context.Context, req *logsv1.ListProjectsRequest) (*logsv1.ListProjectsResponse, error) {
 	p, err := caller(ctx)
 	if err != nil {
 		return nil, err
@@ -144,7 +105,7 @@ func (s *Service) listProjects(ctx context.Context, req *logsv1.ListProjectsRequ
 	return res, nil
 }
 
-func (s *Service) getProject(ctx context.Context, req *logsv1.GetProjectRequest) (*logsv1.GetProjectResponse, error) {
+func (s *projectServer) GetProject(ctx context.Context, req *logsv1.GetProjectRequest) (*logsv1.GetProjectResponse, error) {
 	p, err := caller(ctx)
 	if err != nil {
 		return nil, err
@@ -156,7 +117,7 @@ func (s *Service) getProject(ctx context.Context, req *logsv1.GetProjectRequest)
 	return &logsv1.GetProjectResponse{Project: projectProto(pr)}, nil
 }
 
-func (s *Service) regenerateKey(ctx context.Context, req *logsv1.RegenerateProjectKeyRequest) (*logsv1.RegenerateProjectKeyResponse, error) {
+func (s *projectServer) RegenerateProjectKey(ctx context.Context, req *logsv1.RegenerateProjectKeyRequest) (*logsv1.RegenerateProjectKeyResponse, error) {
 	p, err := caller(ctx)
 	if err != nil {
 		return nil, err
@@ -182,7 +143,7 @@ func (s *Service) regenerateKey(ctx context.Context, req *logsv1.RegenerateProje
 	return &logsv1.RegenerateProjectKeyResponse{ApiKey: key, Message: msgKeyRegenerated}, nil
 }
 
-func (s *Service) deleteProject(ctx context.Context, req *logsv1.DeleteProjectRequest) (*logsv1.DeleteProjectResponse, error) {
+func (s *projectServer) DeleteProject(ctx context.Context, req *logsv1.DeleteProjectRequest) (*logsv1.DeleteProjectResponse, error) {
 	p, err := caller(ctx)
 	if err != nil {
 		return nil, err
@@ -198,7 +159,7 @@ func (s *Service) deleteProject(ctx context.Context, req *logsv1.DeleteProjectRe
 	return &logsv1.DeleteProjectResponse{Message: msgProjectDeleted}, nil
 }
 
-func (s *Service) listMembers(ctx context.Context, req *logsv1.ListProjectMembersRequest) (*logsv1.ListProjectMembersResponse, error) {
+func (s *projectServer) ListProjectMembers(ctx context.Context, req *logsv1.ListProjectMembersRequest) (*logsv1.ListProjectMembersResponse, error) {
 	p, err := caller(ctx)
 	if err != nil {
 		return nil, err
@@ -218,7 +179,7 @@ func (s *Service) listMembers(ctx context.Context, req *logsv1.ListProjectMember
 	return res, nil
 }
 
-func (s *Service) addMember(ctx context.Context, req *logsv1.AddProjectMemberRequest) (*logsv1.AddProjectMemberResponse, error) {
+func (s *projectServer) AddProjectMember(ctx context.Context, req *logsv1.AddProjectMemberRequest) (*logsv1.AddProjectMemberResponse, error) {
 	p, err := caller(ctx)
 	if err != nil {
 		return nil, err
@@ -243,7 +204,7 @@ func (s *Service) addMember(ctx context.Context, req *logsv1.AddProjectMemberReq
 	return &logsv1.AddProjectMemberResponse{Member: memberProto(m)}, nil
 }
 
-func (s *Service) removeMember(ctx context.Context, req *logsv1.RemoveProjectMemberRequest) (*logsv1.RemoveProjectMemberResponse, error) {
+func (s *projectServer) RemoveProjectMember(ctx context.Context, req *logsv1.RemoveProjectMemberRequest) (*logsv1.RemoveProjectMemberResponse, error) {
 	p, err := caller(ctx)
 	if err != nil {
 		return nil, err

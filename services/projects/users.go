@@ -10,27 +10,13 @@ import (
 	logsv1 "github.com/devsmith/logs/gen/devsmith/logs/v1"
 )
 
+// userServer is the UserService.
 type userServer struct {
 	logsv1.UnimplementedUserServiceServer
-	s *Service
+	*Service
 }
 
-func (u *userServer) ListUsers(ctx context.Context, req *logsv1.ListUsersRequest) (*logsv1.ListUsersResponse, error) {
-	res, err := u.s.listUsers(ctx, req)
-	return res, u.s.toStatus(logsv1.UserService_ListUsers_FullMethodName, err)
-}
-
-func (u *userServer) CreateUser(ctx context.Context, req *logsv1.CreateUserRequest) (*logsv1.CreateUserResponse, error) {
-	res, err := u.s.createUser(ctx, req)
-	return res, u.s.toStatus(logsv1.UserService_CreateUser_FullMethodName, err)
-}
-
-func (u *userServer) DeleteUser(ctx context.Context, req *logsv1.DeleteUserRequest) (*logsv1.DeleteUserResponse, error) {
-	res, err := u.s.deleteUser(ctx, req)
-	return res, u.s.toStatus(logsv1.UserService_DeleteUser_FullMethodName, err)
-}
-
-func (s *Service) listUsers(ctx context.Context, req *logsv1.ListUsersRequest) (*logsv1.ListUsersResponse, error) {
+func (s *userServer) ListUsers(ctx context.Context, req *logsv1.ListUsersRequest) (*logsv1.ListUsersResponse, error) {
 	if _, err := adminCaller(ctx); err != nil {
 		return nil, err
 	}
@@ -58,7 +44,7 @@ func (s *Service) listUsers(ctx context.Context, req *logsv1.ListUsersRequest) (
 	return res, nil
 }
 
-func (s *Service) createUser(ctx context.Context, req *logsv1.CreateUserRequest) (*logsv1.CreateUserResponse, error) {
+func (s *userServer) CreateUser(ctx context.Context, req *logsv1.CreateUserRequest) (*logsv1.CreateUserResponse, error) {
 	p, err := adminCaller(ctx)
 	if err != nil {
 		return nil, err
@@ -85,7 +71,7 @@ func (s *Service) createUser(ctx context.Context, req *logsv1.CreateUserRequest)
 	return &logsv1.CreateUserResponse{User: userProto(u)}, nil
 }
 
-func (s *Service) deleteUser(ctx context.Context, req *logsv1.DeleteUserRequest) (*logsv1.DeleteUserResponse, error) {
+func (s *userServer) DeleteUser(ctx context.Context, req *logsv1.DeleteUserRequest) (*logsv1.DeleteUserResponse, error) {
 	p, err := adminCaller(ctx)
 	if err != nil {
 		return nil, err
