@@ -64,6 +64,30 @@ func platformFor(ctx context.Context, sf *serverFlags) (api *loadgen.API, dsn st
 	return api, dsn, stop, nil
 }
 
+// seededPlatform is platformFor with the data folder the seeded data set
+// lives in by default and a pool on the database, which the seed writes
+// straight into; needs says why a given --url must come with
+// --database-url. stop closes both.
+func seededPlatform(ctx context.Context, sf *serverFlags, needs string) (*loadgen.API, *pgxpool.Pool, func(), error) {
+	if sf.dataDir == "" {
+		sf.dataDir = "./data/bench"
+	}
+	api, dsn, stop, err := platformFor(ctx, sf)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	if dsn == "" {
+		stop()
+		return nil, nil, nil, errors.New(needs + ": pass --database-url with --url")
+	}
+	pool, err := pgxpool.New(ctx, dsn)
+	if err != nil {
+		stop()
+		return nil, nil, nil, fmt.Errorf("connecting to the database: %w", err)
+	}
+	return api, pool, func() { pool.Close(); stop() }, nil
+}
+
 // seedProjects finds or creates seed-01..seed-NN.
 func seedProjects(ctx context.Context, api *loadgen.API, n int, create bool) ([]loadgen.SeedProject, error) {
 	var list struct {
@@ -163,22 +187,11 @@ func seed(ctx context.Context, args []string) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if sf.dataDir == "" {
-		sf.dataDir = "./data/bench"
-	}
-	api, dsn, stop, err := platformFor(ctx, &sf)
+	api, pool, stop, err := seededPlatform(ctx, &sf, "seeding writes straight into the database")
 	if err != nil {
 		return err
 	}
 	defer stop()
-	if dsn == "" {
-		return errors.New("seeding writes straight into the database: pass --database-url with --url")
-	}
-	pool, err := pgxpool.New(ctx, dsn)
-	if err != nil {
-		return err
-	}
-	defer pool.Close()
 	_, err = ensureSeeded(ctx, api, pool, d)
 	return err
 }
@@ -194,22 +207,11 @@ func query(ctx context.Context, args []string) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if sf.dataDir == "" {
-		sf.dataDir = "./data/bench"
-	}
-	api, dsn, stop, err := platformFor(ctx, &sf)
+	api, pool, stop, err := seededPlatform(ctx, &sf, "the query benchmark seeds and checks counts in the database")
 	if err != nil {
 		return err
 	}
 	defer stop()
-	if dsn == "" {
-		return errors.New("the query benchmark seeds and checks counts in the database: pass --database-url with --url")
-	}
-	pool, err := pgxpool.New(ctx, dsn)
-	if err != nil {
-		return err
-	}
-	defer pool.Close()
 	projects, err := ensureSeeded(ctx, api, pool, d)
 	if err != nil {
 		return err

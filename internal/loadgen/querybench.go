@@ -114,14 +114,14 @@ func QueryBench(ctx context.Context, api *API, cfg QueryBenchConfig) ([]*QueryCa
 		{"newest page: 1 project, 24 h", 30 * time.Millisecond, "/api/logs/entries", func(i int) url.Values {
 			return url.Values{"project": {proj(i)}, "since": {since}, "until": {until}, "page_size": {"100"}}
 		}, nonEmpty},
-		{"newest page: all 20 projects, 24 h", 0, "/api/logs/entries", func(i int) url.Values {
+		{fmt.Sprintf("newest page: all %d projects, 24 h", len(cfg.Projects)), 0, "/api/logs/entries", func(i int) url.Values {
 			v := allProjects()
 			v.Set("since", since)
 			v.Set("until", until)
 			v.Set("page_size", "100")
 			return v
 		}, nonEmpty},
-		{"newest page: 1 project, all time (7 days)", 0, "/api/logs/entries", func(i int) url.Values {
+		{"newest page: 1 project, all time", 0, "/api/logs/entries", func(i int) url.Values {
 			return url.Values{"project": {proj(i)}, "page_size": {"100"}}
 		}, nonEmpty},
 		{"stats + histogram: 1 project, 24 h", 100 * time.Millisecond, "/api/logs/stats", func(i int) url.Values {
@@ -130,7 +130,7 @@ func QueryBench(ctx context.Context, api *API, cfg QueryBenchConfig) ([]*QueryCa
 		{"stats + histogram: 1 project, 1 service, 24 h", 100 * time.Millisecond, "/api/logs/stats", func(i int) url.Values {
 			return url.Values{"project": {proj(i)}, "service": {svc(i)}, "since": {since}, "until": {until}}
 		}, statsOK},
-		{"stats + histogram: all 20 projects, 24 h", 0, "/api/logs/stats", func(i int) url.Values {
+		{fmt.Sprintf("stats + histogram: all %d projects, 24 h", len(cfg.Projects)), 0, "/api/logs/stats", func(i int) url.Values {
 			v := allProjects()
 			v.Set("since", since)
 			v.Set("until", until)
@@ -142,7 +142,7 @@ func QueryBench(ctx context.Context, api *API, cfg QueryBenchConfig) ([]*QueryCa
 		{"search with no match: 1 project, 24 h", time.Second, "/api/logs/entries", func(i int) url.Values {
 			return url.Values{"project": {proj(i)}, "q": {fmt.Sprintf("no-such-text-%d", i)}, "since": {since}, "until": {until}, "page_size": {"100"}}
 		}, anyPage},
-		{"search q=timeout: 1 project, all time (7 days)", 0, "/api/logs/entries", func(i int) url.Values {
+		{"search q=timeout: 1 project, all time", 0, "/api/logs/entries", func(i int) url.Values {
 			return url.Values{"project": {proj(i)}, "q": {"timeout"}, "page_size": {"100"}}
 		}, nonEmpty},
 	}

@@ -94,11 +94,7 @@ func (s *projectServer) ListProjects(ctx context.Context, req *logsv1.ListProjec
 		return nil, err
 	}
 	res := &logsv1.ListProjectsResponse{}
-	if len(list) > size {
-		list = list[:size]
-		last := list[size-1]
-		res.NextPageToken = encodePageToken(pageKey{T: last.CreatedAt, ID: last.ID})
-	}
+	list, res.NextPageToken = nextPage(list, size, func(pr project) pageKey { return pageKey{T: pr.CreatedAt, ID: pr.ID} })
 	for _, pr := range list {
 		res.Projects = append(res.Projects, projectProto(pr))
 	}

@@ -33,11 +33,7 @@ func (s *userServer) ListUsers(ctx context.Context, req *logsv1.ListUsersRequest
 		return nil, err
 	}
 	res := &logsv1.ListUsersResponse{}
-	if len(users) > size {
-		users = users[:size]
-		last := users[size-1]
-		res.NextPageToken = encodePageToken(pageKey{T: last.CreatedAt, ID: last.ID})
-	}
+	users, res.NextPageToken = nextPage(users, size, func(u user) pageKey { return pageKey{T: u.CreatedAt, ID: u.ID} })
 	for _, u := range users {
 		res.Users = append(res.Users, userProto(u))
 	}

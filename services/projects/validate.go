@@ -118,6 +118,16 @@ func encodePageToken(k pageKey) string {
 		[]byte(strconv.FormatInt(k.T.UnixMicro(), 10) + "." + strconv.FormatInt(k.ID, 10)))
 }
 
+// nextPage cuts rows, read with one row more than size, to the page and
+// returns the token of the next page ("" when this is the last).
+func nextPage[T any](rows []T, size int, key func(T) pageKey) ([]T, string) {
+	if len(rows) <= size {
+		return rows, ""
+	}
+	rows = rows[:size]
+	return rows, encodePageToken(key(rows[size-1]))
+}
+
 // decodePageToken returns nil for an empty token.
 func decodePageToken(tok string) (*pageKey, error) {
 	if tok == "" {
