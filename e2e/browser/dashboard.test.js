@@ -421,6 +421,35 @@ describe('dashboard', { timeout: 600_000 }, () => {
     });
   });
 
+  test('projects past the first page come with Load more', async () => {
+    const login = await fetch(`${base}/api/auth/login`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify(ADMIN),
+    });
+    const { token } = await login.json();
+    for (let i = 0; i < 100; i++) {
+      const slug = `bulk-${String(i).padStart(3, '0')}`;
+      const r = await fetch(`${base}/api/logs/projects`, {
+        method: 'POST',
+        headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
+        body: JSON.stringify({ name: `Bulk ${i}`, slug }),
+      });
+      assert.equal(r.status, 201, `creating ${slug}`);
+    }
+    await page.goto('/projects');
+    const projectRows = page.locator('tr[data-slug]');
+    await eventually(async () => assert.equal(await projectRows.count(), 100));
+    const more = page.getByRole('button', { name: 'Load more projects' });
+    await more.click();
+    // The 100 new ones and the deleted project from before, each once.
+    await eventually(async () => assert.equal(await projectRows.count(), 101));
+    const slugs = await projectRows.evaluateAll((trs) => trs.map((tr) => tr.dataset.slug));
+    assert.equal(new Set(slugs).size, 101);
+    assert.ok(slugs.includes(SLUG));
+    await more.waitFor({ state: 'detached' });
+  });
+
   test('sign out, and an expired session sends the user back to sign-in with a message', async () => {
     await page.getByRole('button', { name: 'Sign out' }).click();
     await page.getByRole('heading', { name: 'Sign in' }).waitFor();

@@ -1,5 +1,5 @@
 import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
-import { isAbort } from './api.js';
+import { api, isAbort } from './api.js';
 
 /**
  * Runs `fn(signal)` whenever `deps` change, cancelling the previous run.
@@ -64,6 +64,28 @@ export function useAction(fn) {
   }, []);
   const clearError = useCallback(() => setError(null), []);
   return { run, busy, error, clearError };
+}
+
+/**
+ * A keyset-paginated list: the first page of `path` (loaded like useAsync,
+ * `retry()` starts again from it), later pages appended by `loadMore.run()`.
+ * `items` are the `field` arrays of every page, `nextToken` the last page's.
+ */
+export function usePages(path, field, pageSize = 100) {
+  const [more, setMore] = useState([]);
+  const sep = path.includes('?') ? '&' : '?';
+  const first = useAsync(async (signal) => {
+    const r = await api.get(`${path}${sep}page_size=${pageSize}`, { signal });
+    setMore([]);
+    return r;
+  }, [path]);
+  const pages = first.data ? [first.data, ...more] : [];
+  const nextToken = pages.length ? pages[pages.length - 1].next_page_token || '' : '';
+  const loadMore = useAction(async () => {
+    const r = await api.get(`${path}${sep}page_size=${pageSize}&page_token=${encodeURIComponent(nextToken)}`);
+    setMore((m) => [...m, r]);
+  });
+  return { ...first, items: pages.flatMap((p) => p[field] || []), nextToken, loadMore };
 }
 
 /** Calls fn after `ms` without changes of `value`. */

@@ -58,6 +58,22 @@ export function InlineError({ error, onRetry, busy = false, compact = false, tit
   );
 }
 
+/** The "Load more" button of a paginated list, and its error. */
+export function LoadMore({ nextToken, action, what }) {
+  return (
+    <>
+      {nextToken && (
+        <p class="center">
+          <Button busy={action.busy} onClick={() => action.run()}>
+            Load more {what}
+          </Button>
+        </p>
+      )}
+      <InlineError title={`Could not load more ${what}.`} error={action.error} onRetry={() => action.run()} busy={action.busy} />
+    </>
+  );
+}
+
 async function copyText(text) {
   if (navigator.clipboard && window.isSecureContext) {
     await navigator.clipboard.writeText(text);

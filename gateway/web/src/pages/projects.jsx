@@ -2,35 +2,22 @@
 // key, delete, share.
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { api } from '../api.js';
-import { useAction, useAsync } from '../hooks.js';
+import { useAction, useAsync, usePages } from '../hooks.js';
 import { Link } from '../router.jsx';
 import { suggestSlug, slugProblem } from '../lib/slug.js';
 import { buildSnippets, DEFAULT_FILES } from '../lib/snippets.js';
 import { formatAgo, formatLocal, formatNumber, formatUTC } from '../lib/format.js';
-import { Button, CopyButton, Field, InlineError, Modal, Spinner } from '../components/ui.jsx';
+import { Button, CopyButton, Field, InlineError, LoadMore, Modal, Spinner } from '../components/ui.jsx';
 
 /* global __SAMPLE_FILES__ */
 const SAMPLE_FILES = typeof __SAMPLE_FILES__ !== 'undefined' ? __SAMPLE_FILES__ : DEFAULT_FILES;
-const PAGE = 100;
 
 export function ProjectsPage({ user }) {
   const [creating, setCreating] = useState(false);
   const [reveal, setReveal] = useState(null); // {title, name, slug, apiKey}
   const [dialog, setDialog] = useState(null); // {kind: 'rotate'|'delete'|'members', project}
-  const [more, setMore] = useState([]); // later pages, appended
-  const list = useAsync(async (signal) => {
-    const r = await api.get(`/api/logs/projects?page_size=${PAGE}`, { signal });
-    setMore([]);
-    return r;
-  }, []);
-  const loadMore = useAction(async () => {
-    const last = more.length ? more[more.length - 1] : list.data;
-    const r = await api.get(`/api/logs/projects?page_size=${PAGE}&page_token=${encodeURIComponent(last.next_page_token)}`);
-    setMore((m) => [...m, r]);
-  });
-  const pages = list.data ? [list.data, ...more] : [];
-  const projects = pages.flatMap((p) => p.projects || []);
-  const nextToken = pages.length ? pages[pages.length - 1].next_page_token : '';
+  const list = usePages('/api/logs/projects', 'projects');
+  const projects = list.items;
   const isAdmin = user.role === 'admin';
 
   return (
@@ -136,14 +123,7 @@ export function ProjectsPage({ user }) {
           </table>
         </div>
       )}
-      {nextToken && (
-        <p class="center">
-          <Button busy={loadMore.busy} onClick={() => loadMore.run()}>
-            Load more projects
-          </Button>
-        </p>
-      )}
-      <InlineError title="Could not load more projects." error={loadMore.error} onRetry={() => loadMore.run()} busy={loadMore.busy} />
+      <LoadMore nextToken={list.nextToken} action={list.loadMore} what="projects" />
 
       {reveal && <KeyReveal {...reveal} onClose={() => setReveal(null)} />}
       {dialog && dialog.kind === 'rotate' && (

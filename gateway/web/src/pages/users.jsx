@@ -1,28 +1,15 @@
 // Users (admins only): list, add, remove.
 import { useState } from 'preact/hooks';
 import { api } from '../api.js';
-import { useAction, useAsync } from '../hooks.js';
+import { useAction, usePages } from '../hooks.js';
 import { formatLocal, formatUTC } from '../lib/format.js';
-import { Button, Field, InlineError, Modal, Spinner } from '../components/ui.jsx';
+import { Button, Field, InlineError, LoadMore, Modal, Spinner } from '../components/ui.jsx';
 
-const PAGE = 100;
 
 export function UsersPage({ user }) {
-  const [more, setMore] = useState([]);
   const [removing, setRemoving] = useState(null);
-  const list = useAsync(async (signal) => {
-    const r = await api.get(`/api/users?page_size=${PAGE}`, { signal });
-    setMore([]);
-    return r;
-  }, []);
-  const loadMore = useAction(async () => {
-    const last = more.length ? more[more.length - 1] : list.data;
-    const r = await api.get(`/api/users?page_size=${PAGE}&page_token=${encodeURIComponent(last.next_page_token)}`);
-    setMore((m) => [...m, r]);
-  });
-  const pages = list.data ? [list.data, ...more] : [];
-  const users = pages.flatMap((p) => p.users || []);
-  const nextToken = pages.length ? pages[pages.length - 1].next_page_token : '';
+  const list = usePages('/api/users', 'users');
+  const users = list.items;
   return (
     <>
       <div class="page-head">
@@ -70,14 +57,7 @@ export function UsersPage({ user }) {
           </table>
         </div>
       )}
-      {nextToken && (
-        <p class="center">
-          <Button busy={loadMore.busy} onClick={() => loadMore.run()}>
-            Load more users
-          </Button>
-        </p>
-      )}
-      <InlineError title="Could not load more users." error={loadMore.error} onRetry={() => loadMore.run()} busy={loadMore.busy} />
+      <LoadMore nextToken={list.nextToken} action={list.loadMore} what="users" />
       {removing && (
         <RemoveUser
           target={removing}
