@@ -373,44 +373,78 @@ func walkContract(t *testing.T, pl *platform) {
 	})
 
 	t.Run("live tail", func(t *testing.T) {
-		req, err := http.NewRequest("GET", pl.baseURL+"/api/logs/tail?project="+slug+"&level=ERROR", nil)
-		require.NoError(t, err)
-		req.Header.Set("Authorization", "Bearer "+admin)
-		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-		defer cancel()
-		res, err := http.DefaultClient.Do(req.WithContext(ctx))
-		require.NoError(t, err)
-		defer res.Body.Close()
-		require.Equal(t, 200, res.StatusCode)
-		require.Equal(t, "text/event-stream", res.Header.Get("Content-Type"))
-		events := make(chan map[string]any, 10)
-		go func() {
-			sc := bufio.NewScanner(res.Body)
-			for sc.Scan() {
-				if d, ok := strings.CutPrefix(sc.Text(), "data: "); ok {
-					var m map[string]any
-					if json.Unmarshal([]byte(d), &m) == nil {
-						events <- m
+		// tail opens the SSE stream and returns its events: each entry with
+		// its `id:` (the resume token) under "_id".
+		tail := func(ctx context.Context, lastEventID string) <-chan map[string]any {
+			req, err := http.NewRequestWithContext(ctx, "GET", pl.baseURL+"/api/logs/tail?project="+slug+"&level=ERROR", nil)
+			require.NoError(t, err)
+			req.Header.Set("Authorization", "Bearer "+admin)
+			if lastEventID != "" {
+				req.Header.Set("Last-Event-ID", lastEventID)
+			}
+			res, err := http.DefaultClient.Do(req)
+			require.NoError(t, err)
+			require.Equal(t, 200, res.StatusCode)
+			require.Equal(t, "text/event-stream", res.Header.Get("Content-Type"))
+			events := make(chan map[string]any, 10)
+			go func() {
+				defer res.Body.Close()
+				defer close(events)
+				sc := bufio.NewScanner(res.Body)
+				id := ""
+				for sc.Scan() {
+					if v, ok := strings.CutPrefix(sc.Text(), "id: "); ok {
+						id = v
+					}
+					if d, ok := strings.CutPrefix(sc.Text(), "data: "); ok {
+						var m map[string]any
+						if json.Unmarshal([]byte(d), &m) == nil {
+							m["_id"] = id
+							events <- m
+						}
 					}
 				}
+			}()
+			return events
+		}
+		next := func(ctx context.Context, events <-chan map[string]any) map[string]any {
+			select {
+			case e := <-events:
+				return e
+			case <-ctx.Done():
+				t.Fatal("no tail event within the deadline")
+				return nil
 			}
-			close(events)
-		}()
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		first, closeFirst := context.WithCancel(ctx)
+		events := tail(first, "")
 		sent := time.Now()
 		pl.do(t, "POST", "/api/logs/batch", map[string]any{"service_name": "tailer", "logs": []map[string]any{
 			{"level": "INFO", "message": "not for this tail"},
 			{"level": "ERROR", "message": "tail me <script>alert(1)</script>"},
 		}}, bearer(key)).expect(t, 201)
-		select {
-		case e := <-events:
-			require.Equal(t, "tail me <script>alert(1)</script>", e["message"])
-			require.Equal(t, "ERROR", e["level"])
-			require.Equal(t, slug, e["project_slug"])
-			require.Less(t, time.Since(sent), 2*time.Second)
-		case <-ctx.Done():
-			t.Fatal("no tail event within the deadline")
-		}
+		e := next(ctx, events)
+		require.Equal(t, "tail me <script>alert(1)</script>", e["message"])
+		require.Equal(t, "ERROR", e["level"])
+		require.Equal(t, slug, e["project_slug"])
+		require.Less(t, time.Since(sent), 2*time.Second)
+		lastID := e["_id"].(string)
+		require.NotEmpty(t, lastID)
+		closeFirst()
+
+		// Disconnected, an entry is sent; reconnecting with Last-Event-ID
+		// (as EventSource does) streams it, after the last one seen again.
+		pl.do(t, "POST", "/api/logs/batch", map[string]any{"service_name": "tailer", "logs": []map[string]any{
+			{"level": "ERROR", "message": "while away"},
+		}}, bearer(key)).expect(t, 201)
+		events = tail(ctx, lastID)
+		require.Equal(t, "tail me <script>alert(1)</script>", next(ctx, events)["message"])
+		require.Equal(t, "while away", next(ctx, events)["message"])
+
 		pl.do(t, "GET", "/api/logs/tail?project="+slug, nil).expectError(t, 401, "UNAUTHENTICATED", "")
+		pl.do(t, "GET", "/api/logs/tail?project="+slug+"&resume_token=garbage", nil, bearer(admin)).expectError(t, 400, "INVALID_ARGUMENT", "resume_token")
 	})
 
 	t.Run("tenancy and sharing", func(t *testing.T) {

@@ -5,7 +5,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
-	"strconv"
+	"strings"
 	"time"
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/utilities"
@@ -18,9 +18,11 @@ import (
 )
 
 // handleTail is GET /api/logs/tail: the query service's TailEntries stream
-// as server-sent events, one `data: {entry}` event per entry, with a comment
-// line every TailHeartbeat so proxies keep the connection open. Errors
-// before the stream starts are ordinary JSON errors.
+// as server-sent events, one `data: {entry}` event per entry whose `id:` is
+// the entry's resume token, with a comment line every TailHeartbeat so
+// proxies keep the connection open. A browser's EventSource sends the last
+// id back as Last-Event-ID when it reconnects, and the tail resumes from
+// there. Errors before the stream starts are ordinary JSON errors.
 func (g *Gateway) handleTail(w http.ResponseWriter, r *http.Request) {
 	flusher, ok := w.(http.Flusher)
 	if !ok {
@@ -31,6 +33,9 @@ func (g *Gateway) handleTail(w http.ResponseWriter, r *http.Request) {
 	if err := (queryParser{}).Parse(req, r.URL.Query(), utilities.NewDoubleArray(nil)); err != nil {
 		writeErrorBody(w, http.StatusBadRequest, codes.InvalidArgument, err.Error())
 		return
+	}
+	if id := r.Header.Get("Last-Event-ID"); id != "" && req.GetResumeToken() == "" {
+		req.ResumeToken = id
 	}
 	ctx, cancel := context.WithCancel(r.Context())
 	defer cancel()
@@ -62,7 +67,7 @@ func (g *Gateway) handleTail(w http.ResponseWriter, r *http.Request) {
 	_, _ = io.WriteString(w, ": tail started\n\n")
 	flusher.Flush()
 
-	entries := make(chan *logsv1.LogEntry)
+	entries := make(chan *logsv1.TailEntriesResponse)
 	recvErr := make(chan error, 1)
 	go func() {
 		for {
@@ -72,7 +77,7 @@ func (g *Gateway) handleTail(w http.ResponseWriter, r *http.Request) {
 				return
 			}
 			select {
-			case entries <- res.GetEntry():
+			case entries <- res:
 			case <-ctx.Done():
 				recvErr <- ctx.Err()
 				return
@@ -84,12 +89,15 @@ func (g *Gateway) handleTail(w http.ResponseWriter, r *http.Request) {
 	buf := make([]byte, 0, 1024)
 	for {
 		select {
-		case e := <-entries:
+		case res := <-entries:
 			buf = buf[:0]
-			buf = append(buf, "id: "...)
-			buf = strconv.AppendInt(buf, e.GetId(), 10)
-			buf = append(buf, "\ndata: "...)
-			buf, err = appendMessage(buf, e.ProtoReflect())
+			if tok := res.GetResumeToken(); tok != "" && !strings.ContainsAny(tok, "\r\n") {
+				buf = append(buf, "id: "...)
+				buf = append(buf, tok...)
+				buf = append(buf, '\n')
+			}
+			buf = append(buf, "data: "...)
+			buf, err = appendMessage(buf, res.GetEntry().ProtoReflect())
 			if err != nil {
 				g.log.Error("encoding tail entry", zap.Error(err))
 				return

@@ -26,6 +26,7 @@ import (
 	logsv1 "github.com/devsmith/logs/gen/devsmith/logs/v1"
 	"github.com/devsmith/logs/internal/authn"
 	"github.com/devsmith/logs/services/ingestion/partition"
+	"github.com/devsmith/logs/services/ingestion/tailnotify"
 )
 
 // Config tunes the service; zero fields take their defaults.
@@ -164,6 +165,8 @@ func (s *Service) Run(ctx context.Context) error {
 	}
 	t := time.NewTicker(s.cfg.MaintenanceInterval)
 	defer t.Stop()
+	journal := time.NewTicker(journalPruneInterval)
+	defer journal.Stop()
 	for {
 		select {
 		case <-ctx.Done():
@@ -175,8 +178,25 @@ func (s *Service) Run(ctx context.Context) error {
 				s.log.Error("ensuring partitions failed", zap.Error(err))
 			}
 			s.cleanup(ctx)
+		case <-journal.C:
+			if err := s.pruneTailJournal(ctx); err != nil && ctx.Err() == nil {
+				s.log.Error("pruning the tail journal failed", zap.Error(err))
+			}
 		}
 	}
+}
+
+// journalPruneInterval is how often tail journal rows older than
+// tailnotify.JournalRetention are deleted.
+const journalPruneInterval = time.Minute
+
+// pruneTailJournal deletes the tail journal's rows past its retention.
+func (s *Service) pruneTailJournal(ctx context.Context) error {
+	cutoff := s.now().Add(-tailnotify.JournalRetention)
+	if _, err := s.pool.Exec(ctx, `DELETE FROM logs.tail_journal WHERE created_at < $1`, cutoff); err != nil {
+		return fmt.Errorf("deleting tail journal rows before %s: %w", cutoff.Format(time.RFC3339), err)
+	}
+	return nil
 }
 
 func (s *Service) markReady() {
@@ -224,8 +244,8 @@ func (s *Service) ensure(ctx context.Context) error {
 	return nil
 }
 
-// cleanup drops partitions past retention and forgets batch_ids older than
-// the dedup window. Failures are logged; the next round tries again.
+// cleanup drops partitions past retention, prunes the tail journal, and
+// forgets batch_ids older than the dedup window. Failures are logged; the next round tries again.
 func (s *Service) cleanup(ctx context.Context) {
 	dropped, err := partition.DropExpired(ctx, s.pool, s.now(), s.cfg.Retention)
 	if err != nil && ctx.Err() == nil {
@@ -233,6 +253,9 @@ func (s *Service) cleanup(ctx context.Context) {
 	}
 	for _, name := range dropped {
 		s.log.Info("dropped expired partition", zap.String("partition", name))
+	}
+	if err := s.pruneTailJournal(ctx); err != nil && ctx.Err() == nil {
+		s.log.Error("pruning the tail journal failed", zap.Error(err))
 	}
 	if n, err := s.forgetBatchIDs(ctx); err != nil && ctx.Err() == nil {
 		s.log.Error("deleting old batch ids failed", zap.Error(err))

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -699,7 +700,7 @@ func TestShutdownDrainsQueuedBatches(t *testing.T) {
 	require.Equal(t, acked, count(t, pool, "SELECT count(*) FROM logs.entries"))
 }
 
-func TestNotifications(t *testing.T) {
+func TestTailJournal(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, envOptions{})
 	ctx := context.Background()
@@ -721,35 +722,39 @@ func TestNotifications(t *testing.T) {
 		}
 		_, err := e.client.IngestBatch(keyCtx(key), &logsv1.IngestBatchRequest{ServiceName: "api", Logs: logs})
 		require.NoError(t, err)
+		// Each commit wakes the listeners.
+		wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		n, err := conn.WaitForNotification(wctx)
+		cancel()
+		require.NoError(t, err, "no notification for batch %d", i)
+		require.Equal(t, tailnotify.Channel, n.Channel)
 	}
 	stored := entries(t, e.pool, "")
 	require.Len(t, stored, 120)
 
-	// Every stored entry is covered by a notification of its project.
-	var payloads []tailnotify.Payload
-	covered := func(en entry) bool {
-		for _, p := range payloads {
-			if p.ProjectID == en.ProjectID && p.MinID <= en.ID && en.ID <= p.MaxID && !en.TS.Before(p.MinTS) && !en.TS.After(p.MaxTS) {
-				return true
-			}
-		}
-		return false
+	// One journal row per project and transaction, whose ranges are tight
+	// (the min and max of what was written) and cover every stored entry.
+	rows, err := e.pool.Query(ctx, `SELECT xid::text, project_id, min_id, max_id, min_ts, max_ts FROM logs.tail_journal ORDER BY xid`)
+	require.NoError(t, err)
+	var spans []tailnotify.Span
+	xids := map[string]bool{}
+	for rows.Next() {
+		var xid string
+		var sp tailnotify.Span
+		require.NoError(t, rows.Scan(&xid, &sp.ProjectID, &sp.MinID, &sp.MaxID, &sp.MinTS, &sp.MaxTS))
+		xids[xid] = true
+		spans = append(spans, sp)
 	}
+	require.NoError(t, rows.Err())
+	require.Len(t, spans, 4)
+	require.Len(t, xids, 4, "one transaction each")
 	for _, en := range stored {
-		for !covered(en) {
-			wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-			n, err := conn.WaitForNotification(wctx)
-			cancel()
-			require.NoError(t, err, "no notification covers entry %d of project %d", en.ID, en.ProjectID)
-			require.Equal(t, tailnotify.Channel, n.Channel)
-			p, err := tailnotify.Decode(n.Payload)
-			require.NoError(t, err)
-			payloads = append(payloads, p)
-		}
+		covered := slices.ContainsFunc(spans, func(p tailnotify.Span) bool {
+			return p.ProjectID == en.ProjectID && p.MinID <= en.ID && en.ID <= p.MaxID && !en.TS.Before(p.MinTS) && !en.TS.After(p.MaxTS)
+		})
+		require.True(t, covered, "no journal row covers entry %d of project %d", en.ID, en.ProjectID)
 	}
-	require.Len(t, payloads, 4, "one notification per project and transaction")
-	// The ranges are tight: they are the min and max of what was written.
-	for _, p := range payloads {
+	for _, p := range spans {
 		var minID, maxID int64
 		var minTS, maxTS time.Time
 		require.NoError(t, e.pool.QueryRow(ctx, `SELECT min(id), max(id), min(ts), max(ts) FROM logs.entries
@@ -759,6 +764,13 @@ func TestNotifications(t *testing.T) {
 		require.True(t, p.MinTS.Equal(minTS), "%s vs %s", p.MinTS, minTS)
 		require.True(t, p.MaxTS.Equal(maxTS), "%s vs %s", p.MaxTS, maxTS)
 	}
+
+	// Rows past the journal's retention are pruned, the others kept.
+	_, err = e.pool.Exec(ctx, `UPDATE logs.tail_journal SET created_at = now() - $1::interval
+		WHERE xid = (SELECT min(xid) FROM logs.tail_journal)`, (tailnotify.JournalRetention + time.Minute).String())
+	require.NoError(t, err)
+	require.NoError(t, e.svc.pruneTailJournal(ctx))
+	require.Equal(t, int64(3), count(t, e.pool, "SELECT count(*) FROM logs.tail_journal"))
 }
 
 func TestMaintenanceAtStart(t *testing.T) {

@@ -22,11 +22,11 @@ import (
 // Group commit. Handlers validate a batch, queue it and wait; each of
 // Config.Writers goroutines takes everything queued (up to maxGroupRows rows
 // or maxGroupBytes) and writes it in one transaction: the API keys verified
-// (keys.go), batch_id rows, one COPY, rollups and the tail notification,
-// then commits and acknowledges every batch of the group. Batches whose key
-// is refused are answered and the rest written again; if the transaction
-// fails otherwise, each batch is retried alone so that only the culprit
-// gets the error.
+// (keys.go), batch_id rows, one COPY, rollups, the tail journal rows and
+// notification (tailnotify), then commits and acknowledges every batch of
+// the group. Batches whose key is refused are answered and the rest written
+// again; if the transaction fails otherwise, each batch is retried alone so
+// that only the culprit gets the error.
 
 const (
 	maxGroupRows  = 20_000
@@ -262,7 +262,7 @@ func (b *batch) answer(err error) {
 // answer; nothing is acknowledged here. It returns errKeyRefused, having
 // written nothing, when a batch's key failed verification (that batch is
 // marked refused). Three round trips: (begin, verify the keys, record the
-// batch ids, reserve ids), the COPY, and (rollups and the tail
+// batch ids, reserve ids), the COPY, and (rollups, the tail journal and
 // notification, commit); a fourth only when a batch_id was seen before.
 func (w *writer) commit(ctx context.Context, group []*batch) (err error) {
 	ctx, cancel := context.WithTimeout(ctx, txTimeout)
@@ -334,7 +334,7 @@ func (w *writer) commit(ctx context.Context, group []*batch) (err error) {
 	}()
 	if nrows > 0 {
 		if _, err := br.Exec(); err != nil {
-			return fmt.Errorf("updating rollups and notifying: %w", err)
+			return fmt.Errorf("updating rollups and the tail journal: %w", err)
 		}
 	}
 	tag, err := br.Exec()
@@ -549,8 +549,11 @@ const rollupsSQL = `WITH r AS (
 	ORDER BY p, s, d
 	ON CONFLICT (project_id, service_name, day) DO UPDATE
 	SET count = e.count + EXCLUDED.count, last_log_at = greatest(e.last_log_at, EXCLUDED.last_log_at)
+), j AS (
+	INSERT INTO logs.tail_journal (project_id, min_id, max_id, min_ts, max_ts)
+	SELECT * FROM unnest($6::bigint[], $7::bigint[], $8::bigint[], $9::timestamptz[], $10::timestamptz[])
 )
-SELECT count(pg_notify('` + tailnotify.Channel + `', n)) FROM unnest($6::text[]) AS n`
+SELECT pg_notify('` + tailnotify.Channel + `', '')`
 
 type rollupKey struct {
 	project int64
@@ -576,8 +579,7 @@ func floorDiv(a, b int64) int64 {
 }
 
 // rollupArgs are the arguments of rollupsSQL: the written rows added to the
-// per-day rollups, and one tail notification per project (delivered with
-// the commit).
+// per-day rollups, and one tail journal row per project.
 func rollupArgs(group []*batch) []any {
 	rolls := make(map[rollupKey]rollup)
 	spans := make(map[int64]span)
@@ -630,14 +632,17 @@ func rollupArgs(group []*batch) []any {
 		days[i] = time.UnixMicro(k.day * microsPerDay).UTC()
 		lasts[i] = time.UnixMicro(r.last).UTC()
 	}
-	payloads := make([]string, 0, len(spans))
+	// The tail journal: one row per project (tailnotify).
+	projects := make([]int64, 0, len(spans))
+	minIDs := make([]int64, 0, len(spans))
+	maxIDs := make([]int64, 0, len(spans))
+	minTS := make([]time.Time, 0, len(spans))
+	maxTS := make([]time.Time, 0, len(spans))
 	for p, sp := range spans {
-		payloads = append(payloads, tailnotify.Encode(tailnotify.Payload{
-			ProjectID: p, MinID: sp.minID, MaxID: sp.maxID,
-			MinTS: time.UnixMicro(sp.minTS), MaxTS: time.UnixMicro(sp.maxTS),
-		}))
+		projects, minIDs, maxIDs = append(projects, p), append(minIDs, sp.minID), append(maxIDs, sp.maxID)
+		minTS, maxTS = append(minTS, time.UnixMicro(sp.minTS).UTC()), append(maxTS, time.UnixMicro(sp.maxTS).UTC())
 	}
-	return []any{pids, svcs, days, counts, lasts, payloads}
+	return []any{pids, svcs, days, counts, lasts, projects, minIDs, maxIDs, minTS, maxTS}
 }
 
 // COPY in PostgreSQL's binary format: no text parsing of numbers and

@@ -42,6 +42,10 @@ var errBadPageToken = &clientError{code: codes.InvalidArgument, msg: "invalid pa
 // errFellBehind ends a tail whose subscriber could not keep up.
 var errFellBehind = &clientError{code: codes.ResourceExhausted, msg: "tail fell behind; reconnect"}
 
+// errLostTrack ends the tails when the journal may have been pruned past
+// what they were sent (the listener was disconnected too long).
+var errLostTrack = &clientError{code: codes.Unavailable, msg: "tail lost track of new entries while the database was unreachable; reconnect"}
+
 // errShuttingDown refuses a tail while the service stops.
 var errShuttingDown = &clientError{code: codes.Unavailable, msg: "tail is shutting down; reconnect"}
 

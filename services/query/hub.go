@@ -1,47 +1,79 @@
 package query
 
 import (
+	"context"
+	"slices"
 	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/devsmith/logs/services/ingestion/tailnotify"
 )
 
-// hub fans the listener's notifications out to the tails reading each
-// project. Publishing never blocks: each subscriber queues what it has not
-// read yet, up to its bound.
+// hub follows the tail journal for the tails of this replica: one journal
+// read per wake-up (a notification, the listener's (re)connection, a tail
+// joining), its rows fanned out to the tails reading each project.
+// Delivering never blocks: each subscriber queues what it has not read yet,
+// up to its bound.
 type hub struct {
+	wake chan struct{} // has a value when a read is wanted
+
 	mu        sync.Mutex
 	closed    bool
 	all       map[*subscriber]struct{}
 	byProject map[int64]map[*subscriber]struct{}
+	joining   map[*subscriber]struct{} // waiting for the next read
+	// pos is where the last read left off; nil while no tail is open (a
+	// tail that joins then starts from its own first read).
+	pos *position
 }
 
 func newHub() *hub {
-	return &hub{all: map[*subscriber]struct{}{}, byProject: map[int64]map[*subscriber]struct{}{}}
+	return &hub{
+		wake:      make(chan struct{}, 1),
+		all:       map[*subscriber]struct{}{},
+		byProject: map[int64]map[*subscriber]struct{}{},
+		joining:   map[*subscriber]struct{}{},
+	}
 }
 
-// subscribe adds sub for its projects; false once the hub is closed.
-func (h *hub) subscribe(sub *subscriber) bool {
+// poke asks for a journal read.
+func (h *hub) poke() {
+	select {
+	case h.wake <- struct{}{}:
+	default:
+	}
+}
+
+// join adds sub once the next journal read has been made: from then on
+// every entry committed is delivered to it (and, when it resumes, those
+// past its resume position first). It returns errShuttingDown once the hub
+// is closed, or ctx's error.
+func (h *hub) join(ctx context.Context, sub *subscriber) error {
 	h.mu.Lock()
-	defer h.mu.Unlock()
 	if h.closed {
-		return false
+		h.mu.Unlock()
+		return errShuttingDown
 	}
-	h.all[sub] = struct{}{}
-	for _, id := range sub.projects {
-		m := h.byProject[id]
-		if m == nil {
-			m = map[*subscriber]struct{}{}
-			h.byProject[id] = m
-		}
-		m[sub] = struct{}{}
+	h.joining[sub] = struct{}{}
+	h.mu.Unlock()
+	h.poke()
+	select {
+	case <-sub.joined:
+		return nil
+	case <-sub.done:
+		return errShuttingDown
+	case <-ctx.Done():
+		h.unsubscribe(sub)
+		return ctx.Err()
 	}
-	return true
 }
 
 func (h *hub) unsubscribe(sub *subscriber) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	delete(h.joining, sub)
 	delete(h.all, sub)
 	for _, id := range sub.projects {
 		if m := h.byProject[id]; m != nil {
@@ -51,14 +83,88 @@ func (h *hub) unsubscribe(sub *subscriber) {
 			}
 		}
 	}
+	if len(h.all) == 0 && len(h.joining) == 0 {
+		h.pos = nil
+	}
 }
 
-// publish queues n for every subscriber reading its project.
-func (h *hub) publish(n tailnotify.Payload) {
+// read reads the journal past the position every member needs and delivers
+// the rows: to the open tails those past the last read, to each joining
+// tail those past its own start (its resume position, else the last read;
+// nothing on the hub's first read). Then the joining tails are in.
+func (h *hub) read(ctx context.Context, pool *pgxpool.Pool, now time.Time) error {
+	h.mu.Lock()
+	if len(h.all) == 0 && len(h.joining) == 0 {
+		h.pos = nil
+		h.mu.Unlock()
+		return nil
+	}
+	from := h.pos
+	need := from
+	joining := make([]*subscriber, 0, len(h.joining))
+	for sub := range h.joining {
+		joining = append(joining, sub)
+		if sub.resume != nil {
+			need = sub.start(need)
+		}
+	}
+	h.mu.Unlock()
+
+	rows, pos, err := readJournal(ctx, pool, need, now)
+	if err != nil {
+		return err
+	}
+
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	for sub := range h.byProject[n.ProjectID] {
-		sub.push(n)
+	if from != nil {
+		tok := from.token()
+		for _, r := range rows {
+			if from.includes(r.xid) {
+				for sub := range h.byProject[r.span.ProjectID] {
+					sub.push(tailItem{span: r.span, token: tok})
+				}
+			}
+		}
+	}
+	// Those that joined during the read wait for the next one (already
+	// asked for), as its start may lie before what this one read.
+	for _, sub := range joining {
+		if _, ok := h.joining[sub]; !ok {
+			continue // gone meanwhile
+		}
+		if start := sub.start(from); start != nil {
+			tok := start.token()
+			for _, r := range rows {
+				if start.includes(r.xid) && slices.Contains(sub.projects, r.span.ProjectID) {
+					sub.push(tailItem{span: r.span, token: tok})
+				}
+			}
+		}
+		delete(h.joining, sub)
+		h.all[sub] = struct{}{}
+		for _, id := range sub.projects {
+			m := h.byProject[id]
+			if m == nil {
+				m = map[*subscriber]struct{}{}
+				h.byProject[id] = m
+			}
+			m[sub] = struct{}{}
+		}
+		close(sub.joined)
+	}
+	if len(h.all) > 0 {
+		h.pos = pos
+	}
+	return nil
+}
+
+// failAll ends every tail with err.
+func (h *hub) failAll(err error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for sub := range h.all {
+		sub.fail(err)
 	}
 }
 
@@ -68,6 +174,9 @@ func (h *hub) close() {
 	defer h.mu.Unlock()
 	h.closed = true
 	for sub := range h.all {
+		sub.stop()
+	}
+	for sub := range h.joining {
 		sub.stop()
 	}
 }
@@ -80,71 +189,107 @@ func (h *hub) size() (subscribers, projects int) {
 	return len(h.all), len(h.byProject)
 }
 
-// subscriber is one tail's queue of notifications not read yet.
+// tailItem is one journal row for a tail, with the resume token its entries
+// are sent with.
+type tailItem struct {
+	span  tailnotify.Span
+	token string
+}
+
+// subscriber is one tail's queue of journal rows not read yet.
 type subscriber struct {
 	projects []int64
 	limit    int
+	resume   *position // where it resumes; nil: from its first read
 
 	mu      sync.Mutex
-	pending []tailnotify.Payload
-	behind  bool
+	pending []tailItem
+	err     error // once set, the tail ends with it
 
 	wake     chan struct{} // has a value when pending changed
+	joined   chan struct{} // closed once the hub delivers to it
 	done     chan struct{} // closed when the hub closes
 	stopOnce sync.Once
 }
 
-func newSubscriber(projects []int64, limit int) *subscriber {
+func newSubscriber(projects []int64, limit int, resume *position) *subscriber {
 	return &subscriber{
 		projects: projects,
 		limit:    limit,
+		resume:   resume,
 		wake:     make(chan struct{}, 1),
+		joined:   make(chan struct{}),
 		done:     make(chan struct{}),
 	}
 }
 
-// push queues n. Past the limit the subscriber is marked behind and its
-// queue dropped: it will end its stream instead of reading on.
-func (s *subscriber) push(n tailnotify.Payload) {
+// start is where a joining subscriber's first read begins: its resume
+// position together with last (the hub's), or last alone.
+func (s *subscriber) start(last *position) *position {
+	switch {
+	case s.resume == nil:
+		return last
+	case last == nil:
+		return s.resume
+	}
+	return last.union(s.resume)
+}
+
+// push queues it. Past the limit the subscriber fails with errFellBehind:
+// it will end its stream instead of reading on.
+func (s *subscriber) push(it tailItem) {
 	s.mu.Lock()
 	switch {
-	case s.behind:
+	case s.err != nil:
 	case len(s.pending) >= s.limit:
-		s.behind = true
+		s.err = errFellBehind
 		s.pending = nil
 	default:
-		s.pending = append(s.pending, n)
+		s.pending = append(s.pending, it)
 	}
 	s.mu.Unlock()
+	s.signal()
+}
+
+// fail drops the queue and makes next report err.
+func (s *subscriber) fail(err error) {
+	s.mu.Lock()
+	if s.err == nil {
+		s.err, s.pending = err, nil
+	}
+	s.mu.Unlock()
+	s.signal()
+}
+
+func (s *subscriber) signal() {
 	select {
 	case s.wake <- struct{}{}:
 	default:
 	}
 }
 
-// next pops the oldest pending notification. behind reports that the
-// subscriber fell too far behind.
-func (s *subscriber) next() (n tailnotify.Payload, ok, behind bool) {
+// next pops the oldest pending row; err is set once the tail must end.
+func (s *subscriber) next() (it tailItem, ok bool, err error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.behind {
-		return n, false, true
+	if s.err != nil {
+		return it, false, s.err
 	}
 	if len(s.pending) == 0 {
-		return n, false, false
+		return it, false, nil
 	}
-	n = s.pending[0]
+	it = s.pending[0]
 	s.pending = s.pending[1:]
 	if len(s.pending) == 0 {
 		s.pending = nil // release the backing array
 	}
-	return n, true, false
+	return it, true, nil
 }
 
 func (s *subscriber) stop() { s.stopOnce.Do(func() { close(s.done) }) }
 
 // recentIDs remembers the ids of the last entries a tail sent, so an entry
-// that falls in the ranges of two notifications (concurrent transactions'
+// that falls in the ranges of two journal rows (concurrent transactions'
 // ranges may overlap) is sent once.
 type recentIDs struct {
 	ring []int64

@@ -31,11 +31,13 @@ type listenerState struct {
 	listening atomic.Bool  // LISTEN is in effect
 	pid       atomic.Int32 // the listening backend's process id
 	connects  atomic.Int64 // successful (re)connections
+	losses    atomic.Int64 // connections lost (counted once the loss is noted)
 }
 
 // TailEntries streams the entries committed after the call started that
-// match the filters. Nothing is sent until such an entry arrives (response
-// headers are sent as soon as the tail is subscribed).
+// match the filters, or after its resume token. Nothing is sent until such
+// an entry arrives (response headers are sent as soon as the tail is
+// subscribed).
 func (s *Service) TailEntries(req *logsv1.TailEntriesRequest, stream logsv1.QueryService_TailEntriesServer) error {
 	ctx := stream.Context()
 	if err := s.tail(ctx, req, stream); err != nil {
@@ -43,6 +45,10 @@ func (s *Service) TailEntries(req *logsv1.TailEntriesRequest, stream logsv1.Quer
 	}
 	return nil
 }
+
+// resumeMargin keeps resuming clear of the journal's pruning: a token
+// older than the retention less this margin is not honoured.
+const resumeMargin = time.Minute
 
 func (s *Service) tail(ctx context.Context, req *logsv1.TailEntriesRequest, stream logsv1.QueryService_TailEntriesServer) error {
 	f, err := parseFilters(ctx, rawFilters{
@@ -52,12 +58,29 @@ func (s *Service) tail(ctx context.Context, req *logsv1.TailEntriesRequest, stre
 	if err != nil {
 		return err
 	}
-	sub := newSubscriber(f.projects, s.cfg.TailBuffer)
-	if !s.hub.subscribe(sub) {
-		return errShuttingDown
+	var resume *position
+	if tok := req.GetResumeToken(); tok != "" {
+		p, err := parseToken(tok)
+		if err != nil {
+			return err
+		}
+		if s.now().Sub(p.at) < tailnotify.JournalRetention-resumeMargin {
+			resume = p
+		}
+	}
+	sub := newSubscriber(f.projects, s.cfg.TailBuffer, resume)
+	if err := s.hub.join(ctx, sub); err != nil {
+		if ctx.Err() != nil {
+			return nil // the client went away
+		}
+		return err
 	}
 	defer s.hub.unsubscribe(sub)
-	if err := stream.SendHeader(metadata.Pairs(TailHeader, "subscribed")); err != nil {
+	state := "subscribed"
+	if resume != nil {
+		state = "resumed"
+	}
+	if err := stream.SendHeader(metadata.Pairs(TailHeader, state)); err != nil {
 		return nil // the client went away
 	}
 	sent := newRecentIDs(recentIDsPerBuffer * s.cfg.TailBuffer)
@@ -70,15 +93,15 @@ func (s *Service) tail(ctx context.Context, req *logsv1.TailEntriesRequest, stre
 		case <-sub.wake:
 		}
 		for {
-			n, ok, behind := sub.next()
-			if behind {
-				s.log.Info("tail fell behind; ending it", zap.Int("tail_buffer", s.cfg.TailBuffer))
-				return errFellBehind
+			it, ok, err := sub.next()
+			if err != nil {
+				s.log.Info("ending a tail", zap.Error(err), zap.Int("tail_buffer", s.cfg.TailBuffer))
+				return err
 			}
 			if !ok {
 				break
 			}
-			if err := s.deliver(ctx, stream, f, sent, n); err != nil {
+			if err := s.deliver(ctx, stream, f, sent, it); err != nil {
 				if ctx.Err() != nil {
 					return nil
 				}
@@ -88,11 +111,11 @@ func (s *Service) tail(ctx context.Context, req *logsv1.TailEntriesRequest, stre
 	}
 }
 
-// deliver sends the committed entries that n announces and that match f, in
-// (ts, id) order, reading at most TailBuffer of them at a time.
-func (s *Service) deliver(ctx context.Context, stream logsv1.QueryService_TailEntriesServer, f *filters, sent *recentIDs, n tailnotify.Payload) error {
-	// Widened by a microsecond each way: PostgreSQL keeps microseconds, the
-	// payload may carry nanoseconds.
+// deliver sends the committed entries that its journal row covers and that
+// match f, in (ts, id) order, reading at most TailBuffer of them at a time.
+func (s *Service) deliver(ctx context.Context, stream logsv1.QueryService_TailEntriesServer, f *filters, sent *recentIDs, it tailItem) error {
+	n := it.span
+	// Widened by a microsecond each way, as PostgreSQL keeps microseconds.
 	lo := n.MinTS.Truncate(time.Microsecond).Add(-time.Microsecond)
 	hi := ceilMicro(n.MaxTS).Add(time.Microsecond)
 	var after *cursor
@@ -114,7 +137,7 @@ func (s *Service) deliver(ctx context.Context, stream logsv1.QueryService_TailEn
 			if err != nil {
 				return err
 			}
-			if err := stream.Send(&logsv1.TailEntriesResponse{Entry: e}); err != nil {
+			if err := stream.Send(&logsv1.TailEntriesResponse{Entry: e, ResumeToken: it.token}); err != nil {
 				return fmt.Errorf("sending tail entry: %w", err)
 			}
 		}
@@ -141,19 +164,40 @@ func tailQuery(f *filters, project int64, lo, hi time.Time, minID, maxID int64, 
 		" ORDER BY ts, id LIMIT " + b.arg(limit), b.args
 }
 
-// Run holds one connection LISTENing on the ingestion service's channel and
-// fans each notification out to the tails reading its project, until ctx
-// ends. A lost connection is re-established with backoff; entries committed
-// while it was down are not streamed (the tails stay open). When ctx ends
-// every tail ends cleanly and Run returns nil.
+// Run follows the tail journal for this replica's tails until ctx ends:
+// one connection LISTENs on the ingestion service's channel, and each
+// notification has the journal read (follow). A lost connection is
+// re-established with backoff, and the journal read then catches up on what
+// was committed meanwhile; after a loss longer than the journal keeps rows,
+// the tails are ended (they may have missed entries) and reconnect. When
+// ctx ends every tail ends cleanly and Run returns nil.
 func (s *Service) Run(ctx context.Context) error {
 	defer s.hub.close()
+	followed := make(chan struct{})
+	go func() {
+		defer close(followed)
+		s.follow(ctx)
+	}()
+	defer func() { <-followed }()
 	backoff := listenMinBackoff
+	var down time.Time // when the listener lost its connection
 	for {
-		err := s.listen(ctx, func() { backoff = listenMinBackoff })
+		err := s.listen(ctx, func() {
+			backoff = listenMinBackoff
+			if !down.IsZero() && s.now().Sub(down) > tailnotify.JournalRetention-resumeMargin {
+				s.log.Warn("tail listener was disconnected longer than the journal keeps rows; ending the tails", zap.Duration("disconnected", s.now().Sub(down)))
+				s.hub.failAll(errLostTrack)
+			}
+			down = time.Time{}
+			s.hub.poke() // catch up on what committed while not listening
+		})
 		if ctx.Err() != nil {
 			return nil
 		}
+		if down.IsZero() {
+			down = s.now()
+		}
+		s.listener.losses.Add(1)
 		s.log.Warn("tail listener lost its connection; reconnecting", zap.Error(err), zap.Duration("backoff", backoff))
 		select {
 		case <-ctx.Done():
@@ -161,6 +205,37 @@ func (s *Service) Run(ctx context.Context) error {
 		case <-time.After(backoff):
 		}
 		backoff = min(2*backoff, listenMaxBackoff)
+	}
+}
+
+// journalReadEvery spaces the hub's journal reads: the notifications of a
+// busy ingestion (hundreds of commits a second) are taken a few at a time,
+// at a latency a person watching a tail does not notice.
+const journalReadEvery = 25 * time.Millisecond
+
+// follow reads the journal each time the hub is poked, at most once per
+// journalReadEvery, until ctx ends. A failed read is retried after a second.
+func (s *Service) follow(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-s.hub.wake:
+		}
+		pause := journalReadEvery
+		if err := s.hub.read(ctx, s.pool, s.now()); err != nil {
+			if ctx.Err() != nil {
+				return
+			}
+			s.log.Warn("reading the tail journal failed; retrying", zap.Error(err))
+			pause = time.Second
+			s.hub.poke()
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(pause):
+		}
 	}
 }
 
@@ -179,7 +254,7 @@ func (s *Service) listen(ctx context.Context, connected func()) error {
 		return fmt.Errorf("starting LISTEN: %w", err)
 	}
 	if s.listener.connects.Add(1) > 1 {
-		s.log.Warn("tail listener reconnected; entries committed while it was disconnected were not streamed")
+		s.log.Info("tail listener reconnected; catching up from the journal")
 	} else {
 		s.log.Info("tail listener started", zap.String("channel", tailnotify.Channel))
 	}
@@ -188,18 +263,12 @@ func (s *Service) listen(ctx context.Context, connected func()) error {
 	defer s.listener.listening.Store(false)
 	connected()
 	for {
-		n, err := conn.WaitForNotification(ctx)
-		if err != nil {
+		if _, err := conn.WaitForNotification(ctx); err != nil {
 			if errors.Is(err, context.Canceled) && ctx.Err() != nil {
 				return nil
 			}
 			return fmt.Errorf("waiting for notifications: %w", err)
 		}
-		p, err := tailnotify.Decode(n.Payload)
-		if err != nil {
-			s.log.Warn("ignoring a malformed tail notification", zap.Error(err))
-			continue
-		}
-		s.hub.publish(p)
+		s.hub.poke()
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -15,6 +16,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
 
 	logsv1 "github.com/devsmith/logs/gen/devsmith/logs/v1"
 	"github.com/devsmith/logs/internal/authn"
@@ -67,8 +69,9 @@ func run(t *testing.T, s *Service) (stop func() error) {
 }
 
 // commit writes rows in one transaction and announces them as the ingestion
-// service does (one notification per project), plus any extra payloads.
-func commit(t *testing.T, pool *pgxpool.Pool, rows []row, extra ...tailnotify.Payload) []int64 {
+// service does (one journal row per project and a notification), plus any
+// extra journal rows.
+func commit(t *testing.T, pool *pgxpool.Pool, rows []row, extra ...tailnotify.Span) []int64 {
 	t.Helper()
 	ctx := context.Background()
 	tx, err := pool.Begin(ctx)
@@ -76,11 +79,11 @@ func commit(t *testing.T, pool *pgxpool.Pool, rows []row, extra ...tailnotify.Pa
 	defer func() { _ = tx.Rollback(ctx) }()
 	ids := insert(t, tx, rows...)
 	var order []int64
-	byProject := map[int64]*tailnotify.Payload{}
+	byProject := map[int64]*tailnotify.Span{}
 	for i, r := range rows {
 		p := byProject[r.project]
 		if p == nil {
-			p = &tailnotify.Payload{ProjectID: r.project, MinID: ids[i], MaxID: ids[i], MinTS: r.ts, MaxTS: r.ts}
+			p = &tailnotify.Span{ProjectID: r.project, MinID: ids[i], MaxID: ids[i], MinTS: r.ts, MaxTS: r.ts}
 			byProject[r.project] = p
 			order = append(order, r.project)
 		}
@@ -102,21 +105,26 @@ func commit(t *testing.T, pool *pgxpool.Pool, rows []row, extra ...tailnotify.Pa
 	return ids
 }
 
-func notify(t *testing.T, tx pgx.Tx, p tailnotify.Payload) {
+// notify records p in the journal within tx and wakes the listeners, as
+// the ingestion service's writer does.
+func notify(t *testing.T, tx pgx.Tx, p tailnotify.Span) {
 	t.Helper()
-	_, err := tx.Exec(context.Background(), "SELECT pg_notify($1, $2)", tailnotify.Channel, tailnotify.Encode(p))
+	_, err := tx.Exec(context.Background(), `INSERT INTO logs.tail_journal (project_id, min_id, max_id, min_ts, max_ts)
+		VALUES ($1, $2, $3, $4, $5)`, p.ProjectID, p.MinID, p.MaxID, p.MinTS, p.MaxTS)
+	require.NoError(t, err)
+	_, err = tx.Exec(context.Background(), "SELECT pg_notify($1, '')", tailnotify.Channel)
 	require.NoError(t, err)
 }
 
 // receiver collects a stream's entries on a channel; the channel closes
 // with the stream, and the stream's final error is kept.
 type receiver struct {
-	ch  chan *logsv1.LogEntry
+	ch  chan *logsv1.TailEntriesResponse
 	err chan error
 }
 
 func receive(stream logsv1.QueryService_TailEntriesClient) *receiver {
-	r := &receiver{ch: make(chan *logsv1.LogEntry, 100), err: make(chan error, 1)}
+	r := &receiver{ch: make(chan *logsv1.TailEntriesResponse, 100), err: make(chan error, 1)}
 	go func() {
 		defer close(r.ch)
 		for {
@@ -125,7 +133,7 @@ func receive(stream logsv1.QueryService_TailEntriesClient) *receiver {
 				r.err <- err
 				return
 			}
-			r.ch <- m.GetEntry()
+			r.ch <- m
 		}
 	}()
 	return r
@@ -135,13 +143,23 @@ func receive(stream logsv1.QueryService_TailEntriesClient) *receiver {
 func (r *receiver) next(t *testing.T, n int) []string {
 	t.Helper()
 	var out []string
+	for _, m := range r.nextResponses(t, n) {
+		out = append(out, m.GetEntry().GetMessage())
+	}
+	return out
+}
+
+// nextResponses returns the next n responses.
+func (r *receiver) nextResponses(t *testing.T, n int) []*logsv1.TailEntriesResponse {
+	t.Helper()
+	var out []*logsv1.TailEntriesResponse
 	for len(out) < n {
 		select {
-		case e, ok := <-r.ch:
-			require.True(t, ok, "stream ended after %v", out)
-			out = append(out, e.GetMessage())
+		case m, ok := <-r.ch:
+			require.True(t, ok, "stream ended after %d responses", len(out))
+			out = append(out, m)
 		case <-time.After(10 * time.Second):
-			t.Fatalf("timed out after %v", out)
+			t.Fatalf("timed out after %d responses", len(out))
 		}
 	}
 	return out
@@ -207,14 +225,14 @@ func TestTail(t *testing.T) {
 	require.Greater(t, ids[0], openID)
 	// A second announcement whose range covers the open entry and the rows
 	// above: nothing is sent twice, nothing uncommitted is sent.
-	cover := tailnotify.Payload{ProjectID: alpha, MinID: openID, MaxID: ids[4], MinTS: base, MaxTS: base.Add(10 * time.Second)}
+	cover := tailnotify.Span{ProjectID: alpha, MinID: openID, MaxID: ids[4], MinTS: base, MaxTS: base.Add(10 * time.Second)}
 	commit(t, pool, nil, cover)
 
 	require.Equal(t, []string{"kaboom", "Boom one"}, filtered.next(t, 2))
 	require.Equal(t, []string{"kaboom", "Boom one", "boom at info", "boom other context", "boom other service", "beta thing"}, all.next(t, 6))
 
 	// The open entry commits with its own announcement: streamed now, once.
-	notify(t, open, tailnotify.Payload{ProjectID: alpha, MinID: openID, MaxID: openID, MinTS: base.Add(2 * time.Second), MaxTS: base.Add(2 * time.Second)})
+	notify(t, open, tailnotify.Span{ProjectID: alpha, MinID: openID, MaxID: openID, MinTS: base.Add(2 * time.Second), MaxTS: base.Add(2 * time.Second)})
 	require.NoError(t, open.Commit(ctx))
 	commit(t, pool, nil, cover) // and announced again
 
@@ -226,7 +244,8 @@ func TestTail(t *testing.T) {
 	// The full entry.
 	commit(t, pool, []row{{beta, base.Add(time.Minute), "web", 4, "shape", `{"n": 1, "s": "x"}`}})
 	select {
-	case e := <-all.ch:
+	case m := <-all.ch:
+		e := m.GetEntry()
 		require.Equal(t, "beta", e.GetProjectSlug())
 		require.Equal(t, "web", e.GetServiceName())
 		require.Equal(t, "WARN", e.GetLevel())
@@ -268,8 +287,9 @@ func TestTailRefusals(t *testing.T) {
 	require.Zero(t, n)
 }
 
-// TestTailListenerReconnects kills the listening connection: Run reconnects
-// and live tails go on.
+// TestTailListenerReconnects kills the listening connection: Run reconnects,
+// live tails go on, and what was committed without the tail hearing of it
+// (a notification lost with the connection) is caught up from the journal.
 func TestTailListenerReconnects(t *testing.T) {
 	s, pool := newService(t, Config{}, day)
 	client := serve(t, s, member())
@@ -285,13 +305,141 @@ func TestTailListenerReconnects(t *testing.T) {
 	commit(t, pool, []row{{alpha, day.Add(time.Hour), "api", 3, "before", ""}})
 	require.Equal(t, []string{"before"}, r.next(t, 1))
 
+	// Committed and journaled, but its notification never arrives.
+	unheard := commitSilently(t, pool, row{alpha, day.Add(time.Hour), "api", 3, "while deaf", ""})
+
 	var killed bool
 	require.NoError(t, pool.QueryRow(context.Background(), "SELECT pg_terminate_backend($1)", s.listener.pid.Load()).Scan(&killed))
 	require.True(t, killed)
 	require.Eventually(t, func() bool { return s.listener.connects.Load() == 2 && s.listener.listening.Load() }, 10*time.Second, 5*time.Millisecond)
+	require.Equal(t, []string{"while deaf"}, r.next(t, 1), "caught up on reconnecting (entry %d)", unheard)
 
 	commit(t, pool, []row{{alpha, day.Add(time.Hour), "api", 3, "after", ""}})
 	require.Equal(t, []string{"after"}, r.next(t, 1))
+}
+
+// commitSilently writes r and its journal row without a notification.
+func commitSilently(t *testing.T, pool *pgxpool.Pool, r row) int64 {
+	t.Helper()
+	ctx := context.Background()
+	tx, err := pool.Begin(ctx)
+	require.NoError(t, err)
+	defer func() { _ = tx.Rollback(ctx) }()
+	id := insert(t, tx, r)[0]
+	_, err = tx.Exec(ctx, `INSERT INTO logs.tail_journal (project_id, min_id, max_id, min_ts, max_ts) VALUES ($1, $2, $2, $3, $3)`, r.project, id, r.ts)
+	require.NoError(t, err)
+	require.NoError(t, tx.Commit(ctx))
+	return id
+}
+
+// TestTailLostTrack: a listener disconnected for longer than the journal
+// keeps rows ends the tails, which may have missed entries.
+func TestTailLostTrack(t *testing.T) {
+	s, pool := newService(t, Config{}, day)
+	var offset atomic.Int64
+	s.now = func() time.Time { return time.Now().Add(time.Duration(offset.Load())) }
+	client := serve(t, s, member())
+	run(t, s)
+	stream, err := client.TailEntries(context.Background(), &logsv1.TailEntriesRequest{})
+	require.NoError(t, err)
+	_, err = stream.Header()
+	require.NoError(t, err)
+	r := receive(stream)
+
+	var killed bool
+	require.NoError(t, pool.QueryRow(context.Background(), "SELECT pg_terminate_backend($1)", s.listener.pid.Load()).Scan(&killed))
+	require.Eventually(t, func() bool { return s.listener.losses.Load() == 1 }, 10*time.Second, 5*time.Millisecond)
+	offset.Store(int64(tailnotify.JournalRetention)) // the reconnection comes "10 minutes" later
+	requireCode(t, r.end(t), codes.Unavailable, "tail lost track of new entries while the database was unreachable; reconnect")
+}
+
+// TestTailResume: a tail opened with the resume token of the last entry a
+// previous tail received gets what was committed since (that entry's
+// transaction included), then goes on live.
+func TestTailResume(t *testing.T) {
+	s, pool := newService(t, Config{}, day)
+	client := serve(t, s, member())
+	run(t, s)
+	open := func(ctx context.Context, token string) (*receiver, string) {
+		stream, err := client.TailEntries(ctx, &logsv1.TailEntriesRequest{ResumeToken: token})
+		require.NoError(t, err)
+		md, err := stream.Header()
+		require.NoError(t, err)
+		return receive(stream), md.Get(TailHeader)[0]
+	}
+	at := day.Add(time.Hour)
+
+	first, cancelFirst := context.WithCancel(context.Background())
+	r, state := open(first, "")
+	require.Equal(t, "subscribed", state)
+	commit(t, pool, []row{{alpha, at, "api", 3, "one", ""}, {alpha, at, "api", 3, "two", ""}})
+	got := r.nextResponses(t, 2)
+	require.Equal(t, "two", got[1].GetEntry().GetMessage())
+	token := got[1].GetResumeToken()
+	require.NotEmpty(t, token)
+	cancelFirst()
+	require.Eventually(t, func() bool { n, _ := s.hub.size(); return n == 0 }, 10*time.Second, 5*time.Millisecond)
+
+	// While no tail is open.
+	commit(t, pool, []row{{alpha, at, "api", 3, "three", ""}})
+	commit(t, pool, []row{{beta, at, "web", 3, "four", ""}})
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	r, state = open(ctx, token)
+	require.Equal(t, "resumed", state)
+	// The transaction of "two" again (clients drop ids they have), then
+	// what they missed, in commit order.
+	require.Equal(t, []string{"one", "two", "three", "four"}, r.next(t, 4))
+	commit(t, pool, []row{{alpha, at, "api", 3, "five", ""}})
+	require.Equal(t, []string{"five"}, r.next(t, 1))
+
+	// A fresh tail does not get the past.
+	fresh, state := open(ctx, "")
+	require.Equal(t, "subscribed", state)
+	commit(t, pool, []row{{alpha, at, "api", 3, "six", ""}})
+	require.Equal(t, []string{"six"}, fresh.next(t, 1))
+	require.Equal(t, []string{"six"}, r.next(t, 1))
+
+	// A token older than the journal keeps rows starts from now.
+	old, err := parseToken(token)
+	require.NoError(t, err)
+	old.at = old.at.Add(-tailnotify.JournalRetention)
+	stale, state := open(ctx, old.token())
+	require.Equal(t, "subscribed", state)
+	commit(t, pool, []row{{alpha, at, "api", 3, "seven", ""}})
+	require.Equal(t, []string{"seven"}, stale.next(t, 1))
+
+	// A garbled token is refused.
+	for _, bad := range []string{"x", "1:2", "1:x:", "1:5:7", "1:5:3,a"} {
+		stream, err := client.TailEntries(ctx, &logsv1.TailEntriesRequest{ResumeToken: bad})
+		require.NoError(t, err)
+		_, err = stream.Recv()
+		requireCode(t, err, codes.InvalidArgument, "")
+		require.Contains(t, status.Convert(err).Message(), "resume_token", bad)
+	}
+}
+
+func TestPosition(t *testing.T) {
+	p, err := parseSnapshot("100:110:100,104,107", time.UnixMilli(1_700_000_000_000))
+	require.NoError(t, err)
+	for x, want := range map[uint64]bool{99: false, 100: true, 101: false, 104: true, 109: false, 110: true, 500: true} {
+		require.Equal(t, want, p.includes(x), "xid %d", x)
+	}
+	q, err := parseToken(p.token())
+	require.NoError(t, err)
+	require.Equal(t, p.xmax, q.xmax)
+	require.Equal(t, p.xip, q.xip)
+	require.True(t, p.at.Equal(q.at))
+
+	later := &position{at: p.at.Add(time.Second), xmax: 120, xip: []uint64{107, 115}}
+	u := p.union(later)
+	require.Equal(t, uint64(110), u.xmax)
+	require.Equal(t, []uint64{100, 104, 107}, u.xip)
+	require.True(t, u.at.Equal(p.at))
+	for x := range uint64(130) {
+		require.Equal(t, p.includes(x) || later.includes(x), u.includes(x), "xid %d", x)
+	}
 }
 
 // TestRunStops: when Run's context ends, tails end cleanly and new ones are
@@ -344,18 +492,24 @@ func (b *blockingStream) Send(*logsv1.TailEntriesResponse) error {
 // ResourceExhausted instead of queueing without bound.
 func TestTailFellBehind(t *testing.T) {
 	s, pool := newService(t, Config{TailBuffer: 2}, day)
+	run(t, s)
 	ids := insert(t, pool, row{alpha, day.Add(time.Hour), "api", 3, "slow", ""})
-	p := tailnotify.Payload{ProjectID: alpha, MinID: ids[0], MaxID: ids[0], MinTS: day.Add(time.Hour), MaxTS: day.Add(time.Hour)}
+	it := tailItem{span: tailnotify.Span{ProjectID: alpha, MinID: ids[0], MaxID: ids[0], MinTS: day.Add(time.Hour), MaxTS: day.Add(time.Hour)}}
 
 	stream := &blockingStream{ctx: as(member()), entered: make(chan struct{}, 1), release: make(chan struct{})}
 	done := make(chan error, 1)
 	go func() { done <- s.TailEntries(&logsv1.TailEntriesRequest{}, stream) }()
 	require.Eventually(t, func() bool { n, _ := s.hub.size(); return n == 1 }, 10*time.Second, 5*time.Millisecond)
+	var sub *subscriber
+	s.hub.mu.Lock()
+	for sub = range s.hub.all {
+	}
+	s.hub.mu.Unlock()
 
-	s.hub.publish(p)
+	sub.push(it)
 	<-stream.entered // the tail is stuck sending
 	for range 3 {    // two fit in the buffer, the third does not
-		s.hub.publish(p)
+		sub.push(it)
 	}
 	close(stream.release)
 	select {
@@ -369,26 +523,27 @@ func TestTailFellBehind(t *testing.T) {
 }
 
 func TestSubscriberQueue(t *testing.T) {
-	sub := newSubscriber([]int64{alpha}, 3)
+	sub := newSubscriber([]int64{alpha}, 3, nil)
+	item := func(i int64) tailItem { return tailItem{span: tailnotify.Span{ProjectID: alpha, MinID: i, MaxID: i}} }
 	for i := int64(1); i <= 3; i++ {
-		sub.push(tailnotify.Payload{ProjectID: alpha, MinID: i, MaxID: i})
+		sub.push(item(i))
 	}
 	for i := int64(1); i <= 2; i++ {
-		n, ok, behind := sub.next()
+		it, ok, err := sub.next()
 		require.True(t, ok)
-		require.False(t, behind)
-		require.Equal(t, i, n.MinID)
+		require.NoError(t, err)
+		require.Equal(t, i, it.span.MinID)
 	}
-	sub.push(tailnotify.Payload{ProjectID: alpha, MinID: 4, MaxID: 4})
-	sub.push(tailnotify.Payload{ProjectID: alpha, MinID: 5, MaxID: 5})
-	_, ok, behind := sub.next() // 3
+	sub.push(item(4))
+	sub.push(item(5))
+	_, ok, err := sub.next() // 3
 	require.True(t, ok)
-	require.False(t, behind)
-	sub.push(tailnotify.Payload{ProjectID: alpha, MinID: 6, MaxID: 6}) // 4, 5, 6: full
-	sub.push(tailnotify.Payload{ProjectID: alpha, MinID: 7, MaxID: 7}) // over
-	_, ok, behind = sub.next()
+	require.NoError(t, err)
+	sub.push(item(6)) // 4, 5, 6: full
+	sub.push(item(7)) // over
+	_, ok, err = sub.next()
 	require.False(t, ok)
-	require.True(t, behind)
+	require.ErrorIs(t, err, errFellBehind)
 	require.Empty(t, sub.pending, "the queue is dropped once behind")
 }
 

@@ -263,7 +263,10 @@ export function LiveEntries({ filters, win }) {
       setStatus('live');
       setError(null);
       if (everOpen) {
-        // Back after a drop: entries committed meanwhile were not streamed.
+        // Back after a drop. The browser sent the last event's id
+        // (Last-Event-ID) and the tail resumes from it, but only within the
+        // server's 10-minute journal: re-read the newest page as well (ids
+        // already shown are dropped).
         load().then(
           (entries) => {
             for (const e of entries.slice().reverse()) buf.push(e);

@@ -794,7 +794,15 @@ type TailEntriesRequest struct {
 	// Case-insensitive substring of the message.
 	Q string `protobuf:"bytes,4,opt,name=q,proto3" json:"q,omitempty"`
 	// Context fields, all of which must match.
-	Context       []*ContextFilter `protobuf:"bytes,5,rep,name=context,proto3" json:"context,omitempty"`
+	Context []*ContextFilter `protobuf:"bytes,5,rep,name=context,proto3" json:"context,omitempty"`
+	// Where to resume: the resume_token of the last entry a previous tail
+	// received (over SSE, the Last-Event-ID). The tail then first streams the
+	// matching entries committed since that point, some perhaps again
+	// (clients drop an entry whose id they already have). A token older than
+	// the tail journal's retention (10 minutes) is ignored: the tail starts
+	// from now, and its response header x-devsmith-tail says "subscribed"
+	// instead of "resumed". Empty: from now.
+	ResumeToken   string `protobuf:"bytes,6,opt,name=resume_token,json=resumeToken,proto3" json:"resume_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -864,11 +872,20 @@ func (x *TailEntriesRequest) GetContext() []*ContextFilter {
 	return nil
 }
 
+func (x *TailEntriesRequest) GetResumeToken() string {
+	if x != nil {
+		return x.ResumeToken
+	}
+	return ""
+}
+
 // One new entry.
 type TailEntriesResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The entry.
-	Entry         *LogEntry `protobuf:"bytes,1,opt,name=entry,proto3" json:"entry,omitempty"`
+	Entry *LogEntry `protobuf:"bytes,1,opt,name=entry,proto3" json:"entry,omitempty"`
+	// Opaque token to resume the tail from this entry (TailEntriesRequest).
+	ResumeToken   string `protobuf:"bytes,2,opt,name=resume_token,json=resumeToken,proto3" json:"resume_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -908,6 +925,13 @@ func (x *TailEntriesResponse) GetEntry() *LogEntry {
 		return x.Entry
 	}
 	return nil
+}
+
+func (x *TailEntriesResponse) GetResumeToken() string {
+	if x != nil {
+		return x.ResumeToken
+	}
+	return ""
 }
 
 var File_devsmith_logs_v1_query_service_proto protoreflect.FileDescriptor
@@ -979,15 +1003,17 @@ const file_devsmith_logs_v1_query_service_proto_rawDesc = "" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12:\n" +
 	"\vlast_log_at\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\tlastLogAt\"M\n" +
 	"\x14ListServicesResponse\x125\n" +
-	"\bservices\x18\x01 \x03(\v2\x19.devsmith.logs.v1.ServiceR\bservices\"\xa7\x01\n" +
+	"\bservices\x18\x01 \x03(\v2\x19.devsmith.logs.v1.ServiceR\bservices\"\xca\x01\n" +
 	"\x12TailEntriesRequest\x12\x18\n" +
 	"\aproject\x18\x01 \x03(\tR\aproject\x12\x18\n" +
 	"\aservice\x18\x02 \x03(\tR\aservice\x12\x14\n" +
 	"\x05level\x18\x03 \x03(\tR\x05level\x12\f\n" +
 	"\x01q\x18\x04 \x01(\tR\x01q\x129\n" +
-	"\acontext\x18\x05 \x03(\v2\x1f.devsmith.logs.v1.ContextFilterR\acontext\"G\n" +
+	"\acontext\x18\x05 \x03(\v2\x1f.devsmith.logs.v1.ContextFilterR\acontext\x12!\n" +
+	"\fresume_token\x18\x06 \x01(\tR\vresumeToken\"j\n" +
 	"\x13TailEntriesResponse\x120\n" +
-	"\x05entry\x18\x01 \x01(\v2\x1a.devsmith.logs.v1.LogEntryR\x05entry2\xfa\x02\n" +
+	"\x05entry\x18\x01 \x01(\v2\x1a.devsmith.logs.v1.LogEntryR\x05entry\x12!\n" +
+	"\fresume_token\x18\x02 \x01(\tR\vresumeToken2\xfa\x02\n" +
 	"\fQueryService\x12Z\n" +
 	"\vListEntries\x12$.devsmith.logs.v1.ListEntriesRequest\x1a%.devsmith.logs.v1.ListEntriesResponse\x12Q\n" +
 	"\bGetStats\x12!.devsmith.logs.v1.GetStatsRequest\x1a\".devsmith.logs.v1.GetStatsResponse\x12]\n" +
