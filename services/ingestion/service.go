@@ -190,11 +190,12 @@ func (s *Service) Run(ctx context.Context) error {
 // tailnotify.JournalRetention are deleted.
 const journalPruneInterval = time.Minute
 
-// pruneTailJournal deletes the tail journal's rows past its retention.
+// pruneTailJournal deletes the tail journal's rows past its retention, by
+// the database's clock (which stamped them).
 func (s *Service) pruneTailJournal(ctx context.Context) error {
-	cutoff := s.now().Add(-tailnotify.JournalRetention)
-	if _, err := s.pool.Exec(ctx, `DELETE FROM logs.tail_journal WHERE created_at < $1`, cutoff); err != nil {
-		return fmt.Errorf("deleting tail journal rows before %s: %w", cutoff.Format(time.RFC3339), err)
+	if _, err := s.pool.Exec(ctx, `DELETE FROM logs.tail_journal WHERE created_at < now() - make_interval(secs => $1)`,
+		tailnotify.JournalRetention.Seconds()); err != nil {
+		return fmt.Errorf("deleting tail journal rows older than %s: %w", tailnotify.JournalRetention, err)
 	}
 	return nil
 }

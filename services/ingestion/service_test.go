@@ -766,8 +766,8 @@ func TestTailJournal(t *testing.T) {
 	}
 
 	// Rows past the journal's retention are pruned, the others kept.
-	_, err = e.pool.Exec(ctx, `UPDATE logs.tail_journal SET created_at = now() - $1::interval
-		WHERE xid = (SELECT min(xid) FROM logs.tail_journal)`, (tailnotify.JournalRetention + time.Minute).String())
+	_, err = e.pool.Exec(ctx, `UPDATE logs.tail_journal SET created_at = now() - make_interval(secs => $1)
+		WHERE xid = (SELECT min(xid) FROM logs.tail_journal)`, (tailnotify.JournalRetention + time.Minute).Seconds())
 	require.NoError(t, err)
 	require.NoError(t, e.svc.pruneTailJournal(ctx))
 	require.Equal(t, int64(3), count(t, e.pool, "SELECT count(*) FROM logs.tail_journal"))

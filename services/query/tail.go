@@ -64,7 +64,10 @@ func (s *Service) tail(ctx context.Context, req *logsv1.TailEntriesRequest, stre
 		if err != nil {
 			return err
 		}
-		if s.now().Sub(p.at) < tailnotify.JournalRetention-resumeMargin {
+		switch age := s.now().Sub(p.at); {
+		case age < -resumeMargin:
+			return invalidArg("resume_token is from the future: not a token this service gave out")
+		case age < tailnotify.JournalRetention-resumeMargin:
 			resume = p
 		}
 	}

@@ -410,7 +410,13 @@ func TestTailResume(t *testing.T) {
 	commit(t, pool, []row{{alpha, at, "api", 3, "seven", ""}})
 	require.Equal(t, []string{"seven"}, stale.next(t, 1))
 
-	// A garbled token is refused.
+	// A token from the future is refused, as is a garbled one.
+	future := *old
+	future.at = time.Now().Add(time.Hour)
+	stream, err := client.TailEntries(ctx, &logsv1.TailEntriesRequest{ResumeToken: future.token()})
+	require.NoError(t, err)
+	_, err = stream.Recv()
+	requireCode(t, err, codes.InvalidArgument, "resume_token is from the future: not a token this service gave out")
 	for _, bad := range []string{"x", "1:2", "1:x:", "1:5:7", "1:5:3,a"} {
 		stream, err := client.TailEntries(ctx, &logsv1.TailEntriesRequest{ResumeToken: bad})
 		require.NoError(t, err)
