@@ -137,6 +137,7 @@ func ingest(ctx context.Context, args []string) error {
 	fs.IntVar(&cfg.OverloadInFlight, "overload-inflight", 4096, "batches outstanding at most during overload")
 	fs.StringVar(&profile, "profile", "", "folder for server CPU/heap profiles (starts the platform through this binary's serve command)")
 	fs.IntVar(&cfg.ShowSlowest, "slowest", 0, "print this many slowest batches of each phase, with when they were sent")
+	fs.IntVar(&cfg.Tails, "tails", 0, "live tails (SSE, level=FATAL) kept open through the run; each must receive every FATAL entry")
 	fs.StringVar(&selfProf, "loadgen-profile", "", "write a CPU profile of the load generator itself to this file")
 	if err := fs.Parse(args); err != nil {
 		return err

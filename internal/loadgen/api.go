@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/url"
 	"time"
@@ -115,16 +116,23 @@ func (a *API) Get(ctx context.Context, path string, q url.Values, out any) error
 // CountRun counts a project's entries whose context has "run" = runID,
 // through the query API (an exact count).
 func (a *API) CountRun(ctx context.Context, slug, runID string) (int64, error) {
+	return a.Count(ctx, url.Values{"project": {slug}, "context.run": {runID}})
+}
+
+// Count is the exact number of entries matching the filters q, through
+// the query API.
+func (a *API) Count(ctx context.Context, q url.Values) (int64, error) {
 	var out struct {
 		TotalSize json.Number `json:"total_size"`
 		Exact     bool        `json:"total_size_exact"`
 	}
-	q := url.Values{"project": {slug}, "context.run": {runID}, "page_size": {"1"}}
+	q = maps.Clone(q)
+	q.Set("page_size", "1")
 	if err := a.Get(ctx, "/api/logs/entries", q, &out); err != nil {
 		return 0, err
 	}
 	if !out.Exact {
-		return 0, fmt.Errorf("the count of run %s is not exact", runID)
+		return 0, fmt.Errorf("the count of %s is not exact", q.Encode())
 	}
 	return out.TotalSize.Int64()
 }

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"slices"
 	"sort"
@@ -56,6 +57,11 @@ type BenchConfig struct {
 	// ShowSlowest prints the slowest batches of each phase with when they
 	// were sent.
 	ShowSlowest int
+
+	// Tails live tails (level=FATAL on the run's project) stay open through
+	// every phase, as dashboards watching it would; each must receive every
+	// FATAL entry stored.
+	Tails int
 
 	// PprofURL is the server's net/http/pprof base (the "serve" wrapper);
 	// ProfileDir receives a CPU profile of the peak phase and a heap profile
@@ -115,6 +121,15 @@ func Bench(ctx context.Context, cfg BenchConfig) ([]*PhaseReport, error) {
 	target.APIKey = proj.APIKey
 	fmt.Fprintf(out, "project %s (id %d); transport %s, %d clients, %d-entry batches, gzip %v, batch ids %v\n",
 		proj.Slug, proj.ID, cfg.Transport, cfg.Concurrency, cfg.BatchSize, cfg.Gzip, cfg.BatchIDs)
+
+	var tails *Tails
+	if cfg.Tails > 0 {
+		if tails, err = OpenTails(ctx, api, url.Values{"project": {proj.Slug}, "level": {"FATAL"}}, cfg.Tails); err != nil {
+			return nil, err
+		}
+		defer tails.Close()
+		fmt.Fprintf(out, "%d live tails open (%s)\n", cfg.Tails, tails.Query.Encode())
+	}
 
 	var pool *pgxpool.Pool
 	if dsn != "" {
@@ -260,11 +275,40 @@ func Bench(ctx context.Context, cfg BenchConfig) ([]*PhaseReport, error) {
 		}
 		fmt.Fprintf(out, "  %-9s acknowledged %9d, outcome unknown %6d, stored %9d: %s\n", r.Name, r.Res.Logs, r.Res.UnknownLogs, r.Stored, verdict)
 	}
+	if tails != nil {
+		missed, err := checkTails(ctx, out, api, tails)
+		if err != nil {
+			return reports, err
+		}
+		lost = lost || missed
+	}
 	printSummary(out, reports)
 	if lost {
-		return reports, errors.New("acknowledged entries are missing from the database")
+		return reports, errors.New("acknowledged entries are missing from the database or from a live tail")
 	}
 	return reports, nil
+}
+
+// checkTails reports whether every tail received every stored entry its
+// filters match (missed is true when one that was not ended early did not).
+func checkTails(ctx context.Context, out io.Writer, api *API, tails *Tails) (missed bool, err error) {
+	want, err := api.Count(ctx, tails.Query)
+	if err != nil {
+		return false, fmt.Errorf("counting the tails' entries: %w", err)
+	}
+	complete := tails.WaitFor(ctx, want, 10*time.Second)
+	ended := tails.Ended()
+	fmt.Fprintf(out, "  tails     %s: received %v of %d stored", tails.Query.Encode(), tails.Received(), want)
+	switch {
+	case complete:
+		fmt.Fprintln(out, ": OK")
+	case len(ended) > 0:
+		fmt.Fprintf(out, ": ended early (%s)\n", strings.Join(ended, "; "))
+	default:
+		fmt.Fprintln(out, ": MISSED ENTRIES")
+		return true, nil
+	}
+	return false, nil
 }
 
 func countRuns(ctx context.Context, pool *pgxpool.Pool, api *API, proj *Project, reports []*PhaseReport) (map[string]int64, error) {

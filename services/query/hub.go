@@ -1,14 +1,13 @@
 package query
 
 import (
+	"cmp"
 	"context"
 	"slices"
 	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
-
-	"github.com/devsmith/logs/services/ingestion/tailnotify"
 )
 
 // hub follows the tail journal for the tails of this replica: one journal
@@ -118,12 +117,9 @@ func (h *hub) read(ctx context.Context, pool *pgxpool.Pool, now time.Time) error
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if from != nil {
-		tok := from.token()
-		for _, r := range rows {
-			if from.includes(r.xid) {
-				for sub := range h.byProject[r.span.ProjectID] {
-					sub.push(tailItem{span: r.span, token: tok})
-				}
+		for _, it := range gather(rows, from, nil) {
+			for sub := range h.byProject[it.project] {
+				sub.push(it)
 			}
 		}
 	}
@@ -134,11 +130,8 @@ func (h *hub) read(ctx context.Context, pool *pgxpool.Pool, now time.Time) error
 			continue // gone meanwhile
 		}
 		if start := sub.start(from); start != nil {
-			tok := start.token()
-			for _, r := range rows {
-				if start.includes(r.xid) && slices.Contains(sub.projects, r.span.ProjectID) {
-					sub.push(tailItem{span: r.span, token: tok})
-				}
+			for _, it := range gather(rows, start, sub.projects) {
+				sub.push(it)
 			}
 		}
 		delete(h.joining, sub)
@@ -189,14 +182,73 @@ func (h *hub) size() (subscribers, projects int) {
 	return len(h.all), len(h.byProject)
 }
 
-// tailItem is one journal row for a tail, with the resume token its entries
-// are sent with.
+// tailItem is what one journal read found for one project: the time range
+// and the id ranges of its transactions' entries (sorted, disjoint), and
+// the resume token its entries are sent with. One item a read, not one a
+// transaction, so that a tail reads a project's new entries with one query
+// per read however many transactions committed.
 type tailItem struct {
-	span  tailnotify.Span
-	token string
+	project      int64
+	minTS, maxTS time.Time
+	ids          []idRange
+	token        string
 }
 
-// subscriber is one tail's queue of journal rows not read yet.
+// idRange is an inclusive range of entry ids.
+type idRange struct{ lo, hi int64 }
+
+// gather groups the rows past start by project (only projects, unless
+// nil), tokened with start, in project order.
+func gather(rows []journalRow, start *position, projects []int64) []tailItem {
+	byProject := map[int64]tailItem{}
+	tok := ""
+	for _, r := range rows {
+		sp := r.span
+		if !start.includes(r.xid) || (projects != nil && !slices.Contains(projects, sp.ProjectID)) {
+			continue
+		}
+		if tok == "" {
+			tok = start.token()
+		}
+		it, ok := byProject[sp.ProjectID]
+		if !ok {
+			it = tailItem{project: sp.ProjectID, minTS: sp.MinTS, maxTS: sp.MaxTS, token: tok}
+		}
+		it.minTS, it.maxTS = minTime(it.minTS, sp.MinTS), maxTime(it.maxTS, sp.MaxTS)
+		it.ids = append(it.ids, idRange{sp.MinID, sp.MaxID})
+		byProject[sp.ProjectID] = it
+	}
+	out := make([]tailItem, 0, len(byProject))
+	for _, it := range byProject {
+		it.ids = mergeRanges(it.ids)
+		out = append(out, it)
+	}
+	slices.SortFunc(out, func(a, b tailItem) int { return cmp.Compare(a.project, b.project) })
+	return out
+}
+
+// mergeRanges sorts rs and merges those that overlap or touch.
+func mergeRanges(rs []idRange) []idRange {
+	slices.SortFunc(rs, func(a, b idRange) int { return cmp.Compare(a.lo, b.lo) })
+	out := rs[:0]
+	for _, r := range rs {
+		if n := len(out); n > 0 && r.lo <= out[n-1].hi+1 {
+			out[n-1].hi = max(out[n-1].hi, r.hi)
+			continue
+		}
+		out = append(out, r)
+	}
+	return out
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
+}
+
+// subscriber is one tail's queue of journal reads not read yet.
 type subscriber struct {
 	projects []int64
 	limit    int

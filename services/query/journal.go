@@ -42,7 +42,7 @@ func (p *position) union(q *position) *position {
 	if q.xmax < p.xmax {
 		lo, hi = q, p
 	}
-	u := &position{at: lo.at, xmax: lo.xmax, xip: slices.Clone(lo.xip)}
+	u := &position{at: minTime(p.at, q.at), xmax: lo.xmax, xip: slices.Clone(lo.xip)}
 	for _, x := range hi.xip {
 		if x < lo.xmax {
 			u.xip = append(u.xip, x)
@@ -50,7 +50,6 @@ func (p *position) union(q *position) *position {
 	}
 	slices.Sort(u.xip)
 	u.xip = slices.Compact(u.xip)
-	u.at = minTime(p.at, q.at)
 	return u
 }
 

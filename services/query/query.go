@@ -31,7 +31,7 @@ type Config struct {
 	// SearchCountCap: with q, total_size counts at most this many matches
 	// (then total_size_exact is false). Default 10000.
 	SearchCountCap int
-	// TailBuffer bounds, per tail subscriber, the notifications waiting to be
+	// TailBuffer bounds, per tail subscriber, the journal reads waiting to be
 	// read (past it the stream ends with ResourceExhausted) and the entries
 	// read into memory at once. Default 1000.
 	TailBuffer int
