@@ -393,6 +393,9 @@ func walkContract(t *testing.T, pl *platform) {
 				sc := bufio.NewScanner(res.Body)
 				id := ""
 				for sc.Scan() {
+					if v, ok := strings.CutPrefix(sc.Text(), ": tail "); ok {
+						events <- map[string]any{"_comment": v}
+					}
 					if v, ok := strings.CutPrefix(sc.Text(), "id: "); ok {
 						id = v
 					}
@@ -420,6 +423,7 @@ func walkContract(t *testing.T, pl *platform) {
 		defer cancel()
 		first, closeFirst := context.WithCancel(ctx)
 		events := tail(first, "")
+		require.Equal(t, "started", next(ctx, events)["_comment"])
 		sent := time.Now()
 		pl.do(t, "POST", "/api/logs/batch", map[string]any{"service_name": "tailer", "logs": []map[string]any{
 			{"level": "INFO", "message": "not for this tail"},
@@ -440,6 +444,7 @@ func walkContract(t *testing.T, pl *platform) {
 			{"level": "ERROR", "message": "while away"},
 		}}, bearer(key)).expect(t, 201)
 		events = tail(ctx, lastID)
+		require.Equal(t, "resumed", next(ctx, events)["_comment"])
 		require.Equal(t, "tail me <script>alert(1)</script>", next(ctx, events)["message"])
 		require.Equal(t, "while away", next(ctx, events)["message"])
 

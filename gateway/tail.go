@@ -64,7 +64,13 @@ func (g *Gateway) handleTail(w http.ResponseWriter, r *http.Request) {
 	h.Set("Connection", "keep-alive")
 	h.Set("X-Accel-Buffering", "no")
 	w.WriteHeader(http.StatusOK)
-	_, _ = io.WriteString(w, ": tail started\n\n")
+	// A comment says whether the resume point was honoured (the query
+	// service's x-devsmith-tail header): "resumed", or "started" from now.
+	if v := md.Get("x-devsmith-tail"); len(v) > 0 && v[0] == "resumed" {
+		_, _ = io.WriteString(w, ": tail resumed\n\n")
+	} else {
+		_, _ = io.WriteString(w, ": tail started\n\n")
+	}
 	flusher.Flush()
 
 	entries := make(chan *logsv1.TailEntriesResponse)
