@@ -241,13 +241,6 @@ func mergeRanges(rs []idRange) []idRange {
 	return out
 }
 
-func maxTime(a, b time.Time) time.Time {
-	if b.After(a) {
-		return b
-	}
-	return a
-}
-
 // subscriber is one tail's queue of journal reads not read yet.
 type subscriber struct {
 	projects []int64

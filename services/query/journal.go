@@ -2,6 +2,7 @@ package query
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -23,7 +24,7 @@ type position struct {
 	xip  []uint64 // sorted, each < xmax
 }
 
-// maxResumeXIP bounds the in-progress list a resume token may carry (a
+// maxResumeXIP bounds the in-progress list a position may carry (a
 // snapshot's list is bounded by the server's connections).
 const maxResumeXIP = 10_000
 
@@ -60,6 +61,13 @@ func minTime(a, b time.Time) time.Time {
 	return a
 }
 
+func maxTime(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
+}
+
 // token is p as a resume token: "<unix ms>:<xmax>:<xip,...>".
 func (p *position) token() string {
 	b := strconv.AppendInt(nil, p.at.UnixMilli(), 10)
@@ -75,40 +83,46 @@ func (p *position) token() string {
 	return string(b)
 }
 
+// parseFields reads the "<first>:<xmax>:<xip,...>" shape that both a
+// resume token (first: unix ms) and pg_current_snapshot()'s text (first:
+// xmin) have. The in-progress list is checked (each below xmax, at most
+// maxResumeXIP), sorted and deduplicated.
+func parseFields(s string) (first int64, xmax uint64, xip []uint64, err error) {
+	f := strings.Split(s, ":")
+	if len(f) != 3 {
+		return 0, 0, nil, errors.New("want three fields")
+	}
+	if first, err = strconv.ParseInt(f[0], 10, 64); err != nil {
+		return 0, 0, nil, errors.New("first field")
+	}
+	if xmax, err = strconv.ParseUint(f[1], 10, 64); err != nil {
+		return 0, 0, nil, errors.New("xmax")
+	}
+	if f[2] == "" {
+		return first, xmax, nil, nil
+	}
+	parts := strings.Split(f[2], ",")
+	if len(parts) > maxResumeXIP {
+		return 0, 0, nil, errors.New("too many transactions")
+	}
+	for _, p := range parts {
+		x, err := strconv.ParseUint(p, 10, 64)
+		if err != nil || x >= xmax {
+			return 0, 0, nil, errors.New("transaction list")
+		}
+		xip = append(xip, x)
+	}
+	slices.Sort(xip)
+	return first, xmax, slices.Compact(xip), nil
+}
+
 // parseToken reads a resume token made by token.
 func parseToken(s string) (*position, error) {
-	bad := func(why string) error {
-		return invalidArg("resume_token %q is not a token this service gave out (%s)", truncateForMessage(s), why)
-	}
-	ms, rest, ok1 := strings.Cut(s, ":")
-	xmax, xips, ok2 := strings.Cut(rest, ":")
-	if !ok1 || !ok2 {
-		return nil, bad("want three fields")
-	}
-	at, err := strconv.ParseInt(ms, 10, 64)
+	ms, xmax, xip, err := parseFields(s)
 	if err != nil {
-		return nil, bad("time")
+		return nil, invalidArg("resume_token %q is not a token this service gave out (%v)", truncateForMessage(s), err)
 	}
-	p := &position{at: time.UnixMilli(at)}
-	if p.xmax, err = strconv.ParseUint(xmax, 10, 64); err != nil {
-		return nil, bad("xmax")
-	}
-	if xips != "" {
-		parts := strings.Split(xips, ",")
-		if len(parts) > maxResumeXIP {
-			return nil, bad("too many transactions")
-		}
-		for _, f := range parts {
-			x, err := strconv.ParseUint(f, 10, 64)
-			if err != nil || x >= p.xmax {
-				return nil, bad("transaction list")
-			}
-			p.xip = append(p.xip, x)
-		}
-		slices.Sort(p.xip)
-		p.xip = slices.Compact(p.xip)
-	}
-	return p, nil
+	return &position{at: time.UnixMilli(ms), xmax: xmax, xip: xip}, nil
 }
 
 // truncateForMessage keeps an echoed token short.
@@ -119,28 +133,14 @@ func truncateForMessage(s string) string {
 	return s
 }
 
-// parseSnapshot reads pg_current_snapshot()'s text, "xmin:xmax:xip,...".
+// parseSnapshot reads pg_current_snapshot()'s text, "xmin:xmax:xip,...",
+// as the position of a read made at at.
 func parseSnapshot(s string, at time.Time) (*position, error) {
-	f := strings.Split(s, ":")
-	if len(f) != 3 {
-		return nil, fmt.Errorf("reading snapshot %q: want xmin:xmax:xip", s)
+	_, xmax, xip, err := parseFields(s)
+	if err != nil {
+		return nil, fmt.Errorf("reading snapshot %q: %v", s, err)
 	}
-	p := &position{at: at}
-	var err error
-	if p.xmax, err = strconv.ParseUint(f[1], 10, 64); err != nil {
-		return nil, fmt.Errorf("reading snapshot %q: %w", s, err)
-	}
-	if f[2] != "" {
-		for x := range strings.SplitSeq(f[2], ",") {
-			v, err := strconv.ParseUint(x, 10, 64)
-			if err != nil {
-				return nil, fmt.Errorf("reading snapshot %q: %w", s, err)
-			}
-			p.xip = append(p.xip, v)
-		}
-		slices.Sort(p.xip)
-	}
-	return p, nil
+	return &position{at: at, xmax: xmax, xip: xip}, nil
 }
 
 // journalRow is one row of logs.tail_journal.
