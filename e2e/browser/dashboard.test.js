@@ -354,6 +354,29 @@ describe('dashboard', { timeout: 600_000 }, () => {
     await expectTile('total', '95');
   });
 
+  test('live tail: survives a platform restart and shows what was sent meanwhile', async () => {
+    await page.goto(`/?project=${SLUG}&live=1`);
+    await eventually(async () => assert.match(await countText(), /^Live · /));
+    const before = `before restart ${randomUUID()}`;
+    assert.equal((await sendBatch(base, state.key, 'api', [{ level: 'INFO', message: before }])).status, 201);
+    await page.locator('td.c-msg', { hasText: before }).waitFor({ timeout: 5000 });
+
+    const exit = await platform.restart();
+    assert.deepEqual(exit, { code: 0, signal: null }, 'a graceful stop');
+    // Sent as soon as the platform is back, whether or not the browser has
+    // reconnected yet (it resumes from its Last-Event-ID, and the page
+    // re-reads the newest entries): shown once either way.
+    const after = `after restart ${randomUUID()}`;
+    assert.equal((await sendBatch(base, state.key, 'api', [{ level: 'INFO', message: after }])).status, 201);
+    await page.locator('td.c-msg', { hasText: after }).waitFor({ timeout: 20_000 });
+    await eventually(async () => assert.match(await countText(), /^Live · /), { timeout: 20_000 });
+    const shown = await messages();
+    assert.equal(shown.filter((m) => m === before).length, 1, 'nothing shown twice');
+    assert.equal(shown.filter((m) => m === after).length, 1, 'nothing shown twice');
+    await page.getByTestId('live-toggle').click();
+    await eventually(async () => assert.equal(url().searchParams.get('live'), null));
+  });
+
   test('rotate the key: the old key is refused at once, the new one works', async () => {
     await page.goto('/projects');
     await page.getByRole('button', { name: `Regenerate the key of ${SLUG}` }).click();

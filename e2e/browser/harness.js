@@ -34,7 +34,7 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
  * Builds cmd/devsmith (unless DEVSMITH_E2E_BINARY names a built one), runs
  * it all-in-one with an embedded PostgreSQL in a fresh folder, and waits
  * for /readyz. With `admin: false` no first admin is configured, so the
- * dashboard offers its setup page. Returns {baseURL, stop()}.
+ * dashboard offers its setup page. Returns {baseURL, restart(), stop()}.
  */
 export async function startPlatform({ admin = true, name = 'platform' } = {}) {
   mkdirSync(artifacts, { recursive: true });
@@ -55,28 +55,6 @@ export async function startPlatform({ admin = true, name = 'platform' } = {}) {
   const port = await freePort();
   const logPath = join(artifacts, `${name}.log`);
   const log = createWriteStream(logPath);
-  const proc = spawn(bin, [], {
-    cwd: work,
-    env: {
-      ...process.env,
-      DEVSMITH_DATA_DIR: data,
-      DATABASE_URL: '',
-      DEVSMITH_HTTP_ADDR: `127.0.0.1:${port}`,
-      DEVSMITH_PROJECTS_ADDR: '127.0.0.1:0',
-      DEVSMITH_INGESTION_ADDR: '127.0.0.1:0',
-      DEVSMITH_QUERY_ADDR: '127.0.0.1:0',
-      DEVSMITH_ADMIN_EMAIL: admin ? ADMIN.email : '',
-      DEVSMITH_ADMIN_PASSWORD: admin ? ADMIN.password : '',
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  proc.stdout.pipe(log);
-  proc.stderr.pipe(log);
-  let exited = null;
-  const exitPromise = new Promise((res) => proc.on('exit', (code, signal) => {
-    exited = { code, signal };
-    res(exited);
-  }));
   const baseURL = `http://127.0.0.1:${port}`;
   const tail = () => {
     try {
@@ -85,21 +63,61 @@ export async function startPlatform({ admin = true, name = 'platform' } = {}) {
       return '';
     }
   };
-  const deadline = Date.now() + 180_000;
-  for (;;) {
-    if (exited) throw new Error(`the platform exited (${JSON.stringify(exited)}) before it was ready:\n${tail()}`);
-    try {
-      const r = await fetch(`${baseURL}/readyz`, { signal: AbortSignal.timeout(2000) });
-      if (r.status === 200) break;
-    } catch {
-      /* not listening yet */
+  let proc;
+  let exited = null;
+  let exitPromise;
+  // launch starts the binary on the data folder and port and waits until it
+  // is ready; a restart runs it again where it was.
+  const launch = async () => {
+    exited = null;
+    proc = spawn(bin, [], {
+      cwd: work,
+      env: {
+        ...process.env,
+        DEVSMITH_DATA_DIR: data,
+        DATABASE_URL: '',
+        DEVSMITH_HTTP_ADDR: `127.0.0.1:${port}`,
+        DEVSMITH_PROJECTS_ADDR: '127.0.0.1:0',
+        DEVSMITH_INGESTION_ADDR: '127.0.0.1:0',
+        DEVSMITH_QUERY_ADDR: '127.0.0.1:0',
+        DEVSMITH_ADMIN_EMAIL: admin ? ADMIN.email : '',
+        DEVSMITH_ADMIN_PASSWORD: admin ? ADMIN.password : '',
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    proc.stdout.pipe(log, { end: false });
+    proc.stderr.pipe(log, { end: false });
+    const p = proc;
+    exitPromise = new Promise((res) => p.on('exit', (code, signal) => {
+      exited = { code, signal };
+      res(exited);
+    }));
+    const deadline = Date.now() + 180_000;
+    for (;;) {
+      if (exited) throw new Error(`the platform exited (${JSON.stringify(exited)}) before it was ready:\n${tail()}`);
+      try {
+        const r = await fetch(`${baseURL}/readyz`, { signal: AbortSignal.timeout(2000) });
+        if (r.status === 200) break;
+      } catch {
+        /* not listening yet */
+      }
+      if (Date.now() > deadline) {
+        proc.kill('SIGKILL');
+        throw new Error(`the platform was not ready within 180 s:\n${tail()}`);
+      }
+      await sleep(250);
     }
-    if (Date.now() > deadline) {
-      proc.kill('SIGKILL');
-      throw new Error(`the platform was not ready within 180 s:\n${tail()}`);
+  };
+  const halt = async () => {
+    if (!exited) {
+      proc.kill('SIGTERM');
+      const t = setTimeout(() => proc.kill('SIGKILL'), 30_000);
+      await exitPromise;
+      clearTimeout(t);
     }
-    await sleep(250);
-  }
+    return exited;
+  };
+  await launch();
   const home = await fetch(`${baseURL}/`).catch(() => null);
   if (!home || home.status !== 200 || !/text\/html/.test(home.headers.get('content-type') || '')) {
     proc.kill('SIGTERM');
@@ -108,16 +126,17 @@ export async function startPlatform({ admin = true, name = 'platform' } = {}) {
   }
   return {
     baseURL,
+    /** Stops the platform gracefully and starts it again where it was. */
+    async restart() {
+      const exit = await halt();
+      await launch();
+      return exit;
+    },
     async stop() {
-      if (!exited) {
-        proc.kill('SIGTERM');
-        const t = setTimeout(() => proc.kill('SIGKILL'), 30_000);
-        await exitPromise;
-        clearTimeout(t);
-      }
+      const exit = await halt();
       log.end();
       rmSync(work, { recursive: true, force: true, maxRetries: 3 });
-      return exited;
+      return exit;
     },
   };
 }
