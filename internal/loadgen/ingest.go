@@ -86,12 +86,16 @@ type Result struct {
 func (r *Result) LogsPerSec() float64 { return float64(r.Logs) / r.Elapsed.Seconds() }
 
 // Percentile returns the p-th percentile latency (0 < p <= 100).
-func (r *Result) Percentile(p float64) time.Duration {
-	if len(r.Latencies) == 0 {
+func (r *Result) Percentile(p float64) time.Duration { return percentile(r.Latencies, p) }
+
+// percentile is the p-th percentile (0 < p <= 100, nearest rank) of sorted
+// durations; 0 when there are none.
+func percentile(sorted []time.Duration, p float64) time.Duration {
+	if len(sorted) == 0 {
 		return 0
 	}
-	i := int(float64(len(r.Latencies))*p/100+0.5) - 1
-	return r.Latencies[min(max(i, 0), len(r.Latencies)-1)]
+	i := int(float64(len(sorted))*p/100+0.5) - 1
+	return sorted[min(max(i, 0), len(sorted)-1)]
 }
 
 // Sample is one answered batch: sent At (since the phase began), answered

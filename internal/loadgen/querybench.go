@@ -33,13 +33,7 @@ type QueryCase struct {
 }
 
 // Percentile of the samples (sorted by QueryBench).
-func (c *QueryCase) Percentile(p float64) time.Duration {
-	if len(c.Samples) == 0 {
-		return 0
-	}
-	i := int(float64(len(c.Samples))*p/100+0.5) - 1
-	return c.Samples[min(max(i, 0), len(c.Samples)-1)]
-}
+func (c *QueryCase) Percentile(p float64) time.Duration { return percentile(c.Samples, p) }
 
 type entriesPage struct {
 	Entries []struct {
