@@ -194,6 +194,10 @@ type tailItem struct {
 	token        string
 }
 
+// maxIDRanges bounds the id ranges of one item (each is two query
+// parameters).
+const maxIDRanges = 64
+
 // idRange is an inclusive range of entry ids.
 type idRange struct{ lo, hi int64 }
 
@@ -221,6 +225,12 @@ func gather(rows []journalRow, start *position, projects []int64) []tailItem {
 	out := make([]tailItem, 0, len(byProject))
 	for _, it := range byProject {
 		it.ids = mergeRanges(it.ids)
+		if n := len(it.ids); n > maxIDRanges {
+			// A long backlog (a resume): one range spanning them all, so the
+			// query stays small. It may cover entries sent before, which
+			// the tail's recent ids or the client (by id) drop.
+			it.ids = []idRange{{it.ids[0].lo, it.ids[n-1].hi}}
+		}
 		out = append(out, it)
 	}
 	slices.SortFunc(out, func(a, b tailItem) int { return cmp.Compare(a.project, b.project) })

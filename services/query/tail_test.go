@@ -456,6 +456,16 @@ func TestGather(t *testing.T) {
 	require.Len(t, only, 1)
 	require.Equal(t, beta, only[0].project)
 	require.Empty(t, gather(rows, &position{xmax: 20}, nil))
+
+	// A long backlog becomes one range spanning it.
+	var many []journalRow
+	for i := range int64(maxIDRanges + 1) {
+		many = append(many, row(uint64(100+i), alpha, 10*i, 10*i+5, 0, 0))
+	}
+	got = gather(many, &position{xmax: 100}, nil)
+	require.Equal(t, []idRange{{0, 10*maxIDRanges + 5}}, got[0].ids)
+	got = gather(many[:maxIDRanges], &position{xmax: 100}, nil)
+	require.Len(t, got[0].ids, maxIDRanges)
 }
 
 func TestPosition(t *testing.T) {
