@@ -245,8 +245,8 @@ func (s *Service) ensure(ctx context.Context) error {
 	return nil
 }
 
-// cleanup drops partitions past retention, prunes the tail journal, and
-// forgets batch_ids older than the dedup window. Failures are logged; the next round tries again.
+// cleanup drops partitions past retention and forgets batch_ids older than
+// the dedup window. (The tail journal is pruned every minute, in Run.) Failures are logged; the next round tries again.
 func (s *Service) cleanup(ctx context.Context) {
 	dropped, err := partition.DropExpired(ctx, s.pool, s.now(), s.cfg.Retention)
 	if err != nil && ctx.Err() == nil {
@@ -254,9 +254,6 @@ func (s *Service) cleanup(ctx context.Context) {
 	}
 	for _, name := range dropped {
 		s.log.Info("dropped expired partition", zap.String("partition", name))
-	}
-	if err := s.pruneTailJournal(ctx); err != nil && ctx.Err() == nil {
-		s.log.Error("pruning the tail journal failed", zap.Error(err))
 	}
 	if n, err := s.forgetBatchIDs(ctx); err != nil && ctx.Err() == nil {
 		s.log.Error("deleting old batch ids failed", zap.Error(err))
