@@ -1,0 +1,44 @@
+package logstore
+
+import (
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// EntryColumns are the columns of logs.entries a reader selects, in the
+// order ScanEntry reads them.
+const EntryColumns = "project_id, ts, id, service_name, level, message, context"
+
+// Columns are every column of logs.entries in table order: what a writer
+// supplies for each row (a COPY's column list), in this order.
+const Columns = EntryColumns + ", received_at"
+
+// ColumnNames are Columns as a list (for pgx.CopyFrom).
+func ColumnNames() []string { return strings.Split(Columns, ", ") }
+
+// EntryColumnsOf is EntryColumns qualified by a table alias: "e.project_id,
+// e.ts, ...".
+func EntryColumnsOf(alias string) string {
+	return alias + "." + strings.ReplaceAll(EntryColumns, ", ", ", "+alias+".")
+}
+
+// Entry is one row of logs.entries as a reader reads it (EntryColumns).
+type Entry struct {
+	ProjectID int64
+	TS        time.Time
+	ID        int64
+	Service   string
+	Level     Level
+	Message   string
+	// Context is the stored jsonb as JSON text: an object.
+	Context []byte
+}
+
+// ScanEntry reads a row selected with EntryColumns (for pgx.CollectRows).
+func ScanEntry(row pgx.CollectableRow) (Entry, error) {
+	var e Entry
+	err := row.Scan(&e.ProjectID, &e.TS, &e.ID, &e.Service, &e.Level, &e.Message, &e.Context)
+	return e, err
+}
