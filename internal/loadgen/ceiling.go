@@ -9,6 +9,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/devsmith/logs/internal/logstore"
 )
 
 // CeilingConfig is the raw-COPY measurement: pgx CopyFrom of the generated
@@ -61,10 +63,10 @@ func Ceiling(ctx context.Context, pool *pgxpool.Pool, batches []*Batch, cfg Ceil
 	recv := time.Now()
 	for _, b := range batches {
 		for _, e := range b.Entries {
-			rows = append(rows, []any{cfg.ProjectID, e.TS, int64(0), e.Service, int16(levelNumber(e.Level)), e.Message, e.Context, recv})
+			rows = append(rows, []any{cfg.ProjectID, e.TS, int64(0), e.Service, levelNumber(e.Level), e.Message, e.Context, recv})
 		}
 	}
-	cols := []string{"project_id", "ts", "id", "service_name", "level", "message", "context", "received_at"}
+	cols := logstore.ColumnNames()
 	var nextID, total atomic.Int64
 	var firstErr error
 	var errOnce sync.Once
@@ -110,18 +112,11 @@ func Ceiling(ctx context.Context, pool *pgxpool.Pool, batches []*Batch, cfg Ceil
 	return &CeilingResult{Rows: total.Load(), Elapsed: time.Since(start)}, nil
 }
 
-func levelNumber(l string) int {
-	switch l {
-	case "TRACE":
-		return 1
-	case "DEBUG":
-		return 2
-	case "WARN":
-		return 4
-	case "ERROR":
-		return 5
-	case "FATAL":
-		return 6
+// levelNumber is the stored level of a generated level name (INFO for one
+// it does not know).
+func levelNumber(l string) logstore.Level {
+	if n, ok := logstore.ParseLevel(l); ok {
+		return n
 	}
-	return 3
+	return logstore.LevelInfo
 }

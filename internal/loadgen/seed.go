@@ -14,7 +14,8 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"github.com/devsmith/logs/services/ingestion/partition"
+	"github.com/devsmith/logs/internal/logstore"
+	"github.com/devsmith/logs/internal/logstore/partition"
 )
 
 // SeedConfig is a data set to load straight into the database.
@@ -83,9 +84,8 @@ func Seed(ctx context.Context, pool *pgxpool.Pool, cfg SeedConfig) (float64, err
 		return 0, err
 	}
 	services := SeedServices(cfg.Services)
-	// Ids: whole blocks of logs.entries_id_seq (INCREMENT BY 1024), as the
-	// writers reserve them.
-	blocks := (cfg.Entries + 1023) / 1024
+	// Ids: whole blocks of logs.entries_id_seq, as the writers reserve them.
+	blocks := (cfg.Entries + logstore.IDBlock - 1) / logstore.IDBlock
 	var firstID int64
 	if err := pool.QueryRow(ctx, `SELECT min(v) FROM (SELECT nextval('logs.entries_id_seq') AS v FROM generate_series(1, $1::bigint)) s`, blocks).Scan(&firstID); err != nil {
 		return 0, fmt.Errorf("reserving ids: %w", err)
@@ -94,7 +94,7 @@ func Seed(ctx context.Context, pool *pgxpool.Pool, cfg SeedConfig) (float64, err
 	if err := pool.QueryRow(ctx, `SELECT last_value FROM logs.entries_id_seq`).Scan(&lastID); err != nil {
 		return 0, fmt.Errorf("reading ids: %w", err)
 	}
-	if lastID-firstID+1024 < cfg.Entries {
+	if lastID-firstID+logstore.IDBlock < cfg.Entries {
 		// Another writer took blocks in between: ids must stay unique.
 		return 0, fmt.Errorf("reserving ids: the sequence moved while reserving; seed an idle platform")
 	}
@@ -117,7 +117,7 @@ func Seed(ctx context.Context, pool *pgxpool.Pool, cfg SeedConfig) (float64, err
 		jobs = append(jobs, dayJob{day: d, from: start.Add(time.Duration(d) * 24 * time.Hour), n: n, first: next})
 		next += n
 	}
-	cols := []string{"project_id", "ts", "id", "service_name", "level", "message", "context", "received_at"}
+	cols := logstore.ColumnNames()
 	var done atomic.Int64
 	began := time.Now()
 	work := make(chan dayJob)
@@ -199,7 +199,7 @@ func seedDay(ctx context.Context, pool *pgxpool.Pool, cfg SeedConfig, services, 
 			svc := services[pick(r, svcWeights)]
 			lvl := levelOf(r)
 			row[0], row[1], row[2], row[3] = p.ID, ts, firstID+k, svc
-			row[4], row[5], row[6], row[7] = int16(levelNumber(lvl)), messageOf(r, lvl), contextOf(r, ""), received
+			row[4], row[5], row[6], row[7] = levelNumber(lvl), messageOf(r, lvl), contextOf(r, ""), received
 			key := seedRollupKey{p.ID, svc, partition.Day(ts)}
 			ru := rolls[key]
 			if ru == nil {

@@ -102,15 +102,6 @@ func (s *Service) Authenticator() authn.Authenticator {
 	}
 }
 
-// activeKeysSQL returns the active projects holding the given digests.
-const activeKeysSQL = `SELECT key_hash, id FROM logs.projects
-WHERE key_hash = ANY($1::bytea[]) AND is_active`
-
-// verifyKeysSQL is activeKeysSQL locking the rows against a change of key
-// until the transaction ends.
-const verifyKeysSQL = activeKeysSQL + `
-FOR KEY SHARE`
-
 // keyDigests lists the distinct key digests of a group, for verifyKeysSQL.
 func keyDigests(group []*batch) [][]byte {
 	var out [][]byte

@@ -10,6 +10,7 @@ import (
 	"google.golang.org/grpc/codes"
 
 	logsv1 "github.com/devsmith/logs/gen/devsmith/logs/v1"
+	"github.com/devsmith/logs/internal/logstore"
 )
 
 const (
@@ -40,7 +41,7 @@ type row struct {
 	ctxClose int32  // index of ctx's closing brace
 	exOff    int32  // extras are batch.arena[exOff:exOff+exLen]: `"k":v,"k":v`
 	exLen    int32
-	level    int8
+	level    logstore.Level
 	ctxComma bool // ctx has members, so extras need a leading comma
 }
 

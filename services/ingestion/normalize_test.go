@@ -10,39 +10,40 @@ import (
 	"google.golang.org/grpc/codes"
 
 	logsv1 "github.com/devsmith/logs/gen/devsmith/logs/v1"
+	"github.com/devsmith/logs/internal/logstore"
 )
 
 func TestParseLevel(t *testing.T) {
 	cases := []struct {
 		in    string
-		level int8
+		level logstore.Level
 		known bool
 	}{
-		{"", levelInfo, true},
-		{"  ", levelInfo, true},
-		{"TRACE", levelTrace, true},
-		{"trace", levelTrace, true},
-		{"Debug", levelDebug, true},
-		{"verbose", levelDebug, true},
-		{"INFO", levelInfo, true},
-		{"information", levelInfo, true},
-		{"Notice", levelInfo, true},
-		{"warn", levelWarn, true},
-		{"WARNING", levelWarn, true},
-		{"error", levelError, true},
-		{"ERR", levelError, true},
-		{"fatal", levelFatal, true},
-		{"critical", levelFatal, true},
-		{"CRIT", levelFatal, true},
-		{"alert", levelFatal, true},
-		{"emerg", levelFatal, true},
-		{"Emergency", levelFatal, true},
-		{"panic", levelFatal, true},
-		{" warn\n", levelWarn, true},
-		{"warnn", levelInfo, false},
-		{"severe", levelInfo, false},
-		{"5", levelInfo, false},
-		{strings.Repeat("x", 40), levelInfo, false},
+		{"", logstore.LevelInfo, true},
+		{"  ", logstore.LevelInfo, true},
+		{"TRACE", logstore.LevelTrace, true},
+		{"trace", logstore.LevelTrace, true},
+		{"Debug", logstore.LevelDebug, true},
+		{"verbose", logstore.LevelDebug, true},
+		{"INFO", logstore.LevelInfo, true},
+		{"information", logstore.LevelInfo, true},
+		{"Notice", logstore.LevelInfo, true},
+		{"warn", logstore.LevelWarn, true},
+		{"WARNING", logstore.LevelWarn, true},
+		{"error", logstore.LevelError, true},
+		{"ERR", logstore.LevelError, true},
+		{"fatal", logstore.LevelFatal, true},
+		{"critical", logstore.LevelFatal, true},
+		{"CRIT", logstore.LevelFatal, true},
+		{"alert", logstore.LevelFatal, true},
+		{"emerg", logstore.LevelFatal, true},
+		{"Emergency", logstore.LevelFatal, true},
+		{"panic", logstore.LevelFatal, true},
+		{" warn\n", logstore.LevelWarn, true},
+		{"warnn", logstore.LevelInfo, false},
+		{"severe", logstore.LevelInfo, false},
+		{"5", logstore.LevelInfo, false},
+		{strings.Repeat("x", 40), logstore.LevelInfo, false},
 	}
 	for _, c := range cases {
 		level, known := parseLevel(c.in)
@@ -235,7 +236,7 @@ func TestNormalize(t *testing.T) {
 	type want struct {
 		rejected  string // reason, or "" when stored
 		ts        time.Time
-		level     int8
+		level     logstore.Level
 		msg       string
 		ctx       map[string]any // decoded stored context
 		truncated bool
@@ -245,47 +246,47 @@ func TestNormalize(t *testing.T) {
 		in   *logsv1.LogInput
 		want want
 	}{
-		{"minimal", &logsv1.LogInput{Message: "hi"}, want{ts: now, level: levelInfo, msg: "hi", ctx: map[string]any{}}},
+		{"minimal", &logsv1.LogInput{Message: "hi"}, want{ts: now, level: logstore.LevelInfo, msg: "hi", ctx: map[string]any{}}},
 		{"everything", &logsv1.LogInput{Timestamp: "2026-03-10T11:00:00Z", Level: "warning", Message: "disk", ContextJson: `{"disk":"sda","free":0.1}`},
-			want{ts: now.Add(-time.Hour), level: levelWarn, msg: "disk", ctx: map[string]any{"disk": "sda", "free": 0.1}}},
+			want{ts: now.Add(-time.Hour), level: logstore.LevelWarn, msg: "disk", ctx: map[string]any{"disk": "sda", "free": 0.1}}},
 		{"no message", &logsv1.LogInput{Level: "info", ContextJson: `{}`}, want{rejected: reasonNoMessage}},
 		{"unknown level", &logsv1.LogInput{Level: "Severe", Message: "x", ContextJson: `{"a":1}`},
-			want{ts: now, level: levelInfo, msg: "x", ctx: map[string]any{"a": 1.0, "_level": "Severe"}}},
+			want{ts: now, level: logstore.LevelInfo, msg: "x", ctx: map[string]any{"a": 1.0, "_level": "Severe"}}},
 		{"unknown level, empty context", &logsv1.LogInput{Level: "sev\"ere", Message: "x"},
-			want{ts: now, level: levelInfo, msg: "x", ctx: map[string]any{"_level": "sev\"ere"}}},
+			want{ts: now, level: logstore.LevelInfo, msg: "x", ctx: map[string]any{"_level": "sev\"ere"}}},
 		{"unparseable timestamp", &logsv1.LogInput{Timestamp: "last tuesday", Message: "x", ContextJson: ` {"a":1} `},
-			want{ts: now, level: levelInfo, msg: "x", ctx: map[string]any{"a": 1.0, "_timestamp": "last tuesday"}}},
+			want{ts: now, level: logstore.LevelInfo, msg: "x", ctx: map[string]any{"a": 1.0, "_timestamp": "last tuesday"}}},
 		{"unknown level and timestamp", &logsv1.LogInput{Timestamp: "?", Level: "?", Message: "x"},
-			want{ts: now, level: levelInfo, msg: "x", ctx: map[string]any{"_timestamp": "?", "_level": "?"}}},
-		{"blank timestamp is receive time", &logsv1.LogInput{Timestamp: "  ", Message: "x"}, want{ts: now, level: levelInfo, msg: "x", ctx: map[string]any{}}},
-		{"epoch ms", &logsv1.LogInput{Timestamp: "1773140400000", Message: "x"}, want{ts: now.Add(-time.Hour), level: levelInfo, msg: "x", ctx: map[string]any{}}},
+			want{ts: now, level: logstore.LevelInfo, msg: "x", ctx: map[string]any{"_timestamp": "?", "_level": "?"}}},
+		{"blank timestamp is receive time", &logsv1.LogInput{Timestamp: "  ", Message: "x"}, want{ts: now, level: logstore.LevelInfo, msg: "x", ctx: map[string]any{}}},
+		{"epoch ms", &logsv1.LogInput{Timestamp: "1773140400000", Message: "x"}, want{ts: now.Add(-time.Hour), level: logstore.LevelInfo, msg: "x", ctx: map[string]any{}}},
 		// The window's edges.
 		{"oldest accepted", &logsv1.LogInput{Timestamp: iso(now.Add(-lim.retention)), Message: "x"},
-			want{ts: now.Add(-lim.retention), level: levelInfo, msg: "x", ctx: map[string]any{}}},
+			want{ts: now.Add(-lim.retention), level: logstore.LevelInfo, msg: "x", ctx: map[string]any{}}},
 		{"too old by 1µs", &logsv1.LogInput{Timestamp: iso(now.Add(-lim.retention - time.Microsecond)), Message: "x"}, want{rejected: reasonTooOld}},
 		{"too old epoch", &logsv1.LogInput{Timestamp: "1000", Message: "x"}, want{rejected: reasonTooOld}},
 		{"newest accepted", &logsv1.LogInput{Timestamp: iso(now.Add(time.Hour)), Message: "x"},
-			want{ts: now.Add(time.Hour), level: levelInfo, msg: "x", ctx: map[string]any{}}},
+			want{ts: now.Add(time.Hour), level: logstore.LevelInfo, msg: "x", ctx: map[string]any{}}},
 		{"future by 1µs", &logsv1.LogInput{Timestamp: iso(now.Add(time.Hour + time.Microsecond)), Message: "x"}, want{rejected: reasonFuture}},
 		// Context.
 		{"context array", &logsv1.LogInput{Message: "x", ContextJson: `[1]`}, want{rejected: "context must be a JSON object"}},
 		{"context invalid", &logsv1.LogInput{Message: "x", ContextJson: `{"a":`}, want{rejected: "context must be a JSON object"}},
-		{"context whitespace", &logsv1.LogInput{Message: "x", ContextJson: "  \n"}, want{ts: now, level: levelInfo, msg: "x", ctx: map[string]any{}}},
+		{"context whitespace", &logsv1.LogInput{Message: "x", ContextJson: "  \n"}, want{ts: now, level: logstore.LevelInfo, msg: "x", ctx: map[string]any{}}},
 		{"context repaired", &logsv1.LogInput{Message: "x", ContextJson: "{\"a\":\"\x00\\u0000\xff\"}"},
-			want{ts: now, level: levelInfo, msg: "x", ctx: map[string]any{"a": "\uFFFD\uFFFD\uFFFD"}}},
+			want{ts: now, level: logstore.LevelInfo, msg: "x", ctx: map[string]any{"a": "\uFFFD\uFFFD\uFFFD"}}},
 		{"context over limit", &logsv1.LogInput{Message: "x", Level: "loud", ContextJson: `{"big":"` + strings.Repeat("é", 40) + `"}`},
-			want{ts: now, level: levelInfo, msg: "x", truncated: true, ctx: map[string]any{
+			want{ts: now, level: logstore.LevelInfo, msg: "x", truncated: true, ctx: map[string]any{
 				"_truncated": true, "_level": "loud", "_context_bytes": 90.0,
 				"_context_preview": `{"big":"` + strings.Repeat("é", 28),
 			}}},
 		// Message.
-		{"message at limit", &logsv1.LogInput{Message: strings.Repeat("m", 16)}, want{ts: now, level: levelInfo, msg: strings.Repeat("m", 16), ctx: map[string]any{}}},
+		{"message at limit", &logsv1.LogInput{Message: strings.Repeat("m", 16)}, want{ts: now, level: logstore.LevelInfo, msg: strings.Repeat("m", 16), ctx: map[string]any{}}},
 		{"message over limit", &logsv1.LogInput{Message: strings.Repeat("m", 15) + "éé", ContextJson: `{"a":1}`},
-			want{ts: now, level: levelInfo, msg: strings.Repeat("m", 15), truncated: true, ctx: map[string]any{"a": 1.0, "_truncated": true}}},
-		{"message NUL and bad UTF-8", &logsv1.LogInput{Message: "a\x00b\xffc"}, want{ts: now, level: levelInfo, msg: "a\uFFFDb\uFFFDc", ctx: map[string]any{}}},
-		{"message whitespace is a message", &logsv1.LogInput{Message: " "}, want{ts: now, level: levelInfo, msg: " ", ctx: map[string]any{}}},
+			want{ts: now, level: logstore.LevelInfo, msg: strings.Repeat("m", 15), truncated: true, ctx: map[string]any{"a": 1.0, "_truncated": true}}},
+		{"message NUL and bad UTF-8", &logsv1.LogInput{Message: "a\x00b\xffc"}, want{ts: now, level: logstore.LevelInfo, msg: "a\uFFFDb\uFFFDc", ctx: map[string]any{}}},
+		{"message whitespace is a message", &logsv1.LogInput{Message: " "}, want{ts: now, level: logstore.LevelInfo, msg: " ", ctx: map[string]any{}}},
 		{"long original level is cut and marked", &logsv1.LogInput{Message: "x", Level: strings.Repeat("L", 300)},
-			want{ts: now, level: levelInfo, msg: "x", truncated: true, ctx: map[string]any{"_level": strings.Repeat("L", maxOriginalBytes), "_truncated": true}}},
+			want{ts: now, level: logstore.LevelInfo, msg: "x", truncated: true, ctx: map[string]any{"_level": strings.Repeat("L", maxOriginalBytes), "_truncated": true}}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -2,8 +2,8 @@
 // entries from a project's API key and writes them into PostgreSQL with
 // group-committed binary COPY, deduplicates retried batches by batch_id,
 // keeps the per-day rollups, announces committed entries to the live tail
-// (package tailnotify), and maintains the daily partitions (package
-// partition).
+// (the journal of package logstore), and maintains the daily partitions
+// (package logstore/partition).
 //
 // Assumptions for wiring: the gRPC server accepts messages up to 16 MiB
 // (grpc.MaxRecvMsgSize(16<<20)); the pool allows at least Writers + 2
@@ -25,8 +25,8 @@ import (
 
 	logsv1 "github.com/devsmith/logs/gen/devsmith/logs/v1"
 	"github.com/devsmith/logs/internal/authn"
-	"github.com/devsmith/logs/services/ingestion/partition"
-	"github.com/devsmith/logs/services/ingestion/tailnotify"
+	"github.com/devsmith/logs/internal/logstore"
+	"github.com/devsmith/logs/internal/logstore/partition"
 )
 
 // Config tunes the service; zero fields take their defaults.
@@ -187,15 +187,17 @@ func (s *Service) Run(ctx context.Context) error {
 }
 
 // journalPruneInterval is how often tail journal rows older than
-// tailnotify.JournalRetention are deleted.
+// logstore.JournalRetention are deleted.
 const journalPruneInterval = time.Minute
 
-// pruneTailJournal deletes the tail journal's rows past its retention, by
-// the database's clock (which stamped them).
+// pruneTailJournal deletes the tail journal's rows past its retention.
 func (s *Service) pruneTailJournal(ctx context.Context) error {
-	if _, err := s.pool.Exec(ctx, `DELETE FROM logs.tail_journal WHERE created_at < now() - make_interval(secs => $1)`,
-		tailnotify.JournalRetention.Seconds()); err != nil {
-		return fmt.Errorf("deleting tail journal rows older than %s: %w", tailnotify.JournalRetention, err)
+	n, err := logstore.PruneJournal(ctx, s.pool)
+	if err != nil {
+		return err
+	}
+	if n > 0 {
+		s.log.Debug("pruned tail journal rows", zap.Int64("rows", n))
 	}
 	return nil
 }
@@ -259,24 +261,6 @@ func (s *Service) cleanup(ctx context.Context) {
 		s.log.Error("deleting old batch ids failed", zap.Error(err))
 	} else if n > 0 {
 		s.log.Debug("deleted old batch ids", zap.Int64("rows", n))
-	}
-}
-
-// forgetBatchIDs deletes logs.ingested_batches rows past the dedup window,
-// in bounded chunks.
-func (s *Service) forgetBatchIDs(ctx context.Context) (int64, error) {
-	cutoff := s.now().Add(-dedupWindow)
-	var total int64
-	for {
-		tag, err := s.pool.Exec(ctx, `DELETE FROM logs.ingested_batches WHERE ctid = ANY (ARRAY(
-			SELECT ctid FROM logs.ingested_batches WHERE created_at < $1 LIMIT 10000))`, cutoff)
-		if err != nil {
-			return total, fmt.Errorf("deleting batch ids before %s: %w", cutoff.Format(time.RFC3339), err)
-		}
-		total += tag.RowsAffected()
-		if tag.RowsAffected() < 10000 {
-			return total, nil
-		}
 	}
 }
 

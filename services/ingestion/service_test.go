@@ -25,8 +25,8 @@ import (
 	logsv1 "github.com/devsmith/logs/gen/devsmith/logs/v1"
 	"github.com/devsmith/logs/internal/apierr"
 	"github.com/devsmith/logs/internal/authn"
-	"github.com/devsmith/logs/services/ingestion/partition"
-	"github.com/devsmith/logs/services/ingestion/tailnotify"
+	"github.com/devsmith/logs/internal/logstore"
+	"github.com/devsmith/logs/internal/logstore/partition"
 )
 
 // fakeIdentity stands in for the projects service: dsk_alpha is project 1
@@ -489,7 +489,7 @@ func TestGroupCommitOneTransactionAndInGroupDuplicates(t *testing.T) {
 		FULL JOIN logs.entry_rollups r USING (project_id, service_name, day)
 		WHERE c.n IS DISTINCT FROM r.count OR c.last IS DISTINCT FROM r.last_log_at`), "rollups equal SQL counts")
 	// Ids come in blocks: 2 blocks serve the 468 rows.
-	require.LessOrEqual(t, count(t, e.pool, "SELECT max(id) - min(id) FROM logs.entries"), int64(2*idBlock))
+	require.LessOrEqual(t, count(t, e.pool, "SELECT max(id) - min(id) FROM logs.entries"), int64(2*logstore.IDBlock))
 	require.EqualValues(t, 1, s.commits.Load(), "32 batches were written in one transaction")
 }
 
@@ -707,7 +707,7 @@ func TestTailJournal(t *testing.T) {
 	conn, err := pgx.Connect(ctx, e.pool.Config().ConnConfig.ConnString())
 	require.NoError(t, err)
 	defer conn.Close(ctx)
-	_, err = conn.Exec(ctx, "LISTEN "+tailnotify.Channel)
+	_, err = conn.Exec(ctx, "LISTEN "+logstore.JournalChannel)
 	require.NoError(t, err)
 
 	now := time.Now()
@@ -727,7 +727,7 @@ func TestTailJournal(t *testing.T) {
 		n, err := conn.WaitForNotification(wctx)
 		cancel()
 		require.NoError(t, err, "no notification for batch %d", i)
-		require.Equal(t, tailnotify.Channel, n.Channel)
+		require.Equal(t, logstore.JournalChannel, n.Channel)
 	}
 	stored := entries(t, e.pool, "")
 	require.Len(t, stored, 120)
@@ -736,11 +736,11 @@ func TestTailJournal(t *testing.T) {
 	// (the min and max of what was written) and cover every stored entry.
 	rows, err := e.pool.Query(ctx, `SELECT xid::text, project_id, min_id, max_id, min_ts, max_ts FROM logs.tail_journal ORDER BY xid`)
 	require.NoError(t, err)
-	var spans []tailnotify.Span
+	var spans []logstore.Span
 	xids := map[string]bool{}
 	for rows.Next() {
 		var xid string
-		var sp tailnotify.Span
+		var sp logstore.Span
 		require.NoError(t, rows.Scan(&xid, &sp.ProjectID, &sp.MinID, &sp.MaxID, &sp.MinTS, &sp.MaxTS))
 		xids[xid] = true
 		spans = append(spans, sp)
@@ -749,7 +749,7 @@ func TestTailJournal(t *testing.T) {
 	require.Len(t, spans, 4)
 	require.Len(t, xids, 4, "one transaction each")
 	for _, en := range stored {
-		covered := slices.ContainsFunc(spans, func(p tailnotify.Span) bool {
+		covered := slices.ContainsFunc(spans, func(p logstore.Span) bool {
 			return p.ProjectID == en.ProjectID && p.MinID <= en.ID && en.ID <= p.MaxID && !en.TS.Before(p.MinTS) && !en.TS.After(p.MaxTS)
 		})
 		require.True(t, covered, "no journal row covers entry %d of project %d", en.ID, en.ProjectID)
@@ -764,13 +764,7 @@ func TestTailJournal(t *testing.T) {
 		require.True(t, p.MinTS.Equal(minTS), "%s vs %s", p.MinTS, minTS)
 		require.True(t, p.MaxTS.Equal(maxTS), "%s vs %s", p.MaxTS, maxTS)
 	}
-
-	// Rows past the journal's retention are pruned, the others kept.
-	_, err = e.pool.Exec(ctx, `UPDATE logs.tail_journal SET created_at = now() - make_interval(secs => $1)
-		WHERE xid = (SELECT min(xid) FROM logs.tail_journal)`, (tailnotify.JournalRetention + time.Minute).Seconds())
-	require.NoError(t, err)
-	require.NoError(t, e.svc.pruneTailJournal(ctx))
-	require.Equal(t, int64(3), count(t, e.pool, "SELECT count(*) FROM logs.tail_journal"))
+	// (Pruning is logstore's: TestPruneJournal.)
 }
 
 func TestMaintenanceAtStart(t *testing.T) {

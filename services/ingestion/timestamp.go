@@ -4,29 +4,25 @@ import (
 	"math"
 	"strconv"
 	"time"
+
+	"github.com/devsmith/logs/internal/logstore"
 )
 
-// Levels as stored (logs.entries.level).
-const (
-	levelTrace int8 = 1 + iota
-	levelDebug
-	levelInfo
-	levelWarn
-	levelError
-	levelFatal
-)
-
-// parseLevel maps a client's level to a stored level. ok is false for a level
-// it does not know (stored as INFO with the original kept as _level); an
-// empty level is INFO.
-func parseLevel(s string) (level int8, ok bool) {
+// parseLevel maps a client's level to a stored level: a level's name
+// (logstore.ParseLevel) in any case, or one of the synonyms below. ok is
+// false for a level it does not know (stored as INFO with the original kept
+// as _level); an empty level is INFO.
+func parseLevel(s string) (level logstore.Level, ok bool) {
 	s = trimSpace(s)
 	if s == "" {
-		return levelInfo, true
+		return logstore.LevelInfo, true
+	}
+	if l, ok := logstore.ParseLevel(s); ok {
+		return l, true
 	}
 	var buf [16]byte
 	if len(s) > len(buf) {
-		return levelInfo, false
+		return logstore.LevelInfo, false
 	}
 	for i := 0; i < len(s); i++ {
 		c := s[i]
@@ -36,20 +32,18 @@ func parseLevel(s string) (level int8, ok bool) {
 		buf[i] = c
 	}
 	switch string(buf[:len(s)]) {
-	case "trace":
-		return levelTrace, true
-	case "debug", "verbose":
-		return levelDebug, true
-	case "info", "information", "notice":
-		return levelInfo, true
-	case "warn", "warning":
-		return levelWarn, true
-	case "error", "err":
-		return levelError, true
-	case "fatal", "critical", "crit", "alert", "emerg", "emergency", "panic":
-		return levelFatal, true
+	case "verbose":
+		return logstore.LevelDebug, true
+	case "information", "notice":
+		return logstore.LevelInfo, true
+	case "warning":
+		return logstore.LevelWarn, true
+	case "err":
+		return logstore.LevelError, true
+	case "critical", "crit", "alert", "emerg", "emergency", "panic":
+		return logstore.LevelFatal, true
 	}
-	return levelInfo, false
+	return logstore.LevelInfo, false
 }
 
 func trimSpace(s string) string {

@@ -14,8 +14,8 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/devsmith/logs/internal/authn"
+	"github.com/devsmith/logs/internal/logstore/partition"
 	"github.com/devsmith/logs/internal/pgtest"
-	"github.com/devsmith/logs/services/ingestion/partition"
 )
 
 var cluster *pgtest.Cluster

@@ -7,8 +7,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/devsmith/logs/internal/logstore/partition"
 	"github.com/devsmith/logs/internal/pgtest"
-	"github.com/devsmith/logs/services/ingestion/partition"
 )
 
 var cluster *pgtest.Cluster
