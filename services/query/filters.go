@@ -13,34 +13,11 @@ import (
 
 	logsv1 "github.com/devsmith/logs/gen/devsmith/logs/v1"
 	"github.com/devsmith/logs/internal/authn"
+	"github.com/devsmith/logs/internal/logstore"
 )
 
-// Levels as stored (smallint 1..6).
-var levelNames = [...]string{"", "TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL"}
-
-const (
-	minLevel = 1
-	maxLevel = 6
-	// maxValues bounds each repeated filter of a request.
-	maxValues = 1000
-)
-
-func levelName(l int16) string {
-	if l >= minLevel && l <= maxLevel {
-		return levelNames[l]
-	}
-	return "LEVEL(" + strconv.Itoa(int(l)) + ")"
-}
-
-func parseLevel(s string) (int16, bool) {
-	u := strings.ToUpper(strings.TrimSpace(s))
-	for i := minLevel; i <= maxLevel; i++ {
-		if levelNames[i] == u {
-			return int16(i), true
-		}
-	}
-	return 0, false
-}
+// maxValues bounds each repeated filter of a request.
+const maxValues = 1000
 
 type contextFilter struct{ key, value string }
 
@@ -55,7 +32,9 @@ type filters struct {
 	// page token's hash).
 	requested []string
 	services  []string
-	levels    []int16
+	// levels are logstore.Level numbers, as plain smallints: a one-shot
+	// statement (oneShot) has no parameter types to encode a []Level by.
+	levels []int16
 	// since (inclusive) and until (exclusive); nil when not given.
 	since, until *time.Time
 	q            string
@@ -119,11 +98,11 @@ func parseFilters(ctx context.Context, raw rawFilters) (*filters, error) {
 		if strings.TrimSpace(l) == "" {
 			continue
 		}
-		n, ok := parseLevel(l)
+		n, ok := logstore.ParseLevel(strings.TrimSpace(l))
 		if !ok {
-			return nil, invalidArg("level %q is not one of TRACE, DEBUG, INFO, WARN, ERROR, FATAL", l)
+			return nil, invalidArg("level %q is not one of %s", l, logstore.LevelNames())
 		}
-		f.levels = append(f.levels, n)
+		f.levels = append(f.levels, int16(n))
 	}
 	slices.Sort(f.levels)
 	f.levels = slices.Compact(f.levels)

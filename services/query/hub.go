@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/devsmith/logs/internal/logstore"
 )
 
 // hub follows the tail journal for the tails of this replica: one journal
@@ -203,12 +205,12 @@ type idRange struct{ lo, hi int64 }
 
 // gather groups the rows past start by project (only projects, unless
 // nil), tokened with start, in project order.
-func gather(rows []journalRow, start *position, projects []int64) []tailItem {
+func gather(rows []logstore.JournalRow, start *position, projects []int64) []tailItem {
 	byProject := map[int64]tailItem{}
 	tok := ""
 	for _, r := range rows {
-		sp := r.span
-		if !start.includes(r.xid) || (projects != nil && !slices.Contains(projects, sp.ProjectID)) {
+		sp := r.Span
+		if !start.includes(r.XID) || (projects != nil && !slices.Contains(projects, sp.ProjectID)) {
 			continue
 		}
 		if tok == "" {

@@ -32,8 +32,7 @@ func (s *Service) listServices(ctx context.Context, req *logsv1.ListServicesRequ
 	if len(f.projects) == 0 {
 		return res, nil
 	}
-	rows, err := s.pool.Query(ctx, `SELECT project_id, service_name, max(last_log_at)
-		FROM logs.entry_rollups WHERE project_id = ANY($1) GROUP BY project_id, service_name`, f.projects)
+	rows, err := s.pool.Query(ctx, servicesSQL, f.projects)
 	if err != nil {
 		return nil, fmt.Errorf("querying services: %w", err)
 	}

@@ -8,6 +8,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	logsv1 "github.com/devsmith/logs/gen/devsmith/logs/v1"
+	"github.com/devsmith/logs/internal/logstore"
 )
 
 // bucketWidths are the round histogram widths, smallest first.
@@ -116,7 +117,7 @@ func (s *Service) getStats(ctx context.Context, req *logsv1.GetStatsRequest) (*l
 		var (
 			bySvc   int32
 			bucket  *time.Time
-			level   *int16
+			level   *logstore.Level
 			service *string
 			count   int64
 		)
@@ -133,7 +134,7 @@ func (s *Service) getStats(ctx context.Context, req *logsv1.GetStatsRequest) (*l
 		if i < 0 || i >= n || !first.Add(time.Duration(i)*width).Equal(*bucket) {
 			return nil, fmt.Errorf("stats bucket %s outside the histogram from %s", bucket.UTC(), first)
 		}
-		name := levelName(*level)
+		name := level.String()
 		res.ByLevel[name] += count
 		res.Histogram[i].Counts[name] += count
 	}
@@ -144,25 +145,9 @@ func (s *Service) getStats(ctx context.Context, req *logsv1.GetStatsRequest) (*l
 }
 
 func zeroLevels() map[string]int64 {
-	m := make(map[string]int64, maxLevel)
-	for l := minLevel; l <= maxLevel; l++ {
-		m[levelNames[l]] = 0
+	m := make(map[string]int64, logstore.MaxLevel)
+	for l := logstore.MinLevel; l <= logstore.MaxLevel; l++ {
+		m[l.String()] = 0
 	}
 	return m
-}
-
-// statsQuery counts the entries in [since, until) in one scan: first per
-// (bucket, level, service), a small hash aggregate, then that regrouped two
-// ways, by (bucket, level) and by service. The first column is 0 for the rows
-// grouped by service. (Grouping sets straight over the entries make the
-// planner sort every row, several times slower.)
-func statsQuery(f *filters, width time.Duration) (string, []any) {
-	b := &sqlBuilder{}
-	w := b.arg(int64(width / time.Second))
-	f.addFilters(b, filterOpts{projects: true, times: true})
-	return `SELECT GROUPING(service_name), bucket, level, service_name, sum(n)::bigint FROM (
-		SELECT date_bin(` + w + `::bigint * interval '1 second', ts, timestamptz '1970-01-01 00:00:00+00') AS bucket, level, service_name, count(*) AS n
-		FROM logs.entries WHERE ` + b.where() + `
-		GROUP BY 1, 2, 3
-	) s GROUP BY GROUPING SETS ((bucket, level), (service_name))`, b.args
 }

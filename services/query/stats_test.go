@@ -9,6 +9,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	logsv1 "github.com/devsmith/logs/gen/devsmith/logs/v1"
+	"github.com/devsmith/logs/internal/logstore"
 )
 
 func TestBucketWidth(t *testing.T) {
@@ -58,10 +59,10 @@ func sqlStats(t *testing.T, s *Service, since, until time.Time, width time.Durat
 	rows, err := s.pool.Query(ctx, "SELECT level, count(*) FROM logs.entries WHERE "+cond+" GROUP BY level", args...)
 	require.NoError(t, err)
 	for rows.Next() {
-		var l int16
+		var l logstore.Level
 		var c int64
 		require.NoError(t, rows.Scan(&l, &c))
-		byLevel[levelName(l)] = c
+		byLevel[l.String()] = c
 	}
 	require.NoError(t, rows.Err())
 	rows, err = s.pool.Query(ctx, "SELECT service_name, count(*) FROM logs.entries WHERE "+cond+" GROUP BY service_name", args...)
@@ -86,10 +87,10 @@ func sqlStats(t *testing.T, s *Service, since, until time.Time, width time.Durat
 		rows, err := s.pool.Query(ctx, "SELECT level, count(*) FROM logs.entries WHERE "+cond+" GROUP BY level", bargs...)
 		require.NoError(t, err)
 		for rows.Next() {
-			var l int16
+			var l logstore.Level
 			var c int64
 			require.NoError(t, rows.Scan(&l, &c))
-			counts[levelName(l)] = c
+			counts[l.String()] = c
 		}
 		require.NoError(t, rows.Err())
 		hist = append(hist, counts)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"sync/atomic"
 	"time"
 
@@ -13,7 +12,7 @@ import (
 	"google.golang.org/grpc/metadata"
 
 	logsv1 "github.com/devsmith/logs/gen/devsmith/logs/v1"
-	"github.com/devsmith/logs/services/ingestion/tailnotify"
+	"github.com/devsmith/logs/internal/logstore"
 )
 
 const (
@@ -70,7 +69,7 @@ func (s *Service) tail(ctx context.Context, req *logsv1.TailEntriesRequest, stre
 		switch age := s.now().Sub(p.at); {
 		case age < -resumeMargin:
 			return invalidArg("resume_token is from the future: not a token this service gave out")
-		case age < tailnotify.JournalRetention-resumeMargin:
+		case age < logstore.JournalRetention-resumeMargin:
 			resume = p
 		}
 	}
@@ -135,7 +134,7 @@ func (s *Service) deliver(ctx context.Context, stream logsv1.QueryService_TailEn
 			return fmt.Errorf("reading tail entries: %w", err)
 		}
 		for i := range rows {
-			if !sent.add(rows[i].id) {
+			if !sent.add(rows[i].ID) {
 				continue
 			}
 			e, err := rows[i].toProto(f.slugs)
@@ -150,27 +149,8 @@ func (s *Service) deliver(ctx context.Context, stream logsv1.QueryService_TailEn
 			return nil
 		}
 		last := rows[len(rows)-1]
-		after = &cursor{ts: last.ts, id: last.id}
+		after = &cursor{ts: last.TS, id: last.ID}
 	}
-}
-
-// tailQuery reads one project's entries in the announced time range and id
-// ranges (served by the primary key), after the cursor, oldest first.
-func tailQuery(f *filters, project int64, lo, hi time.Time, ids []idRange, after *cursor, limit int) (string, []any) {
-	b := &sqlBuilder{}
-	b.and("project_id = " + b.arg(project))
-	b.and("ts BETWEEN " + b.arg(lo) + " AND " + b.arg(hi))
-	in := make([]string, len(ids))
-	for i, r := range ids {
-		in[i] = "id BETWEEN " + b.arg(r.lo) + " AND " + b.arg(r.hi)
-	}
-	b.and("(" + strings.Join(in, " OR ") + ")")
-	f.addFilters(b, filterOpts{})
-	if after != nil {
-		b.and("(ts, id) > (" + b.arg(after.ts) + ", " + b.arg(after.id) + ")")
-	}
-	return "SELECT " + entryColumns + " FROM logs.entries WHERE " + b.where() +
-		" ORDER BY ts, id LIMIT " + b.arg(limit), b.args
 }
 
 // Run follows the tail journal for this replica's tails until ctx ends:
@@ -193,7 +173,7 @@ func (s *Service) Run(ctx context.Context) error {
 	for {
 		err := s.listen(ctx, func() {
 			backoff = listenMinBackoff
-			if !down.IsZero() && s.now().Sub(down) > tailnotify.JournalRetention-resumeMargin {
+			if !down.IsZero() && s.now().Sub(down) > logstore.JournalRetention-resumeMargin {
 				s.log.Warn("tail listener was disconnected longer than the journal keeps rows; ending the tails", zap.Duration("disconnected", s.now().Sub(down)))
 				s.hub.failAll(errLostTrack)
 			}
@@ -262,13 +242,13 @@ func (s *Service) listen(ctx context.Context, connected func()) error {
 		defer cancel()
 		_ = conn.Close(closeCtx)
 	}()
-	if _, err := conn.Exec(ctx, "LISTEN "+pgx.Identifier{tailnotify.Channel}.Sanitize()); err != nil {
+	if _, err := conn.Exec(ctx, "LISTEN "+pgx.Identifier{logstore.JournalChannel}.Sanitize()); err != nil {
 		return fmt.Errorf("starting LISTEN: %w", err)
 	}
 	if s.listener.connects.Add(1) > 1 {
 		s.log.Info("tail listener reconnected; catching up from the journal")
 	} else {
-		s.log.Info("tail listener started", zap.String("channel", tailnotify.Channel))
+		s.log.Info("tail listener started", zap.String("channel", logstore.JournalChannel))
 	}
 	s.listener.pid.Store(int32(conn.PgConn().PID()))
 	s.listener.listening.Store(true)

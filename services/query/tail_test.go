@@ -20,7 +20,7 @@ import (
 
 	logsv1 "github.com/devsmith/logs/gen/devsmith/logs/v1"
 	"github.com/devsmith/logs/internal/authn"
-	"github.com/devsmith/logs/services/ingestion/tailnotify"
+	"github.com/devsmith/logs/internal/logstore"
 )
 
 // serve runs s on a real gRPC server on loopback whose interceptors
@@ -71,7 +71,7 @@ func run(t *testing.T, s *Service) (stop func() error) {
 // commit writes rows in one transaction and announces them as the ingestion
 // service does (one journal row per project and a notification), plus any
 // extra journal rows.
-func commit(t *testing.T, pool *pgxpool.Pool, rows []row, extra ...tailnotify.Span) []int64 {
+func commit(t *testing.T, pool *pgxpool.Pool, rows []row, extra ...logstore.Span) []int64 {
 	t.Helper()
 	ctx := context.Background()
 	tx, err := pool.Begin(ctx)
@@ -79,11 +79,11 @@ func commit(t *testing.T, pool *pgxpool.Pool, rows []row, extra ...tailnotify.Sp
 	defer func() { _ = tx.Rollback(ctx) }()
 	ids := insert(t, tx, rows...)
 	var order []int64
-	byProject := map[int64]*tailnotify.Span{}
+	byProject := map[int64]*logstore.Span{}
 	for i, r := range rows {
 		p := byProject[r.project]
 		if p == nil {
-			p = &tailnotify.Span{ProjectID: r.project, MinID: ids[i], MaxID: ids[i], MinTS: r.ts, MaxTS: r.ts}
+			p = &logstore.Span{ProjectID: r.project, MinID: ids[i], MaxID: ids[i], MinTS: r.ts, MaxTS: r.ts}
 			byProject[r.project] = p
 			order = append(order, r.project)
 		}
@@ -106,14 +106,13 @@ func commit(t *testing.T, pool *pgxpool.Pool, rows []row, extra ...tailnotify.Sp
 }
 
 // notify records p in the journal within tx and wakes the listeners, as
-// the ingestion service's writer does.
-func notify(t *testing.T, tx pgx.Tx, p tailnotify.Span) {
+// the ingestion service's writer does (logstore.RecordCommitted, with no
+// rollups: these tests' entries have none).
+func notify(t *testing.T, tx pgx.Tx, p logstore.Span) {
 	t.Helper()
-	_, err := tx.Exec(context.Background(), `INSERT INTO logs.tail_journal (project_id, min_id, max_id, min_ts, max_ts)
-		VALUES ($1, $2, $3, $4, $5)`, p.ProjectID, p.MinID, p.MaxID, p.MinTS, p.MaxTS)
-	require.NoError(t, err)
-	_, err = tx.Exec(context.Background(), "SELECT pg_notify($1, '')", tailnotify.Channel)
-	require.NoError(t, err)
+	var j logstore.Spans
+	j.Add(p)
+	require.NoError(t, logstore.RecordCommitted(context.Background(), tx, &logstore.Rollups{}, &j))
 }
 
 // receiver collects a stream's entries on a channel; the channel closes
@@ -225,14 +224,14 @@ func TestTail(t *testing.T) {
 	require.Greater(t, ids[0], openID)
 	// A second announcement whose range covers the open entry and the rows
 	// above: nothing is sent twice, nothing uncommitted is sent.
-	cover := tailnotify.Span{ProjectID: alpha, MinID: openID, MaxID: ids[4], MinTS: base, MaxTS: base.Add(10 * time.Second)}
+	cover := logstore.Span{ProjectID: alpha, MinID: openID, MaxID: ids[4], MinTS: base, MaxTS: base.Add(10 * time.Second)}
 	commit(t, pool, nil, cover)
 
 	require.Equal(t, []string{"kaboom", "Boom one"}, filtered.next(t, 2))
 	require.Equal(t, []string{"kaboom", "Boom one", "boom at info", "boom other context", "boom other service", "beta thing"}, all.next(t, 6))
 
 	// The open entry commits with its own announcement: streamed now, once.
-	notify(t, open, tailnotify.Span{ProjectID: alpha, MinID: openID, MaxID: openID, MinTS: base.Add(2 * time.Second), MaxTS: base.Add(2 * time.Second)})
+	notify(t, open, logstore.Span{ProjectID: alpha, MinID: openID, MaxID: openID, MinTS: base.Add(2 * time.Second), MaxTS: base.Add(2 * time.Second)})
 	require.NoError(t, open.Commit(ctx))
 	commit(t, pool, nil, cover) // and announced again
 
@@ -351,7 +350,7 @@ func TestTailLostTrack(t *testing.T) {
 	var killed bool
 	require.NoError(t, pool.QueryRow(context.Background(), "SELECT pg_terminate_backend($1)", s.listener.pid.Load()).Scan(&killed))
 	require.Eventually(t, func() bool { return s.listener.losses.Load() == 1 }, 10*time.Second, 5*time.Millisecond)
-	offset.Store(int64(tailnotify.JournalRetention)) // the reconnection comes "10 minutes" later
+	offset.Store(int64(logstore.JournalRetention)) // the reconnection comes "10 minutes" later
 	requireCode(t, r.end(t), codes.Unavailable, "tail lost track of new entries while the database was unreachable; reconnect")
 }
 
@@ -406,7 +405,7 @@ func TestTailResume(t *testing.T) {
 	// A token older than the journal keeps rows starts from now.
 	old, err := parseToken(token)
 	require.NoError(t, err)
-	old.at = old.at.Add(-tailnotify.JournalRetention)
+	old.at = old.at.Add(-logstore.JournalRetention)
 	stale, state := open(ctx, old.token())
 	require.Equal(t, "subscribed", state)
 	commit(t, pool, []row{{alpha, at, "api", 3, "seven", ""}})
@@ -430,10 +429,10 @@ func TestTailResume(t *testing.T) {
 
 func TestGather(t *testing.T) {
 	t0 := day.Add(time.Hour)
-	row := func(xid uint64, project, lo, hi int64, from, to time.Duration) journalRow {
-		return journalRow{xid: xid, span: tailnotify.Span{ProjectID: project, MinID: lo, MaxID: hi, MinTS: t0.Add(from), MaxTS: t0.Add(to)}}
+	row := func(xid uint64, project, lo, hi int64, from, to time.Duration) logstore.JournalRow {
+		return logstore.JournalRow{XID: xid, Span: logstore.Span{ProjectID: project, MinID: lo, MaxID: hi, MinTS: t0.Add(from), MaxTS: t0.Add(to)}}
 	}
-	rows := []journalRow{
+	rows := []logstore.JournalRow{
 		row(9, alpha, 1, 5, 0, time.Second), // before the start: not included
 		row(10, alpha, 100, 200, 2*time.Second, 3*time.Second),
 		row(11, beta, 7, 8, 0, 0),
@@ -458,7 +457,7 @@ func TestGather(t *testing.T) {
 	require.Empty(t, gather(rows, &position{xmax: 20}, nil))
 
 	// A long backlog becomes one range spanning it.
-	var many []journalRow
+	var many []logstore.JournalRow
 	for i := range int64(maxIDRanges + 1) {
 		many = append(many, row(uint64(100+i), alpha, 10*i, 10*i+5, 0, 0))
 	}
@@ -469,8 +468,7 @@ func TestGather(t *testing.T) {
 }
 
 func TestPosition(t *testing.T) {
-	p, err := parseSnapshot("100:110:100,104,107", time.UnixMilli(1_700_000_000_000))
-	require.NoError(t, err)
+	p := &position{at: time.UnixMilli(1_700_000_000_000), xmax: 110, xip: []uint64{100, 104, 107}}
 	for x, want := range map[uint64]bool{99: false, 100: true, 101: false, 104: true, 109: false, 110: true, 500: true} {
 		require.Equal(t, want, p.includes(x), "xid %d", x)
 	}

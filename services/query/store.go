@@ -1,0 +1,131 @@
+package query
+
+import (
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/devsmith/logs/internal/logstore"
+)
+
+// The service's SQL: its fixed statements, and the statements built from a
+// request's filters (conditions by filters.addFilters). Entries are
+// selected with logstore.EntryColumns and read with scanEntry; the tail
+// journal is read by logstore.ReadJournal.
+
+// servicesSQL lists the services of the projects $1 from the rollups, with
+// the newest entry of each.
+const servicesSQL = `SELECT project_id, service_name, max(last_log_at)
+FROM logs.entry_rollups WHERE project_id = ANY($1) GROUP BY project_id, service_name`
+
+// oneShot makes a query's arguments run it as a one-shot statement, planned
+// for these argument values. A prepared statement would switch to a generic
+// plan after five runs, and without the values of since, until and the
+// projects the planner misjudges how many entries match: with 10M entries
+// it chose a bitmap heap scan over the covering index and 24 h stats of a
+// project went from 40 ms to 170 ms (docs/performance.md). Planning costs
+// well under a millisecond here.
+func oneShot(args []any) []any {
+	return append([]any{pgx.QueryExecModeExec}, args...)
+}
+
+// pageQuery selects up to limit entries after the cursor, newest first. With
+// several projects each project's newest entries are read from its own
+// primary-key range (a LATERAL join per project) and merged, so the newest
+// page costs O(projects × limit) index reads, not a sort of every match.
+//
+// With service or level filters (and no q or context filter), the newest
+// keys are found first by an index-only scan of the service index, which
+// carries level and id (migration 0002), and only those rows are read: a
+// filtered page then reads about limit heap pages instead of one for every
+// entry the filters skip. The result is the same rows in the same order.
+func pageQuery(f *filters, after *cursor, limit int) (string, []any) {
+	b := &sqlBuilder{}
+	var projectArg string
+	if len(f.projects) == 1 {
+		b.and("project_id = " + b.arg(f.projects[0]))
+	} else {
+		projectArg = b.arg(f.projects)
+		b.and("project_id = p.id")
+	}
+	f.addFilters(b, filterOpts{times: true})
+	if after != nil {
+		t := b.arg(after.ts)
+		// ts <= t lets the planner prune later partitions; the row
+		// comparison is the keyset condition the primary key serves.
+		b.and("ts <= " + t)
+		b.and("(ts, id) < (" + t + ", " + b.arg(after.id) + ")")
+	}
+	lim := b.arg(limit)
+	var inner string
+	if keysFirst := (len(f.services) > 0 || len(f.levels) > 0) && f.q == "" && len(f.context) == 0; keysFirst {
+		// The time bounds are repeated on the row lookup so that the planner
+		// prunes partitions there as well.
+		var bounds string
+		if f.since != nil {
+			bounds += " AND x.ts >= " + b.arg(*f.since)
+		}
+		if f.until != nil {
+			bounds += " AND x.ts < " + b.arg(*f.until)
+		}
+		inner = "SELECT " + logstore.EntryColumnsOf("x") +
+			" FROM (SELECT project_id, ts, id FROM logs.entries WHERE " + b.where() + " ORDER BY ts DESC, id DESC LIMIT " + lim + ") k" +
+			" JOIN logs.entries x ON x.project_id = k.project_id AND x.ts = k.ts AND x.id = k.id" + bounds +
+			" ORDER BY x.ts DESC, x.id DESC"
+	} else {
+		inner = "SELECT " + logstore.EntryColumns + " FROM logs.entries WHERE " + b.where() +
+			" ORDER BY ts DESC, id DESC LIMIT " + lim
+	}
+	if projectArg == "" {
+		return inner, b.args
+	}
+	return "SELECT " + logstore.EntryColumnsOf("e") + " FROM unnest(" + projectArg + "::bigint[]) AS p(id) CROSS JOIN LATERAL (" + inner +
+		") e ORDER BY e.ts DESC, e.id DESC LIMIT " + lim, b.args
+}
+
+// countQuery counts every match; with q, at most cap of them.
+func countQuery(f *filters, limit int) (string, []any) {
+	b := &sqlBuilder{}
+	f.addFilters(b, filterOpts{projects: true, times: true})
+	if f.q == "" {
+		return "SELECT count(*) FROM logs.entries WHERE " + b.where(), b.args
+	}
+	return "SELECT count(*) FROM (SELECT 1 FROM logs.entries WHERE " + b.where() +
+		" LIMIT " + b.arg(limit) + ") s", b.args
+}
+
+// statsQuery counts the entries in [since, until) in one scan: first per
+// (bucket, level, service), a small hash aggregate, then that regrouped two
+// ways, by (bucket, level) and by service. The first column is 0 for the rows
+// grouped by service. (Grouping sets straight over the entries make the
+// planner sort every row, several times slower.)
+func statsQuery(f *filters, width time.Duration) (string, []any) {
+	b := &sqlBuilder{}
+	w := b.arg(int64(width / time.Second))
+	f.addFilters(b, filterOpts{projects: true, times: true})
+	return `SELECT GROUPING(service_name), bucket, level, service_name, sum(n)::bigint FROM (
+		SELECT date_bin(` + w + `::bigint * interval '1 second', ts, timestamptz '1970-01-01 00:00:00+00') AS bucket, level, service_name, count(*) AS n
+		FROM logs.entries WHERE ` + b.where() + `
+		GROUP BY 1, 2, 3
+	) s GROUP BY GROUPING SETS ((bucket, level), (service_name))`, b.args
+}
+
+// tailQuery reads one project's entries in the announced time range and id
+// ranges (served by the primary key), after the cursor, oldest first.
+func tailQuery(f *filters, project int64, lo, hi time.Time, ids []idRange, after *cursor, limit int) (string, []any) {
+	b := &sqlBuilder{}
+	b.and("project_id = " + b.arg(project))
+	b.and("ts BETWEEN " + b.arg(lo) + " AND " + b.arg(hi))
+	in := make([]string, len(ids))
+	for i, r := range ids {
+		in[i] = "id BETWEEN " + b.arg(r.lo) + " AND " + b.arg(r.hi)
+	}
+	b.and("(" + strings.Join(in, " OR ") + ")")
+	f.addFilters(b, filterOpts{})
+	if after != nil {
+		b.and("(ts, id) > (" + b.arg(after.ts) + ", " + b.arg(after.id) + ")")
+	}
+	return "SELECT " + logstore.EntryColumns + " FROM logs.entries WHERE " + b.where() +
+		" ORDER BY ts, id LIMIT " + b.arg(limit), b.args
+}
