@@ -24,7 +24,7 @@ import (
 // column), which waits for the transactions holding the lock; every
 // transaction after it sees the new key_hash and refuses the old key. So
 // no batch is committed with a key after its rotation or deletion has
-// returned, on any replica (DESIGN §5), and the check costs one query per
+// returned, on any replica, and the check costs one query per
 // group commit instead of a gRPC call and a query per batch.
 //
 // This is the one place ingestion reads a table of the projects service;

@@ -12,12 +12,13 @@ import (
 	"github.com/devsmith/logs/internal/logstore"
 )
 
-// Group commit. Handlers validate a batch, queue it and wait; each of
-// Config.Writers goroutines takes everything queued (up to maxGroupRows rows
-// or maxGroupBytes) and writes it in one transaction: the API keys verified
-// (keys.go), batch_id rows, one COPY, rollups, the tail journal rows and
-// notification (logstore.QueueCommitted), then commits and acknowledges every batch of
-// the group. Batches whose key is refused are answered and the rest written
+// Group commit. Handlers validate a batch, queue it and wait (queue.go);
+// each of Config.Writers goroutines takes everything queued (up to
+// maxGroupRows rows or maxGroupBytes) and writes it in one transaction: the
+// API keys verified (keys.go), batch_id rows (dedup.go), ids from reserved
+// blocks (ids.go), one binary COPY (copy.go), rollups, the tail journal rows
+// and notification (rollups.go, logstore.QueueCommitted), then commits and
+// acknowledges every batch of the group. Batches whose key is refused are answered and the rest written
 // again; if the transaction fails otherwise, each batch is retried alone so
 // that only the culprit gets the error.
 
