@@ -109,4 +109,4 @@ bench-query: build
 
 ## bench-go: the hot path's Go benchmarks with -benchmem (decode, proto, normalize, COPY encoding, key lookup, commit)
 bench-go:
-	go test -run '^$$' -bench . -benchmem ./gateway/ ./services/ingestion/
+	go test -run '^$$' -bench . -benchmem ./gateway/ ./services/ingestion/ ./services/projects/

@@ -2,22 +2,16 @@ package ingestion
 
 import (
 	"context"
-	"crypto/sha256"
 	"fmt"
 	"io"
-	"net"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"go.uber.org/zap"
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
-	"google.golang.org/grpc/metadata"
 
 	logsv1 "github.com/devsmith/logs/gen/devsmith/logs/v1"
 	"github.com/devsmith/logs/internal/authn"
-	"github.com/devsmith/logs/services/projects"
 )
 
 // benchLogs is a typical batch from a sample logger: ISO timestamps, known
@@ -210,56 +204,4 @@ func benchIngestParallel(b *testing.B, writers int) {
 	})
 	b.ReportMetric(100*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
 	b.ReportMetric(float64(b.N)/float64(max(s.commits.Load(), 1)), "batches/tx")
-}
-
-// BenchmarkResolveAPIKey is the per-batch key check as ingestion does it:
-// IdentityService.ResolveApiKey over gRPC to a real projects service, which
-// looks the key's SHA-256 up by unique index.
-func BenchmarkResolveAPIKey(b *testing.B) {
-	pool := cluster.NewPool(b)
-	seedProjects(b, pool)
-	ctx := context.Background()
-	const key = "dsk_benchmark-key-0123456789abcdefghijklmnopqrstu"
-	sum := sha256.Sum256([]byte(key))
-	if _, err := pool.Exec(ctx, `INSERT INTO logs.projects (name, slug, key_hash) VALUES ('Bench', 'bench', $1)`, sum[:]); err != nil {
-		b.Fatal(err)
-	}
-	svc := projects.New(zap.NewNop(), pool, projects.Config{ServiceToken: "bench-token"})
-	srv := grpc.NewServer(grpc.ChainUnaryInterceptor(authn.UnaryServerInterceptor(svc.Authenticator())))
-	svc.Register(srv)
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
-	}
-	go func() { _ = srv.Serve(lis) }()
-	defer srv.Stop()
-	conn, err := grpc.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()),
-		grpc.WithPerRPCCredentials(authn.ServiceCredentials{Token: "bench-token"}))
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer conn.Close()
-	ic := authn.NewIdentityClient(logsv1.NewIdentityServiceClient(conn))
-	md := metadata.Pairs("x-api-key", key)
-	check := func() {
-		p, err := ic.APIKey(ctx, md)
-		if err != nil || p.ProjectSlug != "bench" {
-			b.Fatalf("%v %+v", err, p)
-		}
-	}
-	b.Run("serial", func(b *testing.B) {
-		b.ReportAllocs()
-		for b.Loop() {
-			check()
-		}
-	})
-	b.Run("16 callers", func(b *testing.B) {
-		b.ReportAllocs()
-		b.SetParallelism(8) // × GOMAXPROCS
-		b.RunParallel(func(pb *testing.PB) {
-			for pb.Next() {
-				check()
-			}
-		})
-	})
 }

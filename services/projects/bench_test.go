@@ -1,0 +1,68 @@
+package projects
+
+import (
+	"context"
+	"crypto/sha256"
+	"net"
+	"testing"
+
+	"go.uber.org/zap"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/metadata"
+
+	logsv1 "github.com/devsmith/logs/gen/devsmith/logs/v1"
+	"github.com/devsmith/logs/internal/authn"
+)
+
+// BenchmarkResolveAPIKey is resolving an API key as the ingestion service
+// does for a key it does not know yet (services/ingestion/keys.go): an
+// IdentityService.ResolveApiKey call over gRPC to a real projects service,
+// which looks the key's SHA-256 up by unique index.
+func BenchmarkResolveAPIKey(b *testing.B) {
+	pool := cluster.NewPool(b)
+	ctx := context.Background()
+	const key = "dsk_benchmark-key-0123456789abcdefghijklmnopqrstu"
+	sum := sha256.Sum256([]byte(key))
+	if _, err := pool.Exec(ctx, `INSERT INTO logs.projects (name, slug, key_hash) VALUES ('Bench', 'bench', $1)`, sum[:]); err != nil {
+		b.Fatal(err)
+	}
+	svc := New(zap.NewNop(), pool, Config{ServiceToken: "bench-token"})
+	srv := grpc.NewServer(grpc.ChainUnaryInterceptor(authn.UnaryServerInterceptor(svc.Authenticator())))
+	svc.Register(srv)
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	go func() { _ = srv.Serve(lis) }()
+	defer srv.Stop()
+	conn, err := grpc.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithPerRPCCredentials(authn.ServiceCredentials{Token: "bench-token"}))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer conn.Close()
+	ic := authn.NewIdentityClient(logsv1.NewIdentityServiceClient(conn))
+	md := metadata.Pairs("x-api-key", key)
+	check := func() {
+		p, err := ic.APIKey(ctx, md)
+		if err != nil || p.ProjectSlug != "bench" {
+			b.Fatalf("%v %+v", err, p)
+		}
+	}
+	b.Run("serial", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			check()
+		}
+	})
+	b.Run("16 callers", func(b *testing.B) {
+		b.ReportAllocs()
+		b.SetParallelism(8) // × GOMAXPROCS
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				check()
+			}
+		})
+	})
+}
