@@ -5,6 +5,10 @@ import (
 	"io"
 )
 
+// A group's rows as COPY binary data (copySQL, store.go): no text parsing
+// of numbers and timestamps on the server, and no per-value encoding plans
+// on ours.
+
 // pgEpochMicros is 2000-01-01T00:00:00Z, PostgreSQL's timestamp epoch, in
 // Unix microseconds.
 const pgEpochMicros = 946_684_800_000_000
@@ -65,7 +69,8 @@ func (c *copyReader) fill() {
 	c.buf = buf
 }
 
-// appendCopyRow appends one tuple in COPY binary format.
+// appendCopyRow appends one tuple in COPY binary format, its fields in
+// logstore.Columns order.
 func appendCopyRow(buf []byte, b *batch, r *row) []byte {
 	be := binary.BigEndian
 	buf = be.AppendUint16(buf, 8) // fields

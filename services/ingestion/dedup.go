@@ -8,6 +8,10 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
+// batch_id dedup: a batch whose id was committed before (or came earlier
+// in the group) gets the first answer and writes nothing (dedupSQL and
+// firstResponseSQL, store.go).
+
 type dedupKey struct {
 	project int64
 	batchID string

@@ -8,6 +8,9 @@ import (
 	"github.com/devsmith/logs/internal/logstore"
 )
 
+// What a group's written rows add to logs.entry_rollups, and its tail
+// journal rows: the arguments of logstore.QueueCommitted.
+
 type rollupKey struct {
 	project int64
 	service string
