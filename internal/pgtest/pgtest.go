@@ -68,16 +68,30 @@ func Start() (*Cluster, error) {
 }
 
 // Main runs a package's tests against a cluster: use it as TestMain's body.
-func Main(m *testing.M, c **Cluster) {
+func Main(m *testing.M, c **Cluster) { os.Exit(WithCluster(m, c).Run()) }
+
+// WithCluster is m with the cluster started before its tests (into *c) and
+// stopped after them: goleak.VerifyTestMain(pgtest.WithCluster(m, &cluster))
+// then checks for leaked goroutines once the cluster is gone.
+func WithCluster(m *testing.M, c **Cluster) interface{ Run() int } {
+	return clusterRun{m: m, c: c}
+}
+
+type clusterRun struct {
+	m *testing.M
+	c **Cluster
+}
+
+func (r clusterRun) Run() int {
 	cl, err := Start()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "pgtest:", err)
-		os.Exit(1)
+		return 1
 	}
-	*c = cl
-	code := m.Run()
+	*r.c = cl
+	code := r.m.Run()
 	cl.Stop()
-	os.Exit(code)
+	return code
 }
 
 func (c *Cluster) createTemplate(ctx context.Context) error {

@@ -8,6 +8,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest"
 	"google.golang.org/grpc/codes"
@@ -20,7 +21,10 @@ import (
 
 var cluster *pgtest.Cluster
 
-func TestMain(m *testing.M) { pgtest.Main(m, &cluster) }
+// TestMain checks, once every test has ended and the cluster is stopped,
+// that no goroutine is left: the listener, the hub's reader and every tail
+// end.
+func TestMain(m *testing.M) { goleak.VerifyTestMain(pgtest.WithCluster(m, &cluster)) }
 
 // Projects of the tests: a member reads alpha and beta (beta deleted: its
 // logs stay readable), not gamma.
