@@ -1,6 +1,7 @@
-// Package gateway is the REST edge of DESIGN §3: grpc-gateway for the
-// resource APIs, hand-written handlers for batch ingestion and the live tail
-// (SSE), health endpoints, the session cookie, and access logs.
+// Package gateway is the platform's REST edge (docs/architecture.md):
+// grpc-gateway for the resource APIs, hand-written handlers for batch
+// ingestion and the live tail (SSE), health endpoints, the session cookie,
+// and access logs.
 package gateway
 
 import (
@@ -8,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/netip"
 	"strings"
 	"time"
 
@@ -20,43 +20,6 @@ import (
 
 	logsv1 "github.com/devsmith/logs/gen/devsmith/logs/v1"
 )
-
-// Config holds the gateway's limits and switches.
-type Config struct {
-	// MaxBodyBytes bounds a request body after decompression (DESIGN §4).
-	MaxBodyBytes int64
-	// SecureCookie sets the Secure flag on the session cookie (behind TLS).
-	SecureCookie bool
-	// TailHeartbeat is how often an idle SSE stream gets a comment line.
-	TailHeartbeat time.Duration
-	// RequestTimeout bounds every unary API call.
-	RequestTimeout time.Duration
-	// MaxInflightBatchBytes bounds the batch bodies (after decompression)
-	// being read, decoded and ingested at once; a batch that does not fit
-	// is refused with 503 and Retry-After. Default 16 MiB, at least
-	// MaxBodyBytes. (A decoded batch holds about twice its body.)
-	MaxInflightBatchBytes int64
-	// TrustedProxies are the reverse proxies (addresses and CIDR prefixes)
-	// whose X-Forwarded-For names the client; from anyone else the header
-	// is ignored. Empty: clients connect directly.
-	TrustedProxies []netip.Prefix
-}
-
-func (c *Config) setDefaults() {
-	if c.MaxBodyBytes <= 0 {
-		c.MaxBodyBytes = 5 << 20
-	}
-	if c.TailHeartbeat <= 0 {
-		c.TailHeartbeat = 15 * time.Second
-	}
-	if c.RequestTimeout <= 0 {
-		c.RequestTimeout = 30 * time.Second
-	}
-	if c.MaxInflightBatchBytes <= 0 {
-		c.MaxInflightBatchBytes = 16 << 20
-	}
-	c.MaxInflightBatchBytes = max(c.MaxInflightBatchBytes, c.MaxBodyBytes)
-}
 
 // Backends are the gRPC connections to the services.
 type Backends struct {
@@ -78,6 +41,9 @@ type Gateway struct {
 	query     logsv1.QueryServiceClient
 	ready     ReadyFunc
 	inflight  *byteBudget // batch bodies in flight
+
+	tails    context.Context // ended by EndTails: every live tail ends
+	endTails context.CancelFunc
 }
 
 // SessionCookie is the cookie that carries the session token for browsers.
@@ -95,6 +61,7 @@ func New(ctx context.Context, log *zap.Logger, cfg Config, b Backends, ready Rea
 		ready:     ready,
 		inflight:  &byteBudget{max: cfg.MaxInflightBatchBytes},
 	}
+	g.tails, g.endTails = context.WithCancel(context.Background())
 	gw := runtime.NewServeMux(
 		runtime.WithMarshalerOption(runtime.MIMEWildcard, jsonMarshaler{}),
 		runtime.WithErrorHandler(g.errorHandler),
@@ -136,6 +103,12 @@ func New(ctx context.Context, log *zap.Logger, cfg Config, b Backends, ready Rea
 func (g *Gateway) Handler() http.Handler {
 	return g.resolveClient(g.accessLog(g.recoverPanics(g.checkOrigin(g.limitBody(g.mux)))))
 }
+
+// EndTails ends every open live tail (browsers reconnect with their last
+// event id, to another replica) and every tail opened from now on, so that
+// an http.Server's Shutdown, which waits for active requests, need not
+// wait for them. Other requests are not affected.
+func (g *Gateway) EndTails() { g.endTails() }
 
 func (g *Gateway) withTimeout(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

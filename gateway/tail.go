@@ -39,6 +39,7 @@ func (g *Gateway) handleTail(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, cancel := context.WithCancel(r.Context())
 	defer cancel()
+	defer context.AfterFunc(g.tails, cancel)() // EndTails
 	stream, err := g.query.TailEntries(metadata.NewOutgoingContext(ctx, outgoingAuth(r)), req)
 	if err != nil {
 		g.writeRPCError(w, r, err)

@@ -53,6 +53,11 @@ type Server struct {
 
 const superuser = "devsmith"
 
+// MaxConnections is the server's max_connections. PostgreSQL keeps 3 of
+// them (superuser_reserved_connections) for superusers, which the
+// platform's own connections are too (it connects as the superuser).
+const MaxConnections = 300
+
 // Start initialises the cluster if needed and starts the server. It returns
 // once the server accepts connections.
 func Start(ctx context.Context, log *zap.Logger, cfg Config) (*Server, error) {
@@ -153,7 +158,7 @@ func (s *Server) start(cred *syscall.Credential) error {
 	cmd := exec.Command(filepath.Join(s.cfg.BinDir, "postgres"), "-D", s.pgData(),
 		"-c", "listen_addresses=",
 		"-c", "unix_socket_directories="+s.pgData(),
-		"-c", "max_connections=300",
+		"-c", "max_connections="+strconv.Itoa(MaxConnections),
 		"-c", "shared_buffers=256MB",
 		"-c", "max_wal_size=4GB",
 		// Ingestion writes WAL fast: keep recycled segments instead of

@@ -7,13 +7,17 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"net/netip"
-	"os"
-	"strconv"
 	"strings"
 	"time"
 
+	"go.uber.org/zap/zapcore"
+
 	"github.com/devsmith/logs/gateway"
+	"github.com/devsmith/logs/internal/durationflag"
+	"github.com/devsmith/logs/internal/pgembed"
+	"github.com/devsmith/logs/services/ingestion"
+	"github.com/devsmith/logs/services/projects"
+	"github.com/devsmith/logs/services/query"
 )
 
 // Targets a process can run.
@@ -25,154 +29,157 @@ const (
 	TargetGateway   = "gateway"
 )
 
-// Config is every setting of a DevSmith process. Each field has a flag and
-// an environment variable; the flag wins.
+// platformConns are the process's own database connections besides the
+// services' pools: migrations and the gateway's readiness check.
+const platformConns = 2
+
+// Config is every setting of a DevSmith process: the process's own, and
+// each component's. Every field has a flag and an environment variable
+// (EnvName); a flag given on the command line wins (Parse).
 type Config struct {
 	Target string
 
-	HTTPAddr       string         // gateway listen address
-	TrustedProxies []netip.Prefix // reverse proxies whose X-Forwarded-For the gateway believes
-	GRPCAddr       string         // listen address of a single-service process
-	ProjectsAddr   string         // where the projects service is (all-in-one: listens there)
-	IngestionAddr  string
-	QueryAddr      string
+	HTTPAddr      string // gateway listen address
+	GRPCAddr      string // listen address of a single-service process
+	ProjectsAddr  string // where the projects service is (all-in-one: listens there)
+	IngestionAddr string
+	QueryAddr     string
 
 	DatabaseURL string
 	DataDir     string
 	PGUser      string
 
-	ServiceToken  string
-	AdminEmail    string
-	AdminPassword string
-	SessionTTL    time.Duration
-
-	Retention           time.Duration
-	MaintenanceInterval time.Duration
-	MaxBodyBytes        int64
-	MaxEntries          int
-	MaxMessageBytes     int
-	MaxContextBytes     int
+	ServiceToken string
 
 	LogLevel  string
 	LogFormat string
 
-	envErrs []error // environment values that did not parse
+	// ShutdownDrainDelay is how long a stopping process keeps serving
+	// while it reports not ready, so that load balancers stop sending
+	// before it stops accepting.
+	ShutdownDrainDelay time.Duration
+
+	Projects  projects.Config
+	Ingestion ingestion.Config
+	Query     query.Config
+	Gateway   gateway.Config
 }
 
-// RegisterFlags declares the flags, with defaults taken from the
-// environment.
+// section is one component's flags, listed together by --help.
+type section struct {
+	title    string
+	register func(*flag.FlagSet)
+}
+
+func (c *Config) sections() []section {
+	return []section{
+		{"Process", c.registerProcessFlags},
+		{"Projects service", c.Projects.RegisterFlags},
+		{"Ingestion service", c.Ingestion.RegisterFlags},
+		{"Query service", c.Query.RegisterFlags},
+		{"Gateway", c.Gateway.RegisterFlags},
+	}
+}
+
+// RegisterFlags declares every setting of the process and its components
+// on fs, with its default.
 func (c *Config) RegisterFlags(fs *flag.FlagSet) {
-	fs.StringVar(&c.Target, "target", env("DEVSMITH_TARGET", TargetAll), "what this process runs: all, projects, ingestion, query or gateway")
-	fs.StringVar(&c.HTTPAddr, "http-addr", env("DEVSMITH_HTTP_ADDR", ":3000"), "REST API and dashboard listen address")
-	fs.Func("trusted-proxies", "reverse proxies (addresses, CIDR prefixes; comma-separated) whose X-Forwarded-For names the client (env DEVSMITH_TRUSTED_PROXIES, default none)", func(s string) error {
-		p, err := gateway.ParseTrustedProxies(s)
-		c.TrustedProxies = p
-		return err
-	})
-	if v := env("DEVSMITH_TRUSTED_PROXIES", ""); v != "" {
-		p, err := gateway.ParseTrustedProxies(v)
-		if err != nil {
-			c.envErrs = append(c.envErrs, fmt.Errorf("DEVSMITH_TRUSTED_PROXIES: %w", err))
-		}
-		c.TrustedProxies = p
+	for _, s := range c.sections() {
+		s.register(fs)
 	}
-	fs.StringVar(&c.GRPCAddr, "grpc-addr", env("DEVSMITH_GRPC_ADDR", ""), "gRPC listen address of a single-service process (default :9101 projects, :9102 ingestion, :9103 query)")
-	fs.StringVar(&c.ProjectsAddr, "projects-addr", env("DEVSMITH_PROJECTS_ADDR", "127.0.0.1:9101"), "projects service gRPC address")
-	fs.StringVar(&c.IngestionAddr, "ingestion-addr", env("DEVSMITH_INGESTION_ADDR", "127.0.0.1:9102"), "ingestion service gRPC address")
-	fs.StringVar(&c.QueryAddr, "query-addr", env("DEVSMITH_QUERY_ADDR", "127.0.0.1:9103"), "query service gRPC address")
-	fs.StringVar(&c.DatabaseURL, "database-url", env("DATABASE_URL", ""), "PostgreSQL URL; empty runs an embedded PostgreSQL (all-in-one only)")
-	fs.StringVar(&c.DataDir, "data-dir", env("DEVSMITH_DATA_DIR", "./data"), "folder of the embedded PostgreSQL")
-	fs.StringVar(&c.PGUser, "pg-os-user", env("DEVSMITH_PG_OS_USER", "postgres"), "OS user that runs the embedded PostgreSQL when started as root")
-	fs.StringVar(&c.ServiceToken, "service-token", env("DEVSMITH_SERVICE_TOKEN", ""), "credential the services use between themselves (required unless --target=all; the gateway shows it to the projects service so that the client address it forwards is believed)")
-	fs.StringVar(&c.AdminEmail, "admin-email", env("DEVSMITH_ADMIN_EMAIL", ""), "first admin's email, created when no user exists")
-	fs.StringVar(&c.AdminPassword, "admin-password", env("DEVSMITH_ADMIN_PASSWORD", ""), "first admin's password")
-	fs.DurationVar(&c.SessionTTL, "session-ttl", c.envDuration("DEVSMITH_SESSION_TTL", 7*24*time.Hour), "how long a sign-in lasts")
-	fs.Func("retention", "how long entries are kept, e.g. 30d or 720h (env DEVSMITH_RETENTION, default 30d)", func(s string) error {
-		d, err := ParseDuration(s)
-		c.Retention = d
-		return err
-	})
-	c.Retention = c.envDuration("DEVSMITH_RETENTION", 30*24*time.Hour)
-	fs.DurationVar(&c.MaintenanceInterval, "maintenance-interval", c.envDuration("DEVSMITH_MAINTENANCE_INTERVAL", time.Hour), "how often partitions are created ahead and expired ones dropped")
-	fs.Int64Var(&c.MaxBodyBytes, "max-body-bytes", int64(c.envInt("DEVSMITH_MAX_BODY_BYTES", 5<<20)), "request body limit after decompression")
-	fs.IntVar(&c.MaxEntries, "max-batch-entries", c.envInt("DEVSMITH_MAX_BATCH_ENTRIES", 10000), "entries per batch")
-	fs.IntVar(&c.MaxMessageBytes, "max-message-bytes", c.envInt("DEVSMITH_MAX_MESSAGE_BYTES", 32<<10), "message size before truncation")
-	fs.IntVar(&c.MaxContextBytes, "max-context-bytes", c.envInt("DEVSMITH_MAX_CONTEXT_BYTES", 64<<10), "context size before truncation")
-	fs.StringVar(&c.LogLevel, "log-level", env("DEVSMITH_LOG_LEVEL", "info"), "debug, info, warn or error")
-	fs.StringVar(&c.LogFormat, "log-format", env("DEVSMITH_LOG_FORMAT", "json"), "json or console")
 }
 
-// Validate checks the settings before anything starts.
-func (c *Config) Validate() error {
-	if err := errors.Join(c.envErrs...); err != nil {
+func (c *Config) registerProcessFlags(fs *flag.FlagSet) {
+	fs.StringVar(&c.Target, "target", TargetAll, "what this process runs: all, projects, ingestion, query or gateway")
+	fs.StringVar(&c.HTTPAddr, "http-addr", ":3000", "REST API and dashboard listen address (gateway)")
+	fs.StringVar(&c.GRPCAddr, "grpc-addr", "", "gRPC listen address of a single-service process (empty: :9101 projects, :9102 ingestion, :9103 query)")
+	fs.StringVar(&c.ProjectsAddr, "projects-addr", "127.0.0.1:9101", "projects service gRPC address (all-in-one: where it listens)")
+	fs.StringVar(&c.IngestionAddr, "ingestion-addr", "127.0.0.1:9102", "ingestion service gRPC address (all-in-one: where it listens)")
+	fs.StringVar(&c.QueryAddr, "query-addr", "127.0.0.1:9103", "query service gRPC address (all-in-one: where it listens)")
+	fs.StringVar(&c.DatabaseURL, "database-url", "", "PostgreSQL URL; empty runs an embedded PostgreSQL (all-in-one only)")
+	fs.StringVar(&c.DataDir, "data-dir", "./data", "folder of the embedded PostgreSQL")
+	fs.StringVar(&c.PGUser, "pg-os-user", "postgres", "OS user that runs the embedded PostgreSQL when started as root")
+	fs.StringVar(&c.ServiceToken, "service-token", "", "credential the services use between themselves, the gateway's too (empty: random per start, all-in-one only)")
+	fs.StringVar(&c.LogLevel, "log-level", "info", "debug, info, warn or error")
+	fs.StringVar(&c.LogFormat, "log-format", "json", "json or console")
+	durationflag.Var(fs, &c.ShutdownDrainDelay, "shutdown-drain-delay", 5*time.Second, "on SIGTERM, how long the process reports not ready while still serving, before it stops accepting")
+}
+
+// EnvName is the environment variable of a flag: DEVSMITH_ and the name
+// upper-cased with dashes as underscores; --database-url is DATABASE_URL.
+func EnvName(flagName string) string {
+	if flagName == "database-url" {
+		return "DATABASE_URL"
+	}
+	return "DEVSMITH_" + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
+}
+
+// Parse parses args, then gives every flag not on the command line the
+// value of its environment variable (EnvName), when set and not empty,
+// through the flag's own parser. A flag on the command line means its
+// variable is not read at all; a variable that does not parse is named in
+// the error.
+func Parse(fs *flag.FlagSet, args []string, lookupEnv func(string) (string, bool)) error {
+	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected argument %q: settings are flags (--name=value)", fs.Arg(0))
+	}
+	given := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	var errs []error
+	fs.VisitAll(func(f *flag.Flag) {
+		if given[f.Name] {
+			return
+		}
+		name := EnvName(f.Name)
+		v, ok := lookupEnv(name)
+		if !ok || v == "" {
+			return
+		}
+		if err := fs.Set(f.Name, v); err != nil {
+			errs = append(errs, fmt.Errorf("%s=%q (--%s): %w", name, v, f.Name, err))
+		}
+	})
+	return errors.Join(errs...)
+}
+
+// Validate checks the settings before anything starts: the process's, then
+// each component's.
+func (c *Config) Validate() error {
+	var errs []error
 	switch c.Target {
 	case TargetAll, TargetProjects, TargetIngestion, TargetQuery, TargetGateway:
 	default:
-		return fmt.Errorf("--target %q: must be all, projects, ingestion, query or gateway", c.Target)
+		errs = append(errs, fmt.Errorf("--target %q: must be all, projects, ingestion, query or gateway", c.Target))
 	}
 	if c.Target != TargetAll && c.Target != TargetGateway && c.DatabaseURL == "" {
-		return errors.New("DATABASE_URL is required when a service runs on its own (the embedded PostgreSQL is for --target=all)")
+		errs = append(errs, errors.New("--database-url (DATABASE_URL) is required when a service runs on its own (the embedded PostgreSQL is for --target=all)"))
 	}
 	if c.Target != TargetAll && c.ServiceToken == "" {
-		return errors.New("DEVSMITH_SERVICE_TOKEN is required when services run as separate processes")
+		errs = append(errs, errors.New("--service-token (DEVSMITH_SERVICE_TOKEN) is required when services run as separate processes"))
 	}
-	if c.Retention < time.Hour {
-		return fmt.Errorf("retention %v is too short: at least 1h", c.Retention)
+	if _, err := zapcore.ParseLevel(c.LogLevel); err != nil {
+		errs = append(errs, fmt.Errorf("--log-level %q: want debug, info, warn or error", c.LogLevel))
 	}
-	if (c.AdminEmail == "") != (c.AdminPassword == "") {
-		return errors.New("set both DEVSMITH_ADMIN_EMAIL and DEVSMITH_ADMIN_PASSWORD, or neither")
+	if c.LogFormat != "json" && c.LogFormat != "console" {
+		errs = append(errs, fmt.Errorf("--log-format %q: want json or console", c.LogFormat))
 	}
-	return nil
-}
-
-// ParseDuration accepts Go durations and a day suffix: "30d", "12h", "90m".
-func ParseDuration(s string) (time.Duration, error) {
-	s = strings.TrimSpace(s)
-	if days, ok := strings.CutSuffix(s, "d"); ok {
-		n, err := strconv.ParseFloat(days, 64)
-		if err != nil || n <= 0 {
-			return 0, fmt.Errorf("invalid duration %q: want e.g. 30d or 720h", s)
+	if c.ShutdownDrainDelay < 0 {
+		errs = append(errs, fmt.Errorf("--shutdown-drain-delay %s: must not be negative", durationflag.Format(c.ShutdownDrainDelay)))
+	}
+	errs = append(errs, c.Projects.Validate(), c.Ingestion.Validate(), c.Query.Validate(), c.Gateway.Validate())
+	if c.Target == TargetAll && c.DatabaseURL == "" {
+		if n := c.databaseConns(); n > pgembed.MaxConnections {
+			errs = append(errs, fmt.Errorf("--projects-max-conns, --ingestion-max-conns and --query-max-conns need %d connections with the platform's own, more than the embedded PostgreSQL's max_connections (%d)", n, pgembed.MaxConnections))
 		}
-		return time.Duration(n * float64(24*time.Hour)), nil
 	}
-	d, err := time.ParseDuration(s)
-	if err != nil || d <= 0 {
-		return 0, fmt.Errorf("invalid duration %q: want e.g. 30d or 720h", s)
-	}
-	return d, nil
+	return errors.Join(errs...)
 }
 
-func env(key, def string) string {
-	if v, ok := os.LookupEnv(key); ok && v != "" {
-		return v
-	}
-	return def
-}
-
-func (c *Config) envInt(key string, def int) int {
-	v := env(key, "")
-	if v == "" {
-		return def
-	}
-	n, err := strconv.Atoi(v)
-	if err != nil {
-		c.envErrs = append(c.envErrs, fmt.Errorf("%s=%q: not a whole number", key, v))
-		return def
-	}
-	return n
-}
-
-func (c *Config) envDuration(key string, def time.Duration) time.Duration {
-	v := env(key, "")
-	if v == "" {
-		return def
-	}
-	d, err := ParseDuration(v)
-	if err != nil {
-		c.envErrs = append(c.envErrs, fmt.Errorf("%s: %w", key, err))
-		return def
-	}
-	return d
+// databaseConns is what the all-in-one may open at most: each service's
+// pool, the query service's tail listener, and the platform's own.
+func (c *Config) databaseConns() int {
+	return c.Projects.PoolConns() + c.Ingestion.PoolConns() + c.Query.PoolConns() + 1 + platformConns
 }

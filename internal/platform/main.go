@@ -2,8 +2,10 @@ package platform
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"syscall"
@@ -15,18 +17,36 @@ import (
 // Main runs a DevSmith process until SIGINT or SIGTERM and returns the exit
 // code. target, if not empty, fixes --target (the single-service binaries).
 func Main(args []string, target string) int {
-	fs := flag.NewFlagSet("devsmith", flag.ContinueOnError)
+	return run(args, target, os.LookupEnv, os.Stdout, os.Stderr)
+}
+
+func run(args []string, target string, lookupEnv func(string) (string, bool), stdout, stderr io.Writer) int {
+	name := "devsmith"
+	if target != "" {
+		name += "-" + target
+	}
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(io.Discard) // errors and help are written below
 	var cfg Config
 	cfg.RegisterFlags(fs)
-	if err := fs.Parse(args); err != nil {
+	if err := Parse(fs, args, lookupEnv); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			writeHelp(stdout, name, fs)
+			return 0
+		}
+		fmt.Fprintf(stderr, "%s: %v\n(%s --help lists every setting)\n", name, err, name)
 		return 2
 	}
 	if target != "" {
 		cfg.Target = target
 	}
+	if err := cfg.Validate(); err != nil {
+		fmt.Fprintf(stderr, "%s: %v\n", name, err)
+		return 2
+	}
 	log, err := newLogger(cfg.LogLevel, cfg.LogFormat)
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "devsmith:", err)
+		fmt.Fprintln(stderr, name+":", err)
 		return 2
 	}
 	defer log.Sync() //nolint:errcheck
@@ -36,25 +56,54 @@ func Main(args []string, target string) int {
 	p, err := Start(ctx, log, cfg)
 	if err != nil {
 		log.Error("startup failed", zap.Error(err))
-		fmt.Fprintln(os.Stderr, "devsmith:", err)
+		fmt.Fprintln(stderr, name+":", err)
 		return 1
 	}
 	if p.HTTPAddr != "" {
 		log.Info("DevSmith Logs is ready", zap.String("url", "http://"+displayAddr(p.HTTPAddr)))
-		fmt.Fprintf(os.Stderr, "\nDevSmith Logs is running at http://%s  (Ctrl-C stops it)\n\n", displayAddr(p.HTTPAddr))
+		fmt.Fprintf(stderr, "\nDevSmith Logs is running at http://%s  (Ctrl-C stops it)\n\n", displayAddr(p.HTTPAddr))
 	}
 	code := 0
 	select {
 	case <-ctx.Done():
-		log.Info("shutting down")
+		log.Info("shutting down", zap.Duration("drain_delay", cfg.ShutdownDrainDelay))
 	case err := <-p.Failed():
 		log.Error("stopping after a failure", zap.Error(err))
 		code = 1
 	}
+	// A second signal now ends the process at once.
 	stop()
 	p.Stop(context.Background())
 	log.Info("stopped")
 	return code
+}
+
+// writeHelp lists every flag by component, with its variable and default.
+func writeHelp(w io.Writer, name string, fs *flag.FlagSet) {
+	fmt.Fprintf(w, "Usage: %s [--flag=value ...]\n\n", name)
+	fmt.Fprintln(w, "Every setting is a flag and an environment variable (named after it); a flag on")
+	fmt.Fprintln(w, "the command line wins, and then its variable is not read.")
+	var layout Config
+	for _, s := range layout.sections() {
+		section := flag.NewFlagSet(s.title, flag.ContinueOnError)
+		s.register(section)
+		fmt.Fprintf(w, "\n%s:\n", s.title)
+		section.VisitAll(func(sf *flag.Flag) {
+			f := fs.Lookup(sf.Name)
+			kind, usage := flag.UnquoteUsage(f)
+			if t, ok := f.Value.(interface{ Type() string }); ok {
+				kind = t.Type()
+			}
+			def := f.DefValue
+			if def == "" {
+				def = "(empty)"
+			}
+			if kind != "" {
+				kind = " " + kind
+			}
+			fmt.Fprintf(w, "  --%s%s\n        %s\n        env %s, default %s\n", f.Name, kind, usage, EnvName(f.Name), def)
+		})
+	}
 }
 
 func displayAddr(addr string) string {

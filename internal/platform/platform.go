@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -47,15 +48,26 @@ type Process struct {
 	log *zap.Logger
 	cfg Config
 
-	pg      *pgembed.Server
-	pool    *pgxpool.Pool
-	conns   []*grpc.ClientConn
+	pg    *pgembed.Server
+	dsn   string
+	db    *pgxpool.Pool            // the platform's own: migrations, readiness
+	pools map[string]*pgxpool.Pool // each service's, by target name
+	conns []*grpc.ClientConn
+
 	servers []*grpcServer
 	http    *http.Server
+	serveWG sync.WaitGroup // the Serve loops
 
 	// Addresses actually bound (useful when configured with port 0).
 	HTTPAddr string
 	GRPCAddr map[string]string
+
+	probeCtx    context.Context // ends the readiness probes
+	probeCancel context.CancelFunc
+	probeWG     sync.WaitGroup
+	serving     bool        // Start completed: Stop drains
+	stopping    atomic.Bool // /readyz answers 503
+	stopOnce    sync.Once
 
 	runCancel context.CancelFunc
 	runWG     sync.WaitGroup
@@ -67,7 +79,14 @@ type grpcServer struct {
 	srv    *grpc.Server
 	health *health.Server
 	lis    net.Listener
+	// endStreams, when set, ends the service's long-lived streams before
+	// the graceful stop, which would otherwise wait for them.
+	endStreams func()
 }
+
+// readinessEvery is how often each service's readiness is checked into its
+// gRPC health status.
+const readinessEvery = 250 * time.Millisecond
 
 // Start brings up what cfg.Target asks for and returns once it serves.
 // Stop shuts it down in reverse order.
@@ -75,12 +94,14 @@ func Start(ctx context.Context, log *zap.Logger, cfg Config) (*Process, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	p := &Process{log: log, cfg: cfg, GRPCAddr: map[string]string{}, runErr: make(chan error, 8)}
+	p := &Process{log: log, cfg: cfg, GRPCAddr: map[string]string{}, pools: map[string]*pgxpool.Pool{}, runErr: make(chan error, 8)}
+	p.probeCtx, p.probeCancel = context.WithCancel(context.Background())
 	if err := p.start(ctx, cfg); err != nil {
 		// Undo what did start, in reverse order.
 		p.Stop(context.Background())
 		return nil, err
 	}
+	p.serving = true
 	return p, nil
 }
 
@@ -112,16 +133,17 @@ func (p *Process) start(ctx context.Context, cfg Config) error {
 	}
 	var identity *authn.IdentityClient
 	if runs(TargetProjects) {
-		svc := projects.New(p.log.Named("projects"), p.pool, projects.Config{
-			ServiceToken:  cfg.ServiceToken,
-			SessionTTL:    cfg.SessionTTL,
-			AdminEmail:    cfg.AdminEmail,
-			AdminPassword: cfg.AdminPassword,
-		})
+		pcfg := cfg.Projects
+		pcfg.ServiceToken = cfg.ServiceToken
+		pool, err := p.newPool(ctx, TargetProjects, pcfg.PoolConns())
+		if err != nil {
+			return err
+		}
+		svc := projects.New(p.log.Named("projects"), pool, pcfg)
 		if err := svc.Bootstrap(ctx); err != nil {
 			return fmt.Errorf("creating the first admin: %w", err)
 		}
-		addr, err := p.serve(runCtx, TargetProjects, listen(cfg.ProjectsAddr, ":9101"), svc)
+		addr, err := p.serve(runCtx, TargetProjects, listen(cfg.ProjectsAddr, ":9101"), svc, pool.Ping)
 		if err != nil {
 			return err
 		}
@@ -137,14 +159,18 @@ func (p *Process) start(ctx context.Context, cfg Config) error {
 		identity = authn.NewIdentityClient(logsv1.NewIdentityServiceClient(conn))
 	}
 	if runs(TargetIngestion) {
-		svc := ingestion.New(p.log.Named("ingestion"), p.pool, identity, ingestion.Config{
-			Retention:           cfg.Retention,
-			MaxEntries:          cfg.MaxEntries,
-			MaxMessageBytes:     cfg.MaxMessageBytes,
-			MaxContextBytes:     cfg.MaxContextBytes,
-			MaintenanceInterval: cfg.MaintenanceInterval,
-		})
-		addr, err := p.serve(runCtx, TargetIngestion, listen(cfg.IngestionAddr, ":9102"), svc)
+		pool, err := p.newPool(ctx, TargetIngestion, cfg.Ingestion.PoolConns())
+		if err != nil {
+			return err
+		}
+		svc := ingestion.New(p.log.Named("ingestion"), pool, identity, cfg.Ingestion)
+		ready := func(context.Context) error {
+			if !svc.Ready() {
+				return errors.New("partitions not ensured yet, or stopping")
+			}
+			return nil
+		}
+		addr, err := p.serve(runCtx, TargetIngestion, listen(cfg.IngestionAddr, ":9102"), svc, ready)
 		if err != nil {
 			return err
 		}
@@ -153,11 +179,16 @@ func (p *Process) start(ctx context.Context, cfg Config) error {
 		}
 	}
 	if runs(TargetQuery) {
-		svc := query.New(p.log.Named("query"), p.pool, identity, query.Config{})
-		addr, err := p.serve(runCtx, TargetQuery, listen(cfg.QueryAddr, ":9103"), svc)
+		pool, err := p.newPool(ctx, TargetQuery, cfg.Query.PoolConns())
 		if err != nil {
 			return err
 		}
+		svc := query.New(p.log.Named("query"), pool, identity, cfg.Query)
+		addr, err := p.serve(runCtx, TargetQuery, listen(cfg.QueryAddr, ":9103"), svc, pool.Ping)
+		if err != nil {
+			return err
+		}
+		p.servers[len(p.servers)-1].endStreams = svc.EndTails
 		if all {
 			cfg.QueryAddr = addr
 		}
@@ -170,38 +201,61 @@ func (p *Process) start(ctx context.Context, cfg Config) error {
 	return nil
 }
 
+// openDatabase starts the embedded PostgreSQL when no URL is given, opens
+// the platform's own small pool and applies the migrations.
 func (p *Process) openDatabase(ctx context.Context) error {
-	dsn := p.cfg.DatabaseURL
-	if dsn == "" {
+	p.dsn = p.cfg.DatabaseURL
+	if p.dsn == "" {
 		srv, err := pgembed.Start(ctx, p.log.Named("postgres"), pgembed.Config{DataDir: p.cfg.DataDir, OSUser: p.cfg.PGUser})
 		if err != nil {
 			return fmt.Errorf("starting the embedded PostgreSQL: %w", err)
 		}
 		p.pg = srv
-		dsn = srv.DSN()
+		p.dsn = srv.DSN()
 		p.log.Info("embedded PostgreSQL started", zap.String("data_dir", p.cfg.DataDir))
 	}
-	pcfg, err := pgxpool.ParseConfig(dsn)
+	pool, err := p.connect(ctx, "platform", platformConns)
 	if err != nil {
-		return fmt.Errorf("parsing DATABASE_URL: %w", err)
+		return err
 	}
-	if pcfg.MaxConns < 16 {
-		pcfg.MaxConns = 16
-	}
-	pool, err := pgxpool.NewWithConfig(ctx, pcfg)
-	if err != nil {
-		return fmt.Errorf("connecting to PostgreSQL: %w", err)
-	}
-	p.pool = pool
+	p.db = pool
 	if err := migrations.Apply(ctx, pool); err != nil {
 		return err
 	}
 	return nil
 }
 
+// newPool opens a service's own pool of maxConns connections, so that no
+// service's load can take another's connections.
+func (p *Process) newPool(ctx context.Context, service string, maxConns int) (*pgxpool.Pool, error) {
+	pool, err := p.connect(ctx, service, maxConns)
+	if err != nil {
+		return nil, err
+	}
+	p.pools[service] = pool
+	return pool, nil
+}
+
+func (p *Process) connect(ctx context.Context, name string, maxConns int) (*pgxpool.Pool, error) {
+	pcfg, err := pgxpool.ParseConfig(p.dsn)
+	if err != nil {
+		return nil, fmt.Errorf("parsing DATABASE_URL: %w", err)
+	}
+	pcfg.MaxConns = int32(maxConns)
+	if _, ok := pcfg.ConnConfig.RuntimeParams["application_name"]; !ok {
+		// Names the connections in pg_stat_activity.
+		pcfg.ConnConfig.RuntimeParams["application_name"] = "devsmith-" + name
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, pcfg)
+	if err != nil {
+		return nil, fmt.Errorf("connecting to PostgreSQL (%s pool): %w", name, err)
+	}
+	return pool, nil
+}
+
 // serve starts one service on its own gRPC server, with auth interceptors,
-// health and reflection, and its background loop.
-func (p *Process) serve(runCtx context.Context, name, addr string, svc service) (string, error) {
+// health (following ready) and reflection, and its background loop.
+func (p *Process) serve(runCtx context.Context, name, addr string, svc service, ready func(context.Context) error) (string, error) {
 	lis, err := net.Listen("tcp", addr)
 	if err != nil {
 		return "", fmt.Errorf("%s service: listening on %s: %w", name, addr, err)
@@ -220,9 +274,13 @@ func (p *Process) serve(runCtx context.Context, name, addr string, svc service) 
 	reflection.Register(srv)
 	gs := &grpcServer{name: name, srv: srv, health: hs, lis: lis}
 	p.servers = append(p.servers, gs)
+	p.serveWG.Add(1)
 	go func() {
+		defer p.serveWG.Done()
+		// Serve returns nil only after Stop or GracefulStop.
 		if err := srv.Serve(lis); err != nil {
 			p.log.Error("gRPC server stopped", zap.String("service", name), zap.Error(err))
+			p.fail(fmt.Errorf("%s service: serving gRPC on %s: %w", name, lis.Addr(), err))
 		}
 	}()
 	p.runWG.Add(1)
@@ -230,14 +288,60 @@ func (p *Process) serve(runCtx context.Context, name, addr string, svc service) 
 		defer p.runWG.Done()
 		if err := svc.Run(runCtx); err != nil {
 			p.log.Error("service loop failed", zap.String("service", name), zap.Error(err))
-			p.runErr <- fmt.Errorf("%s service: %w", name, err)
+			p.fail(fmt.Errorf("%s service: %w", name, err))
 		}
 	}()
-	hs.SetServingStatus("", healthpb.HealthCheckResponse_SERVING)
+	p.followReadiness(name, hs, ready)
 	bound := lis.Addr().String()
 	p.GRPCAddr[name] = bound
 	p.log.Info("gRPC service listening", zap.String("service", name), zap.String("addr", bound))
 	return bound, nil
+}
+
+// followReadiness sets the health status of hs from ready, now and every
+// readinessEvery until Stop begins.
+func (p *Process) followReadiness(name string, hs *health.Server, ready func(context.Context) error) {
+	last := healthpb.HealthCheckResponse_UNKNOWN
+	check := func() {
+		ctx, cancel := context.WithTimeout(p.probeCtx, readinessEvery*4)
+		err := ready(ctx)
+		cancel()
+		st := healthpb.HealthCheckResponse_SERVING
+		if err != nil {
+			st = healthpb.HealthCheckResponse_NOT_SERVING
+		}
+		if st == last || p.probeCtx.Err() != nil {
+			return
+		}
+		if last != healthpb.HealthCheckResponse_UNKNOWN || err != nil {
+			p.log.Info("service readiness changed", zap.String("service", name), zap.Bool("ready", err == nil), zap.NamedError("reason", err))
+		}
+		last = st
+		hs.SetServingStatus("", st)
+	}
+	check()
+	p.probeWG.Add(1)
+	go func() {
+		defer p.probeWG.Done()
+		t := time.NewTicker(readinessEvery)
+		defer t.Stop()
+		for {
+			select {
+			case <-p.probeCtx.Done():
+				return
+			case <-t.C:
+				check()
+			}
+		}
+	}()
+}
+
+// fail reports a failure that should stop the process (Failed).
+func (p *Process) fail(err error) {
+	select {
+	case p.runErr <- err:
+	default: // one is enough to stop
+	}
 }
 
 func (p *Process) dial(addr string, opts ...grpc.DialOption) (*grpc.ClientConn, error) {
@@ -270,11 +374,14 @@ func (p *Process) startGateway(ctx context.Context, cfg Config) error {
 	}
 	backends.Projects, backends.Ingestion, backends.Query = conns[TargetProjects], conns[TargetIngestion], conns[TargetQuery]
 	ready := func(ctx context.Context) error {
-		if p.pool != nil {
-			if err := p.pool.Ping(ctx); err != nil {
+		if p.stopping.Load() {
+			return errors.New("shutting down")
+		}
+		if p.db != nil {
+			if err := p.db.Ping(ctx); err != nil {
 				return errors.New("database unreachable")
 			}
-			if n, err := migrations.Pending(ctx, p.pool); err != nil || n > 0 {
+			if n, err := migrations.Pending(ctx, p.db); err != nil || n > 0 {
 				return errors.New("database migrations not applied")
 			}
 		}
@@ -286,7 +393,7 @@ func (p *Process) startGateway(ctx context.Context, cfg Config) error {
 		}
 		return nil
 	}
-	gw, err := gateway.New(ctx, p.log.Named("gateway"), gateway.Config{MaxBodyBytes: cfg.MaxBodyBytes, TrustedProxies: cfg.TrustedProxies}, backends, ready, web.Handler())
+	gw, err := gateway.New(ctx, p.log.Named("gateway"), cfg.Gateway, backends, ready, web.Handler())
 	if err != nil {
 		return err
 	}
@@ -294,32 +401,59 @@ func (p *Process) startGateway(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return fmt.Errorf("gateway: listening on %s: %w", cfg.HTTPAddr, err)
 	}
-	streamsCtx, cancelStreams := context.WithCancel(context.Background())
 	p.http = &http.Server{
 		Handler:           gw.Handler(),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       120 * time.Second,
-		BaseContext:       func(net.Listener) context.Context { return streamsCtx },
 	}
-	// Shutdown waits for idle connections; live tails never idle, so end them.
-	p.http.RegisterOnShutdown(cancelStreams)
+	// Shutdown waits for active requests to finish; live tails never do, so
+	// it ends them (only them: in-flight batches finish and are answered).
+	p.http.RegisterOnShutdown(gw.EndTails)
 	p.HTTPAddr = lis.Addr().String()
+	p.serveWG.Add(1)
 	go func() {
+		defer p.serveWG.Done()
 		if err := p.http.Serve(lis); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			p.log.Error("HTTP server stopped", zap.Error(err))
+			p.fail(fmt.Errorf("gateway: serving HTTP on %s: %w", lis.Addr(), err))
 		}
 	}()
 	p.log.Info("gateway listening", zap.String("addr", p.HTTPAddr))
 	return nil
 }
 
-// Failed reports a background loop that stopped with an error.
+// Failed reports a background loop or a server that stopped with an
+// error: the process should stop.
 func (p *Process) Failed() <-chan error { return p.runErr }
 
-// Stop shuts down in reverse order: the gateway (in-flight requests finish),
-// the gRPC servers (in-flight RPCs finish), the background loops (writers
-// drain), the database pool, and the embedded PostgreSQL.
+// Stop shuts down in this order: health NOT_SERVING and /readyz 503; the
+// drain delay, serving on meanwhile, so load balancers stop sending; the
+// gateway stops accepting and its in-flight requests finish (live tails are
+// ended); each gRPC server, last started first, ends its tails and stops
+// gracefully (in-flight batches are acknowledged); the background loops
+// stop (the ingestion writers drain their queue); the pools close; the
+// embedded PostgreSQL stops.
+// Stop is idempotent: later calls return at once.
 func (p *Process) Stop(ctx context.Context) {
+	p.stopOnce.Do(func() { p.stop(ctx) })
+}
+
+func (p *Process) stop(ctx context.Context) {
+	p.stopping.Store(true)
+	p.probeCancel()
+	p.probeWG.Wait()
+	for _, s := range p.servers {
+		s.health.Shutdown()
+	}
+	if p.serving && p.cfg.ShutdownDrainDelay > 0 {
+		p.log.Info("not ready; draining before stopping", zap.Duration("delay", p.cfg.ShutdownDrainDelay))
+		t := time.NewTimer(p.cfg.ShutdownDrainDelay)
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+		}
+	}
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	if p.http != nil {
@@ -329,25 +463,32 @@ func (p *Process) Stop(ctx context.Context) {
 	}
 	for i := len(p.servers) - 1; i >= 0; i-- {
 		s := p.servers[i]
-		s.health.Shutdown()
+		if s.endStreams != nil {
+			s.endStreams()
+		}
 		done := make(chan struct{})
 		go func() { s.srv.GracefulStop(); close(done) }()
 		select {
 		case <-done:
 		case <-time.After(10 * time.Second):
+			p.log.Warn("gRPC graceful stop timed out; closing the remaining calls", zap.String("service", s.name))
 			s.srv.Stop()
 			<-done
 		}
 	}
-	for _, c := range p.conns {
-		_ = c.Close()
-	}
+	p.serveWG.Wait()
 	if p.runCancel != nil {
 		p.runCancel()
 	}
 	p.runWG.Wait()
-	if p.pool != nil {
-		p.pool.Close()
+	for _, c := range p.conns {
+		_ = c.Close()
+	}
+	for _, pool := range p.pools {
+		pool.Close()
+	}
+	if p.db != nil {
+		p.db.Close()
 	}
 	if p.pg != nil {
 		if err := p.pg.Stop(ctx); err != nil {

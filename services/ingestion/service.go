@@ -14,7 +14,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -28,51 +27,6 @@ import (
 	"github.com/devsmith/logs/internal/logstore"
 	"github.com/devsmith/logs/internal/logstore/partition"
 )
-
-// Config tunes the service; zero fields take their defaults.
-type Config struct {
-	Retention           time.Duration // default 30*24h (DEVSMITH_RETENTION)
-	MaxEntries          int           // per batch, default 10000
-	MaxMessageBytes     int           // default 32 KiB
-	MaxContextBytes     int           // default 64 KiB
-	MaintenanceInterval time.Duration // partitions ahead + retention drop + batch-id cleanup; default 1h
-	Writers             int           // concurrent group-commit writers (connections), default the CPUs (GOMAXPROCS) between 2 and 8
-	QueueRows           int           // rows waiting to be written before new batches are refused (503 with Retry-After), default 50000 (about a second of peak load)
-	QueueBytes          int           // message and context bytes waiting, likewise bounded; default 64 MiB
-}
-
-func (c Config) withDefaults() Config {
-	if c.Retention <= 0 {
-		c.Retention = 30 * 24 * time.Hour
-	}
-	if c.MaxEntries <= 0 {
-		c.MaxEntries = 10_000
-	}
-	if c.MaxMessageBytes <= 0 {
-		c.MaxMessageBytes = 32 << 10
-	}
-	if c.MaxContextBytes <= 0 {
-		c.MaxContextBytes = 64 << 10
-	}
-	if c.MaintenanceInterval <= 0 {
-		c.MaintenanceInterval = time.Hour
-	}
-	if c.Writers <= 0 {
-		// One writer per CPU keeps PostgreSQL's cores busy while every
-		// group stays as large as possible: fewer, larger transactions cost
-		// PostgreSQL less per row. Measured on 2 cores (16 REST clients,
-		// 100-entry batches): 1 writer 69-70k logs/s, 2 writers 78-80k,
-		// 3 writers 75k, 4 writers 69-73k (docs/performance.md).
-		c.Writers = min(max(runtime.GOMAXPROCS(0), 2), 8)
-	}
-	if c.QueueRows <= 0 {
-		c.QueueRows = 50_000
-	}
-	if c.QueueBytes <= 0 {
-		c.QueueBytes = 64 << 20
-	}
-	return c
-}
 
 const (
 	// readyWait is how long a batch arriving before the first partition

@@ -18,25 +18,6 @@ import (
 	logsv1 "github.com/devsmith/logs/gen/devsmith/logs/v1"
 )
 
-// Config tunes the service. Zero values take the defaults noted.
-type Config struct {
-	// ServiceToken is the service credential IdentityService accepts
-	// (x-devsmith-service-token). Empty refuses every IdentityService call.
-	ServiceToken string
-	// SessionTTL is how long a session lasts. Default 7 days.
-	SessionTTL time.Duration
-	// AdminEmail and AdminPassword make the first admin (Bootstrap) when no
-	// user exists yet.
-	AdminEmail, AdminPassword string
-	// BcryptCost hashes passwords. Default bcrypt.DefaultCost.
-	BcryptCost int
-	// LoginFailures failed sign-ins from one client address within
-	// LoginWindow make the next ones wait for the window's end. Default 5.
-	LoginFailures int
-	// LoginWindow is the sign-in failure window. Default 1 minute.
-	LoginWindow time.Duration
-}
-
 // sweepInterval is how often Run deletes expired sessions.
 const sweepInterval = 10 * time.Minute
 
@@ -57,19 +38,7 @@ type Service struct {
 
 // New returns the service over pool.
 func New(log *zap.Logger, pool *pgxpool.Pool, cfg Config) *Service {
-	if cfg.SessionTTL <= 0 {
-		cfg.SessionTTL = 7 * 24 * time.Hour
-	}
-	if cfg.BcryptCost <= 0 {
-		cfg.BcryptCost = bcrypt.DefaultCost
-	}
-	cfg.BcryptCost = min(max(cfg.BcryptCost, bcrypt.MinCost), bcrypt.MaxCost)
-	if cfg.LoginFailures <= 0 {
-		cfg.LoginFailures = 5
-	}
-	if cfg.LoginWindow <= 0 {
-		cfg.LoginWindow = time.Minute
-	}
+	cfg = cfg.withDefaults()
 	// A fixed string hashed at the configured cost; it matches no password
 	// a user could have (the comparison's result is ignored anyway).
 	dummy, err := bcrypt.GenerateFromPassword([]byte("devsmith-no-such-user"), cfg.BcryptCost)

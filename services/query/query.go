@@ -20,42 +20,6 @@ import (
 	"github.com/devsmith/logs/internal/authn"
 )
 
-// Config bounds what one call may ask for.
-type Config struct {
-	// MaxPageSize caps ListEntries' page_size; larger values are coerced.
-	// Default 1000.
-	MaxPageSize int
-	// DefaultPageSize is the page size when the request gives none. Default
-	// 100.
-	DefaultPageSize int
-	// SearchCountCap: with q, total_size counts at most this many matches
-	// (then total_size_exact is false). Default 10000.
-	SearchCountCap int
-	// TailBuffer bounds, per tail subscriber, the journal reads waiting to be
-	// read (past it the stream ends with ResourceExhausted) and the entries
-	// read into memory at once. Default 1000.
-	TailBuffer int
-}
-
-func (c Config) withDefaults() Config {
-	if c.MaxPageSize <= 0 {
-		c.MaxPageSize = 1000
-	}
-	if c.DefaultPageSize <= 0 {
-		c.DefaultPageSize = 100
-	}
-	if c.DefaultPageSize > c.MaxPageSize {
-		c.DefaultPageSize = c.MaxPageSize
-	}
-	if c.SearchCountCap <= 0 {
-		c.SearchCountCap = 10000
-	}
-	if c.TailBuffer <= 0 {
-		c.TailBuffer = 1000
-	}
-	return c
-}
-
 // Service is the query service.
 type Service struct {
 	logsv1.UnimplementedQueryServiceServer
@@ -86,6 +50,12 @@ func New(log *zap.Logger, pool *pgxpool.Pool, identity *authn.IdentityClient, cf
 func (s *Service) Register(g *grpc.Server) {
 	logsv1.RegisterQueryServiceServer(g, s)
 }
+
+// EndTails ends every live tail cleanly (an OK end of stream: clients
+// resume elsewhere from their last resume token) and refuses new ones, so
+// that a stopping server's graceful stop does not wait on them. Run ends
+// them too when it returns.
+func (s *Service) EndTails() { s.hub.close() }
 
 // Authenticator authenticates every method as a signed-in user, through
 // IdentityService.ResolveSession.

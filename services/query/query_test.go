@@ -48,9 +48,3 @@ func TestAuthenticator(t *testing.T) {
 	_, err = New(zap.NewNop(), nil, nil, Config{}).Authenticator()(ctx, "/x", metadata.Pairs("authorization", "Bearer good"))
 	requireCode(t, err, codes.Unavailable, "")
 }
-
-func TestConfigDefaults(t *testing.T) {
-	require.Equal(t, Config{MaxPageSize: 1000, DefaultPageSize: 100, SearchCountCap: 10000, TailBuffer: 1000}, Config{}.withDefaults())
-	require.Equal(t, Config{MaxPageSize: 50, DefaultPageSize: 50, SearchCountCap: 10, TailBuffer: 5},
-		Config{MaxPageSize: 50, DefaultPageSize: 80, SearchCountCap: 10, TailBuffer: 5}.withDefaults())
-}

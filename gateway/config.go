@@ -1,0 +1,92 @@
+package gateway
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"net/netip"
+	"time"
+
+	"github.com/devsmith/logs/internal/durationflag"
+)
+
+// Defaults of Config (zero fields take them, and RegisterFlags shows them).
+const (
+	defaultMaxBodyBytes          = 5 << 20
+	defaultTailHeartbeat         = 15 * time.Second
+	defaultRequestTimeout        = 30 * time.Second
+	defaultMaxInflightBatchBytes = 16 << 20
+)
+
+// Config holds the gateway's limits and switches.
+type Config struct {
+	// MaxBodyBytes bounds a request body after decompression (413 above),
+	// so that a small gzip body cannot expand without limit.
+	MaxBodyBytes int64
+	// SecureCookie sets the Secure flag on the session cookie (behind TLS).
+	SecureCookie bool
+	// TailHeartbeat is how often an idle SSE stream gets a comment line.
+	TailHeartbeat time.Duration
+	// RequestTimeout bounds every unary API call.
+	RequestTimeout time.Duration
+	// MaxInflightBatchBytes bounds the batch bodies (after decompression)
+	// being read, decoded and ingested at once; a batch that does not fit
+	// is refused with 503 and Retry-After. At least MaxBodyBytes. (A
+	// decoded batch holds about twice its body.)
+	MaxInflightBatchBytes int64
+	// TrustedProxies are the reverse proxies (addresses and CIDR prefixes)
+	// whose X-Forwarded-For names the client; from anyone else the header
+	// is ignored. Empty: clients connect directly.
+	TrustedProxies []netip.Prefix
+}
+
+// RegisterFlags declares the gateway's settings on fs, with their defaults.
+func (c *Config) RegisterFlags(fs *flag.FlagSet) {
+	fs.Int64Var(&c.MaxBodyBytes, "max-body-bytes", defaultMaxBodyBytes, "request body limit after decompression (413 above)")
+	fs.BoolVar(&c.SecureCookie, "secure-cookie", false, "mark the session cookie Secure (set it when the dashboard is served over HTTPS)")
+	durationflag.Var(fs, &c.TailHeartbeat, "tail-heartbeat", defaultTailHeartbeat, "how often an idle live tail (SSE) gets a comment line, so proxies keep it open")
+	durationflag.Var(fs, &c.RequestTimeout, "request-timeout", defaultRequestTimeout, "time limit of every REST call but the batch ingestion and the live tail")
+	fs.Int64Var(&c.MaxInflightBatchBytes, "max-inflight-batch-bytes", defaultMaxInflightBatchBytes, "batch bodies (after decompression) being decoded and ingested at once; past it batches get 503 and Retry-After (raised to --max-body-bytes if lower)")
+	fs.Func("trusted-proxies", "reverse proxies (`addresses`, CIDR prefixes; comma-separated) whose X-Forwarded-For names the client; set it behind an ingress or load balancer", func(s string) error {
+		p, err := ParseTrustedProxies(s)
+		if err != nil {
+			return err
+		}
+		c.TrustedProxies = p
+		return nil
+	})
+}
+
+// Validate checks the settings as given.
+func (c Config) Validate() error {
+	var errs []error
+	if c.MaxBodyBytes < 1 {
+		errs = append(errs, fmt.Errorf("--max-body-bytes %d: must be at least 1", c.MaxBodyBytes))
+	}
+	if c.TailHeartbeat <= 0 {
+		errs = append(errs, fmt.Errorf("--tail-heartbeat %s: must be positive", durationflag.Format(c.TailHeartbeat)))
+	}
+	if c.RequestTimeout <= 0 {
+		errs = append(errs, fmt.Errorf("--request-timeout %s: must be positive", durationflag.Format(c.RequestTimeout)))
+	}
+	if c.MaxInflightBatchBytes < 1 {
+		errs = append(errs, fmt.Errorf("--max-inflight-batch-bytes %d: must be at least 1", c.MaxInflightBatchBytes))
+	}
+	return errors.Join(errs...)
+}
+
+func (c *Config) setDefaults() {
+	if c.MaxBodyBytes <= 0 {
+		c.MaxBodyBytes = defaultMaxBodyBytes
+	}
+	if c.TailHeartbeat <= 0 {
+		c.TailHeartbeat = defaultTailHeartbeat
+	}
+	if c.RequestTimeout <= 0 {
+		c.RequestTimeout = defaultRequestTimeout
+	}
+	if c.MaxInflightBatchBytes <= 0 {
+		c.MaxInflightBatchBytes = defaultMaxInflightBatchBytes
+	}
+	c.MaxInflightBatchBytes = max(c.MaxInflightBatchBytes, c.MaxBodyBytes)
+}

@@ -1,0 +1,100 @@
+package projects
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"time"
+
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/devsmith/logs/internal/durationflag"
+)
+
+// Defaults of Config (zero fields take them, and RegisterFlags shows them).
+const (
+	defaultSessionTTL    = 7 * 24 * time.Hour
+	defaultLoginFailures = 5
+	defaultLoginWindow   = time.Minute
+	defaultMaxConns      = 4
+)
+
+// Config tunes the service. Zero values take the defaults.
+type Config struct {
+	// ServiceToken is the service credential IdentityService accepts
+	// (x-devsmith-service-token). Empty refuses every IdentityService call.
+	// It is the process's setting (--service-token), not registered here.
+	ServiceToken string
+	// SessionTTL is how long a session lasts.
+	SessionTTL time.Duration
+	// AdminEmail and AdminPassword make the first admin (Bootstrap) when no
+	// user exists yet.
+	AdminEmail, AdminPassword string
+	// BcryptCost hashes passwords (clamped to bcrypt's range).
+	BcryptCost int
+	// LoginFailures failed sign-ins from one client address within
+	// LoginWindow make the next ones wait for the window's end.
+	LoginFailures int
+	// LoginWindow is the sign-in failure window.
+	LoginWindow time.Duration
+	// MaxConns sizes the service's own database pool.
+	MaxConns int
+}
+
+// RegisterFlags declares the service's settings on fs, with their defaults.
+func (c *Config) RegisterFlags(fs *flag.FlagSet) {
+	durationflag.Var(fs, &c.SessionTTL, "session-ttl", defaultSessionTTL, "how long a sign-in lasts")
+	fs.StringVar(&c.AdminEmail, "admin-email", "", "first admin's email, created when no user exists (with --admin-password)")
+	fs.StringVar(&c.AdminPassword, "admin-password", "", "first admin's password (with --admin-email)")
+	fs.IntVar(&c.BcryptCost, "bcrypt-cost", bcrypt.DefaultCost, fmt.Sprintf("bcrypt cost of password hashes (%d to %d)", bcrypt.MinCost, bcrypt.MaxCost))
+	fs.IntVar(&c.LoginFailures, "login-failures", defaultLoginFailures, "failed sign-ins from one client address within --login-window before the next ones wait for the window's end")
+	durationflag.Var(fs, &c.LoginWindow, "login-window", defaultLoginWindow, "the sign-in failure window")
+	fs.IntVar(&c.MaxConns, "projects-max-conns", defaultMaxConns, "database connections of the projects service's pool (at least 2)")
+}
+
+// Validate checks the settings as given.
+func (c Config) Validate() error {
+	var errs []error
+	if c.SessionTTL <= 0 {
+		errs = append(errs, fmt.Errorf("--session-ttl %s: must be positive", durationflag.Format(c.SessionTTL)))
+	}
+	if (c.AdminEmail == "") != (c.AdminPassword == "") {
+		errs = append(errs, errors.New("--admin-email and --admin-password (DEVSMITH_ADMIN_EMAIL, DEVSMITH_ADMIN_PASSWORD): set both or neither"))
+	}
+	if c.BcryptCost < bcrypt.MinCost || c.BcryptCost > bcrypt.MaxCost {
+		errs = append(errs, fmt.Errorf("--bcrypt-cost %d: must be between %d and %d", c.BcryptCost, bcrypt.MinCost, bcrypt.MaxCost))
+	}
+	if c.LoginFailures < 1 {
+		errs = append(errs, fmt.Errorf("--login-failures %d: must be at least 1", c.LoginFailures))
+	}
+	if c.LoginWindow <= 0 {
+		errs = append(errs, fmt.Errorf("--login-window %s: must be positive", durationflag.Format(c.LoginWindow)))
+	}
+	if c.MaxConns < 2 {
+		errs = append(errs, fmt.Errorf("--projects-max-conns %d: must be at least 2", c.MaxConns))
+	}
+	return errors.Join(errs...)
+}
+
+// PoolConns is the size of the database pool the service needs.
+func (c Config) PoolConns() int { return c.withDefaults().MaxConns }
+
+func (c Config) withDefaults() Config {
+	if c.SessionTTL <= 0 {
+		c.SessionTTL = defaultSessionTTL
+	}
+	if c.BcryptCost <= 0 {
+		c.BcryptCost = bcrypt.DefaultCost
+	}
+	c.BcryptCost = min(max(c.BcryptCost, bcrypt.MinCost), bcrypt.MaxCost)
+	if c.LoginFailures <= 0 {
+		c.LoginFailures = defaultLoginFailures
+	}
+	if c.LoginWindow <= 0 {
+		c.LoginWindow = defaultLoginWindow
+	}
+	if c.MaxConns <= 0 {
+		c.MaxConns = defaultMaxConns
+	}
+	return c
+}

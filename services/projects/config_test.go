@@ -1,0 +1,41 @@
+package projects
+
+import (
+	"flag"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+// The flags' defaults are the defaults of a zero Config, and valid.
+func TestRegisterFlags(t *testing.T) {
+	t.Parallel()
+	var c Config
+	fs := flag.NewFlagSet("t", flag.ContinueOnError)
+	c.RegisterFlags(fs)
+	require.Equal(t, Config{}.withDefaults(), c)
+	require.NoError(t, c.Validate())
+	require.Equal(t, "7d", fs.Lookup("session-ttl").DefValue)
+	require.NoError(t, fs.Parse([]string{"--session-ttl=12h", "--bcrypt-cost=4", "--login-failures=3", "--login-window=30s", "--projects-max-conns=6", "--admin-email=a@b.c", "--admin-password=pw"}))
+	require.Equal(t, Config{SessionTTL: 12 * time.Hour, BcryptCost: 4, LoginFailures: 3, LoginWindow: 30 * time.Second, MaxConns: 6, AdminEmail: "a@b.c", AdminPassword: "pw"}, c)
+	require.NoError(t, c.Validate())
+}
+
+func TestValidate(t *testing.T) {
+	t.Parallel()
+	valid := Config{}.withDefaults()
+	for want, edit := range map[string]func(*Config){
+		"--session-ttl 0s: must be positive":         func(c *Config) { c.SessionTTL = 0 },
+		"--admin-email and --admin-password":         func(c *Config) { c.AdminEmail = "a@b.c" },
+		"--bcrypt-cost 3: must be between 4 and 31":  func(c *Config) { c.BcryptCost = 3 },
+		"--bcrypt-cost 32: must be between 4 and 31": func(c *Config) { c.BcryptCost = 32 },
+		"--login-failures 0: must be at least 1":     func(c *Config) { c.LoginFailures = 0 },
+		"--login-window 0s: must be positive":        func(c *Config) { c.LoginWindow = 0 },
+		"--projects-max-conns 1: must be at least 2": func(c *Config) { c.MaxConns = 1 },
+	} {
+		c := valid
+		edit(&c)
+		require.ErrorContains(t, c.Validate(), want)
+	}
+}
