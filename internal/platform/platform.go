@@ -84,6 +84,11 @@ type grpcServer struct {
 	endStreams func()
 }
 
+// livenessService is the gRPC health service name that reports SERVING
+// for as long as the server runs, whatever its readiness: for liveness
+// probes, which must not restart a process whose database is down.
+const livenessService = "liveness"
+
 // readinessEvery is how often each service's readiness is checked into its
 // gRPC health status.
 const readinessEvery = 250 * time.Millisecond
@@ -291,6 +296,7 @@ func (p *Process) serve(runCtx context.Context, name, addr string, svc service, 
 			p.fail(fmt.Errorf("%s service: %w", name, err))
 		}
 	}()
+	hs.SetServingStatus(livenessService, healthpb.HealthCheckResponse_SERVING)
 	p.followReadiness(name, hs, ready)
 	bound := lis.Addr().String()
 	p.GRPCAddr[name] = bound

@@ -257,14 +257,15 @@ func TestEachServiceHasItsOwnPool(t *testing.T) {
 	require.Subset(t, names, []string{"devsmith-ingestion", "devsmith-platform", "devsmith-projects", "devsmith-query"})
 }
 
-// healthOf asks a service's gRPC health.
-func healthOf(t *testing.T, addr string) healthpb.HealthCheckResponse_ServingStatus {
+// healthOf asks a server's gRPC health about its readiness ("") or its
+// liveness.
+func healthOf(t *testing.T, addr string, service ...string) healthpb.HealthCheckResponse_ServingStatus {
 	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
 	require.NoError(t, err)
 	defer conn.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	res, err := healthpb.NewHealthClient(conn).Check(ctx, &healthpb.HealthCheckRequest{})
+	res, err := healthpb.NewHealthClient(conn).Check(ctx, &healthpb.HealthCheckRequest{Service: strings.Join(service, "")})
 	if err != nil {
 		return healthpb.HealthCheckResponse_UNKNOWN
 	}
@@ -272,7 +273,8 @@ func healthOf(t *testing.T, addr string) healthpb.HealthCheckResponse_ServingSta
 }
 
 // gRPC health and /readyz follow the database: refused connections make
-// projects and query NOT_SERVING and /readyz 503, and they come back.
+// projects and query NOT_SERVING and /readyz 503 (the liveness service
+// stays SERVING), and they come back.
 func TestReadinessFollowsTheDatabase(t *testing.T) {
 	t.Parallel()
 	dsn := cluster.NewDatabase(t)
@@ -300,6 +302,7 @@ func TestReadinessFollowsTheDatabase(t *testing.T) {
 			healthOf(t, p.GRPCAddr[TargetProjects]) == healthpb.HealthCheckResponse_NOT_SERVING
 	}, 30*time.Second, 50*time.Millisecond, "query and projects stay SERVING without their database")
 	require.Equal(t, http.StatusServiceUnavailable, c.status("GET", "/readyz", nil, ""))
+	require.Equal(t, healthpb.HealthCheckResponse_SERVING, healthOf(t, p.GRPCAddr[TargetQuery], livenessService), "alive all the same")
 
 	allow(true)
 	require.Eventually(t, func() bool { return c.status("GET", "/readyz", nil, "") == http.StatusOK },
@@ -390,6 +393,7 @@ func TestStopDrainsInFlightBatches(t *testing.T) {
 	require.Eventually(t, func() bool { return c.status("GET", "/readyz", nil, "") == http.StatusServiceUnavailable },
 		drain/2, 5*time.Millisecond, "/readyz stayed 200 while draining")
 	ackedAtUnready := acked()
+	require.Equal(t, healthpb.HealthCheckResponse_NOT_SERVING, healthOf(t, p.GRPCAddr[TargetIngestion]), "gRPC health not serving while draining")
 	require.Eventually(t, func() bool { return acked() > ackedAtUnready }, drain/2, 5*time.Millisecond,
 		"no batch was acknowledged while not ready")
 	select {
