@@ -194,6 +194,8 @@ func startAllInOneAt(t *testing.T, dataDir, httpAddr string) *platform {
 		"DEVSMITH_MAINTENANCE_INTERVAL=1s",
 		// The tests play a reverse proxy on loopback (X-Forwarded-For).
 		"DEVSMITH_TRUSTED_PROXIES=127.0.0.1",
+		// No load balancer to drain: stop at once.
+		"DEVSMITH_SHUTDOWN_DRAIN_DELAY=0",
 	}
 	p := startProc(t, "devsmith", env)
 	pl := &platform{grpcAddrs: map[string]string{}, procs: []*proc{p}}
@@ -223,6 +225,7 @@ func startSeparate(t *testing.T) *platform {
 		"DEVSMITH_ADMIN_PASSWORD=" + adminPassword,
 		"DEVSMITH_MAINTENANCE_INTERVAL=1s",
 		"DEVSMITH_GRPC_ADDR=127.0.0.1:0",
+		"DEVSMITH_SHUTDOWN_DRAIN_DELAY=0",
 	}
 	pl := &platform{grpcAddrs: map[string]string{}}
 	projects := startProc(t, "devsmith-projects", common)
@@ -236,6 +239,7 @@ func startSeparate(t *testing.T) *platform {
 		"DEVSMITH_HTTP_ADDR=127.0.0.1:0",
 		"DEVSMITH_SERVICE_TOKEN=" + token,
 		"DEVSMITH_TRUSTED_PROXIES=127.0.0.1",
+		"DEVSMITH_SHUTDOWN_DRAIN_DELAY=0",
 		"DEVSMITH_PROJECTS_ADDR=" + pl.grpcAddrs["projects"],
 		"DEVSMITH_INGESTION_ADDR=" + pl.grpcAddrs["ingestion"],
 		"DEVSMITH_QUERY_ADDR=" + pl.grpcAddrs["query"],

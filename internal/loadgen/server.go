@@ -92,6 +92,7 @@ func StartServer(ctx context.Context, cfg ServerConfig) (*Server, error) {
 		"DEVSMITH_ADMIN_EMAIL="+AdminEmail,
 		"DEVSMITH_ADMIN_PASSWORD="+AdminPassword,
 		"DEVSMITH_LOG_FORMAT=json",
+		"DEVSMITH_SHUTDOWN_DRAIN_DELAY=0",
 	)
 	cmd.Env = append(cmd.Env, cfg.Env...)
 	out, err := cmd.StderrPipe()
