@@ -150,15 +150,16 @@ func Parse(fs *flag.FlagSet, args []string, lookupEnv func(string) (string, bool
 func (c *Config) Validate() error {
 	var errs []error
 	switch c.Target {
-	case TargetAll, TargetProjects, TargetIngestion, TargetQuery, TargetGateway:
+	case TargetAll:
+	case TargetProjects, TargetIngestion, TargetQuery, TargetGateway:
+		if c.Target != TargetGateway && c.DatabaseURL == "" {
+			errs = append(errs, errors.New("--database-url (DATABASE_URL) is required when a service runs on its own (the embedded PostgreSQL is for --target=all)"))
+		}
+		if c.ServiceToken == "" {
+			errs = append(errs, errors.New("--service-token (DEVSMITH_SERVICE_TOKEN) is required when services run as separate processes"))
+		}
 	default:
 		errs = append(errs, fmt.Errorf("--target %q: must be all, projects, ingestion, query or gateway", c.Target))
-	}
-	if c.Target != TargetAll && c.Target != TargetGateway && c.DatabaseURL == "" {
-		errs = append(errs, errors.New("--database-url (DATABASE_URL) is required when a service runs on its own (the embedded PostgreSQL is for --target=all)"))
-	}
-	if c.Target != TargetAll && c.ServiceToken == "" {
-		errs = append(errs, errors.New("--service-token (DEVSMITH_SERVICE_TOKEN) is required when services run as separate processes"))
 	}
 	if _, err := zapcore.ParseLevel(c.LogLevel); err != nil {
 		errs = append(errs, fmt.Errorf("--log-level %q: want debug, info, warn or error", c.LogLevel))

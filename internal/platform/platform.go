@@ -438,8 +438,7 @@ func (p *Process) Failed() <-chan error { return p.runErr }
 // ended); each gRPC server, last started first, ends its tails and stops
 // gracefully (in-flight batches are acknowledged); the background loops
 // stop (the ingestion writers drain their queue); the pools close; the
-// embedded PostgreSQL stops.
-// Stop is idempotent: later calls return at once.
+// embedded PostgreSQL stops. Later calls return at once.
 func (p *Process) Stop(ctx context.Context) {
 	p.stopOnce.Do(func() { p.stop(ctx) })
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
 	"go.uber.org/zap/zaptest"
 	"golang.org/x/crypto/bcrypt"
 	"google.golang.org/grpc"
@@ -24,7 +25,9 @@ import (
 
 var cluster *pgtest.Cluster
 
-func TestMain(m *testing.M) { pgtest.Main(m, &cluster) }
+// TestMain checks, once every test has ended and the cluster is stopped,
+// that no goroutine is left (the session sweep, the gRPC servers).
+func TestMain(m *testing.M) { goleak.VerifyTestMain(pgtest.WithCluster(m, &cluster)) }
 
 const (
 	testAdminEmail    = "admin@example.com"
