@@ -148,7 +148,7 @@ func (p *Process) start(ctx context.Context, cfg Config) error {
 		if err := svc.Bootstrap(ctx); err != nil {
 			return fmt.Errorf("creating the first admin: %w", err)
 		}
-		addr, err := p.serve(runCtx, TargetProjects, listen(cfg.ProjectsAddr, ":9101"), svc, pool.Ping)
+		addr, err := p.serve(runCtx, TargetProjects, listen(cfg.ProjectsAddr, ":9101"), svc, p.databaseReachable)
 		if err != nil {
 			return err
 		}
@@ -189,7 +189,7 @@ func (p *Process) start(ctx context.Context, cfg Config) error {
 			return err
 		}
 		svc := query.New(p.log.Named("query"), pool, identity, cfg.Query)
-		addr, err := p.serve(runCtx, TargetQuery, listen(cfg.QueryAddr, ":9103"), svc, pool.Ping)
+		addr, err := p.serve(runCtx, TargetQuery, listen(cfg.QueryAddr, ":9103"), svc, p.databaseReachable)
 		if err != nil {
 			return err
 		}
@@ -226,6 +226,17 @@ func (p *Process) openDatabase(ctx context.Context) error {
 	p.db = pool
 	if err := migrations.Apply(ctx, pool); err != nil {
 		return err
+	}
+	return nil
+}
+
+// databaseReachable is the readiness of the projects and query services.
+// It asks through the platform's own pool, not the service's: a service
+// whose pool is busy with its load is not unready, and the probe must not
+// wait behind that load.
+func (p *Process) databaseReachable(ctx context.Context) error {
+	if err := p.db.Ping(ctx); err != nil {
+		return fmt.Errorf("database unreachable: %w", err)
 	}
 	return nil
 }

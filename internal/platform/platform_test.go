@@ -240,9 +240,16 @@ func TestEachServiceHasItsOwnPool(t *testing.T) {
 	cancel()
 	require.ErrorIs(t, err, context.DeadlineExceeded)
 
+	sentAt := time.Now()
 	st, res, err := c.do("POST", "/api/logs/batch", batch("while-queries-wait", 10), key)
 	require.NoError(t, err)
 	require.Equal(t, http.StatusCreated, st, "%v", res)
+	t.Logf("a batch with the query pool exhausted: acknowledged in %v", time.Since(sentAt).Round(time.Millisecond))
+	// Nor is the query service unready because its pool is busy (for
+	// longer than a readiness probe waits for its answer).
+	require.Never(t, func() bool { return healthOf(t, p.GRPCAddr[TargetQuery]) != healthpb.HealthCheckResponse_SERVING },
+		6*readinessEvery, 25*time.Millisecond, "the query service went unready with its pool busy")
+	require.Equal(t, http.StatusOK, c.status("GET", "/readyz", nil, ""))
 	require.Equal(t, 10, storedByBatch(t, dsn)["while-queries-wait"])
 
 	// The connections are named for their service.
