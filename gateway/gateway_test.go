@@ -34,13 +34,18 @@ func TestMarshalWritesTheRESTShapes(t *testing.T) {
 			want: `{"count":0,"message":"Successfully ingested 0 logs","rejected":[],"truncated":0}`,
 		},
 		{
-			name: "maps sorted with number values; Struct as a JSON object",
+			name: "maps sorted with number values",
 			msg:  &logsv1.HistogramBucket{Counts: map[string]int64{"INFO": 2, "DEBUG": 3}},
 			want: `{"start":null,"counts":{"DEBUG":3,"INFO":2}}`,
 		},
 		{
-			name: "strings escaped, html kept as text",
-			msg:  &logsv1.LogEntry{Message: "<script>\"x\"\n\u2028", Context: ctx},
+			name: "Struct as a JSON object",
+			msg:  ctx,
+			want: `{"tags":["a"],"userId":123}`,
+		},
+		{
+			name: "strings escaped, html kept as text; context_json as the object context",
+			msg:  &logsv1.LogEntry{Message: "<script>\"x\"\n\u2028", ContextJson: `{"tags": ["a"], "userId": 123}`},
 			want: `{"id":0,"project_slug":"","service_name":"","timestamp":null,"level":"","message":"<script>\"x\"\n\u2028","context":{"tags":["a"],"userId":123}}`,
 		},
 	}
@@ -52,6 +57,31 @@ func TestMarshalWritesTheRESTShapes(t *testing.T) {
 			require.JSONEq(t, c.want, string(b))
 		})
 	}
+}
+
+// The entry's context goes out as the query service read it: the bytes of
+// every number token unchanged, whatever float64 would make of them.
+func TestMarshalWritesContextByteForByte(t *testing.T) {
+	const stored = `{"a": 9007199254740993, "b": 9223372036854775807, "c": -9223372036854775808, "f": 1.5e300, "s": "x\u00e9"}`
+	entry := &logsv1.LogEntry{Id: 7, Level: "INFO", Message: "m", ContextJson: stored}
+	wantEntry := `{"id":7,"project_slug":"","service_name":"","timestamp":null,"level":"INFO","message":"m","context":` + stored + `}`
+
+	b, err := jsonMarshaler{}.Marshal(&logsv1.ListEntriesResponse{Entries: []*logsv1.LogEntry{entry}, TotalSize: 1, TotalSizeExact: true})
+	require.NoError(t, err)
+	require.Equal(t, `{"entries":[`+wantEntry+`],"next_page_token":"","total_size":1,"total_size_exact":true}`, string(b))
+
+	// The tail's events are the entry alone (handleTail).
+	b, err = appendMessage(nil, entry.ProtoReflect())
+	require.NoError(t, err)
+	require.Equal(t, wantEntry, string(b))
+
+	b, err = jsonMarshaler{}.Marshal(&logsv1.LogEntry{})
+	require.NoError(t, err)
+	require.Contains(t, string(b), `"context":{}`, "an unset context is an empty object")
+	require.NotContains(t, string(b), "context_json")
+
+	_, err = jsonMarshaler{}.Marshal(&logsv1.LogEntry{Id: 1, ContextJson: `{"a": 1`})
+	require.ErrorContains(t, err, "context_json is not valid JSON")
 }
 
 func TestAppendStringEscapesLikeJSON(t *testing.T) {

@@ -68,6 +68,26 @@ func (j jsonMarshaler) NewEncoder(w io.Writer) runtime.Encoder {
 	})
 }
 
+// rawJSONFields are string fields holding JSON text that REST writes as the
+// JSON value itself, under another name: LogEntry's context_json is the
+// REST `"context": {...}`, byte for byte as the query service read it (so a
+// 64-bit number keeps every digit).
+var rawJSONFields = map[protoreflect.FullName]string{
+	"devsmith.logs.v1.LogEntry.context_json": "context",
+}
+
+// appendRawJSON writes the JSON text s as it is, after checking it is one
+// JSON value: a field that is not would break the whole response.
+func appendRawJSON(b []byte, fd protoreflect.FieldDescriptor, s string) ([]byte, error) {
+	if s == "" {
+		return append(b, "{}"...), nil
+	}
+	if !json.Valid([]byte(s)) {
+		return nil, fmt.Errorf("field %s is not valid JSON", fd.FullName())
+	}
+	return append(b, s...), nil
+}
+
 func appendMessage(b []byte, m protoreflect.Message) ([]byte, error) {
 	switch m.Descriptor().FullName() {
 	case "google.protobuf.Timestamp":
@@ -99,9 +119,17 @@ func appendMessage(b []byte, m protoreflect.Message) ([]byte, error) {
 			b = append(b, ',')
 		}
 		first = false
+		var err error
+		if name, raw := rawJSONFields[fd.FullName()]; raw {
+			b = appendString(b, name)
+			b = append(b, ':')
+			if b, err = appendRawJSON(b, fd, m.Get(fd).String()); err != nil {
+				return nil, err
+			}
+			continue
+		}
 		b = appendString(b, string(fd.Name()))
 		b = append(b, ':')
-		var err error
 		switch {
 		case fd.IsList():
 			b, err = appendList(b, fd, m.Get(fd).List())

@@ -5,18 +5,18 @@ import (
 
 	"google.golang.org/grpc/metadata"
 
-	logsv1 "github.com/devsmith/logs/gen/devsmith/logs/v1"
+	identityv1 "github.com/devsmith/logs/gen/devsmith/identity/v1"
 )
 
 // IdentityClient resolves credentials through the projects service's
 // IdentityService. Its connection must carry ServiceCredentials. Nothing is
 // cached here: a rotated key or ended session is refused by the next call.
 type IdentityClient struct {
-	c logsv1.IdentityServiceClient
+	c identityv1.IdentityServiceClient
 }
 
 // NewIdentityClient wraps a client of the projects service.
-func NewIdentityClient(c logsv1.IdentityServiceClient) *IdentityClient {
+func NewIdentityClient(c identityv1.IdentityServiceClient) *IdentityClient {
 	return &IdentityClient{c: c}
 }
 
@@ -27,7 +27,7 @@ func (ic *IdentityClient) Session(ctx context.Context, md metadata.MD) (*Princip
 	if tok == "" {
 		return nil, ErrNoCredentials
 	}
-	res, err := ic.c.ResolveSession(ctx, &logsv1.ResolveSessionRequest{Token: tok})
+	res, err := ic.c.ResolveSession(ctx, &identityv1.ResolveSessionRequest{Token: tok})
 	if err != nil {
 		return nil, err
 	}
@@ -40,7 +40,7 @@ func (ic *IdentityClient) APIKey(ctx context.Context, md metadata.MD) (*Principa
 	if key == "" {
 		return nil, ErrNoAPIKey
 	}
-	res, err := ic.c.ResolveApiKey(ctx, &logsv1.ResolveApiKeyRequest{ApiKey: key})
+	res, err := ic.c.ResolveApiKey(ctx, &identityv1.ResolveApiKeyRequest{ApiKey: key})
 	if err != nil {
 		return nil, err
 	}
@@ -48,7 +48,7 @@ func (ic *IdentityClient) APIKey(ctx context.Context, md metadata.MD) (*Principa
 }
 
 // SessionPrincipal builds a user principal from a ResolveSession answer.
-func SessionPrincipal(token string, res *logsv1.ResolveSessionResponse) *Principal {
+func SessionPrincipal(token string, res *identityv1.ResolveSessionResponse) *Principal {
 	p := &Principal{
 		Kind:         KindUser,
 		UserID:       res.GetUser().GetId(),

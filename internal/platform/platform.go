@@ -23,7 +23,7 @@ import (
 
 	"github.com/devsmith/logs/gateway"
 	"github.com/devsmith/logs/gateway/web"
-	logsv1 "github.com/devsmith/logs/gen/devsmith/logs/v1"
+	identityv1 "github.com/devsmith/logs/gen/devsmith/identity/v1"
 	"github.com/devsmith/logs/internal/authn"
 	"github.com/devsmith/logs/internal/pgembed"
 	"github.com/devsmith/logs/migrations"
@@ -161,7 +161,7 @@ func (p *Process) start(ctx context.Context, cfg Config) error {
 		if err != nil {
 			return err
 		}
-		identity = authn.NewIdentityClient(logsv1.NewIdentityServiceClient(conn))
+		identity = authn.NewIdentityClient(identityv1.NewIdentityServiceClient(conn))
 	}
 	if runs(TargetIngestion) {
 		pool, err := p.newPool(ctx, TargetIngestion, cfg.Ingestion.PoolConns())

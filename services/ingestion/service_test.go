@@ -22,6 +22,7 @@ import (
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
+	identityv1 "github.com/devsmith/logs/gen/devsmith/identity/v1"
 	logsv1 "github.com/devsmith/logs/gen/devsmith/logs/v1"
 	"github.com/devsmith/logs/internal/apierr"
 	"github.com/devsmith/logs/internal/authn"
@@ -32,15 +33,15 @@ import (
 // fakeIdentity stands in for the projects service: dsk_alpha is project 1
 // "alpha", dsk_beta project 2 "beta".
 type fakeIdentity struct {
-	logsv1.IdentityServiceClient
+	identityv1.IdentityServiceClient
 }
 
-func (fakeIdentity) ResolveApiKey(_ context.Context, in *logsv1.ResolveApiKeyRequest, _ ...grpc.CallOption) (*logsv1.ResolveApiKeyResponse, error) {
+func (fakeIdentity) ResolveApiKey(_ context.Context, in *identityv1.ResolveApiKeyRequest, _ ...grpc.CallOption) (*identityv1.ResolveApiKeyResponse, error) {
 	switch in.GetApiKey() {
 	case "dsk_alpha":
-		return &logsv1.ResolveApiKeyResponse{ProjectId: 1, ProjectSlug: "alpha"}, nil
+		return &identityv1.ResolveApiKeyResponse{ProjectId: 1, ProjectSlug: "alpha"}, nil
 	case "dsk_beta":
-		return &logsv1.ResolveApiKeyResponse{ProjectId: 2, ProjectSlug: "beta"}, nil
+		return &identityv1.ResolveApiKeyResponse{ProjectId: 2, ProjectSlug: "beta"}, nil
 	}
 	return nil, status.Error(codes.Unauthenticated, "invalid API key")
 }

@@ -17,6 +17,7 @@ import (
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
+	identityv1 "github.com/devsmith/logs/gen/devsmith/identity/v1"
 	logsv1 "github.com/devsmith/logs/gen/devsmith/logs/v1"
 	"github.com/devsmith/logs/internal/authn"
 )
@@ -120,7 +121,7 @@ func TestSessionExpiry(t *testing.T) {
 
 	_, err = e.auth.GetCurrentUser(ctx, &logsv1.GetCurrentUserRequest{})
 	requireCode(t, err, codes.Unauthenticated, msgBadSession)
-	_, err = e.identity.ResolveSession(serviceCtx(), &logsv1.ResolveSessionRequest{Token: tok})
+	_, err = e.identity.ResolveSession(serviceCtx(), &identityv1.ResolveSessionRequest{Token: tok})
 	requireCode(t, err, codes.Unauthenticated, msgBadSession)
 
 	// Run sweeps the expired session and keeps the live one.
@@ -273,7 +274,7 @@ func TestDatabaseDown(t *testing.T) {
 	requireCode(t, err, codes.Unavailable, msgUnavailable)
 	_, err = e.auth.Login(context.Background(), &logsv1.LoginRequest{Email: testAdminEmail, Password: testAdminPassword})
 	requireCode(t, err, codes.Internal, msgInternal)
-	_, err = e.identity.ResolveApiKey(serviceCtx(), &logsv1.ResolveApiKeyRequest{ApiKey: "dsk_x"})
+	_, err = e.identity.ResolveApiKey(serviceCtx(), &identityv1.ResolveApiKeyRequest{ApiKey: "dsk_x"})
 	requireCode(t, err, codes.Internal, msgInternal)
 }
 
@@ -283,6 +284,6 @@ func TestDatabaseUnreachable(t *testing.T) {
 	require.NoError(t, err)
 	defer pool.Close()
 	svc := New(zaptest.NewLogger(t), pool, Config{BcryptCost: bcrypt.MinCost})
-	_, err = (&identityServer{Service: svc}).ResolveApiKey(context.Background(), &logsv1.ResolveApiKeyRequest{ApiKey: "dsk_x"})
+	_, err = (&identityServer{Service: svc}).ResolveApiKey(context.Background(), &identityv1.ResolveApiKeyRequest{ApiKey: "dsk_x"})
 	requireCode(t, svc.toStatus("test", err), codes.Unavailable, msgDBDown)
 }

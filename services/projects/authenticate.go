@@ -10,6 +10,7 @@ import (
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
+	identityv1 "github.com/devsmith/logs/gen/devsmith/identity/v1"
 	logsv1 "github.com/devsmith/logs/gen/devsmith/logs/v1"
 	"github.com/devsmith/logs/internal/authn"
 )
@@ -20,7 +21,7 @@ import (
 // (no IdentityService round trip) into the same principal ResolveSession
 // gives the other services.
 func (s *Service) Authenticator() authn.Authenticator {
-	identityPrefix := "/" + logsv1.IdentityService_ServiceDesc.ServiceName + "/"
+	identityPrefix := "/" + identityv1.IdentityService_ServiceDesc.ServiceName + "/"
 	return func(ctx context.Context, fullMethod string, md metadata.MD) (*authn.Principal, error) {
 		switch {
 		case fullMethod == logsv1.AuthService_Login_FullMethodName,

@@ -11,7 +11,7 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/metadata"
 
-	logsv1 "github.com/devsmith/logs/gen/devsmith/logs/v1"
+	identityv1 "github.com/devsmith/logs/gen/devsmith/identity/v1"
 	"github.com/devsmith/logs/internal/authn"
 )
 
@@ -42,7 +42,7 @@ func BenchmarkResolveAPIKey(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer conn.Close()
-	ic := authn.NewIdentityClient(logsv1.NewIdentityServiceClient(conn))
+	ic := authn.NewIdentityClient(identityv1.NewIdentityServiceClient(conn))
 	md := metadata.Pairs("x-api-key", key)
 	check := func() {
 		p, err := ic.APIKey(ctx, md)

@@ -4,13 +4,13 @@ import (
 	"context"
 	"strings"
 
-	logsv1 "github.com/devsmith/logs/gen/devsmith/logs/v1"
+	identityv1 "github.com/devsmith/logs/gen/devsmith/identity/v1"
 	"github.com/devsmith/logs/internal/authn"
 )
 
 // identityServer is the IdentityService, for the other services.
 type identityServer struct {
-	logsv1.UnimplementedIdentityServiceServer
+	identityv1.UnimplementedIdentityServiceServer
 	*Service
 }
 
@@ -18,7 +18,7 @@ type identityServer struct {
 // digest and one lookup by unique index, nothing cached here. Ingestion
 // verifies the key again in every write transaction (services/ingestion,
 // keys.go), so a rotated or deleted key is refused at once on any replica.
-func (s *identityServer) ResolveApiKey(ctx context.Context, req *logsv1.ResolveApiKeyRequest) (*logsv1.ResolveApiKeyResponse, error) {
+func (s *identityServer) ResolveApiKey(ctx context.Context, req *identityv1.ResolveApiKeyRequest) (*identityv1.ResolveApiKeyResponse, error) {
 	key := req.GetApiKey()
 	if key == "" {
 		return nil, unauthenticatedf("API key required: send `Authorization: Bearer dsk_...` or `X-API-Key: dsk_...`")
@@ -30,17 +30,17 @@ func (s *identityServer) ResolveApiKey(ctx context.Context, req *logsv1.ResolveA
 	if err != nil {
 		return nil, err
 	}
-	return &logsv1.ResolveApiKeyResponse{ProjectId: id, ProjectSlug: slug}, nil
+	return &identityv1.ResolveApiKeyResponse{ProjectId: id, ProjectSlug: slug}, nil
 }
 
-func (s *identityServer) ResolveSession(ctx context.Context, req *logsv1.ResolveSessionRequest) (*logsv1.ResolveSessionResponse, error) {
+func (s *identityServer) ResolveSession(ctx context.Context, req *identityv1.ResolveSessionRequest) (*identityv1.ResolveSessionResponse, error) {
 	u, p, err := s.resolveSession(ctx, req.GetToken())
 	if err != nil {
 		return nil, err
 	}
-	res := &logsv1.ResolveSessionResponse{User: userProto(u)}
+	res := &identityv1.ResolveSessionResponse{User: userProto(u)}
 	for _, a := range p.Projects {
-		res.Projects = append(res.Projects, &logsv1.ProjectAccess{
+		res.Projects = append(res.Projects, &identityv1.ProjectAccess{
 			ProjectId: a.ID, ProjectSlug: a.Slug, Role: a.Role, IsActive: a.IsActive,
 		})
 	}

@@ -9,7 +9,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
 
-	logsv1 "github.com/devsmith/logs/gen/devsmith/logs/v1"
+	identityv1 "github.com/devsmith/logs/gen/devsmith/identity/v1"
 	"github.com/devsmith/logs/internal/authn"
 )
 
@@ -29,22 +29,22 @@ func TestIdentityServiceNeedsServiceToken(t *testing.T) {
 		"empty service": {metadata.AppendToOutgoingContext(context.Background(), authn.ServiceTokenHeader, ""), codes.Unauthenticated},
 	} {
 		t.Run(name, func(t *testing.T) {
-			_, err := e.identity.ResolveApiKey(tc.ctx, &logsv1.ResolveApiKeyRequest{ApiKey: p.GetApiKey()})
+			_, err := e.identity.ResolveApiKey(tc.ctx, &identityv1.ResolveApiKeyRequest{ApiKey: p.GetApiKey()})
 			requireCode(t, err, tc.code)
-			_, err = e.identity.ResolveSession(tc.ctx, &logsv1.ResolveSessionRequest{Token: tok})
+			_, err = e.identity.ResolveSession(tc.ctx, &identityv1.ResolveSessionRequest{Token: tok})
 			requireCode(t, err, tc.code)
 		})
 	}
 
-	res, err := e.identity.ResolveApiKey(serviceCtx(), &logsv1.ResolveApiKeyRequest{ApiKey: p.GetApiKey()})
+	res, err := e.identity.ResolveApiKey(serviceCtx(), &identityv1.ResolveApiKeyRequest{ApiKey: p.GetApiKey()})
 	require.NoError(t, err)
 	require.Equal(t, p.GetProjectId(), res.GetProjectId())
-	sess, err := e.identity.ResolveSession(serviceCtx(), &logsv1.ResolveSessionRequest{Token: tok})
+	sess, err := e.identity.ResolveSession(serviceCtx(), &identityv1.ResolveSessionRequest{Token: tok})
 	require.NoError(t, err)
 	require.Equal(t, testAdminEmail, sess.GetUser().GetEmail())
 	require.Equal(t, "admin", sess.GetUser().GetRole())
 	require.NotNil(t, sess.GetUser().GetCreatedAt())
-	require.Equal(t, []*logsv1.ProjectAccess{{ProjectId: p.GetProjectId(), ProjectSlug: "app", Role: "owner", IsActive: true}}, sess.GetProjects())
+	require.Equal(t, []*identityv1.ProjectAccess{{ProjectId: p.GetProjectId(), ProjectSlug: "app", Role: "owner", IsActive: true}}, sess.GetProjects())
 
 	// The session principal the interceptor builds from it matches what the
 	// other services get through authn.IdentityClient.
@@ -70,7 +70,7 @@ func TestResolveApiKeyRefusals(t *testing.T) {
 			requireCode(t, err, codes.Unauthenticated)
 		})
 	}
-	_, err := e.identity.ResolveSession(serviceCtx(), &logsv1.ResolveSessionRequest{})
+	_, err := e.identity.ResolveSession(serviceCtx(), &identityv1.ResolveSessionRequest{})
 	requireCode(t, err, codes.Unauthenticated, msgBadSession)
 }
 

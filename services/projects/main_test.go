@@ -18,6 +18,7 @@ import (
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
+	identityv1 "github.com/devsmith/logs/gen/devsmith/identity/v1"
 	logsv1 "github.com/devsmith/logs/gen/devsmith/logs/v1"
 	"github.com/devsmith/logs/internal/authn"
 	"github.com/devsmith/logs/internal/pgtest"
@@ -58,7 +59,7 @@ type env struct {
 	auth     logsv1.AuthServiceClient
 	users    logsv1.UserServiceClient
 	projects logsv1.ProjectServiceClient
-	identity logsv1.IdentityServiceClient
+	identity identityv1.IdentityServiceClient
 }
 
 func newEnv(t *testing.T, opts ...func(*Config)) *env {
@@ -105,7 +106,7 @@ func newEnv(t *testing.T, opts ...func(*Config)) *env {
 		auth:     logsv1.NewAuthServiceClient(conn),
 		users:    logsv1.NewUserServiceClient(conn),
 		projects: logsv1.NewProjectServiceClient(conn),
-		identity: logsv1.NewIdentityServiceClient(conn),
+		identity: identityv1.NewIdentityServiceClient(conn),
 	}
 }
 
@@ -147,8 +148,8 @@ func (e *env) newProject(ctx context.Context, slug string) *logsv1.CreateProject
 	return res
 }
 
-func (e *env) resolveKey(key string) (*logsv1.ResolveApiKeyResponse, error) {
-	return e.identity.ResolveApiKey(serviceCtx(), &logsv1.ResolveApiKeyRequest{ApiKey: key})
+func (e *env) resolveKey(key string) (*identityv1.ResolveApiKeyResponse, error) {
+	return e.identity.ResolveApiKey(serviceCtx(), &identityv1.ResolveApiKeyRequest{ApiKey: key})
 }
 
 // requireCode asserts a gRPC status code and, if given, the exact message.

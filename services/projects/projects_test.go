@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"google.golang.org/grpc/codes"
 
+	identityv1 "github.com/devsmith/logs/gen/devsmith/identity/v1"
 	logsv1 "github.com/devsmith/logs/gen/devsmith/logs/v1"
 )
 
@@ -119,7 +120,7 @@ func TestProjectVisibility(t *testing.T) {
 
 	// ResolveSession reports the same access.
 	_, bobTok := e.login("bob@example.com", testPassword)
-	res, err := e.identity.ResolveSession(serviceCtx(), &logsv1.ResolveSessionRequest{Token: bobTok})
+	res, err := e.identity.ResolveSession(serviceCtx(), &identityv1.ResolveSessionRequest{Token: bobTok})
 	require.NoError(t, err)
 	require.Equal(t, "bob@example.com", res.GetUser().GetEmail())
 	require.Empty(t, res.GetProjects())
@@ -157,10 +158,10 @@ func TestSharing(t *testing.T) {
 	_, err = e.projects.AddProjectMember(friend, &logsv1.AddProjectMemberRequest{ProjectId: id, Email: "stranger@example.com", Role: "viewer"})
 	requireCode(t, err, codes.PermissionDenied)
 	_, friendTok := e.login("friend@example.com", testPassword)
-	res, err := e.identity.ResolveSession(serviceCtx(), &logsv1.ResolveSessionRequest{Token: friendTok})
+	res, err := e.identity.ResolveSession(serviceCtx(), &identityv1.ResolveSessionRequest{Token: friendTok})
 	require.NoError(t, err)
 	require.Len(t, res.GetProjects(), 1)
-	require.Equal(t, &logsv1.ProjectAccess{ProjectId: id, ProjectSlug: "shared", Role: "viewer", IsActive: true}, res.GetProjects()[0])
+	require.Equal(t, &identityv1.ProjectAccess{ProjectId: id, ProjectSlug: "shared", Role: "viewer", IsActive: true}, res.GetProjects()[0])
 
 	// Upsert to maintainer: can rotate, still cannot delete.
 	add, err = e.projects.AddProjectMember(owner, &logsv1.AddProjectMemberRequest{ProjectId: id, Email: "friend@example.com", Role: "maintainer"})
@@ -281,7 +282,7 @@ func TestDeleteProject(t *testing.T) {
 	_, err = e.projects.DeleteProject(admin, &logsv1.DeleteProjectRequest{Id: other.GetProjectId()})
 	require.NoError(t, err)
 	_, adminTok := e.login(testAdminEmail, testAdminPassword)
-	res, err := e.identity.ResolveSession(serviceCtx(), &logsv1.ResolveSessionRequest{Token: adminTok})
+	res, err := e.identity.ResolveSession(serviceCtx(), &identityv1.ResolveSessionRequest{Token: adminTok})
 	require.NoError(t, err)
 	require.Len(t, res.GetProjects(), 2)
 	for _, a := range res.GetProjects() {

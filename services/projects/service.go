@@ -15,6 +15,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 	"google.golang.org/grpc"
 
+	identityv1 "github.com/devsmith/logs/gen/devsmith/identity/v1"
 	logsv1 "github.com/devsmith/logs/gen/devsmith/logs/v1"
 )
 
@@ -62,7 +63,7 @@ func (s *Service) Register(g *grpc.Server) {
 	s.register(g, &logsv1.AuthService_ServiceDesc, &authServer{Service: s})
 	s.register(g, &logsv1.UserService_ServiceDesc, &userServer{Service: s})
 	s.register(g, &logsv1.ProjectService_ServiceDesc, &projectServer{Service: s})
-	s.register(g, &logsv1.IdentityService_ServiceDesc, &identityServer{Service: s})
+	s.register(g, &identityv1.IdentityService_ServiceDesc, &identityServer{Service: s})
 }
 
 // register registers impl under desc with every method's error passed

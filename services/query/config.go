@@ -17,7 +17,8 @@ const (
 
 // Config bounds what one call may ask for, and the service's database pool.
 type Config struct {
-	// MaxPageSize caps ListEntries' page_size; larger values are coerced.
+	// MaxPageSize caps ListEntries' and ListServices' page_size; larger
+	// values are coerced.
 	MaxPageSize int
 	// DefaultPageSize is the page size when the request gives none (at most
 	// MaxPageSize).
@@ -36,8 +37,8 @@ type Config struct {
 
 // RegisterFlags declares the service's settings on fs, with their defaults.
 func (c *Config) RegisterFlags(fs *flag.FlagSet) {
-	fs.IntVar(&c.MaxPageSize, "max-page-size", defaultMaxPageSize, "largest page_size of an entries listing (larger ones are coerced)")
-	fs.IntVar(&c.DefaultPageSize, "default-page-size", defaultDefaultPageSize, "page size of an entries listing that gives none (at most --max-page-size)")
+	fs.IntVar(&c.MaxPageSize, "max-page-size", defaultMaxPageSize, "largest page_size of an entries or services listing (larger ones are coerced)")
+	fs.IntVar(&c.DefaultPageSize, "default-page-size", defaultDefaultPageSize, "page size of an entries or services listing that gives none (at most --max-page-size)")
 	fs.IntVar(&c.SearchCountCap, "search-count-cap", defaultSearchCountCap, "with a text search, total_size counts at most this many matches")
 	fs.IntVar(&c.TailBuffer, "tail-buffer", defaultTailBuffer, "journal reads a live tail may fall behind by before it is ended (and entries read into memory at once)")
 	fs.IntVar(&c.MaxConns, "query-max-conns", defaultMaxConns, "database connections of the query service's pool (at least 2)")

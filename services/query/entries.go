@@ -1,12 +1,11 @@
 package query
 
 import (
+	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 
 	"github.com/jackc/pgx/v5"
-	"google.golang.org/protobuf/types/known/structpb"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	logsv1 "github.com/devsmith/logs/gen/devsmith/logs/v1"
@@ -21,12 +20,10 @@ func scanEntry(row pgx.CollectableRow) (entryRow, error) {
 	return entryRow{e}, err
 }
 
-// toProto converts a row; slugs names the projects.
-func (r *entryRow) toProto(slugs map[int64]string) (*logsv1.LogEntry, error) {
-	ctxStruct, err := decodeContext(r.Context)
-	if err != nil {
-		return nil, fmt.Errorf("decoding context of entry %d: %w", r.ID, err)
-	}
+// toProto converts a row; slugs names the projects. The context goes out as
+// the jsonb's text as PostgreSQL writes it (pgx hands it over unchanged):
+// every digit of a number is kept.
+func (r *entryRow) toProto(slugs map[int64]string) *logsv1.LogEntry {
 	return &logsv1.LogEntry{
 		Id:          r.ID,
 		ProjectSlug: slugs[r.ProjectID],
@@ -34,28 +31,22 @@ func (r *entryRow) toProto(slugs map[int64]string) (*logsv1.LogEntry, error) {
 		Timestamp:   timestamppb.New(r.TS),
 		Level:       r.Level.String(),
 		Message:     r.Message,
-		Context:     ctxStruct,
-	}, nil
+		ContextJson: contextJSON(r.Context),
+	}
 }
 
-// decodeContext turns the stored jsonb into a Struct. A value that is not an
-// object (never written by ingestion) is kept under "_value".
-func decodeContext(raw []byte) (*structpb.Struct, error) {
-	if len(raw) == 0 {
-		return &structpb.Struct{Fields: map[string]*structpb.Value{}}, nil
+// contextJSON is the stored context as the text of a JSON object, unchanged
+// when it is one. Ingestion only stores objects; any other value is kept
+// under "_value" so that clients always get an object.
+func contextJSON(stored []byte) string {
+	switch t := bytes.TrimSpace(stored); {
+	case len(t) == 0 || string(t) == "null":
+		return "{}"
+	case t[0] == '{':
+		return string(stored)
+	default:
+		return `{"_value": ` + string(t) + "}"
 	}
-	var v any
-	if err := json.Unmarshal(raw, &v); err != nil {
-		return nil, err
-	}
-	m, ok := v.(map[string]any)
-	if !ok {
-		if v == nil {
-			return &structpb.Struct{Fields: map[string]*structpb.Value{}}, nil
-		}
-		m = map[string]any{"_value": v}
-	}
-	return structpb.NewStruct(m)
 }
 
 // ListEntries returns a page of matching entries, newest first.
@@ -68,14 +59,9 @@ func (s *Service) ListEntries(ctx context.Context, req *logsv1.ListEntriesReques
 }
 
 func (s *Service) listEntries(ctx context.Context, req *logsv1.ListEntriesRequest) (*logsv1.ListEntriesResponse, error) {
-	pageSize := int(req.GetPageSize())
-	switch {
-	case pageSize < 0:
-		return nil, invalidArg("page_size must not be negative")
-	case pageSize == 0:
-		pageSize = s.cfg.DefaultPageSize
-	case pageSize > s.cfg.MaxPageSize:
-		pageSize = s.cfg.MaxPageSize
+	pageSize, err := s.cfg.pageSize(req.GetPageSize())
+	if err != nil {
+		return nil, err
 	}
 	f, err := parseFilters(ctx, rawFilters{
 		project: req.GetProject(), service: req.GetService(), level: req.GetLevel(),
@@ -135,11 +121,7 @@ func (s *Service) listEntries(ctx context.Context, req *logsv1.ListEntriesReques
 		res.NextPageToken = encodeToken(cursor{ts: last.TS, id: last.ID}, hash)
 	}
 	for i := range rows {
-		e, err := rows[i].toProto(f.slugs)
-		if err != nil {
-			return nil, err
-		}
-		res.Entries = append(res.Entries, e)
+		res.Entries = append(res.Entries, rows[i].toProto(f.slugs))
 	}
 	res.TotalSize = total
 	if f.q != "" {

@@ -137,18 +137,42 @@ func TestListEntriesEntryShape(t *testing.T) {
 	require.Equal(t, "ERROR", e.GetLevel())
 	require.Equal(t, "Payment failed: 100% declined", e.GetMessage())
 	require.True(t, at(2).Equal(e.GetTimestamp().AsTime()))
-	require.Equal(t, map[string]any{"user_id": "123", "code": "E1"}, e.GetContext().AsMap())
+	require.Equal(t, `{"code": "E1", "user_id": "123"}`, e.GetContextJson(), "jsonb's text, keys in its order")
 
 	res, err = s.ListEntries(as(member()), &logsv1.ListEntriesRequest{Q: "disk"})
 	require.NoError(t, err)
-	require.NotNil(t, res.GetEntries()[0].GetContext(), "an empty context is an empty object")
-	require.Empty(t, res.GetEntries()[0].GetContext().GetFields())
+	require.Equal(t, "{}", res.GetEntries()[0].GetContextJson(), "an empty context is an empty object")
 
 	res, err = s.ListEntries(as(member()), &logsv1.ListEntriesRequest{Q: "C:"})
 	require.NoError(t, err)
 	require.Equal(t, "beta", res.GetEntries()[0].GetProjectSlug())
 	require.Equal(t, "FATAL", res.GetEntries()[0].GetLevel())
-	require.Equal(t, map[string]any{"nested": map[string]any{"a": float64(1)}}, res.GetEntries()[0].GetContext().AsMap())
+	require.Equal(t, `{"nested": {"a": 1}}`, res.GetEntries()[0].GetContextJson())
+}
+
+// Context numbers are read back as PostgreSQL stored them, digit for digit:
+// none goes through a float64.
+func TestListEntriesKeepsContextNumbers(t *testing.T) {
+	s, _ := newService(t, Config{}, day)
+	const stored = `{"a": 9007199254740993, "b": 9223372036854775807, "c": -9223372036854775808, "d": 0.1000000000000000055511151231257827, "s": "x"}`
+	insert(t, s.pool, row{alpha, at(1), "api", 3, "big numbers", stored})
+	res, err := s.ListEntries(as(member()), &logsv1.ListEntriesRequest{})
+	require.NoError(t, err)
+	require.Len(t, res.GetEntries(), 1)
+	require.Equal(t, stored, res.GetEntries()[0].GetContextJson())
+}
+
+func TestContextJSONIsAlwaysAnObject(t *testing.T) {
+	for stored, want := range map[string]string{
+		`{"a": 1}`: `{"a": 1}`,
+		``:         `{}`,
+		`null`:     `{}`,
+		`[1, 2]`:   `{"_value": [1, 2]}`,
+		`7`:        `{"_value": 7}`,
+		`"text"`:   `{"_value": "text"}`,
+	} {
+		require.Equal(t, want, contextJSON([]byte(stored)), "stored %q", stored)
+	}
 }
 
 func TestInvalidArguments(t *testing.T) {

@@ -11,22 +11,23 @@ import (
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
+	identityv1 "github.com/devsmith/logs/gen/devsmith/identity/v1"
 	logsv1 "github.com/devsmith/logs/gen/devsmith/logs/v1"
 	"github.com/devsmith/logs/internal/authn"
 )
 
 // fakeIdentity answers ResolveSession for one token.
 type fakeIdentity struct {
-	logsv1.IdentityServiceClient
+	identityv1.IdentityServiceClient
 }
 
-func (fakeIdentity) ResolveSession(_ context.Context, req *logsv1.ResolveSessionRequest, _ ...grpc.CallOption) (*logsv1.ResolveSessionResponse, error) {
+func (fakeIdentity) ResolveSession(_ context.Context, req *identityv1.ResolveSessionRequest, _ ...grpc.CallOption) (*identityv1.ResolveSessionResponse, error) {
 	if req.GetToken() != "good" {
 		return nil, status.Error(codes.Unauthenticated, "session expired")
 	}
-	return &logsv1.ResolveSessionResponse{
+	return &identityv1.ResolveSessionResponse{
 		User:     &logsv1.User{Id: 7, Email: "u@example.com", Role: "member"},
-		Projects: []*logsv1.ProjectAccess{{ProjectId: 1, ProjectSlug: "alpha", Role: "owner", IsActive: true}},
+		Projects: []*identityv1.ProjectAccess{{ProjectId: 1, ProjectSlug: "alpha", Role: "owner", IsActive: true}},
 	}, nil
 }
 

@@ -1,10 +1,8 @@
 package query
 
 import (
-	"cmp"
 	"context"
 	"fmt"
-	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -14,7 +12,7 @@ import (
 )
 
 // ListServices lists the services that sent entries to the readable (or
-// named) projects, from the per-day rollups.
+// named) projects, from the per-day rollups, a page at a time.
 func (s *Service) ListServices(ctx context.Context, req *logsv1.ListServicesRequest) (*logsv1.ListServicesResponse, error) {
 	res, err := s.listServices(ctx, req)
 	if err != nil {
@@ -24,39 +22,58 @@ func (s *Service) ListServices(ctx context.Context, req *logsv1.ListServicesRequ
 }
 
 func (s *Service) listServices(ctx context.Context, req *logsv1.ListServicesRequest) (*logsv1.ListServicesResponse, error) {
+	size, err := s.cfg.pageSize(req.GetPageSize())
+	if err != nil {
+		return nil, err
+	}
 	f, err := parseFilters(ctx, rawFilters{project: req.GetProject()})
 	if err != nil {
 		return nil, err
+	}
+	hash := f.hash()
+	var after *serviceKey
+	if tok := req.GetPageToken(); tok != "" {
+		k, err := decodeServiceToken(tok, hash)
+		if err != nil {
+			return nil, err
+		}
+		after = &k
 	}
 	res := &logsv1.ListServicesResponse{Services: []*logsv1.Service{}}
 	if len(f.projects) == 0 {
 		return res, nil
 	}
-	rows, err := s.pool.Query(ctx, servicesSQL, f.projects)
+	slugs := make([]string, len(f.projects))
+	for i, id := range f.projects {
+		slugs[i] = f.slugs[id]
+	}
+	var afterSlug, afterName *string
+	if after != nil {
+		afterSlug, afterName = &after.slug, &after.name
+	}
+	rows, err := s.pool.Query(ctx, servicesSQL, f.projects, slugs, afterSlug, afterName, size+1)
 	if err != nil {
 		return nil, fmt.Errorf("querying services: %w", err)
 	}
-	type svc struct {
-		slug, name string
-		last       time.Time
-	}
-	list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (svc, error) {
+	list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (*logsv1.Service, error) {
 		var (
-			id int64
-			v  svc
+			v    logsv1.Service
+			last time.Time
 		)
-		err := r.Scan(&id, &v.name, &v.last)
-		v.slug = f.slugs[id]
-		return v, err
+		if err := r.Scan(&v.ProjectSlug, &v.Name, &last); err != nil {
+			return nil, err
+		}
+		v.LastLogAt = timestamppb.New(last)
+		return &v, nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("reading services: %w", err)
 	}
-	slices.SortFunc(list, func(a, b svc) int {
-		return cmp.Or(cmp.Compare(a.slug, b.slug), cmp.Compare(a.name, b.name))
-	})
-	for _, v := range list {
-		res.Services = append(res.Services, &logsv1.Service{ProjectSlug: v.slug, Name: v.name, LastLogAt: timestamppb.New(v.last)})
+	if len(list) > size {
+		list = list[:size]
+		last := list[size-1]
+		res.NextPageToken = encodeServiceToken(serviceKey{slug: last.GetProjectSlug(), name: last.GetName()}, hash)
 	}
+	res.Services = append(res.Services, list...)
 	return res, nil
 }

@@ -50,3 +50,53 @@ func TestListServices(t *testing.T) {
 	_, err = s.ListServices(as(admin()), &logsv1.ListServicesRequest{Project: []string{"zeta"}})
 	requireCode(t, err, codes.NotFound, `project "zeta" not found`)
 }
+
+func TestListServicesPages(t *testing.T) {
+	s, pool := newService(t, Config{MaxPageSize: 3, DefaultPageSize: 2})
+	last := day.Add(time.Hour)
+	// Names in byte order differ from a linguistic collation's ("B" < "a").
+	_, err := pool.Exec(context.Background(), `INSERT INTO logs.entry_rollups (project_id, service_name, day, count, last_log_at) VALUES
+		(1, 'a', '2026-03-10', 1, $1), (1, 'B', '2026-03-10', 1, $1), (1, 'b', '2026-03-10', 1, $1),
+		(1, 'a-b', '2026-03-10', 1, $1), (2, 'a', '2026-03-10', 1, $1)`, last)
+	require.NoError(t, err)
+	want := []string{"alpha/B", "alpha/a", "alpha/a-b", "alpha/b", "beta/a"}
+
+	// pages reads every page at the size and returns the services and the
+	// number of pages.
+	pages := func(t *testing.T, size int32) ([]string, int) {
+		var got []string
+		tok := ""
+		for n := 1; ; n++ {
+			res, err := s.ListServices(as(member()), &logsv1.ListServicesRequest{PageSize: size, PageToken: tok})
+			require.NoError(t, err)
+			for _, v := range res.GetServices() {
+				got = append(got, v.GetProjectSlug()+"/"+v.GetName())
+			}
+			if tok = res.GetNextPageToken(); tok == "" {
+				return got, n
+			}
+			require.Less(t, n, 10, "paging does not end")
+		}
+	}
+	for size, wantPages := range map[int32]int{1: 5, 2: 3, 0: 3, 3: 2, 1000: 2} {
+		got, n := pages(t, size)
+		require.Equal(t, want, got, "page_size %d", size)
+		require.Equal(t, wantPages, n, "pages at page_size %d (default 2, at most 3)", size)
+	}
+
+	first, err := s.ListServices(as(member()), &logsv1.ListServicesRequest{PageSize: 1})
+	require.NoError(t, err)
+	require.NotEmpty(t, first.GetNextPageToken())
+	for name, req := range map[string]*logsv1.ListServicesRequest{
+		"garbled token":          {PageToken: "!!not-a-token"},
+		"truncated token":        {PageToken: first.GetNextPageToken()[:8]},
+		"token of other filters": {Project: []string{"alpha"}, PageToken: first.GetNextPageToken()},
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, err := s.ListServices(as(member()), req)
+			requireCode(t, err, codes.InvalidArgument, "invalid page_token")
+		})
+	}
+	_, err = s.ListServices(as(member()), &logsv1.ListServicesRequest{PageSize: -1})
+	requireCode(t, err, codes.InvalidArgument, "page_size must not be negative")
+}

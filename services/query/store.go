@@ -14,10 +14,16 @@ import (
 // selected with logstore.EntryColumns and read with scanEntry; the tail
 // journal is read by logstore.ReadJournal.
 
-// servicesSQL lists the services of the projects $1 from the rollups, with
-// the newest entry of each.
-const servicesSQL = `SELECT project_id, service_name, max(last_log_at)
-FROM logs.entry_rollups WHERE project_id = ANY($1) GROUP BY project_id, service_name`
+// servicesSQL lists the services of the projects $1 (slugs $2, in the same
+// order) from the rollups, with the newest entry of each: up to $5 of them
+// after (slug $3, name $4) when $3 is not null. Sorted in byte order
+// (COLLATE "C"), the order of the keyset condition, whatever the database's
+// collation.
+const servicesSQL = `SELECT p.slug, r.service_name, max(r.last_log_at)
+FROM logs.entry_rollups r JOIN unnest($1::bigint[], $2::text[]) AS p(id, slug) ON p.id = r.project_id
+WHERE $3::text IS NULL OR (p.slug COLLATE "C", r.service_name COLLATE "C") > ($3::text, $4::text)
+GROUP BY p.slug, r.service_name
+ORDER BY p.slug COLLATE "C", r.service_name COLLATE "C" LIMIT $5`
 
 // oneShot makes a query's arguments run it as a one-shot statement, planned
 // for these argument values. A prepared statement would switch to a generic

@@ -137,11 +137,7 @@ func (s *Service) deliver(ctx context.Context, stream logsv1.QueryService_TailEn
 			if !sent.add(rows[i].ID) {
 				continue
 			}
-			e, err := rows[i].toProto(f.slugs)
-			if err != nil {
-				return err
-			}
-			if err := stream.Send(&logsv1.TailEntriesResponse{Entry: e, ResumeToken: it.token}); err != nil {
+			if err := stream.Send(&logsv1.TailEntriesResponse{Entry: rows[i].toProto(f.slugs), ResumeToken: it.token}); err != nil {
 				return fmt.Errorf("sending tail entry: %w", err)
 			}
 		}

@@ -39,3 +39,53 @@ func decodeToken(tok string, hash [8]byte) (cursor, error) {
 		id: int64(binary.BigEndian.Uint64(b[9:17])),
 	}, nil
 }
+
+// pageSize applies the configured default and cap (AIP-158): 0 is the
+// default, more than the cap is the cap, negative is refused.
+func (c Config) pageSize(n int32) (int, error) {
+	switch {
+	case n < 0:
+		return 0, invalidArg("page_size must not be negative")
+	case n == 0:
+		return c.DefaultPageSize, nil
+	case int(n) > c.MaxPageSize:
+		return c.MaxPageSize, nil
+	}
+	return int(n), nil
+}
+
+// A services page token is the last service of the page, by (project slug,
+// name), with the hash of the filters it was made for:
+//
+//	version (1 byte) | filters hash (8) | slug length (uvarint) | slug | name
+//
+// base64url without padding, opaque to clients like the entries token.
+const serviceTokenVersion = 2
+
+type serviceKey struct {
+	slug, name string
+}
+
+func encodeServiceToken(k serviceKey, hash [8]byte) string {
+	b := make([]byte, 0, 1+8+binary.MaxVarintLen64+len(k.slug)+len(k.name))
+	b = append(b, serviceTokenVersion)
+	b = append(b, hash[:]...)
+	b = binary.AppendUvarint(b, uint64(len(k.slug)))
+	b = append(b, k.slug...)
+	b = append(b, k.name...)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+func decodeServiceToken(tok string, hash [8]byte) (serviceKey, error) {
+	b, err := base64.RawURLEncoding.DecodeString(tok)
+	if err != nil || len(b) < 1+8 || b[0] != serviceTokenVersion || [8]byte(b[1:9]) != hash {
+		return serviceKey{}, errBadPageToken
+	}
+	n, size := binary.Uvarint(b[9:])
+	rest := b[9:]
+	if size <= 0 || n > uint64(len(rest)-size) {
+		return serviceKey{}, errBadPageToken
+	}
+	rest = rest[size:]
+	return serviceKey{slug: string(rest[:n]), name: string(rest[n:])}, nil
+}

@@ -783,11 +783,16 @@ func (x *ProjectMember) GetCreatedAt() *timestamppb.Timestamp {
 	return nil
 }
 
-// Lists a project's members.
+// Lists a project's members, a page at a time.
 type ListProjectMembersRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The project's id.
-	ProjectId     int64 `protobuf:"varint,1,opt,name=project_id,json=projectId,proto3" json:"project_id,omitempty"`
+	ProjectId int64 `protobuf:"varint,1,opt,name=project_id,json=projectId,proto3" json:"project_id,omitempty"`
+	// At most this many members (default 100, at most 1000; negative is
+	// INVALID_ARGUMENT).
+	PageSize int32 `protobuf:"varint,2,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// The next_page_token of a previous call for the same project.
+	PageToken     string `protobuf:"bytes,3,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -829,11 +834,27 @@ func (x *ListProjectMembersRequest) GetProjectId() int64 {
 	return 0
 }
 
-// The project's members.
+func (x *ListProjectMembersRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListProjectMembersRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+// A page of the project's members.
 type ListProjectMembersResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The members, in the order they were added.
-	Members       []*ProjectMember `protobuf:"bytes,1,rep,name=members,proto3" json:"members,omitempty"`
+	Members []*ProjectMember `protobuf:"bytes,1,rep,name=members,proto3" json:"members,omitempty"`
+	// Pass as page_token to read the next page; empty on the last page.
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -873,6 +894,13 @@ func (x *ListProjectMembersResponse) GetMembers() []*ProjectMember {
 		return x.Members
 	}
 	return nil
+}
+
+func (x *ListProjectMembersResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
 }
 
 // Shares a project.
@@ -1142,12 +1170,16 @@ const file_devsmith_logs_v1_project_service_proto_rawDesc = "" +
 	"\x05email\x18\x02 \x01(\tR\x05email\x12\x12\n" +
 	"\x04role\x18\x03 \x01(\tR\x04role\x129\n" +
 	"\n" +
-	"created_at\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\":\n" +
+	"created_at\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\"v\n" +
 	"\x19ListProjectMembersRequest\x12\x1d\n" +
 	"\n" +
-	"project_id\x18\x01 \x01(\x03R\tprojectId\"W\n" +
+	"project_id\x18\x01 \x01(\x03R\tprojectId\x12\x1b\n" +
+	"\tpage_size\x18\x02 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x03 \x01(\tR\tpageToken\"\x7f\n" +
 	"\x1aListProjectMembersResponse\x129\n" +
-	"\amembers\x18\x01 \x03(\v2\x1f.devsmith.logs.v1.ProjectMemberR\amembers\"b\n" +
+	"\amembers\x18\x01 \x03(\v2\x1f.devsmith.logs.v1.ProjectMemberR\amembers\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"b\n" +
 	"\x17AddProjectMemberRequest\x12\x1d\n" +
 	"\n" +
 	"project_id\x18\x01 \x01(\x03R\tprojectId\x12\x14\n" +

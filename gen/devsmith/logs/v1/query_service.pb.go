@@ -9,7 +9,6 @@ package logsv1
 import (
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
-	structpb "google.golang.org/protobuf/types/known/structpb"
 	timestamppb "google.golang.org/protobuf/types/known/timestamppb"
 	reflect "reflect"
 	sync "sync"
@@ -38,8 +37,10 @@ type LogEntry struct {
 	Level string `protobuf:"bytes,5,opt,name=level,proto3" json:"level,omitempty"`
 	// The message.
 	Message string `protobuf:"bytes,6,opt,name=message,proto3" json:"message,omitempty"`
-	// Structured context (an empty object when none).
-	Context       *structpb.Struct `protobuf:"bytes,7,opt,name=context,proto3" json:"context,omitempty"`
+	// The context object as JSON text, exactly as stored (`{}` when none):
+	// numbers keep every digit (a 64-bit id reads back as sent). REST writes
+	// it as the JSON object `"context": {...}`, not as a string.
+	ContextJson   string `protobuf:"bytes,8,opt,name=context_json,json=contextJson,proto3" json:"context_json,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -116,11 +117,11 @@ func (x *LogEntry) GetMessage() string {
 	return ""
 }
 
-func (x *LogEntry) GetContext() *structpb.Struct {
+func (x *LogEntry) GetContextJson() string {
 	if x != nil {
-		return x.Context
+		return x.ContextJson
 	}
-	return nil
+	return ""
 }
 
 // A context field an entry must have: `context.<key>=<value>` in REST.
@@ -626,11 +627,16 @@ func (x *GetStatsResponse) GetUntil() *timestamppb.Timestamp {
 	return nil
 }
 
-// Lists services.
+// Lists services, a page at a time.
 type ListServicesRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Project slugs (any of); none means every project the caller may read.
-	Project       []string `protobuf:"bytes,1,rep,name=project,proto3" json:"project,omitempty"`
+	Project []string `protobuf:"bytes,1,rep,name=project,proto3" json:"project,omitempty"`
+	// At most this many services (default 100, at most 1000; negative is
+	// INVALID_ARGUMENT).
+	PageSize int32 `protobuf:"varint,2,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// The next_page_token of a previous call with the same projects.
+	PageToken     string `protobuf:"bytes,3,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -670,6 +676,20 @@ func (x *ListServicesRequest) GetProject() []string {
 		return x.Project
 	}
 	return nil
+}
+
+func (x *ListServicesRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListServicesRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
 }
 
 // A service that sent entries to a project.
@@ -736,11 +756,13 @@ func (x *Service) GetLastLogAt() *timestamppb.Timestamp {
 	return nil
 }
 
-// The services.
+// A page of services.
 type ListServicesResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// The services, by project and name.
-	Services      []*Service `protobuf:"bytes,1,rep,name=services,proto3" json:"services,omitempty"`
+	// The services, by project slug and then name (byte order).
+	Services []*Service `protobuf:"bytes,1,rep,name=services,proto3" json:"services,omitempty"`
+	// Pass as page_token to read the next page; empty on the last page.
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -780,6 +802,13 @@ func (x *ListServicesResponse) GetServices() []*Service {
 		return x.Services
 	}
 	return nil
+}
+
+func (x *ListServicesResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
 }
 
 // Filters for a live tail.
@@ -938,15 +967,15 @@ var File_devsmith_logs_v1_query_service_proto protoreflect.FileDescriptor
 
 const file_devsmith_logs_v1_query_service_proto_rawDesc = "" +
 	"\n" +
-	"$devsmith/logs/v1/query_service.proto\x12\x10devsmith.logs.v1\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xfd\x01\n" +
+	"$devsmith/logs/v1/query_service.proto\x12\x10devsmith.logs.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xfc\x01\n" +
 	"\bLogEntry\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x03R\x02id\x12!\n" +
 	"\fproject_slug\x18\x02 \x01(\tR\vprojectSlug\x12!\n" +
 	"\fservice_name\x18\x03 \x01(\tR\vserviceName\x128\n" +
 	"\ttimestamp\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\ttimestamp\x12\x14\n" +
 	"\x05level\x18\x05 \x01(\tR\x05level\x12\x18\n" +
-	"\amessage\x18\x06 \x01(\tR\amessage\x121\n" +
-	"\acontext\x18\a \x01(\v2\x17.google.protobuf.StructR\acontext\"7\n" +
+	"\amessage\x18\x06 \x01(\tR\amessage\x12!\n" +
+	"\fcontext_json\x18\b \x01(\tR\vcontextJsonJ\x04\b\a\x10\bR\acontext\"7\n" +
 	"\rContextFilter\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value\"\xc7\x02\n" +
@@ -995,15 +1024,19 @@ const file_devsmith_logs_v1_query_service_proto_rawDesc = "" +
 	"\x05value\x18\x02 \x01(\x03R\x05value:\x028\x01\x1a<\n" +
 	"\x0eByServiceEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\x03R\x05value:\x028\x01\"/\n" +
+	"\x05value\x18\x02 \x01(\x03R\x05value:\x028\x01\"k\n" +
 	"\x13ListServicesRequest\x12\x18\n" +
-	"\aproject\x18\x01 \x03(\tR\aproject\"|\n" +
+	"\aproject\x18\x01 \x03(\tR\aproject\x12\x1b\n" +
+	"\tpage_size\x18\x02 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x03 \x01(\tR\tpageToken\"|\n" +
 	"\aService\x12!\n" +
 	"\fproject_slug\x18\x01 \x01(\tR\vprojectSlug\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12:\n" +
-	"\vlast_log_at\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\tlastLogAt\"M\n" +
+	"\vlast_log_at\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\tlastLogAt\"u\n" +
 	"\x14ListServicesResponse\x125\n" +
-	"\bservices\x18\x01 \x03(\v2\x19.devsmith.logs.v1.ServiceR\bservices\"\xca\x01\n" +
+	"\bservices\x18\x01 \x03(\v2\x19.devsmith.logs.v1.ServiceR\bservices\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xca\x01\n" +
 	"\x12TailEntriesRequest\x12\x18\n" +
 	"\aproject\x18\x01 \x03(\tR\aproject\x12\x18\n" +
 	"\aservice\x18\x02 \x03(\tR\aservice\x12\x14\n" +
@@ -1050,42 +1083,40 @@ var file_devsmith_logs_v1_query_service_proto_goTypes = []any{
 	nil,                           // 13: devsmith.logs.v1.GetStatsResponse.ByLevelEntry
 	nil,                           // 14: devsmith.logs.v1.GetStatsResponse.ByServiceEntry
 	(*timestamppb.Timestamp)(nil), // 15: google.protobuf.Timestamp
-	(*structpb.Struct)(nil),       // 16: google.protobuf.Struct
 }
 var file_devsmith_logs_v1_query_service_proto_depIdxs = []int32{
 	15, // 0: devsmith.logs.v1.LogEntry.timestamp:type_name -> google.protobuf.Timestamp
-	16, // 1: devsmith.logs.v1.LogEntry.context:type_name -> google.protobuf.Struct
-	15, // 2: devsmith.logs.v1.ListEntriesRequest.since:type_name -> google.protobuf.Timestamp
-	15, // 3: devsmith.logs.v1.ListEntriesRequest.until:type_name -> google.protobuf.Timestamp
-	1,  // 4: devsmith.logs.v1.ListEntriesRequest.context:type_name -> devsmith.logs.v1.ContextFilter
-	0,  // 5: devsmith.logs.v1.ListEntriesResponse.entries:type_name -> devsmith.logs.v1.LogEntry
-	15, // 6: devsmith.logs.v1.GetStatsRequest.since:type_name -> google.protobuf.Timestamp
-	15, // 7: devsmith.logs.v1.GetStatsRequest.until:type_name -> google.protobuf.Timestamp
-	1,  // 8: devsmith.logs.v1.GetStatsRequest.context:type_name -> devsmith.logs.v1.ContextFilter
-	15, // 9: devsmith.logs.v1.HistogramBucket.start:type_name -> google.protobuf.Timestamp
-	12, // 10: devsmith.logs.v1.HistogramBucket.counts:type_name -> devsmith.logs.v1.HistogramBucket.CountsEntry
-	13, // 11: devsmith.logs.v1.GetStatsResponse.by_level:type_name -> devsmith.logs.v1.GetStatsResponse.ByLevelEntry
-	14, // 12: devsmith.logs.v1.GetStatsResponse.by_service:type_name -> devsmith.logs.v1.GetStatsResponse.ByServiceEntry
-	5,  // 13: devsmith.logs.v1.GetStatsResponse.histogram:type_name -> devsmith.logs.v1.HistogramBucket
-	15, // 14: devsmith.logs.v1.GetStatsResponse.since:type_name -> google.protobuf.Timestamp
-	15, // 15: devsmith.logs.v1.GetStatsResponse.until:type_name -> google.protobuf.Timestamp
-	15, // 16: devsmith.logs.v1.Service.last_log_at:type_name -> google.protobuf.Timestamp
-	8,  // 17: devsmith.logs.v1.ListServicesResponse.services:type_name -> devsmith.logs.v1.Service
-	1,  // 18: devsmith.logs.v1.TailEntriesRequest.context:type_name -> devsmith.logs.v1.ContextFilter
-	0,  // 19: devsmith.logs.v1.TailEntriesResponse.entry:type_name -> devsmith.logs.v1.LogEntry
-	2,  // 20: devsmith.logs.v1.QueryService.ListEntries:input_type -> devsmith.logs.v1.ListEntriesRequest
-	4,  // 21: devsmith.logs.v1.QueryService.GetStats:input_type -> devsmith.logs.v1.GetStatsRequest
-	7,  // 22: devsmith.logs.v1.QueryService.ListServices:input_type -> devsmith.logs.v1.ListServicesRequest
-	10, // 23: devsmith.logs.v1.QueryService.TailEntries:input_type -> devsmith.logs.v1.TailEntriesRequest
-	3,  // 24: devsmith.logs.v1.QueryService.ListEntries:output_type -> devsmith.logs.v1.ListEntriesResponse
-	6,  // 25: devsmith.logs.v1.QueryService.GetStats:output_type -> devsmith.logs.v1.GetStatsResponse
-	9,  // 26: devsmith.logs.v1.QueryService.ListServices:output_type -> devsmith.logs.v1.ListServicesResponse
-	11, // 27: devsmith.logs.v1.QueryService.TailEntries:output_type -> devsmith.logs.v1.TailEntriesResponse
-	24, // [24:28] is the sub-list for method output_type
-	20, // [20:24] is the sub-list for method input_type
-	20, // [20:20] is the sub-list for extension type_name
-	20, // [20:20] is the sub-list for extension extendee
-	0,  // [0:20] is the sub-list for field type_name
+	15, // 1: devsmith.logs.v1.ListEntriesRequest.since:type_name -> google.protobuf.Timestamp
+	15, // 2: devsmith.logs.v1.ListEntriesRequest.until:type_name -> google.protobuf.Timestamp
+	1,  // 3: devsmith.logs.v1.ListEntriesRequest.context:type_name -> devsmith.logs.v1.ContextFilter
+	0,  // 4: devsmith.logs.v1.ListEntriesResponse.entries:type_name -> devsmith.logs.v1.LogEntry
+	15, // 5: devsmith.logs.v1.GetStatsRequest.since:type_name -> google.protobuf.Timestamp
+	15, // 6: devsmith.logs.v1.GetStatsRequest.until:type_name -> google.protobuf.Timestamp
+	1,  // 7: devsmith.logs.v1.GetStatsRequest.context:type_name -> devsmith.logs.v1.ContextFilter
+	15, // 8: devsmith.logs.v1.HistogramBucket.start:type_name -> google.protobuf.Timestamp
+	12, // 9: devsmith.logs.v1.HistogramBucket.counts:type_name -> devsmith.logs.v1.HistogramBucket.CountsEntry
+	13, // 10: devsmith.logs.v1.GetStatsResponse.by_level:type_name -> devsmith.logs.v1.GetStatsResponse.ByLevelEntry
+	14, // 11: devsmith.logs.v1.GetStatsResponse.by_service:type_name -> devsmith.logs.v1.GetStatsResponse.ByServiceEntry
+	5,  // 12: devsmith.logs.v1.GetStatsResponse.histogram:type_name -> devsmith.logs.v1.HistogramBucket
+	15, // 13: devsmith.logs.v1.GetStatsResponse.since:type_name -> google.protobuf.Timestamp
+	15, // 14: devsmith.logs.v1.GetStatsResponse.until:type_name -> google.protobuf.Timestamp
+	15, // 15: devsmith.logs.v1.Service.last_log_at:type_name -> google.protobuf.Timestamp
+	8,  // 16: devsmith.logs.v1.ListServicesResponse.services:type_name -> devsmith.logs.v1.Service
+	1,  // 17: devsmith.logs.v1.TailEntriesRequest.context:type_name -> devsmith.logs.v1.ContextFilter
+	0,  // 18: devsmith.logs.v1.TailEntriesResponse.entry:type_name -> devsmith.logs.v1.LogEntry
+	2,  // 19: devsmith.logs.v1.QueryService.ListEntries:input_type -> devsmith.logs.v1.ListEntriesRequest
+	4,  // 20: devsmith.logs.v1.QueryService.GetStats:input_type -> devsmith.logs.v1.GetStatsRequest
+	7,  // 21: devsmith.logs.v1.QueryService.ListServices:input_type -> devsmith.logs.v1.ListServicesRequest
+	10, // 22: devsmith.logs.v1.QueryService.TailEntries:input_type -> devsmith.logs.v1.TailEntriesRequest
+	3,  // 23: devsmith.logs.v1.QueryService.ListEntries:output_type -> devsmith.logs.v1.ListEntriesResponse
+	6,  // 24: devsmith.logs.v1.QueryService.GetStats:output_type -> devsmith.logs.v1.GetStatsResponse
+	9,  // 25: devsmith.logs.v1.QueryService.ListServices:output_type -> devsmith.logs.v1.ListServicesResponse
+	11, // 26: devsmith.logs.v1.QueryService.TailEntries:output_type -> devsmith.logs.v1.TailEntriesResponse
+	23, // [23:27] is the sub-list for method output_type
+	19, // [19:23] is the sub-list for method input_type
+	19, // [19:19] is the sub-list for extension type_name
+	19, // [19:19] is the sub-list for extension extendee
+	0,  // [0:19] is the sub-list for field type_name
 }
 
 func init() { file_devsmith_logs_v1_query_service_proto_init() }

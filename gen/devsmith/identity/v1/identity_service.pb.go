@@ -2,11 +2,12 @@
 // versions:
 // 	protoc-gen-go v1.36.12
 // 	protoc        (unknown)
-// source: devsmith/logs/v1/identity_service.proto
+// source: devsmith/identity/v1/identity_service.proto
 
-package logsv1
+package identityv1
 
 import (
+	v1 "github.com/devsmith/logs/gen/devsmith/logs/v1"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
 	reflect "reflect"
@@ -32,7 +33,7 @@ type ResolveApiKeyRequest struct {
 
 func (x *ResolveApiKeyRequest) Reset() {
 	*x = ResolveApiKeyRequest{}
-	mi := &file_devsmith_logs_v1_identity_service_proto_msgTypes[0]
+	mi := &file_devsmith_identity_v1_identity_service_proto_msgTypes[0]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -44,7 +45,7 @@ func (x *ResolveApiKeyRequest) String() string {
 func (*ResolveApiKeyRequest) ProtoMessage() {}
 
 func (x *ResolveApiKeyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_devsmith_logs_v1_identity_service_proto_msgTypes[0]
+	mi := &file_devsmith_identity_v1_identity_service_proto_msgTypes[0]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -57,7 +58,7 @@ func (x *ResolveApiKeyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResolveApiKeyRequest.ProtoReflect.Descriptor instead.
 func (*ResolveApiKeyRequest) Descriptor() ([]byte, []int) {
-	return file_devsmith_logs_v1_identity_service_proto_rawDescGZIP(), []int{0}
+	return file_devsmith_identity_v1_identity_service_proto_rawDescGZIP(), []int{0}
 }
 
 func (x *ResolveApiKeyRequest) GetApiKey() string {
@@ -80,7 +81,7 @@ type ResolveApiKeyResponse struct {
 
 func (x *ResolveApiKeyResponse) Reset() {
 	*x = ResolveApiKeyResponse{}
-	mi := &file_devsmith_logs_v1_identity_service_proto_msgTypes[1]
+	mi := &file_devsmith_identity_v1_identity_service_proto_msgTypes[1]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -92,7 +93,7 @@ func (x *ResolveApiKeyResponse) String() string {
 func (*ResolveApiKeyResponse) ProtoMessage() {}
 
 func (x *ResolveApiKeyResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_devsmith_logs_v1_identity_service_proto_msgTypes[1]
+	mi := &file_devsmith_identity_v1_identity_service_proto_msgTypes[1]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -105,7 +106,7 @@ func (x *ResolveApiKeyResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResolveApiKeyResponse.ProtoReflect.Descriptor instead.
 func (*ResolveApiKeyResponse) Descriptor() ([]byte, []int) {
-	return file_devsmith_logs_v1_identity_service_proto_rawDescGZIP(), []int{1}
+	return file_devsmith_identity_v1_identity_service_proto_rawDescGZIP(), []int{1}
 }
 
 func (x *ResolveApiKeyResponse) GetProjectId() int64 {
@@ -133,7 +134,7 @@ type ResolveSessionRequest struct {
 
 func (x *ResolveSessionRequest) Reset() {
 	*x = ResolveSessionRequest{}
-	mi := &file_devsmith_logs_v1_identity_service_proto_msgTypes[2]
+	mi := &file_devsmith_identity_v1_identity_service_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -145,7 +146,7 @@ func (x *ResolveSessionRequest) String() string {
 func (*ResolveSessionRequest) ProtoMessage() {}
 
 func (x *ResolveSessionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_devsmith_logs_v1_identity_service_proto_msgTypes[2]
+	mi := &file_devsmith_identity_v1_identity_service_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -158,7 +159,7 @@ func (x *ResolveSessionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResolveSessionRequest.ProtoReflect.Descriptor instead.
 func (*ResolveSessionRequest) Descriptor() ([]byte, []int) {
-	return file_devsmith_logs_v1_identity_service_proto_rawDescGZIP(), []int{2}
+	return file_devsmith_identity_v1_identity_service_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *ResolveSessionRequest) GetToken() string {
@@ -185,7 +186,7 @@ type ProjectAccess struct {
 
 func (x *ProjectAccess) Reset() {
 	*x = ProjectAccess{}
-	mi := &file_devsmith_logs_v1_identity_service_proto_msgTypes[3]
+	mi := &file_devsmith_identity_v1_identity_service_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -197,7 +198,7 @@ func (x *ProjectAccess) String() string {
 func (*ProjectAccess) ProtoMessage() {}
 
 func (x *ProjectAccess) ProtoReflect() protoreflect.Message {
-	mi := &file_devsmith_logs_v1_identity_service_proto_msgTypes[3]
+	mi := &file_devsmith_identity_v1_identity_service_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -210,7 +211,7 @@ func (x *ProjectAccess) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ProjectAccess.ProtoReflect.Descriptor instead.
 func (*ProjectAccess) Descriptor() ([]byte, []int) {
-	return file_devsmith_logs_v1_identity_service_proto_rawDescGZIP(), []int{3}
+	return file_devsmith_identity_v1_identity_service_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *ProjectAccess) GetProjectId() int64 {
@@ -245,7 +246,7 @@ func (x *ProjectAccess) GetIsActive() bool {
 type ResolveSessionResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The signed-in user.
-	User *User `protobuf:"bytes,1,opt,name=user,proto3" json:"user,omitempty"`
+	User *v1.User `protobuf:"bytes,1,opt,name=user,proto3" json:"user,omitempty"`
 	// Every project the user may read (all of them for an admin).
 	Projects      []*ProjectAccess `protobuf:"bytes,2,rep,name=projects,proto3" json:"projects,omitempty"`
 	unknownFields protoimpl.UnknownFields
@@ -254,7 +255,7 @@ type ResolveSessionResponse struct {
 
 func (x *ResolveSessionResponse) Reset() {
 	*x = ResolveSessionResponse{}
-	mi := &file_devsmith_logs_v1_identity_service_proto_msgTypes[4]
+	mi := &file_devsmith_identity_v1_identity_service_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -266,7 +267,7 @@ func (x *ResolveSessionResponse) String() string {
 func (*ResolveSessionResponse) ProtoMessage() {}
 
 func (x *ResolveSessionResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_devsmith_logs_v1_identity_service_proto_msgTypes[4]
+	mi := &file_devsmith_identity_v1_identity_service_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -279,10 +280,10 @@ func (x *ResolveSessionResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResolveSessionResponse.ProtoReflect.Descriptor instead.
 func (*ResolveSessionResponse) Descriptor() ([]byte, []int) {
-	return file_devsmith_logs_v1_identity_service_proto_rawDescGZIP(), []int{4}
+	return file_devsmith_identity_v1_identity_service_proto_rawDescGZIP(), []int{4}
 }
 
-func (x *ResolveSessionResponse) GetUser() *User {
+func (x *ResolveSessionResponse) GetUser() *v1.User {
 	if x != nil {
 		return x.User
 	}
@@ -296,11 +297,11 @@ func (x *ResolveSessionResponse) GetProjects() []*ProjectAccess {
 	return nil
 }
 
-var File_devsmith_logs_v1_identity_service_proto protoreflect.FileDescriptor
+var File_devsmith_identity_v1_identity_service_proto protoreflect.FileDescriptor
 
-const file_devsmith_logs_v1_identity_service_proto_rawDesc = "" +
+const file_devsmith_identity_v1_identity_service_proto_rawDesc = "" +
 	"\n" +
-	"'devsmith/logs/v1/identity_service.proto\x12\x10devsmith.logs.v1\x1a\x1bdevsmith/logs/v1/user.proto\"/\n" +
+	"+devsmith/identity/v1/identity_service.proto\x12\x14devsmith.identity.v1\x1a\x1bdevsmith/logs/v1/user.proto\"/\n" +
 	"\x14ResolveApiKeyRequest\x12\x17\n" +
 	"\aapi_key\x18\x01 \x01(\tR\x06apiKey\"Y\n" +
 	"\x15ResolveApiKeyResponse\x12\x1d\n" +
@@ -314,42 +315,42 @@ const file_devsmith_logs_v1_identity_service_proto_rawDesc = "" +
 	"project_id\x18\x01 \x01(\x03R\tprojectId\x12!\n" +
 	"\fproject_slug\x18\x02 \x01(\tR\vprojectSlug\x12\x12\n" +
 	"\x04role\x18\x03 \x01(\tR\x04role\x12\x1b\n" +
-	"\tis_active\x18\x04 \x01(\bR\bisActive\"\x81\x01\n" +
+	"\tis_active\x18\x04 \x01(\bR\bisActive\"\x85\x01\n" +
 	"\x16ResolveSessionResponse\x12*\n" +
-	"\x04user\x18\x01 \x01(\v2\x16.devsmith.logs.v1.UserR\x04user\x12;\n" +
-	"\bprojects\x18\x02 \x03(\v2\x1f.devsmith.logs.v1.ProjectAccessR\bprojects2\xd8\x01\n" +
-	"\x0fIdentityService\x12`\n" +
-	"\rResolveApiKey\x12&.devsmith.logs.v1.ResolveApiKeyRequest\x1a'.devsmith.logs.v1.ResolveApiKeyResponse\x12c\n" +
-	"\x0eResolveSession\x12'.devsmith.logs.v1.ResolveSessionRequest\x1a(.devsmith.logs.v1.ResolveSessionResponseB6Z4github.com/devsmith/logs/gen/devsmith/logs/v1;logsv1b\x06proto3"
+	"\x04user\x18\x01 \x01(\v2\x16.devsmith.logs.v1.UserR\x04user\x12?\n" +
+	"\bprojects\x18\x02 \x03(\v2#.devsmith.identity.v1.ProjectAccessR\bprojects2\xe8\x01\n" +
+	"\x0fIdentityService\x12h\n" +
+	"\rResolveApiKey\x12*.devsmith.identity.v1.ResolveApiKeyRequest\x1a+.devsmith.identity.v1.ResolveApiKeyResponse\x12k\n" +
+	"\x0eResolveSession\x12+.devsmith.identity.v1.ResolveSessionRequest\x1a,.devsmith.identity.v1.ResolveSessionResponseB>Z<github.com/devsmith/logs/gen/devsmith/identity/v1;identityv1b\x06proto3"
 
 var (
-	file_devsmith_logs_v1_identity_service_proto_rawDescOnce sync.Once
-	file_devsmith_logs_v1_identity_service_proto_rawDescData []byte
+	file_devsmith_identity_v1_identity_service_proto_rawDescOnce sync.Once
+	file_devsmith_identity_v1_identity_service_proto_rawDescData []byte
 )
 
-func file_devsmith_logs_v1_identity_service_proto_rawDescGZIP() []byte {
-	file_devsmith_logs_v1_identity_service_proto_rawDescOnce.Do(func() {
-		file_devsmith_logs_v1_identity_service_proto_rawDescData = protoimpl.X.CompressGZIP(unsafe.Slice(unsafe.StringData(file_devsmith_logs_v1_identity_service_proto_rawDesc), len(file_devsmith_logs_v1_identity_service_proto_rawDesc)))
+func file_devsmith_identity_v1_identity_service_proto_rawDescGZIP() []byte {
+	file_devsmith_identity_v1_identity_service_proto_rawDescOnce.Do(func() {
+		file_devsmith_identity_v1_identity_service_proto_rawDescData = protoimpl.X.CompressGZIP(unsafe.Slice(unsafe.StringData(file_devsmith_identity_v1_identity_service_proto_rawDesc), len(file_devsmith_identity_v1_identity_service_proto_rawDesc)))
 	})
-	return file_devsmith_logs_v1_identity_service_proto_rawDescData
+	return file_devsmith_identity_v1_identity_service_proto_rawDescData
 }
 
-var file_devsmith_logs_v1_identity_service_proto_msgTypes = make([]protoimpl.MessageInfo, 5)
-var file_devsmith_logs_v1_identity_service_proto_goTypes = []any{
-	(*ResolveApiKeyRequest)(nil),   // 0: devsmith.logs.v1.ResolveApiKeyRequest
-	(*ResolveApiKeyResponse)(nil),  // 1: devsmith.logs.v1.ResolveApiKeyResponse
-	(*ResolveSessionRequest)(nil),  // 2: devsmith.logs.v1.ResolveSessionRequest
-	(*ProjectAccess)(nil),          // 3: devsmith.logs.v1.ProjectAccess
-	(*ResolveSessionResponse)(nil), // 4: devsmith.logs.v1.ResolveSessionResponse
-	(*User)(nil),                   // 5: devsmith.logs.v1.User
+var file_devsmith_identity_v1_identity_service_proto_msgTypes = make([]protoimpl.MessageInfo, 5)
+var file_devsmith_identity_v1_identity_service_proto_goTypes = []any{
+	(*ResolveApiKeyRequest)(nil),   // 0: devsmith.identity.v1.ResolveApiKeyRequest
+	(*ResolveApiKeyResponse)(nil),  // 1: devsmith.identity.v1.ResolveApiKeyResponse
+	(*ResolveSessionRequest)(nil),  // 2: devsmith.identity.v1.ResolveSessionRequest
+	(*ProjectAccess)(nil),          // 3: devsmith.identity.v1.ProjectAccess
+	(*ResolveSessionResponse)(nil), // 4: devsmith.identity.v1.ResolveSessionResponse
+	(*v1.User)(nil),                // 5: devsmith.logs.v1.User
 }
-var file_devsmith_logs_v1_identity_service_proto_depIdxs = []int32{
-	5, // 0: devsmith.logs.v1.ResolveSessionResponse.user:type_name -> devsmith.logs.v1.User
-	3, // 1: devsmith.logs.v1.ResolveSessionResponse.projects:type_name -> devsmith.logs.v1.ProjectAccess
-	0, // 2: devsmith.logs.v1.IdentityService.ResolveApiKey:input_type -> devsmith.logs.v1.ResolveApiKeyRequest
-	2, // 3: devsmith.logs.v1.IdentityService.ResolveSession:input_type -> devsmith.logs.v1.ResolveSessionRequest
-	1, // 4: devsmith.logs.v1.IdentityService.ResolveApiKey:output_type -> devsmith.logs.v1.ResolveApiKeyResponse
-	4, // 5: devsmith.logs.v1.IdentityService.ResolveSession:output_type -> devsmith.logs.v1.ResolveSessionResponse
+var file_devsmith_identity_v1_identity_service_proto_depIdxs = []int32{
+	5, // 0: devsmith.identity.v1.ResolveSessionResponse.user:type_name -> devsmith.logs.v1.User
+	3, // 1: devsmith.identity.v1.ResolveSessionResponse.projects:type_name -> devsmith.identity.v1.ProjectAccess
+	0, // 2: devsmith.identity.v1.IdentityService.ResolveApiKey:input_type -> devsmith.identity.v1.ResolveApiKeyRequest
+	2, // 3: devsmith.identity.v1.IdentityService.ResolveSession:input_type -> devsmith.identity.v1.ResolveSessionRequest
+	1, // 4: devsmith.identity.v1.IdentityService.ResolveApiKey:output_type -> devsmith.identity.v1.ResolveApiKeyResponse
+	4, // 5: devsmith.identity.v1.IdentityService.ResolveSession:output_type -> devsmith.identity.v1.ResolveSessionResponse
 	4, // [4:6] is the sub-list for method output_type
 	2, // [2:4] is the sub-list for method input_type
 	2, // [2:2] is the sub-list for extension type_name
@@ -357,27 +358,26 @@ var file_devsmith_logs_v1_identity_service_proto_depIdxs = []int32{
 	0, // [0:2] is the sub-list for field type_name
 }
 
-func init() { file_devsmith_logs_v1_identity_service_proto_init() }
-func file_devsmith_logs_v1_identity_service_proto_init() {
-	if File_devsmith_logs_v1_identity_service_proto != nil {
+func init() { file_devsmith_identity_v1_identity_service_proto_init() }
+func file_devsmith_identity_v1_identity_service_proto_init() {
+	if File_devsmith_identity_v1_identity_service_proto != nil {
 		return
 	}
-	file_devsmith_logs_v1_user_proto_init()
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
-			RawDescriptor: unsafe.Slice(unsafe.StringData(file_devsmith_logs_v1_identity_service_proto_rawDesc), len(file_devsmith_logs_v1_identity_service_proto_rawDesc)),
+			RawDescriptor: unsafe.Slice(unsafe.StringData(file_devsmith_identity_v1_identity_service_proto_rawDesc), len(file_devsmith_identity_v1_identity_service_proto_rawDesc)),
 			NumEnums:      0,
 			NumMessages:   5,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
-		GoTypes:           file_devsmith_logs_v1_identity_service_proto_goTypes,
-		DependencyIndexes: file_devsmith_logs_v1_identity_service_proto_depIdxs,
-		MessageInfos:      file_devsmith_logs_v1_identity_service_proto_msgTypes,
+		GoTypes:           file_devsmith_identity_v1_identity_service_proto_goTypes,
+		DependencyIndexes: file_devsmith_identity_v1_identity_service_proto_depIdxs,
+		MessageInfos:      file_devsmith_identity_v1_identity_service_proto_msgTypes,
 	}.Build()
-	File_devsmith_logs_v1_identity_service_proto = out.File
-	file_devsmith_logs_v1_identity_service_proto_goTypes = nil
-	file_devsmith_logs_v1_identity_service_proto_depIdxs = nil
+	File_devsmith_identity_v1_identity_service_proto = out.File
+	file_devsmith_identity_v1_identity_service_proto_goTypes = nil
+	file_devsmith_identity_v1_identity_service_proto_depIdxs = nil
 }

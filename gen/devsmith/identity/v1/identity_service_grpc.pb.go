@@ -2,9 +2,9 @@
 // versions:
 // - protoc-gen-go-grpc v1.6.2
 // - protoc             (unknown)
-// source: devsmith/logs/v1/identity_service.proto
+// source: devsmith/identity/v1/identity_service.proto
 
-package logsv1
+package identityv1
 
 import (
 	context "context"
@@ -19,8 +19,8 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	IdentityService_ResolveApiKey_FullMethodName  = "/devsmith.logs.v1.IdentityService/ResolveApiKey"
-	IdentityService_ResolveSession_FullMethodName = "/devsmith.logs.v1.IdentityService/ResolveSession"
+	IdentityService_ResolveApiKey_FullMethodName  = "/devsmith.identity.v1.IdentityService/ResolveApiKey"
+	IdentityService_ResolveSession_FullMethodName = "/devsmith.identity.v1.IdentityService/ResolveSession"
 )
 
 // IdentityServiceClient is the client API for IdentityService service.
@@ -28,9 +28,9 @@ const (
 // For semantics around ctx use and closing/ending streaming RPCs, please refer to https://pkg.go.dev/google.golang.org/grpc/?tab=doc#ClientConn.NewStream.
 //
 // IdentityService lets the other services authenticate their callers. It is
-// internal: only callers holding the service credential
-// (`x-devsmith-service-token` metadata) may use it, and the REST gateway does
-// not expose it.
+// internal, not part of the public devsmith.logs.v1 API: only callers holding
+// the service credential (`x-devsmith-service-token` metadata) may use it,
+// and the REST gateway does not expose it.
 type IdentityServiceClient interface {
 	// ResolveApiKey returns the active project an API key belongs to. A rotated
 	// or deleted project's key is refused at once.
@@ -73,9 +73,9 @@ func (c *identityServiceClient) ResolveSession(ctx context.Context, in *ResolveS
 // for forward compatibility.
 //
 // IdentityService lets the other services authenticate their callers. It is
-// internal: only callers holding the service credential
-// (`x-devsmith-service-token` metadata) may use it, and the REST gateway does
-// not expose it.
+// internal, not part of the public devsmith.logs.v1 API: only callers holding
+// the service credential (`x-devsmith-service-token` metadata) may use it,
+// and the REST gateway does not expose it.
 type IdentityServiceServer interface {
 	// ResolveApiKey returns the active project an API key belongs to. A rotated
 	// or deleted project's key is refused at once.
@@ -160,7 +160,7 @@ func _IdentityService_ResolveSession_Handler(srv interface{}, ctx context.Contex
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
 var IdentityService_ServiceDesc = grpc.ServiceDesc{
-	ServiceName: "devsmith.logs.v1.IdentityService",
+	ServiceName: "devsmith.identity.v1.IdentityService",
 	HandlerType: (*IdentityServiceServer)(nil),
 	Methods: []grpc.MethodDesc{
 		{
@@ -173,5 +173,5 @@ var IdentityService_ServiceDesc = grpc.ServiceDesc{
 		},
 	},
 	Streams:  []grpc.StreamDesc{},
-	Metadata: "devsmith/logs/v1/identity_service.proto",
+	Metadata: "devsmith/identity/v1/identity_service.proto",
 }
