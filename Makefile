@@ -73,10 +73,17 @@ check-generated: tools
 	  diff -r $$tmp/gen gen >/dev/null || { echo "gen/ is stale: run 'make generate' and commit"; diff -r $$tmp/gen gen | head -20; exit 1; }
 	@echo "gen/ is up to date"
 
-## lint: buf STANDARD + COMMENTS lint, and wire/JSON compatibility with the previous commit
+## lint: buf STANDARD + COMMENTS lint, and wire/JSON compatibility (buf.yaml) with
+## the merge base of HEAD with main (what a branch changed in all) and with HEAD~1
 lint: tools
 	buf lint
-	@if git rev-parse -q --verify HEAD~1 >/dev/null && git cat-file -e HEAD~1:buf.yaml 2>/dev/null; then \
+	@base=$$(git merge-base HEAD main 2>/dev/null || git merge-base HEAD origin/main 2>/dev/null); \
+	if [ -n "$$base" ] && [ "$$base" != "$$(git rev-parse HEAD)" ] && git cat-file -e $$base:buf.yaml 2>/dev/null; then \
+	  echo "buf breaking against the merge base with main ($$base)"; \
+	  buf breaking --against ".git#ref=$$base" || exit 1; \
+	fi; \
+	if git rev-parse -q --verify HEAD~1 >/dev/null && git cat-file -e HEAD~1:buf.yaml 2>/dev/null; then \
+	  echo "buf breaking against HEAD~1"; \
 	  buf breaking --against '.git#ref=HEAD~1'; \
 	else echo "buf breaking: no previous commit with protos"; fi
 	go vet ./...
