@@ -160,15 +160,24 @@ func (s *projectServer) ListProjectMembers(ctx context.Context, req *logsv1.List
 	if err != nil {
 		return nil, err
 	}
+	size, err := pageSize(req.GetPageSize())
+	if err != nil {
+		return nil, err
+	}
+	after, err := decodePageToken(req.GetPageToken())
+	if err != nil {
+		return nil, err
+	}
 	pr, err := s.readableProject(ctx, p, req.GetProjectId())
 	if err != nil {
 		return nil, err
 	}
-	members, err := s.store.listMembers(ctx, pr.ID)
+	members, err := s.store.listMembers(ctx, pr.ID, after, size+1)
 	if err != nil {
 		return nil, err
 	}
 	res := &logsv1.ListProjectMembersResponse{}
+	members, res.NextPageToken = nextPage(members, size, func(m member) pageKey { return pageKey{T: m.CreatedAt, ID: m.UserID} })
 	for _, m := range members {
 		res.Members = append(res.Members, memberProto(m))
 	}

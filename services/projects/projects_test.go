@@ -379,3 +379,53 @@ func TestListProjectsPagination(t *testing.T) {
 	_, err = e.projects.ListProjects(owner, &logsv1.ListProjectsRequest{PageToken: "%%%"})
 	requireCode(t, err, codes.InvalidArgument, msgBadPage)
 }
+
+func TestListProjectMembersPagination(t *testing.T) {
+	e := newEnv(t)
+	_, owner := e.newUser("owner@example.com", "member")
+	id := e.newProject(owner, "shared").GetProjectId()
+	var want []int64
+	for i := range 5 {
+		uid, _ := e.newUser(fmt.Sprintf("m%d@example.com", i), "member")
+		_, err := e.projects.AddProjectMember(owner, &logsv1.AddProjectMemberRequest{ProjectId: id, Email: fmt.Sprintf("m%d@example.com", i), Role: "viewer"})
+		require.NoError(t, err)
+		want = append(want, uid)
+	}
+	// Members added at the same instant are ordered by user id.
+	_, err := e.pool.Exec(context.Background(), `UPDATE logs.project_members SET created_at = '2025-01-01T00:00:00Z'
+		WHERE project_id = $1 AND user_id = ANY($2)`, id, []int64{want[3], want[4]})
+	require.NoError(t, err)
+	want = []int64{want[3], want[4], want[0], want[1], want[2]}
+
+	var got []int64
+	tok := ""
+	for pages := 1; ; pages++ {
+		res, err := e.projects.ListProjectMembers(owner, &logsv1.ListProjectMembersRequest{ProjectId: id, PageSize: 2, PageToken: tok})
+		require.NoError(t, err)
+		require.LessOrEqual(t, len(res.GetMembers()), 2)
+		for _, m := range res.GetMembers() {
+			got = append(got, m.GetUserId())
+		}
+		if tok = res.GetNextPageToken(); tok == "" {
+			require.Equal(t, 3, pages)
+			break
+		}
+		require.Less(t, pages, 10, "pagination does not end")
+	}
+	require.Equal(t, want, got)
+
+	// The default page holds them all; an exact multiple ends without an empty page.
+	res, err := e.projects.ListProjectMembers(owner, &logsv1.ListProjectMembersRequest{ProjectId: id})
+	require.NoError(t, err)
+	require.Len(t, res.GetMembers(), 5)
+	require.Empty(t, res.GetNextPageToken())
+	res, err = e.projects.ListProjectMembers(owner, &logsv1.ListProjectMembersRequest{ProjectId: id, PageSize: 5})
+	require.NoError(t, err)
+	require.Len(t, res.GetMembers(), 5)
+	require.Empty(t, res.GetNextPageToken())
+
+	_, err = e.projects.ListProjectMembers(owner, &logsv1.ListProjectMembersRequest{ProjectId: id, PageSize: -1})
+	requireContains(t, err, codes.InvalidArgument, "page_size")
+	_, err = e.projects.ListProjectMembers(owner, &logsv1.ListProjectMembersRequest{ProjectId: id, PageToken: "%%%"})
+	requireCode(t, err, codes.InvalidArgument, msgBadPage)
+}

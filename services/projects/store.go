@@ -392,10 +392,19 @@ func (st *store) resolveAPIKey(ctx context.Context, keyHash []byte) (id int64, s
 
 // --- members ---
 
-func (st *store) listMembers(ctx context.Context, projectID int64) ([]member, error) {
+// listMembers returns up to limit members of a project in the order they
+// were added, after the key if given.
+func (st *store) listMembers(ctx context.Context, projectID int64, after *pageKey, limit int) ([]member, error) {
+	var t *time.Time
+	var id int64
+	if after != nil {
+		t, id = &after.T, after.ID
+	}
 	rows, err := st.pool.Query(ctx, `SELECT m.user_id, u.email, m.role, m.created_at
 		FROM logs.project_members m JOIN logs.users u ON u.id = m.user_id
-		WHERE m.project_id = $1 ORDER BY m.created_at, m.user_id`, projectID)
+		WHERE m.project_id = $1
+		  AND ($2::timestamptz IS NULL OR (m.created_at, m.user_id) > ($2::timestamptz, $3::bigint))
+		ORDER BY m.created_at, m.user_id LIMIT $4`, projectID, t, id, limit)
 	if err != nil {
 		return nil, fmt.Errorf("listing members of project %d: %w", projectID, err)
 	}
