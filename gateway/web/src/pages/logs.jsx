@@ -76,12 +76,14 @@ function WindowText({ filters, win }) {
 function FilterBar({ filters, update, onRefresh }) {
   // Every project the user may read (one page of up to 1,000).
   const projects = useAsync((signal) => api.get('/api/logs/projects?page_size=1000', { signal }), []);
-  // Services the chosen projects have sent (every readable project when none is chosen).
+  // Services the chosen projects have sent (every readable project when none
+  // is chosen), one page of up to 1,000.
   const projKey = filters.projects.join('\n');
   const services = useAsync(
     (signal) => {
       const p = new URLSearchParams();
       for (const v of filters.projects) p.append('project', v);
+      p.set('page_size', '1000');
       return api.get(`/api/logs/services?${p}`, { signal });
     },
     [projKey],

@@ -2,7 +2,7 @@
 // key, delete, share.
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { api } from '../api.js';
-import { useAction, useAsync, usePages } from '../hooks.js';
+import { useAction, usePages } from '../hooks.js';
 import { Link } from '../router.jsx';
 import { suggestSlug, slugProblem } from '../lib/slug.js';
 import { buildSnippets, DEFAULT_FILES } from '../lib/snippets.js';
@@ -336,7 +336,7 @@ function DeleteDialog({ project, onClose, onDeleted }) {
 }
 
 function MembersDialog({ project, onClose }) {
-  const members = useAsync((signal) => api.get(`/api/logs/projects/${project.id}/members`, { signal }), []);
+  const members = usePages(`/api/logs/projects/${project.id}/members`, 'members');
   const [email, setEmail] = useState('');
   const [role, setRole] = useState('viewer');
   const add = useAction(async () => {
@@ -344,7 +344,7 @@ function MembersDialog({ project, onClose }) {
     setEmail('');
     members.retry();
   });
-  const list = (members.data && members.data.members) || [];
+  const list = members.items;
   return (
     <Modal title={`Members of “${project.name}”`} onClose={onClose} class="wide">
       <p class="muted small-text">Viewers read the project's logs; maintainers also regenerate its key. The owner and admins also delete and share it.</p>
@@ -371,6 +371,7 @@ function MembersDialog({ project, onClose }) {
           </tbody>
         </table>
       )}
+      <LoadMore nextToken={members.nextToken} action={members.loadMore} what="members" />
       <form
         class="inline-form"
         onSubmit={(e) => {
