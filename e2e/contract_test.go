@@ -279,6 +279,21 @@ func walkContract(t *testing.T, pl *platform) {
 			require.NotNil(t, s.(map[string]any)["last_log_at"])
 		}
 		require.ElementsMatch(t, []string{"api-server", "worker", "retrier"}, names)
+		// A page at a time, the same services in order.
+		var paged []string
+		token := ""
+		for range len(names) + 1 {
+			r := pl.do(t, "GET", "/api/logs/services?project="+slug+"&page_size=1&page_token="+url.QueryEscape(token), nil, bearer(admin)).expect(t, 200)
+			for _, s := range r.JSON["services"].([]any) {
+				paged = append(paged, s.(map[string]any)["name"].(string))
+			}
+			if token, _ = r.JSON["next_page_token"].(string); token == "" {
+				break
+			}
+		}
+		require.Equal(t, names, paged)
+		pl.do(t, "GET", "/api/logs/services?page_size=-1", nil, bearer(admin)).expectError(t, 400, "INVALID_ARGUMENT", "page_size")
+		pl.do(t, "GET", "/api/logs/services?page_token=garbage", nil, bearer(admin)).expectError(t, 400, "INVALID_ARGUMENT", "page_token")
 
 		list := pl.do(t, "GET", "/api/logs/projects", nil, bearer(admin)).expect(t, 200)
 		p := list.JSON["projects"].([]any)[0].(map[string]any)
@@ -452,6 +467,10 @@ func walkContract(t *testing.T, pl *platform) {
 		pl.do(t, "GET", "/api/logs/tail?project="+slug+"&resume_token=garbage", nil, bearer(admin)).expectError(t, 400, "INVALID_ARGUMENT", "resume_token")
 	})
 
+	t.Run("context numbers read back exactly", func(t *testing.T) {
+		walkExactContext(t, pl, slug, key, admin)
+	})
+
 	t.Run("tenancy and sharing", func(t *testing.T) {
 		pl.do(t, "POST", "/api/users", map[string]string{"email": "member@example.com", "password": "member-password", "role": "member"}, bearer(admin)).expect(t, 201)
 		member := pl.login(t, "member@example.com", "member-password")
@@ -476,6 +495,12 @@ func walkContract(t *testing.T, pl *platform) {
 
 		// Shared as viewer: reads, cannot rotate.
 		pl.do(t, "POST", fmt.Sprintf("/api/logs/projects/%d/members", projectID), map[string]string{"email": "member@example.com", "role": "viewer"}, bearer(admin)).expect(t, 201)
+		members := pl.do(t, "GET", fmt.Sprintf("/api/logs/projects/%d/members?page_size=1", projectID), nil, bearer(admin)).expect(t, 200).JSON
+		require.Len(t, members["members"], 1)
+		require.Equal(t, "member@example.com", members["members"].([]any)[0].(map[string]any)["email"])
+		require.Equal(t, "", members["next_page_token"], "one member fits one page")
+		pl.do(t, "GET", fmt.Sprintf("/api/logs/projects/%d/members?page_size=-1", projectID), nil, bearer(admin)).expectError(t, 400, "INVALID_ARGUMENT", "page_size")
+		pl.do(t, "GET", fmt.Sprintf("/api/logs/projects/%d/members?page_token=garbage", projectID), nil, bearer(admin)).expectError(t, 400, "INVALID_ARGUMENT", "page_token")
 		require.Len(t, pl.do(t, "GET", "/api/logs/projects", nil, bearer(member)).expect(t, 200).JSON["projects"], 1)
 		require.Equal(t, pl.sqlCount(t, ""), num(t, q(t, "project="+slug, member)["total_size"]))
 		pl.do(t, "PUT", fmt.Sprintf("/api/logs/projects/%d/regenerate-key", projectID), map[string]any{}, bearer(member)).expectError(t, 403, "PERMISSION_DENIED", "")
@@ -533,8 +558,9 @@ func walkContract(t *testing.T, pl *platform) {
 		require.NoError(t, err, "%s", out)
 		require.Equal(t, int64(1), pl.sqlCount(t, "message = 'via grpc' AND level = 4"))
 		// The internal identity service refuses callers without the service credential.
-		out, err = exec.Command(grpcurl, "-plaintext", "-d", `{"api_key": "`+key+`"}`, pl.grpcAddrs["projects"], "devsmith.logs.v1.IdentityService/ResolveApiKey").CombinedOutput()
+		out, err = exec.Command(grpcurl, "-plaintext", "-d", `{"api_key": "`+key+`"}`, pl.grpcAddrs["projects"], "devsmith.identity.v1.IdentityService/ResolveApiKey").CombinedOutput()
 		require.Error(t, err, "%s", out)
+		require.Contains(t, string(out), "this method is internal", "the service is there and refuses")
 	})
 
 	t.Run("deletion", func(t *testing.T) {
