@@ -166,3 +166,19 @@ func TestQueryParser(t *testing.T) {
 	badTime, _ := url.ParseQuery("since=yesterday")
 	require.Error(t, queryParser{}.Parse(&logsv1.ListEntriesRequest{}, badTime, utilities.NewDoubleArray(nil)))
 }
+
+// BenchmarkMarshalEntries writes a page of 100 entries as REST JSON.
+func BenchmarkMarshalEntries(b *testing.B) {
+	res := &logsv1.ListEntriesResponse{TotalSize: 100, TotalSizeExact: true}
+	for i := range 100 {
+		res.Entries = append(res.Entries, &logsv1.LogEntry{
+			Id: int64(i), ProjectSlug: "shop-api", ServiceName: "api", Timestamp: timestamppb.Now(), Level: "INFO",
+			Message: "request handled in 12 ms", ContextJson: `{"path": "/api/v1/items", "trace": 9223372036854775807, "user_id": 42}`,
+		})
+	}
+	for b.Loop() {
+		if _, err := (jsonMarshaler{}).Marshal(res); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
