@@ -19,7 +19,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 )
 
-// jsonMarshaler writes the REST shapes of DESIGN §3: proto field names,
+// jsonMarshaler writes the REST shapes of docs/api.md: proto field names,
 // every field present (zero values and empty lists included, unset messages
 // as null), 64-bit integers as JSON numbers (protojson writes them as
 // strings), timestamps as RFC 3339 in UTC. It reads request bodies with
