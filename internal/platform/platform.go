@@ -24,6 +24,7 @@ import (
 	"github.com/devsmith/logs/gateway"
 	"github.com/devsmith/logs/gateway/web"
 	identityv1 "github.com/devsmith/logs/gen/devsmith/identity/v1"
+	"github.com/devsmith/logs/internal/apierr"
 	"github.com/devsmith/logs/internal/authn"
 	"github.com/devsmith/logs/internal/pgembed"
 	"github.com/devsmith/logs/migrations"
@@ -278,8 +279,8 @@ func (p *Process) serve(runCtx context.Context, name, addr string, svc service, 
 	}
 	a := svc.Authenticator()
 	srv := grpc.NewServer(
-		grpc.ChainUnaryInterceptor(authn.UnaryServerInterceptor(a)),
-		grpc.ChainStreamInterceptor(authn.StreamServerInterceptor(a)),
+		grpc.ChainUnaryInterceptor(authn.UnaryServerInterceptor(a), apierr.UnaryServerInterceptor(p.log.With(zap.String("service", name)))),
+		grpc.ChainStreamInterceptor(authn.StreamServerInterceptor(a), apierr.StreamServerInterceptor(p.log.With(zap.String("service", name)))),
 		grpc.MaxRecvMsgSize(maxMessageBytes),
 		grpc.MaxSendMsgSize(maxMessageBytes),
 		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 10 * time.Second, PermitWithoutStream: true}),

@@ -7,11 +7,10 @@ import (
 	"sync"
 
 	"github.com/jackc/pgx/v5"
-	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
-	"google.golang.org/grpc/status"
 
 	logsv1 "github.com/devsmith/logs/gen/devsmith/logs/v1"
+	"github.com/devsmith/logs/internal/apierr"
 	"github.com/devsmith/logs/internal/authn"
 )
 
@@ -34,9 +33,6 @@ import (
 // maxKeyHints bounds the remembered keys; when full, the hints are dropped
 // and re-learnt from the projects service.
 const maxKeyHints = 10_000
-
-// errKeyRefused: a batch's key no longer belongs to an active project.
-var errKeyRefused = status.Error(codes.Unauthenticated, "invalid or revoked API key")
 
 type keyHint struct {
 	projectID int64
@@ -74,32 +70,41 @@ func (h *keyHints) drop(d [sha256.Size]byte) {
 
 // Authenticator takes the project API key of both methods: from the hints
 // when the key is known, else resolved through the projects service. The
-// key is verified again where the batch is written.
+// key is verified again where the batch is written. It answers statuses: it
+// runs before the error-mapping interceptor.
 func (s *Service) Authenticator() authn.Authenticator {
 	return func(ctx context.Context, fullMethod string, md metadata.MD) (*authn.Principal, error) {
-		switch fullMethod {
-		case logsv1.IngestionService_IngestBatch_FullMethodName, logsv1.IngestionService_IngestStream_FullMethodName:
-		default:
-			return nil, status.Error(codes.Unimplemented, "unknown method")
-		}
-		key := authn.APIKey(md)
-		if key == "" {
-			return nil, authn.ErrNoAPIKey
-		}
-		d := authn.Digest(key)
-		if h, ok := s.keys.get(d); ok {
-			return &authn.Principal{Kind: authn.KindProject, ProjectID: h.projectID, ProjectSlug: h.slug, KeyDigest: d}, nil
-		}
-		if s.identity == nil {
-			return nil, status.Error(codes.Unavailable, "API key verification is not configured")
-		}
-		p, err := s.identity.APIKey(ctx, md)
+		p, err := s.authenticate(ctx, fullMethod, md)
 		if err != nil {
-			return nil, err
+			return nil, apierr.ToStatus(ctx, s.log, fullMethod, err)
 		}
-		s.keys.put(d, keyHint{projectID: p.ProjectID, slug: p.ProjectSlug})
 		return p, nil
 	}
+}
+
+func (s *Service) authenticate(ctx context.Context, fullMethod string, md metadata.MD) (*authn.Principal, error) {
+	switch fullMethod {
+	case logsv1.IngestionService_IngestBatch_FullMethodName, logsv1.IngestionService_IngestStream_FullMethodName:
+	default:
+		return nil, errUnknownMethod
+	}
+	key := authn.APIKey(md)
+	if key == "" {
+		return nil, authn.ErrNoAPIKey
+	}
+	d := authn.Digest(key)
+	if h, ok := s.keys.get(d); ok {
+		return &authn.Principal{Kind: authn.KindProject, ProjectID: h.projectID, ProjectSlug: h.slug, KeyDigest: d}, nil
+	}
+	if s.identity == nil {
+		return nil, errNoVerifier
+	}
+	p, err := s.identity.APIKey(ctx, md)
+	if err != nil {
+		return nil, err
+	}
+	s.keys.put(d, keyHint{projectID: p.ProjectID, slug: p.ProjectSlug})
+	return p, nil
 }
 
 // keyDigests lists the distinct key digests of a group, for verifyKeysSQL.

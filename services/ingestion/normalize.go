@@ -2,12 +2,9 @@ package ingestion
 
 import (
 	"encoding/json"
-	"fmt"
 	"strconv"
 	"time"
 	"unicode/utf8"
-
-	"google.golang.org/grpc/codes"
 
 	logsv1 "github.com/devsmith/logs/gen/devsmith/logs/v1"
 	"github.com/devsmith/logs/internal/logstore"
@@ -98,17 +95,17 @@ func checkEnvelope(projectSlug, keySlug, service string, entries, maxEntries int
 	service = cleanText(trimSpace(service))
 	switch {
 	case service == "":
-		return "", &requestError{code: codes.InvalidArgument, msg: "service_name is required"}
+		return "", errNoServiceName
 	case utf8.RuneCountInString(service) > maxNameChars:
-		return "", &requestError{code: codes.InvalidArgument, msg: fmt.Sprintf("service_name is longer than %d characters", maxNameChars)}
+		return "", errLongServiceName()
 	case entries == 0:
-		return "", &requestError{code: codes.InvalidArgument, msg: "logs must contain at least one entry"}
+		return "", errNoEntries
 	case entries > maxEntries:
-		return "", &requestError{tooLarge: true, msg: fmt.Sprintf("batch has %d entries; the limit is %d", entries, maxEntries)}
+		return "", errTooManyEntries(entries, maxEntries)
 	case projectSlug != "" && projectSlug != keySlug:
-		return "", &requestError{code: codes.PermissionDenied, msg: fmt.Sprintf("project_slug %q does not match the API key's project", cutRunes(projectSlug, 120))}
+		return "", errSlugMismatch(projectSlug)
 	case utf8.RuneCountInString(batchID) > maxNameChars:
-		return "", &requestError{code: codes.InvalidArgument, msg: fmt.Sprintf("batch_id is longer than %d characters", maxNameChars)}
+		return "", errLongBatchID()
 	}
 	return service, nil
 }

@@ -1,16 +1,21 @@
 package ingestion
 
 import (
+	"context"
 	"encoding/json"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
+	"go.uber.org/zap/zaptest"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	logsv1 "github.com/devsmith/logs/gen/devsmith/logs/v1"
 	"github.com/devsmith/logs/internal/logstore"
+	"github.com/devsmith/logs/internal/apierr"
 )
 
 func TestParseLevel(t *testing.T) {
@@ -375,12 +380,14 @@ func TestCheckEnvelope(t *testing.T) {
 				require.Equal(t, c.wantService, svc)
 				return
 			}
-			var re *requestError
-			require.ErrorAs(t, err, &re)
-			require.Equal(t, c.msg, re.msg)
-			require.Equal(t, c.tooLarge, re.tooLarge)
-			if !c.tooLarge {
-				require.Equal(t, c.code, re.code)
+			st := status.Convert(apierr.ToStatus(context.Background(), zaptest.NewLogger(t), "/test", err))
+			require.Equal(t, c.msg, st.Message())
+			httpStatus, _ := apierr.HTTPStatus(st)
+			if c.tooLarge {
+				require.Equal(t, http.StatusRequestEntityTooLarge, httpStatus)
+			} else {
+				require.Equal(t, c.code, st.Code())
+				require.NotEqual(t, http.StatusRequestEntityTooLarge, httpStatus)
 			}
 		})
 	}

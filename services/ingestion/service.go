@@ -12,6 +12,7 @@ package ingestion
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"sync"
@@ -23,6 +24,7 @@ import (
 	"google.golang.org/grpc"
 
 	logsv1 "github.com/devsmith/logs/gen/devsmith/logs/v1"
+	"github.com/devsmith/logs/internal/apierr"
 	"github.com/devsmith/logs/internal/authn"
 	"github.com/devsmith/logs/internal/logstore"
 	"github.com/devsmith/logs/internal/logstore/partition"
@@ -240,7 +242,12 @@ func (s *Service) ingest(ctx context.Context, p *authn.Principal, projectSlug, s
 	b.keyDigest = p.KeyDigest
 	// Even a batch with nothing to store goes through a writer, whose
 	// transaction verifies its key.
-	return s.submit(ctx, b)
+	out, err := s.submit(ctx, b)
+	if errors.Is(err, context.DeadlineExceeded) {
+		// The batch may have been committed before the caller gave up.
+		return nil, apierr.WithCause(errTimedOut, err)
+	}
+	return out, err
 }
 
 // IngestBatch implements logsv1.IngestionServiceServer.
@@ -251,7 +258,7 @@ func (s *Service) IngestBatch(ctx context.Context, req *logsv1.IngestBatchReques
 	}
 	out, err := s.ingest(ctx, p, req.GetProjectSlug(), req.GetServiceName(), req.GetLogs(), req.GetBatchId())
 	if err != nil {
-		return nil, toStatus(s.log, "IngestBatch", err)
+		return nil, err
 	}
 	res := &logsv1.IngestBatchResponse{
 		Count:     out.Count,
@@ -287,8 +294,7 @@ func (s *Service) IngestStream(stream grpc.ClientStreamingServer[logsv1.IngestSt
 		}
 		out, err := s.ingest(ctx, p, req.GetProjectSlug(), req.GetServiceName(), req.GetLogs(), req.GetBatchId())
 		if err != nil {
-			return withPrefix(toStatus(s.log, "IngestStream", err),
-				fmt.Sprintf("batch %d of the stream (the %d before it are committed, %d entries): ", res.Batches+1, res.Batches, res.Count))
+			return apierr.WithPrefix(streamPrefix(res.Batches, res.Count), err)
 		}
 		res.Batches++
 		res.Count += int64(out.Count)

@@ -106,11 +106,8 @@ func newEnv(t *testing.T, o envOptions) *env {
 	}
 
 	auth := svc.Authenticator()
-	srv := grpc.NewServer(
-		grpc.MaxRecvMsgSize(16<<20),
-		grpc.UnaryInterceptor(authn.UnaryServerInterceptor(auth)),
-		grpc.StreamInterceptor(authn.StreamServerInterceptor(auth)),
-	)
+	srv := grpc.NewServer(append(apierr.ServerOptions(svc.log, authn.UnaryServerInterceptor(auth), authn.StreamServerInterceptor(auth)),
+		grpc.MaxRecvMsgSize(16<<20))...)
 	svc.Register(srv)
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
@@ -162,6 +159,12 @@ func count(t *testing.T, pool *pgxpool.Pool, sql string, args ...any) int64 {
 	var n int64
 	require.NoError(t, pool.QueryRow(context.Background(), sql, args...).Scan(&n))
 	return n
+}
+
+// mapped is err as a client of the service sees it (the server's
+// interceptor).
+func mapped(s *Service, err error) error {
+	return apierr.ToStatus(context.Background(), s.log, "/test", err)
 }
 
 func requireStatus(t *testing.T, err error, code codes.Code, msg string) *status.Status {
@@ -563,10 +566,9 @@ func TestCulpritFailsAlone(t *testing.T) {
 	require.EqualValues(t, 5, good1.res.Count)
 	require.NoError(t, good2.err)
 	require.EqualValues(t, 7, good2.res.Count)
-	var we *writeError
-	require.ErrorAs(t, culprit.err, &we)
-	require.Contains(t, we.Error(), "partition")
-	st := requireStatus(t, toStatus(s.log, "IngestBatch", culprit.err), codes.Internal, "storing the batch failed")
+	require.ErrorIs(t, culprit.err, apierr.ErrInternal)
+	require.Contains(t, culprit.err.Error(), "partition", "the cause is kept for the log")
+	st := requireStatus(t, mapped(s, culprit.err), codes.Internal, "storing the batch failed; it was not stored, retry it")
 	require.NotContains(t, st.Message(), "partition", "no SQL detail reaches the client")
 
 	require.EqualValues(t, 12, count(t, e.pool, "SELECT count(*) FROM logs.entries"))
@@ -634,7 +636,7 @@ func TestCancelledCallerDoesNotBlockWriters(t *testing.T) {
 	require.Eventually(t, func() bool { return queueRows(s) == 3 }, 10*time.Second, time.Millisecond)
 	cancel()
 	require.ErrorIs(t, <-errCh, context.Canceled)
-	st := requireStatus(t, toStatus(s.log, "IngestBatch", context.Canceled), codes.Canceled, "canceled")
+	st := requireStatus(t, mapped(s, context.Canceled), codes.Canceled, "canceled")
 	require.NotNil(t, st)
 
 	startWriters(t, s, 1)
@@ -669,7 +671,7 @@ func TestNotStartedAndStopped(t *testing.T) {
 	require.False(t, s.Ready())
 	_, err = s.submit(context.Background(), batchOf(s, 1, "api", "", 1, "x"))
 	require.ErrorIs(t, err, errStopping)
-	requireStatus(t, toStatus(s.log, "IngestBatch", err), codes.Unavailable, "shutting down")
+	requireStatus(t, mapped(s, err), codes.Unavailable, "shutting down")
 }
 
 func TestShutdownDrainsQueuedBatches(t *testing.T) {

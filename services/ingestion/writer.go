@@ -108,7 +108,7 @@ func (b *batch) answer(err error) {
 	case errors.Is(err, errKeyRefused):
 		b.finish(nil, errKeyRefused)
 	default:
-		b.finish(nil, &writeError{err})
+		b.finish(nil, errWriteFailed(err))
 	}
 }
 

@@ -4,14 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math"
 	"net"
 	"strings"
 	"time"
 
 	"go.uber.org/zap"
 	"golang.org/x/crypto/bcrypt"
-	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/peer"
 	"google.golang.org/protobuf/types/known/timestamppb"
@@ -51,17 +49,15 @@ func (s *Service) clientAddress(ctx context.Context) string {
 
 func (s *authServer) Login(ctx context.Context, req *logsv1.LoginRequest) (*logsv1.LoginResponse, error) {
 	if req.GetEmail() == "" {
-		return nil, invalidf("email is required")
+		return nil, apierr.Invalidf("email is required")
 	}
 	if req.GetPassword() == "" {
-		return nil, invalidf("password is required")
+		return nil, apierr.Invalidf("password is required")
 	}
 	addr := s.clientAddress(ctx)
 	if wait := s.limiter.attempt(addr, s.now()); wait > 0 {
 		s.log.Warn("sign-ins throttled", zap.String("client", addr))
-		secs := int(math.Ceil(wait.Seconds()))
-		return nil, apierr.Throttled(codes.ResourceExhausted,
-			fmt.Sprintf("too many failed sign-ins; retry in %d s", secs), wait)
+		return nil, errSignInThrottled(wait)
 	}
 	u, hash, found, err := s.store.userByEmail(ctx, req.GetEmail())
 	if err != nil {
@@ -72,7 +68,7 @@ func (s *authServer) Login(ctx context.Context, req *logsv1.LoginRequest) (*logs
 		// tell which emails have accounts.
 		_ = bcrypt.CompareHashAndPassword(s.dummyHash, []byte(req.GetPassword()))
 		s.log.Info("sign-in failed", zap.String("client", addr))
-		return nil, unauthenticatedf(msgBadLogin)
+		return nil, errBadLogin
 	}
 	err = bcrypt.CompareHashAndPassword([]byte(hash), []byte(req.GetPassword()))
 	if err != nil && !errors.Is(err, bcrypt.ErrMismatchedHashAndPassword) {
@@ -82,7 +78,7 @@ func (s *authServer) Login(ctx context.Context, req *logsv1.LoginRequest) (*logs
 	// longer one can only be wrong.
 	if err != nil || len(req.GetPassword()) > maxPasswordBytes {
 		s.log.Info("sign-in failed", zap.String("client", addr), zap.Int64("user_id", u.ID))
-		return nil, unauthenticatedf(msgBadLogin)
+		return nil, errBadLogin
 	}
 	s.limiter.succeed(addr)
 	tok, expires, err := s.startSession(ctx, u)
@@ -121,7 +117,7 @@ func (s *authServer) GetSetupStatus(ctx context.Context, _ *logsv1.GetSetupStatu
 // the gateway, the HTTP client).
 func (s *authServer) CreateFirstAdmin(ctx context.Context, req *logsv1.CreateFirstAdminRequest) (*logsv1.CreateFirstAdminResponse, error) {
 	if !fromLoopback(ctx) {
-		return nil, deniedf("the first admin can only be created from the machine that runs DevSmith Logs (a loopback address)")
+		return nil, apierr.Deniedf("the first admin can only be created from the machine that runs DevSmith Logs (a loopback address)")
 	}
 	if err := validateEmail("email", req.GetEmail()); err != nil {
 		return nil, err
@@ -138,7 +134,7 @@ func (s *authServer) CreateFirstAdmin(ctx context.Context, req *logsv1.CreateFir
 		return nil, err
 	}
 	if !created {
-		return nil, existsf("setup is already done: a user exists; sign in instead")
+		return nil, apierr.Existsf("setup is already done: a user exists; sign in instead")
 	}
 	u, _, _, err := s.store.userByEmail(ctx, req.GetEmail())
 	if err != nil {
@@ -196,8 +192,8 @@ func (s *authServer) GetCurrentUser(ctx context.Context, _ *logsv1.GetCurrentUse
 		return nil, err
 	}
 	u, err := s.store.userByID(ctx, p.UserID)
-	if errors.Is(err, errNotFound) {
-		return nil, unauthenticatedf(msgBadSession)
+	if errors.Is(err, apierr.ErrNotFound) {
+		return nil, errBadSession
 	}
 	if err != nil {
 		return nil, err

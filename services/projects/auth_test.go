@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/base64"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -19,10 +20,12 @@ import (
 
 	identityv1 "github.com/devsmith/logs/gen/devsmith/identity/v1"
 	logsv1 "github.com/devsmith/logs/gen/devsmith/logs/v1"
+	"github.com/devsmith/logs/internal/apierr"
 	"github.com/devsmith/logs/internal/authn"
 )
 
 func TestLogin(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	ctx := context.Background()
 
@@ -75,6 +78,7 @@ func TestLogin(t *testing.T) {
 }
 
 func TestSessionRequired(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	_, err := e.auth.GetCurrentUser(context.Background(), &logsv1.GetCurrentUserRequest{})
 	requireCode(t, err, codes.Unauthenticated, status.Convert(authn.ErrNoCredentials).Message())
@@ -89,6 +93,7 @@ func TestSessionRequired(t *testing.T) {
 }
 
 func TestLogout(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	ctx, _ := e.login(testAdminEmail, testAdminPassword)
 	other, _ := e.login(testAdminEmail, testAdminPassword)
@@ -108,6 +113,7 @@ func TestLogout(t *testing.T) {
 }
 
 func TestSessionExpiry(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	ctx, tok := e.login(testAdminEmail, testAdminPassword)
 	_, keep := e.login(testAdminEmail, testAdminPassword)
@@ -145,6 +151,7 @@ func TestSessionExpiry(t *testing.T) {
 }
 
 func TestSessionTTL(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, func(c *Config) { c.SessionTTL = time.Hour })
 	res, err := e.auth.Login(context.Background(), &logsv1.LoginRequest{Email: testAdminEmail, Password: testAdminPassword})
 	require.NoError(t, err)
@@ -156,6 +163,7 @@ func TestSessionTTL(t *testing.T) {
 }
 
 func TestLoginThrottling(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, func(c *Config) {
 		c.LoginFailures = 3
 		c.LoginWindow = time.Minute
@@ -199,6 +207,7 @@ func TestLoginThrottling(t *testing.T) {
 }
 
 func TestLoginThrottlingByPeerAddress(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, func(c *Config) { c.LoginFailures = 2 })
 	wrong := &logsv1.LoginRequest{Email: testAdminEmail, Password: "wrong-password"}
 	for range 2 {
@@ -213,6 +222,7 @@ func TestLoginThrottlingByPeerAddress(t *testing.T) {
 }
 
 func TestLoginThrottlingIgnoresForwardedForFromDirectCallers(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, func(c *Config) { c.LoginFailures = 2 })
 	wrong := &logsv1.LoginRequest{Email: testAdminEmail, Password: "wrong-password"}
 	// A direct gRPC caller naming a new address per attempt, without or
@@ -232,6 +242,7 @@ func TestLoginThrottlingIgnoresForwardedForFromDirectCallers(t *testing.T) {
 }
 
 func TestBootstrap(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	countUsers := func(e *env) int {
 		var n int
@@ -266,6 +277,7 @@ func TestBootstrap(t *testing.T) {
 }
 
 func TestDatabaseDown(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	ctx, _ := e.login(testAdminEmail, testAdminPassword)
 	e.pool.Close()
@@ -273,9 +285,9 @@ func TestDatabaseDown(t *testing.T) {
 	_, err := e.auth.GetCurrentUser(ctx, &logsv1.GetCurrentUserRequest{})
 	requireCode(t, err, codes.Unavailable, msgUnavailable)
 	_, err = e.auth.Login(context.Background(), &logsv1.LoginRequest{Email: testAdminEmail, Password: testAdminPassword})
-	requireCode(t, err, codes.Internal, msgInternal)
+	requireCode(t, err, codes.Internal, apierr.MsgInternal)
 	_, err = e.identity.ResolveApiKey(serviceCtx(), &identityv1.ResolveApiKeyRequest{ApiKey: "dsk_x"})
-	requireCode(t, err, codes.Internal, msgInternal)
+	requireCode(t, err, codes.Internal, apierr.MsgInternal)
 }
 
 func TestDatabaseUnreachable(t *testing.T) {
@@ -285,5 +297,9 @@ func TestDatabaseUnreachable(t *testing.T) {
 	defer pool.Close()
 	svc := New(zaptest.NewLogger(t), pool, Config{BcryptCost: bcrypt.MinCost})
 	_, err = (&identityServer{Service: svc}).ResolveApiKey(context.Background(), &identityv1.ResolveApiKeyRequest{ApiKey: "dsk_x"})
-	requireCode(t, svc.toStatus("test", err), codes.Unavailable, msgDBDown)
+	mapped := apierr.ToStatus(context.Background(), svc.log, "/test", err)
+	requireCode(t, mapped, codes.Unavailable, apierr.MsgDBDown)
+	httpStatus, retry := apierr.HTTPStatus(status.Convert(mapped))
+	require.Equal(t, http.StatusServiceUnavailable, httpStatus)
+	require.Equal(t, apierr.DefaultRetry, retry)
 }

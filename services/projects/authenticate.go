@@ -5,13 +5,11 @@ import (
 	"errors"
 	"strings"
 
-	"go.uber.org/zap"
-	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
-	"google.golang.org/grpc/status"
 
 	identityv1 "github.com/devsmith/logs/gen/devsmith/identity/v1"
 	logsv1 "github.com/devsmith/logs/gen/devsmith/logs/v1"
+	"github.com/devsmith/logs/internal/apierr"
 	"github.com/devsmith/logs/internal/authn"
 )
 
@@ -19,52 +17,60 @@ import (
 // none for AuthService.Login, the service credential for IdentityService,
 // and a session token for everything else. Sessions are resolved locally
 // (no IdentityService round trip) into the same principal ResolveSession
-// gives the other services.
+// gives the other services. It answers statuses: it runs before the
+// error-mapping interceptor.
 func (s *Service) Authenticator() authn.Authenticator {
-	identityPrefix := "/" + identityv1.IdentityService_ServiceDesc.ServiceName + "/"
 	return func(ctx context.Context, fullMethod string, md metadata.MD) (*authn.Principal, error) {
-		switch {
-		case fullMethod == logsv1.AuthService_Login_FullMethodName,
-			fullMethod == logsv1.AuthService_GetSetupStatus_FullMethodName,
-			fullMethod == logsv1.AuthService_CreateFirstAdmin_FullMethodName:
-			return &authn.Principal{Kind: authn.KindAnonymous}, nil
-		case strings.HasPrefix(fullMethod, identityPrefix):
-			if len(md.Get(authn.ServiceTokenHeader)) == 0 {
-				return nil, authn.ErrNotService
-			}
-			if !authn.ServiceToken(md, s.cfg.ServiceToken) {
-				return nil, status.Error(codes.Unauthenticated, "invalid service credential")
-			}
-			return &authn.Principal{Kind: authn.KindService}, nil
-		}
-		tok := authn.BearerToken(md)
-		if tok == "" {
-			return nil, authn.ErrNoCredentials
-		}
-		if strings.HasPrefix(tok, authn.APIKeyPrefix) {
-			return nil, status.Error(codes.Unauthenticated, "this method needs a user's session token, not a project API key")
-		}
-		_, p, err := s.resolveSession(ctx, tok)
+		p, err := s.authenticate(ctx, fullMethod, md)
 		if err != nil {
-			var ce *clientError
-			if errors.As(err, &ce) {
-				return nil, s.toStatus(fullMethod, err)
-			}
-			if ctx.Err() != nil {
-				return nil, s.toStatus(fullMethod, ctx.Err())
-			}
-			s.log.Error("resolving session failed", zap.String("method", fullMethod), zap.Error(err))
-			return nil, status.Error(codes.Unavailable, msgUnavailable)
+			return nil, apierr.ToStatus(ctx, s.log, fullMethod, err)
 		}
 		return p, nil
 	}
+}
+
+func (s *Service) authenticate(ctx context.Context, fullMethod string, md metadata.MD) (*authn.Principal, error) {
+	identityPrefix := "/" + identityv1.IdentityService_ServiceDesc.ServiceName + "/"
+	switch {
+	case fullMethod == logsv1.AuthService_Login_FullMethodName,
+		fullMethod == logsv1.AuthService_GetSetupStatus_FullMethodName,
+		fullMethod == logsv1.AuthService_CreateFirstAdmin_FullMethodName:
+		return &authn.Principal{Kind: authn.KindAnonymous}, nil
+	case strings.HasPrefix(fullMethod, identityPrefix):
+		if len(md.Get(authn.ServiceTokenHeader)) == 0 {
+			return nil, authn.ErrNotService
+		}
+		if !authn.ServiceToken(md, s.cfg.ServiceToken) {
+			return nil, errBadServiceToken
+		}
+		return &authn.Principal{Kind: authn.KindService}, nil
+	}
+	tok := authn.BearerToken(md)
+	if tok == "" {
+		return nil, authn.ErrNoCredentials
+	}
+	if strings.HasPrefix(tok, authn.APIKeyPrefix) {
+		return nil, errKeyNotSession
+	}
+	_, p, err := s.resolveSession(ctx, tok)
+	var ce *apierr.Error
+	switch {
+	case err == nil:
+		return p, nil
+	case errors.As(err, &ce):
+		return nil, err
+	case ctx.Err() != nil:
+		return nil, ctx.Err()
+	}
+	// Not the session's fault: the caller may retry.
+	return nil, errCredentialsUnchecked(err)
 }
 
 // resolveSession turns a session token into its user and a user principal
 // with every project the user may read.
 func (s *Service) resolveSession(ctx context.Context, tok string) (user, *authn.Principal, error) {
 	if tok == "" {
-		return user{}, nil, unauthenticatedf(msgBadSession)
+		return user{}, nil, errBadSession
 	}
 	u, err := s.store.sessionUser(ctx, digest(tok))
 	if err != nil {
@@ -88,7 +94,7 @@ func (s *Service) resolveSession(ctx context.Context, tok string) (user, *authn.
 func caller(ctx context.Context) (*authn.Principal, error) {
 	p := authn.FromContext(ctx)
 	if p.Kind != authn.KindUser {
-		return nil, unauthenticatedf(msgBadSession)
+		return nil, errBadSession
 	}
 	return p, nil
 }
@@ -100,7 +106,7 @@ func adminCaller(ctx context.Context) (*authn.Principal, error) {
 		return nil, err
 	}
 	if !p.IsAdmin() {
-		return nil, deniedf(msgAdminOnly)
+		return nil, errAdminOnly
 	}
 	return p, nil
 }

@@ -21,10 +21,10 @@ type identityServer struct {
 func (s *identityServer) ResolveApiKey(ctx context.Context, req *identityv1.ResolveApiKeyRequest) (*identityv1.ResolveApiKeyResponse, error) {
 	key := req.GetApiKey()
 	if key == "" {
-		return nil, unauthenticatedf("API key required: send `Authorization: Bearer dsk_...` or `X-API-Key: dsk_...`")
+		return nil, errNoAPIKey
 	}
 	if !strings.HasPrefix(key, authn.APIKeyPrefix) {
-		return nil, unauthenticatedf(msgBadAPIKey)
+		return nil, errBadAPIKey
 	}
 	id, slug, err := s.store.resolveAPIKey(ctx, digest(key))
 	if err != nil {

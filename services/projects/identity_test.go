@@ -14,6 +14,7 @@ import (
 )
 
 func TestIdentityServiceNeedsServiceToken(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	admin, tok := e.login(testAdminEmail, testAdminPassword)
 	p := e.newProject(admin, "app")
@@ -57,6 +58,7 @@ func TestIdentityServiceNeedsServiceToken(t *testing.T) {
 }
 
 func TestResolveApiKeyRefusals(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	p := e.newProject(e.admin(), "app")
 	for name, key := range map[string]string{

@@ -20,6 +20,7 @@ import (
 
 	identityv1 "github.com/devsmith/logs/gen/devsmith/identity/v1"
 	logsv1 "github.com/devsmith/logs/gen/devsmith/logs/v1"
+	"github.com/devsmith/logs/internal/apierr"
 	"github.com/devsmith/logs/internal/authn"
 	"github.com/devsmith/logs/internal/pgtest"
 )
@@ -81,10 +82,7 @@ func newEnv(t *testing.T, opts ...func(*Config)) *env {
 
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
-	g := grpc.NewServer(
-		grpc.UnaryInterceptor(authn.UnaryServerInterceptor(svc.Authenticator())),
-		grpc.StreamInterceptor(authn.StreamServerInterceptor(svc.Authenticator())),
-	)
+	g := grpc.NewServer(apierr.ServerOptions(svc.log, authn.UnaryServerInterceptor(svc.Authenticator()), authn.StreamServerInterceptor(svc.Authenticator()))...)
 	svc.Register(g)
 	done := make(chan struct{})
 	go func() {

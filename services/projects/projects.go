@@ -8,6 +8,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	logsv1 "github.com/devsmith/logs/gen/devsmith/logs/v1"
+	"github.com/devsmith/logs/internal/apierr"
 	"github.com/devsmith/logs/internal/authn"
 )
 
@@ -32,7 +33,7 @@ func (s *Service) readableProject(ctx context.Context, p *authn.Principal, id in
 		return project{}, err
 	}
 	if pr.Role == "" {
-		return project{}, deniedf("project %d is not yours", id)
+		return project{}, apierr.Deniedf("project %d is not yours", id)
 	}
 	return pr, nil
 }
@@ -44,7 +45,7 @@ func (s *Service) managedProject(ctx context.Context, p *authn.Principal, id int
 		return project{}, err
 	}
 	if pr.Role != roleOwner && pr.Role != roleAdmin && !p.IsAdmin() {
-		return project{}, deniedf("only the owner of project %d or an admin can %s", id, action)
+		return project{}, apierr.Deniedf("only the owner of project %d or an admin can %s", id, action)
 	}
 	return pr, nil
 }
@@ -123,10 +124,10 @@ func (s *projectServer) RegenerateProjectKey(ctx context.Context, req *logsv1.Re
 		return nil, err
 	}
 	if pr.Role == roleViewer && !p.IsAdmin() {
-		return nil, deniedf("viewers cannot rotate keys")
+		return nil, apierr.Deniedf("viewers cannot rotate keys")
 	}
 	if !pr.IsActive {
-		return nil, preconditionf("project %d is deleted; its key cannot be regenerated", pr.ID)
+		return nil, apierr.Preconditionf("project %d is deleted; its key cannot be regenerated", pr.ID)
 	}
 	key, keyHash, err := newAPIKey()
 	if err != nil {
@@ -190,7 +191,7 @@ func (s *projectServer) AddProjectMember(ctx context.Context, req *logsv1.AddPro
 		return nil, err
 	}
 	if req.GetEmail() == "" {
-		return nil, invalidf("email is required")
+		return nil, apierr.Invalidf("email is required")
 	}
 	role, err := memberRole(req.GetRole())
 	if err != nil {

@@ -16,6 +16,7 @@ import (
 )
 
 func TestCreateProjectValidation(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	_, member := e.newUser("member@example.com", "member")
 	e.newProject(member, "taken")
@@ -80,6 +81,7 @@ func TestCreateProjectValidation(t *testing.T) {
 }
 
 func TestProjectVisibility(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	admin := e.admin()
 	_, alice := e.newUser("alice@example.com", "member")
@@ -127,6 +129,7 @@ func TestProjectVisibility(t *testing.T) {
 }
 
 func TestSharing(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	ownerID, owner := e.newUser("owner@example.com", "member")
 	friendID, friend := e.newUser("friend@example.com", "member")
@@ -217,6 +220,7 @@ func TestSharing(t *testing.T) {
 }
 
 func TestKeyRotation(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	_, owner := e.newUser("owner@example.com", "member")
 	p := e.newProject(owner, "rotating")
@@ -239,6 +243,7 @@ func TestKeyRotation(t *testing.T) {
 }
 
 func TestDeleteProject(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	ctx := context.Background()
 	_, owner := e.newUser("owner@example.com", "member")
@@ -292,6 +297,7 @@ func TestDeleteProject(t *testing.T) {
 }
 
 func TestLogCounts(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	ctx := context.Background()
 	_, owner := e.newUser("owner@example.com", "member")
@@ -338,6 +344,7 @@ func TestLogCounts(t *testing.T) {
 }
 
 func TestListProjectsPagination(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	_, owner := e.newUser("owner@example.com", "member")
 	var ids []int64

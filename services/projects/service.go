@@ -58,34 +58,13 @@ func New(log *zap.Logger, pool *pgxpool.Pool, cfg Config) *Service {
 	}
 }
 
-// Register registers the four gRPC services on g.
+// Register registers the four gRPC services on g. Their errors become
+// statuses in the server's apierr interceptor.
 func (s *Service) Register(g *grpc.Server) {
-	s.register(g, &logsv1.AuthService_ServiceDesc, &authServer{Service: s})
-	s.register(g, &logsv1.UserService_ServiceDesc, &userServer{Service: s})
-	s.register(g, &logsv1.ProjectService_ServiceDesc, &projectServer{Service: s})
-	s.register(g, &identityv1.IdentityService_ServiceDesc, &identityServer{Service: s})
-}
-
-// register registers impl under desc with every method's error passed
-// through toStatus: the one place where this service's errors become the
-// statuses clients see. (The services have unary methods only.)
-func (s *Service) register(g grpc.ServiceRegistrar, desc *grpc.ServiceDesc, impl any) {
-	d := *desc
-	d.Methods = make([]grpc.MethodDesc, len(desc.Methods))
-	for i, m := range desc.Methods {
-		method, handler := "/"+desc.ServiceName+"/"+m.MethodName, m.Handler
-		d.Methods[i] = grpc.MethodDesc{
-			MethodName: m.MethodName,
-			Handler: func(srv any, ctx context.Context, dec func(any) error, in grpc.UnaryServerInterceptor) (any, error) {
-				res, err := handler(srv, ctx, dec, in)
-				if err != nil {
-					return nil, s.toStatus(method, err)
-				}
-				return res, nil
-			},
-		}
-	}
-	g.RegisterService(&d, impl)
+	logsv1.RegisterAuthServiceServer(g, &authServer{Service: s})
+	logsv1.RegisterUserServiceServer(g, &userServer{Service: s})
+	logsv1.RegisterProjectServiceServer(g, &projectServer{Service: s})
+	identityv1.RegisterIdentityServiceServer(g, &identityServer{Service: s})
 }
 
 // Bootstrap creates the first admin from Config.AdminEmail and

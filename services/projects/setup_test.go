@@ -12,6 +12,7 @@ import (
 )
 
 func TestCreateFirstAdmin(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, func(c *Config) { c.AdminEmail, c.AdminPassword = "", "" })
 	ctx := context.Background()
 

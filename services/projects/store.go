@@ -10,10 +10,11 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/devsmith/logs/internal/apierr"
 	"github.com/devsmith/logs/internal/authn"
 )
 
-// store holds the service's SQL. It returns wrapped errors, or clientErrors
+// store holds the service's SQL. It returns wrapped errors, or client errors (apierr)
 // whose message a caller may see (NotFound, AlreadyExists, ...).
 type store struct {
 	pool *pgxpool.Pool
@@ -86,7 +87,7 @@ func (st *store) createUser(ctx context.Context, email, passwordHash, role strin
 		`INSERT INTO logs.users (email, password_hash, role) VALUES ($1, $2, $3) RETURNING `+userColumns,
 		email, passwordHash, role))
 	if isUniqueViolation(err, "users_email_key") {
-		return user{}, existsf("a user with email %s already exists", email)
+		return user{}, apierr.Existsf("a user with email %s already exists", email)
 	}
 	if err != nil {
 		return user{}, fmt.Errorf("inserting user: %w", err)
@@ -148,7 +149,7 @@ func (st *store) userByEmail(ctx context.Context, email string) (u user, passwor
 func (st *store) userByID(ctx context.Context, id int64) (user, error) {
 	u, err := scanUser(st.pool.QueryRow(ctx, `SELECT `+userColumns+` FROM logs.users WHERE id = $1`, id))
 	if errors.Is(err, pgx.ErrNoRows) {
-		return user{}, notFoundf("user %d not found", id)
+		return user{}, apierr.NotFoundf("user %d not found", id)
 	}
 	if err != nil {
 		return user{}, fmt.Errorf("looking up user %d: %w", id, err)
@@ -189,7 +190,7 @@ func (st *store) deleteUser(ctx context.Context, id int64) error {
 	var role string
 	err = tx.QueryRow(ctx, `SELECT role FROM logs.users WHERE id = $1 FOR UPDATE`, id).Scan(&role)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return notFoundf("user %d not found", id)
+		return apierr.NotFoundf("user %d not found", id)
 	}
 	if err != nil {
 		return fmt.Errorf("locking user %d: %w", id, err)
@@ -201,7 +202,7 @@ func (st *store) deleteUser(ctx context.Context, id int64) error {
 			return fmt.Errorf("counting admins: %w", err)
 		}
 		if admins <= 1 {
-			return preconditionf("user %d is the last admin and cannot be deleted", id)
+			return apierr.Preconditionf("user %d is the last admin and cannot be deleted", id)
 		}
 	}
 	if _, err := tx.Exec(ctx, `DELETE FROM logs.users WHERE id = $1`, id); err != nil {
@@ -233,7 +234,7 @@ func (st *store) sessionUser(ctx context.Context, tokenHash []byte) (user, error
 		FROM logs.sessions s JOIN logs.users u ON u.id = s.user_id
 		WHERE s.token_hash = $1 AND s.expires_at > now()`, tokenHash))
 	if errors.Is(err, pgx.ErrNoRows) {
-		return user{}, unauthenticatedf(msgBadSession)
+		return user{}, errBadSession
 	}
 	if err != nil {
 		return user{}, fmt.Errorf("looking up session: %w", err)
@@ -305,7 +306,7 @@ func (st *store) createProject(ctx context.Context, ownerID int64, p project, ke
 		VALUES ($1, $2, $3, $4, $5, $6) RETURNING id, created_at, is_active`,
 		ownerID, p.Name, p.Slug, p.Description, p.RepositoryURL, keyHash).Scan(&p.ID, &p.CreatedAt, &p.IsActive)
 	if isUniqueViolation(err, "projects_slug_key") {
-		return project{}, existsf("slug %q is already taken", p.Slug)
+		return project{}, apierr.Existsf("slug %q is already taken", p.Slug)
 	}
 	if err != nil {
 		return project{}, fmt.Errorf("inserting project: %w", err)
@@ -343,7 +344,7 @@ func (st *store) getProject(ctx context.Context, id, userID int64, isAdmin bool)
 	p, err := scanProject(st.pool.QueryRow(ctx, `SELECT `+projectColumns+projectFrom+projectRollups+`
 		WHERE p.id = $3`, userID, isAdmin, id))
 	if errors.Is(err, pgx.ErrNoRows) {
-		return project{}, notFoundf("project %d not found", id)
+		return project{}, apierr.NotFoundf("project %d not found", id)
 	}
 	if err != nil {
 		return project{}, fmt.Errorf("looking up project %d: %w", id, err)
@@ -360,7 +361,7 @@ func (st *store) setProjectKey(ctx context.Context, id int64, keyHash []byte) er
 		return fmt.Errorf("replacing key of project %d: %w", id, err)
 	}
 	if tag.RowsAffected() == 0 {
-		return preconditionf("project %d is deleted; its key cannot be regenerated", id)
+		return apierr.Preconditionf("project %d is deleted; its key cannot be regenerated", id)
 	}
 	return nil
 }
@@ -382,7 +383,7 @@ func (st *store) resolveAPIKey(ctx context.Context, keyHash []byte) (id int64, s
 	err = st.pool.QueryRow(ctx,
 		`SELECT id, slug FROM logs.projects WHERE key_hash = $1 AND is_active`, keyHash).Scan(&id, &slug)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return 0, "", unauthenticatedf(msgBadAPIKey)
+		return 0, "", errBadAPIKey
 	}
 	if err != nil {
 		return 0, "", fmt.Errorf("looking up API key: %w", err)
@@ -427,10 +428,10 @@ func (st *store) upsertMember(ctx context.Context, p project, email, role string
 		return member{}, err
 	}
 	if !found {
-		return member{}, notFoundf("no user with email %s", email)
+		return member{}, apierr.NotFoundf("no user with email %s", email)
 	}
 	if u.ID == p.OwnerID {
-		return member{}, invalidf("email: %s owns project %d; an owner cannot also be a member", u.Email, p.ID)
+		return member{}, apierr.Invalidf("email: %s owns project %d; an owner cannot also be a member", u.Email, p.ID)
 	}
 	m := member{UserID: u.ID, Email: u.Email, Role: role}
 	err = st.pool.QueryRow(ctx, `INSERT INTO logs.project_members (project_id, user_id, role) VALUES ($1, $2, $3)
@@ -438,7 +439,7 @@ func (st *store) upsertMember(ctx context.Context, p project, email, role string
 		RETURNING created_at`, p.ID, u.ID, role).Scan(&m.CreatedAt)
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) && pgErr.Code == "23503" { // the user was deleted meanwhile
-		return member{}, notFoundf("no user with email %s", email)
+		return member{}, apierr.NotFoundf("no user with email %s", email)
 	}
 	if err != nil {
 		return member{}, fmt.Errorf("sharing project %d: %w", p.ID, err)
@@ -452,7 +453,7 @@ func (st *store) removeMember(ctx context.Context, projectID, userID int64) erro
 		return fmt.Errorf("removing member of project %d: %w", projectID, err)
 	}
 	if tag.RowsAffected() == 0 {
-		return notFoundf("user %d is not a member of project %d", userID, projectID)
+		return apierr.NotFoundf("user %d is not a member of project %d", userID, projectID)
 	}
 	return nil
 }

@@ -8,6 +8,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	logsv1 "github.com/devsmith/logs/gen/devsmith/logs/v1"
+	"github.com/devsmith/logs/internal/apierr"
 )
 
 // userServer is the UserService.
@@ -73,7 +74,7 @@ func (s *userServer) DeleteUser(ctx context.Context, req *logsv1.DeleteUserReque
 		return nil, err
 	}
 	if req.GetId() == p.UserID {
-		return nil, preconditionf("id: you cannot delete your own account; ask another admin")
+		return nil, apierr.Preconditionf("id: you cannot delete your own account; ask another admin")
 	}
 	if err := s.store.deleteUser(ctx, req.GetId()); err != nil {
 		return nil, err

@@ -10,9 +10,11 @@ import (
 	"google.golang.org/grpc/codes"
 
 	logsv1 "github.com/devsmith/logs/gen/devsmith/logs/v1"
+	"github.com/devsmith/logs/internal/apierr"
 )
 
 func TestCreateUserValidation(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	admin := e.admin()
 	_, err := e.users.CreateUser(admin, &logsv1.CreateUserRequest{Email: "Taken@Example.com", Password: testPassword})
@@ -59,6 +61,7 @@ func TestCreateUserValidation(t *testing.T) {
 }
 
 func TestUsersAdminOnly(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	_, member := e.newUser("member@example.com", "member")
 	_, err := e.users.ListUsers(member, &logsv1.ListUsersRequest{})
@@ -70,6 +73,7 @@ func TestUsersAdminOnly(t *testing.T) {
 }
 
 func TestListUsersPagination(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	admin := e.admin()
 	want := []string{testAdminEmail}
@@ -118,6 +122,7 @@ func TestListUsersPagination(t *testing.T) {
 }
 
 func TestDeleteUser(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	ctx := context.Background()
 	admin := e.admin()
@@ -165,7 +170,7 @@ func TestDeleteUser(t *testing.T) {
 	_, err = e.users.DeleteUser(admin2, &logsv1.DeleteUserRequest{Id: adminID})
 	require.NoError(t, err)
 	err = e.svc.store.deleteUser(ctx, admin2ID)
-	require.True(t, errors.Is(err, errPrecondition), "got %v", err)
+	require.True(t, errors.Is(err, apierr.ErrPrecondition), "got %v", err)
 	require.ErrorContains(t, err, "last admin")
 	list, err := e.users.ListUsers(admin2, &logsv1.ListUsersRequest{})
 	require.NoError(t, err)

@@ -9,6 +9,8 @@ import (
 	"time"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/devsmith/logs/internal/apierr"
 )
 
 // Limits on what clients send.
@@ -28,16 +30,16 @@ var slugRE = regexp.MustCompile(`^[a-z0-9-]{1,100}$`)
 func validateEmail(field, email string) error {
 	switch {
 	case email == "":
-		return invalidf("%s is required", field)
+		return apierr.Invalidf("%s is required", field)
 	case len(email) > maxEmail:
-		return invalidf("%s must be at most %d characters", field, maxEmail)
+		return apierr.Invalidf("%s must be at most %d characters", field, maxEmail)
 	}
 	at := strings.Count(email, "@")
 	i := strings.IndexByte(email, '@')
 	if at != 1 || i == 0 || i == len(email)-1 || strings.IndexFunc(email, func(r rune) bool {
 		return unicode.IsSpace(r) || unicode.IsControl(r)
 	}) >= 0 {
-		return invalidf("%s must be an address like name@example.com", field)
+		return apierr.Invalidf("%s must be an address like name@example.com", field)
 	}
 	return nil
 }
@@ -45,9 +47,9 @@ func validateEmail(field, email string) error {
 func validatePassword(password string) error {
 	switch {
 	case utf8.RuneCountInString(password) < minPassword:
-		return invalidf("password must be at least %d characters", minPassword)
+		return apierr.Invalidf("password must be at least %d characters", minPassword)
 	case len(password) > maxPasswordBytes:
-		return invalidf("password must be at most %d bytes", maxPasswordBytes)
+		return apierr.Invalidf("password must be at most %d bytes", maxPasswordBytes)
 	}
 	return nil
 }
@@ -60,7 +62,7 @@ func userRole(role string) (string, error) {
 	case roleAdmin, roleMember:
 		return role, nil
 	}
-	return "", invalidf("role must be %q or %q", roleAdmin, roleMember)
+	return "", apierr.Invalidf("role must be %q or %q", roleAdmin, roleMember)
 }
 
 // memberRole checks a role for AddProjectMember.
@@ -69,7 +71,7 @@ func memberRole(role string) (string, error) {
 	case roleViewer, roleMaintainer:
 		return role, nil
 	}
-	return "", invalidf("role must be %q or %q", roleViewer, roleMaintainer)
+	return "", apierr.Invalidf("role must be %q or %q", roleViewer, roleMaintainer)
 }
 
 // validateProject checks a CreateProject request and returns the project to
@@ -78,20 +80,20 @@ func validateProject(name, slug, description, repositoryURL string) (project, er
 	name = strings.TrimSpace(name)
 	switch {
 	case name == "":
-		return project{}, invalidf("name is required")
+		return project{}, apierr.Invalidf("name is required")
 	case utf8.RuneCountInString(name) > maxName:
-		return project{}, invalidf("name must be at most %d characters", maxName)
+		return project{}, apierr.Invalidf("name must be at most %d characters", maxName)
 	case !slugRE.MatchString(slug):
-		return project{}, invalidf("slug must be 1-100 lowercase letters, digits or dashes")
+		return project{}, apierr.Invalidf("slug must be 1-100 lowercase letters, digits or dashes")
 	case utf8.RuneCountInString(description) > maxDescription:
-		return project{}, invalidf("description must be at most %d characters", maxDescription)
+		return project{}, apierr.Invalidf("description must be at most %d characters", maxDescription)
 	case len(repositoryURL) > maxRepositoryURL:
-		return project{}, invalidf("repository_url must be at most %d characters", maxRepositoryURL)
+		return project{}, apierr.Invalidf("repository_url must be at most %d characters", maxRepositoryURL)
 	}
 	if repositoryURL != "" {
 		u, err := url.Parse(repositoryURL)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return project{}, invalidf("repository_url must be an http or https URL")
+			return project{}, apierr.Invalidf("repository_url must be an http or https URL")
 		}
 	}
 	return project{Name: name, Slug: slug, Description: description, RepositoryURL: repositoryURL}, nil
@@ -101,7 +103,7 @@ func validateProject(name, slug, description, repositoryURL string) (project, er
 func pageSize(n int32) (int, error) {
 	switch {
 	case n < 0:
-		return 0, invalidf("page_size must not be negative")
+		return 0, apierr.Invalidf("page_size must not be negative")
 	case n == 0:
 		return defaultPageSize, nil
 	case n > maxPageSize:
@@ -135,16 +137,16 @@ func decodePageToken(tok string) (*pageKey, error) {
 	}
 	b, err := base64.RawURLEncoding.DecodeString(tok)
 	if err != nil {
-		return nil, invalidf(msgBadPage)
+		return nil, errBadPage
 	}
 	ts, id, ok := strings.Cut(string(b), ".")
 	if !ok {
-		return nil, invalidf(msgBadPage)
+		return nil, errBadPage
 	}
 	micros, err1 := strconv.ParseInt(ts, 10, 64)
 	n, err2 := strconv.ParseInt(id, 10, 64)
 	if err1 != nil || err2 != nil || n <= 0 {
-		return nil, invalidf(msgBadPage)
+		return nil, errBadPage
 	}
 	return &pageKey{T: time.UnixMicro(micros).UTC(), ID: n}, nil
 }

@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/devsmith/logs/internal/apierr"
 )
 
 func TestPageToken(t *testing.T) {
@@ -20,7 +22,7 @@ func TestPageToken(t *testing.T) {
 
 	for _, bad := range []string{"=", "not base64!", "MTIz", "LjE", "MTIzLjA", "YS5i"} {
 		_, err := decodePageToken(bad)
-		require.ErrorIs(t, err, errInvalid, bad)
+		require.ErrorIs(t, err, apierr.ErrInvalid, bad)
 	}
 }
 
@@ -31,5 +33,5 @@ func TestPageSize(t *testing.T) {
 		require.Equal(t, want, got, "page_size %d", in)
 	}
 	_, err := pageSize(-1)
-	require.ErrorIs(t, err, errInvalid)
+	require.ErrorIs(t, err, apierr.ErrInvalid)
 }

@@ -51,14 +51,6 @@ func contextJSON(stored []byte) string {
 
 // ListEntries returns a page of matching entries, newest first.
 func (s *Service) ListEntries(ctx context.Context, req *logsv1.ListEntriesRequest) (*logsv1.ListEntriesResponse, error) {
-	res, err := s.listEntries(ctx, req)
-	if err != nil {
-		return nil, s.toStatus(ctx, "listing entries", err)
-	}
-	return res, nil
-}
-
-func (s *Service) listEntries(ctx context.Context, req *logsv1.ListEntriesRequest) (*logsv1.ListEntriesResponse, error) {
 	pageSize, err := s.cfg.pageSize(req.GetPageSize())
 	if err != nil {
 		return nil, err

@@ -51,6 +51,7 @@ func ctxf(kv ...string) []*logsv1.ContextFilter {
 }
 
 func TestListEntriesFilters(t *testing.T) {
+	t.Parallel()
 	s, _ := newService(t, Config{}, day)
 	ids := loadFilterData(t, s)
 	all := []int{1, 2, 3, 4, 5, 6, 7, 9, 10}
@@ -125,6 +126,7 @@ func TestListEntriesFilters(t *testing.T) {
 }
 
 func TestListEntriesEntryShape(t *testing.T) {
+	t.Parallel()
 	s, _ := newService(t, Config{}, day)
 	ids := loadFilterData(t, s)
 	res, err := s.ListEntries(as(member()), &logsv1.ListEntriesRequest{Q: "Payment"})
@@ -176,6 +178,7 @@ func TestContextJSONIsAlwaysAnObject(t *testing.T) {
 }
 
 func TestInvalidArguments(t *testing.T) {
+	t.Parallel()
 	s, _ := newService(t, Config{}, day)
 	ctx := as(member())
 	t0 := timestamppb.New(at(1))
@@ -245,6 +248,7 @@ func TestInvalidArguments(t *testing.T) {
 }
 
 func TestTenancy(t *testing.T) {
+	t.Parallel()
 	s, _ := newService(t, Config{}, day)
 	loadFilterData(t, s)
 	since, until := timestamppb.New(day), timestamppb.New(day.Add(24*time.Hour))
@@ -308,6 +312,7 @@ func TestTenancy(t *testing.T) {
 // (ties broken by id) while another goroutine inserts entries between the
 // pages: every original entry comes exactly once.
 func TestPaginationWhileInserting(t *testing.T) {
+	t.Parallel()
 	s, pool := newService(t, Config{}, day)
 	ctx := context.Background()
 	ts := day.Add(12 * time.Hour)
@@ -381,6 +386,7 @@ func TestPaginationWhileInserting(t *testing.T) {
 }
 
 func TestPageTokenBoundToFilters(t *testing.T) {
+	t.Parallel()
 	s, pool := newService(t, Config{}, day)
 	_, err := pool.Exec(context.Background(), `INSERT INTO logs.entries (project_id, ts, service_name, level, message)
 		SELECT $1, $2, 'api', 3, 'hello ' || i FROM generate_series(1, 10) i`, alpha, day.Add(time.Hour))
@@ -421,6 +427,7 @@ func TestPageTokenBoundToFilters(t *testing.T) {
 }
 
 func TestPageSize(t *testing.T) {
+	t.Parallel()
 	s, pool := newService(t, Config{MaxPageSize: 20, DefaultPageSize: 7}, day)
 	_, err := pool.Exec(context.Background(), `INSERT INTO logs.entries (project_id, ts, service_name, level, message)
 		SELECT $1, $2::timestamptz + i * interval '1 ms', 'api', 3, 'm' FROM generate_series(1, 30) i`, alpha, day.Add(time.Hour))
@@ -434,6 +441,7 @@ func TestPageSize(t *testing.T) {
 }
 
 func TestSearchCountCap(t *testing.T) {
+	t.Parallel()
 	s, pool := newService(t, Config{SearchCountCap: 5}, day)
 	_, err := pool.Exec(context.Background(), `INSERT INTO logs.entries (project_id, ts, service_name, level, message)
 		SELECT $1, $2::timestamptz + i * interval '1 s', 'api', 3, CASE WHEN i <= 8 THEN 'Boom ' ELSE 'bang ' END || i

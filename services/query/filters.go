@@ -12,6 +12,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	logsv1 "github.com/devsmith/logs/gen/devsmith/logs/v1"
+	"github.com/devsmith/logs/internal/apierr"
 	"github.com/devsmith/logs/internal/authn"
 	"github.com/devsmith/logs/internal/logstore"
 )
@@ -77,9 +78,9 @@ func parseFilters(ctx context.Context, raw rawFilters) (*filters, error) {
 			case ok:
 				f.projects = append(f.projects, id)
 			case p.IsAdmin():
-				return nil, notFound("project %q not found", slug)
+				return nil, apierr.NotFoundf("project %q not found", slug)
 			default:
-				return nil, permissionDenied("project %q is not yours", slug)
+				return nil, apierr.Deniedf("project %q is not yours", slug)
 			}
 		}
 	}
@@ -100,7 +101,7 @@ func parseFilters(ctx context.Context, raw rawFilters) (*filters, error) {
 		}
 		n, ok := logstore.ParseLevel(strings.TrimSpace(l))
 		if !ok {
-			return nil, invalidArg("level %q is not one of %s", l, logstore.LevelNames())
+			return nil, apierr.Invalidf("level %q is not one of TRACE, DEBUG, INFO, WARN, ERROR, FATAL", l)
 		}
 		f.levels = append(f.levels, int16(n))
 	}
@@ -115,23 +116,23 @@ func parseFilters(ctx context.Context, raw rawFilters) (*filters, error) {
 		return nil, err
 	}
 	if f.since != nil && f.until != nil && !f.since.Before(*f.until) {
-		return nil, invalidArg("since must be before until")
+		return nil, apierr.Invalidf("since must be before until")
 	}
 
 	if strings.ContainsRune(raw.q, 0) {
-		return nil, invalidArg("q must not contain NUL characters")
+		return nil, apierr.Invalidf("q must not contain NUL characters")
 	}
 	f.q = raw.q
 
 	if len(raw.context) > maxValues {
-		return nil, invalidArg("context: at most %d filters", maxValues)
+		return nil, apierr.Invalidf("context: at most %d filters", maxValues)
 	}
 	for i, c := range raw.context {
 		if c.GetKey() == "" {
-			return nil, invalidArg("context[%d].key must not be empty", i)
+			return nil, apierr.Invalidf("context[%d].key must not be empty", i)
 		}
 		if strings.ContainsRune(c.GetKey(), 0) || strings.ContainsRune(c.GetValue(), 0) {
-			return nil, invalidArg("context[%d] must not contain NUL characters", i)
+			return nil, apierr.Invalidf("context[%d] must not contain NUL characters", i)
 		}
 		f.context = append(f.context, contextFilter{key: c.GetKey(), value: c.GetValue()})
 	}
@@ -147,11 +148,11 @@ func parseFilters(ctx context.Context, raw rawFilters) (*filters, error) {
 
 func checkList(field string, vs []string) error {
 	if len(vs) > maxValues {
-		return invalidArg("%s: at most %d values", field, maxValues)
+		return apierr.Invalidf("%s: at most %d values", field, maxValues)
 	}
 	for _, v := range vs {
 		if strings.ContainsRune(v, 0) {
-			return invalidArg("%s must not contain NUL characters", field)
+			return apierr.Invalidf("%s must not contain NUL characters", field)
 		}
 	}
 	return nil
@@ -178,7 +179,7 @@ func requestTime(field string, ts *timestamppb.Timestamp) (*time.Time, error) {
 		return nil, nil
 	}
 	if err := ts.CheckValid(); err != nil {
-		return nil, invalidArg("%s is not a valid timestamp", field)
+		return nil, apierr.Invalidf("%s is not a valid timestamp", field)
 	}
 	t := ceilMicro(ts.AsTime())
 	return &t, nil

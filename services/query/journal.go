@@ -10,6 +10,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/devsmith/logs/internal/apierr"
 	"github.com/devsmith/logs/internal/logstore"
 )
 
@@ -113,7 +114,7 @@ func parseFields(s string) (first int64, xmax uint64, xip []uint64, err error) {
 func parseToken(s string) (*position, error) {
 	ms, xmax, xip, err := parseFields(s)
 	if err != nil {
-		return nil, invalidArg("resume_token %q is not a token this service gave out (%v)", truncateForMessage(s), err)
+		return nil, apierr.Invalidf("resume_token %q is not a token this service gave out (%v)", truncateForMessage(s), err)
 	}
 	return &position{at: time.UnixMilli(ms), xmax: xmax, xip: xip}, nil
 }

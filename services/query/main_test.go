@@ -14,6 +14,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/devsmith/logs/internal/apierr"
 	"github.com/devsmith/logs/internal/authn"
 	"github.com/devsmith/logs/internal/logstore/partition"
 	"github.com/devsmith/logs/internal/pgtest"
@@ -103,10 +104,14 @@ type rowQuerier interface {
 	QueryRow(context.Context, string, ...any) pgx.Row
 }
 
+// requireCode asserts the status a client gets for err: a handler called
+// directly returns its plain error, which the server's interceptor maps
+// with apierr.ToStatus (an error that came through a server is a status
+// already, which ToStatus passes through).
 func requireCode(t *testing.T, err error, code codes.Code, msg string) {
 	t.Helper()
 	require.Error(t, err)
-	st, ok := status.FromError(err)
+	st, ok := status.FromError(apierr.ToStatus(context.Background(), zaptest.NewLogger(t), "/test", err))
 	require.True(t, ok, "not a status: %v", err)
 	require.Equal(t, code, st.Code(), st.Message())
 	if msg != "" {

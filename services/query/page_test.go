@@ -19,6 +19,7 @@ import (
 // entries, same order, nothing skipped or repeated across pages, also when
 // many entries share a timestamp and the range spans partitions.
 func TestFilteredPagesEqualPlainSQL(t *testing.T) {
+	t.Parallel()
 	d0 := time.Date(2030, 3, 1, 0, 0, 0, 0, time.UTC)
 	s, pool := newService(t, Config{}, d0, d0.AddDate(0, 0, 1), d0.AddDate(0, 0, 2))
 	ctx := context.Background()

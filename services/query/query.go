@@ -12,11 +12,10 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"go.uber.org/zap"
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
-	"google.golang.org/grpc/status"
 
 	logsv1 "github.com/devsmith/logs/gen/devsmith/logs/v1"
+	"github.com/devsmith/logs/internal/apierr"
 	"github.com/devsmith/logs/internal/authn"
 )
 
@@ -60,9 +59,11 @@ func (s *Service) EndTails() { s.hub.close() }
 // Authenticator authenticates every method as a signed-in user, through
 // IdentityService.ResolveSession.
 func (s *Service) Authenticator() authn.Authenticator {
-	return func(ctx context.Context, _ string, md metadata.MD) (*authn.Principal, error) {
+	return func(ctx context.Context, fullMethod string, md metadata.MD) (*authn.Principal, error) {
 		if s.identity == nil {
-			return nil, status.Error(codes.Unavailable, "sign-in is not available: the query service has no identity client")
+			// It answers statuses: it runs before the error-mapping
+			// interceptor.
+			return nil, apierr.ToStatus(ctx, s.log, fullMethod, errNoIdentity)
 		}
 		return s.identity.Session(ctx, md)
 	}

@@ -14,14 +14,6 @@ import (
 // ListServices lists the services that sent entries to the readable (or
 // named) projects, from the per-day rollups, a page at a time.
 func (s *Service) ListServices(ctx context.Context, req *logsv1.ListServicesRequest) (*logsv1.ListServicesResponse, error) {
-	res, err := s.listServices(ctx, req)
-	if err != nil {
-		return nil, s.toStatus(ctx, "listing services", err)
-	}
-	return res, nil
-}
-
-func (s *Service) listServices(ctx context.Context, req *logsv1.ListServicesRequest) (*logsv1.ListServicesResponse, error) {
 	size, err := s.cfg.pageSize(req.GetPageSize())
 	if err != nil {
 		return nil, err

@@ -12,6 +12,7 @@ import (
 )
 
 func TestListServices(t *testing.T) {
+	t.Parallel()
 	s, pool := newService(t, Config{})
 	t1 := day.Add(time.Hour)
 	t2 := day.Add(26 * time.Hour)

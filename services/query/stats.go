@@ -8,6 +8,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	logsv1 "github.com/devsmith/logs/gen/devsmith/logs/v1"
+	"github.com/devsmith/logs/internal/apierr"
 	"github.com/devsmith/logs/internal/logstore"
 )
 
@@ -57,14 +58,6 @@ func floorTo(t time.Time, w time.Duration) time.Time {
 // GetStats counts the matching entries over a range, by level, by service and
 // over time.
 func (s *Service) GetStats(ctx context.Context, req *logsv1.GetStatsRequest) (*logsv1.GetStatsResponse, error) {
-	res, err := s.getStats(ctx, req)
-	if err != nil {
-		return nil, s.toStatus(ctx, "computing stats", err)
-	}
-	return res, nil
-}
-
-func (s *Service) getStats(ctx context.Context, req *logsv1.GetStatsRequest) (*logsv1.GetStatsResponse, error) {
 	f, err := parseFilters(ctx, rawFilters{
 		project: req.GetProject(), service: req.GetService(), level: req.GetLevel(),
 		since: req.GetSince(), until: req.GetUntil(), q: req.GetQ(), context: req.GetContext(),
@@ -76,7 +69,7 @@ func (s *Service) getStats(ctx context.Context, req *logsv1.GetStatsRequest) (*l
 		now := ceilMicro(s.now())
 		f.until = &now
 		if f.since != nil && !f.since.Before(now) {
-			return nil, invalidArg("since must be before until (default now)")
+			return nil, apierr.Invalidf("since must be before until (default now)")
 		}
 	}
 	if f.since == nil {
@@ -89,7 +82,7 @@ func (s *Service) getStats(ctx context.Context, req *logsv1.GetStatsRequest) (*l
 	last := floorTo(until.Add(-time.Microsecond), width) // the bucket holding the last instant counted
 	n := int(last.Sub(first)/width) + 1
 	if n > maxHistogramBuckets {
-		return nil, invalidArg("since: the range is too long for a histogram (at most %d days)", int(maxHistogramBuckets*width/(24*time.Hour)))
+		return nil, apierr.Invalidf("since: the range is too long for a histogram (at most %d days)", int(maxHistogramBuckets*width/(24*time.Hour)))
 	}
 
 	res := &logsv1.GetStatsResponse{

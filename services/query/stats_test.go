@@ -99,6 +99,7 @@ func sqlStats(t *testing.T, s *Service, since, until time.Time, width time.Durat
 }
 
 func TestGetStatsExact(t *testing.T) {
+	t.Parallel()
 	s, pool := newService(t, Config{}, day)
 	ctx := context.Background()
 	since := day.Add(10*time.Hour + 30*time.Second) // not aligned to the 1-minute buckets
@@ -200,6 +201,7 @@ func TestGetStatsExact(t *testing.T) {
 }
 
 func TestGetStatsDefaultRange(t *testing.T) {
+	t.Parallel()
 	s, pool := newService(t, Config{}, day.Add(-24*time.Hour), day)
 	now := day.Add(12*time.Hour + 500*time.Millisecond)
 	s.now = func() time.Time { return now }

@@ -12,6 +12,7 @@ import (
 	"google.golang.org/grpc/metadata"
 
 	logsv1 "github.com/devsmith/logs/gen/devsmith/logs/v1"
+	"github.com/devsmith/logs/internal/apierr"
 	"github.com/devsmith/logs/internal/logstore"
 )
 
@@ -41,11 +42,7 @@ type listenerState struct {
 // an entry arrives (response headers are sent as soon as the tail is
 // subscribed).
 func (s *Service) TailEntries(req *logsv1.TailEntriesRequest, stream logsv1.QueryService_TailEntriesServer) error {
-	ctx := stream.Context()
-	if err := s.tail(ctx, req, stream); err != nil {
-		return s.toStatus(ctx, "tailing entries", err)
-	}
-	return nil
+	return s.tail(stream.Context(), req, stream)
 }
 
 // resumeMargin keeps resuming clear of the journal's pruning: a token
@@ -68,7 +65,7 @@ func (s *Service) tail(ctx context.Context, req *logsv1.TailEntriesRequest, stre
 		}
 		switch age := s.now().Sub(p.at); {
 		case age < -resumeMargin:
-			return invalidArg("resume_token is from the future: not a token this service gave out")
+			return apierr.Invalidf("resume_token is from the future: not a token this service gave out")
 		case age < logstore.JournalRetention-resumeMargin:
 			resume = p
 		}

@@ -19,6 +19,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	logsv1 "github.com/devsmith/logs/gen/devsmith/logs/v1"
+	"github.com/devsmith/logs/internal/apierr"
 	"github.com/devsmith/logs/internal/authn"
 	"github.com/devsmith/logs/internal/logstore"
 )
@@ -30,10 +31,7 @@ func serve(t *testing.T, s *Service, p *authn.Principal) logsv1.QueryServiceClie
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
 	inject := func(context.Context, string, metadata.MD) (*authn.Principal, error) { return p, nil }
-	g := grpc.NewServer(
-		grpc.UnaryInterceptor(authn.UnaryServerInterceptor(inject)),
-		grpc.StreamInterceptor(authn.StreamServerInterceptor(inject)),
-	)
+	g := grpc.NewServer(apierr.ServerOptions(s.log, authn.UnaryServerInterceptor(inject), authn.StreamServerInterceptor(inject))...)
 	s.Register(g)
 	go func() { _ = g.Serve(lis) }()
 	t.Cleanup(g.Stop)
@@ -177,6 +175,7 @@ func (r *receiver) end(t *testing.T) error {
 }
 
 func TestTail(t *testing.T) {
+	t.Parallel()
 	s, pool := newService(t, Config{}, day)
 	client := serve(t, s, member())
 	run(t, s)
@@ -265,6 +264,7 @@ func TestTail(t *testing.T) {
 }
 
 func TestTailRefusals(t *testing.T) {
+	t.Parallel()
 	s, _ := newService(t, Config{})
 	client := serve(t, s, member())
 	ctx := context.Background()
@@ -292,6 +292,7 @@ func TestTailRefusals(t *testing.T) {
 // live tails go on, and what was committed without the tail hearing of it
 // (a notification lost with the connection) is caught up from the journal.
 func TestTailListenerReconnects(t *testing.T) {
+	t.Parallel()
 	s, pool := newService(t, Config{}, day)
 	client := serve(t, s, member())
 	run(t, s)
@@ -336,6 +337,7 @@ func commitSilently(t *testing.T, pool *pgxpool.Pool, r row) int64 {
 // TestTailLostTrack: a listener disconnected for longer than the journal
 // keeps rows ends the tails, which may have missed entries.
 func TestTailLostTrack(t *testing.T) {
+	t.Parallel()
 	s, pool := newService(t, Config{}, day)
 	var offset atomic.Int64
 	s.now = func() time.Time { return time.Now().Add(time.Duration(offset.Load())) }
@@ -358,6 +360,7 @@ func TestTailLostTrack(t *testing.T) {
 // previous tail received gets what was committed since (that entry's
 // transaction included), then goes on live.
 func TestTailResume(t *testing.T) {
+	t.Parallel()
 	s, pool := newService(t, Config{}, day)
 	client := serve(t, s, member())
 	run(t, s)
@@ -491,6 +494,7 @@ func TestPosition(t *testing.T) {
 // TestRunStops: when Run's context ends, tails end cleanly and new ones are
 // refused.
 func TestRunStops(t *testing.T) {
+	t.Parallel()
 	s, _ := newService(t, Config{})
 	client := serve(t, s, member())
 	stop := run(t, s)
@@ -537,6 +541,7 @@ func (b *blockingStream) Send(*logsv1.TailEntriesResponse) error {
 // TestTailFellBehind: a subscriber that cannot keep up is ended with
 // ResourceExhausted instead of queueing without bound.
 func TestTailFellBehind(t *testing.T) {
+	t.Parallel()
 	s, pool := newService(t, Config{TailBuffer: 2}, day)
 	run(t, s)
 	ids := insert(t, pool, row{alpha, day.Add(time.Hour), "api", 3, "slow", ""})

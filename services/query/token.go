@@ -4,6 +4,8 @@ import (
 	"encoding/base64"
 	"encoding/binary"
 	"time"
+
+	"github.com/devsmith/logs/internal/apierr"
 )
 
 // A page token is the position after which the next page starts, the last
@@ -45,7 +47,7 @@ func decodeToken(tok string, hash [8]byte) (cursor, error) {
 func (c Config) pageSize(n int32) (int, error) {
 	switch {
 	case n < 0:
-		return 0, invalidArg("page_size must not be negative")
+		return 0, apierr.Invalidf("page_size must not be negative")
 	case n == 0:
 		return c.DefaultPageSize, nil
 	case int(n) > c.MaxPageSize:
