@@ -15,10 +15,8 @@ import (
 	"unicode/utf8"
 	"unsafe"
 
-	"go.uber.org/zap"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
-	"google.golang.org/grpc/status"
 
 	logsv1 "github.com/devsmith/logs/gen/devsmith/logs/v1"
 )
@@ -64,16 +62,16 @@ func decodeBatchStd(body []byte) (*logsv1.IngestBatchRequest, error) {
 	if err := json.Unmarshal(body, &b); err != nil {
 		var te *json.UnmarshalTypeError
 		if errors.As(err, &te) && te.Field == "" {
-			return nil, fmt.Errorf("the body must be a JSON object with service_name and logs, not a JSON %s", te.Value)
+			return nil, badRequest("the body must be a JSON object with service_name and logs, not a JSON %s", te.Value)
 		}
 		if errors.As(err, &te) {
 			want := "a string"
 			if te.Field == "logs" {
 				want = "an array of log entries"
 			}
-			return nil, fmt.Errorf("%s must be %s, not a JSON %s", te.Field, want, te.Value)
+			return nil, badRequest("%s must be %s, not a JSON %s", te.Field, want, te.Value)
 		}
-		return nil, fmt.Errorf("malformed JSON body: %v", err)
+		return nil, badRequest("malformed JSON body: %v", err)
 	}
 	req := &logsv1.IngestBatchRequest{
 		ProjectSlug: deref(b.ProjectSlug),
@@ -224,13 +222,14 @@ func (g *Gateway) handleBatch(w http.ResponseWriter, r *http.Request) {
 		case errors.As(err, &mb):
 			writeErrorBody(w, http.StatusRequestEntityTooLarge, codes.ResourceExhausted, tooLargeMessage(g.cfg.MaxBodyBytes))
 		default:
-			writeErrorBody(w, http.StatusBadRequest, codes.InvalidArgument, "reading body: "+err.Error())
+			// The client's connection or encoding failed mid-body.
+			g.writeRPCError(w, r, badRequest("reading body: %v", err))
 		}
 		return
 	}
 	req, err := decodeBatch(body) // req's strings share body's memory
 	if err != nil {
-		writeErrorBody(w, http.StatusBadRequest, codes.InvalidArgument, err.Error())
+		g.writeRPCError(w, r, err) // a status naming the field
 		return
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), g.cfg.RequestTimeout)
@@ -251,12 +250,10 @@ func (g *Gateway) handleBatch(w http.ResponseWriter, r *http.Request) {
 	_, _ = w.Write(out)
 }
 
-// writeRPCError answers a failed backend call; see errorHandler.
+// writeRPCError answers a failed request: a backend call's status, a client
+// error the gateway made (badRequest), or its own failure (500, logged); see
+// errorHandler.
 func (g *Gateway) writeRPCError(w http.ResponseWriter, r *http.Request, err error) {
-	if _, ok := status.FromError(err); !ok {
-		g.log.Error("request failed", zap.String("path", r.URL.Path), zap.Error(err))
-		err = status.Error(codes.Internal, "internal error")
-	}
 	g.errorHandler(r.Context(), nil, nil, w, r, err)
 }
 

@@ -38,17 +38,29 @@ func writeErrorBody(w http.ResponseWriter, httpStatus int, code codes.Code, msg 
 	_, _ = w.Write(b)
 }
 
-// statusOf turns any error into a status. Errors that are not statuses come
-// from the gateway itself (request parsing) and are the client's fault.
+// statusOf turns any error into a status. A status passes through; the one
+// client error the gateway meets without making it a status (a body over
+// MaxBodyBytes, from http.MaxBytesReader) is named; anything else is a
+// failure of the gateway itself: Internal with a generic message (the
+// caller logs err), never err's text.
 func statusOf(err error) *status.Status {
-	if st, ok := status.FromError(err); ok {
-		return st
+	// The status itself, not status.FromError's, whose message of a
+	// wrapped status is the wrapping text.
+	var se interface{ GRPCStatus() *status.Status }
+	if errors.As(err, &se) {
+		return se.GRPCStatus()
 	}
 	var mb *http.MaxBytesError
 	if errors.As(err, &mb) {
 		return status.New(codes.ResourceExhausted, "request body too large")
 	}
-	return status.New(codes.InvalidArgument, err.Error())
+	return status.New(codes.Internal, "internal error")
+}
+
+// badRequest is a client error the gateway finds in a request, its message
+// naming what was wrong.
+func badRequest(format string, args ...any) error {
+	return status.Errorf(codes.InvalidArgument, format, args...)
 }
 
 // codeName is the gRPC status name, e.g. INVALID_ARGUMENT.
