@@ -9,11 +9,13 @@ import (
 	"context"
 	"crypto/sha256"
 	"crypto/subtle"
+	"net"
 	"strings"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/peer"
 	"google.golang.org/grpc/status"
 )
 
@@ -173,9 +175,31 @@ func ServiceToken(md metadata.MD, want string) bool {
 	return subtle.ConstantTimeCompare([]byte(got[0]), []byte(want)) == 1
 }
 
-// ClientAddress returns the caller's address as the gateway saw it (the last
-// `x-forwarded-for` hop, which the gateway appends itself), or "".
-func ClientAddress(md metadata.MD) string {
+// ClientAddress is the address of the client behind a call: the last
+// `x-forwarded-for` hop when the call carries the service credential
+// serviceToken (the gateway appends that hop itself, after resolving its
+// trusted proxies), else the gRPC peer's host, or "unknown". A direct
+// caller's own x-forwarded-for names nobody: it could name a new address
+// on every attempt.
+func ClientAddress(ctx context.Context, serviceToken string) string {
+	md, _ := metadata.FromIncomingContext(ctx)
+	if ServiceToken(md, serviceToken) {
+		if addr := forwardedFor(md); addr != "" {
+			return addr
+		}
+	}
+	if p, ok := peer.FromContext(ctx); ok && p.Addr != nil {
+		addr := p.Addr.String()
+		if host, _, err := net.SplitHostPort(addr); err == nil {
+			return host
+		}
+		return addr
+	}
+	return "unknown"
+}
+
+// forwardedFor returns the last `x-forwarded-for` hop, or "".
+func forwardedFor(md metadata.MD) string {
 	v := md.Get("x-forwarded-for")
 	if len(v) == 0 {
 		return ""

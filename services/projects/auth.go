@@ -25,26 +25,10 @@ type authServer struct {
 	*Service
 }
 
-// clientAddress is the address sign-in failures are counted against: the
-// client the gateway saw (the last x-forwarded-for hop, which the gateway
-// sets itself) when the caller is the gateway, proven by the service
-// credential; else the gRPC peer's host. A direct gRPC caller's own
-// x-forwarded-for is ignored, or it could name a new address per attempt.
+// clientAddress is the address sign-in failures are counted against (see
+// authn.ClientAddress: the gateway's forwarded client, else the peer).
 func (s *Service) clientAddress(ctx context.Context) string {
-	md, _ := metadata.FromIncomingContext(ctx)
-	if authn.ServiceToken(md, s.cfg.ServiceToken) {
-		if addr := authn.ClientAddress(md); addr != "" {
-			return addr
-		}
-	}
-	if p, ok := peer.FromContext(ctx); ok && p.Addr != nil {
-		addr := p.Addr.String()
-		if host, _, err := net.SplitHostPort(addr); err == nil {
-			return host
-		}
-		return addr
-	}
-	return "unknown"
+	return authn.ClientAddress(ctx, s.cfg.ServiceToken)
 }
 
 func (s *authServer) Login(ctx context.Context, req *logsv1.LoginRequest) (*logsv1.LoginResponse, error) {
