@@ -16,6 +16,7 @@ var cluster *pgtest.Cluster
 func TestMain(m *testing.M) { pgtest.Main(m, &cluster) }
 
 func TestEnsureAndDropExpired(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	pool := cluster.NewPool(t)
 	now := time.Date(2026, 3, 10, 15, 0, 0, 0, time.UTC)
