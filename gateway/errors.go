@@ -14,7 +14,7 @@ import (
 	"github.com/devsmith/logs/internal/apierr"
 )
 
-// writeError writes DESIGN §4's error body, {"error": ..., "code": ...},
+// writeError writes the REST error body (docs/api.md), {"error": ..., "code": ...},
 // with the HTTP status the gRPC status maps to (and Retry-After).
 func writeError(w http.ResponseWriter, err error) {
 	st := statusOf(err)
