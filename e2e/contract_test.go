@@ -23,6 +23,7 @@ func TestAllInOne(t *testing.T) {
 }
 
 func TestSeparateProcesses(t *testing.T) {
+	t.Parallel()
 	pl := startSeparate(t)
 	walkContract(t, pl)
 }

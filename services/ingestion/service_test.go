@@ -658,6 +658,10 @@ func TestNotStartedAndStopped(t *testing.T) {
 	defer cancel()
 	_, err := s.submit(ctx, batchOf(s, 1, "api", "", 1, "x"))
 	require.ErrorIs(t, err, context.DeadlineExceeded)
+	// A caller whose deadline passes is told the batch may be stored.
+	_, err = s.ingest(ctx, &authn.Principal{Kind: authn.KindProject, ProjectID: 1, ProjectSlug: "alpha"}, "", "api", []*logsv1.LogInput{{Message: "x"}}, "b1")
+	require.ErrorIs(t, err, context.DeadlineExceeded)
+	requireStatus(t, mapped(s, err), codes.DeadlineExceeded, "request deadline exceeded; the batch may or may not be stored: retry it with the same batch_id")
 
 	runCtx, stopRun := context.WithCancel(context.Background())
 	done := make(chan error, 1)
