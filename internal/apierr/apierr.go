@@ -208,14 +208,15 @@ func ToStatus(ctx context.Context, log *zap.Logger, method string, err error) er
 	}
 	var e *Error
 	if errors.As(err, &e) {
+		st := e.status()
 		switch {
-		case e.cause == nil:
-		case errors.Is(e.kind, ErrInternal):
+		case st.Code() == codes.Internal && (e.cause != nil || st.Message() != e.msg):
+			// A failure with a cause, or a client error of no known kind.
 			log.Error("request failed", zap.String("method", method), zap.Error(err))
-		case errors.Is(e.kind, ErrUnavailable):
+		case e.cause != nil && st.Code() == codes.Unavailable:
 			log.Warn("request refused", zap.String("method", method), zap.Error(err))
 		}
-		return e.status().Err()
+		return st.Err()
 	}
 	var se interface{ GRPCStatus() *status.Status }
 	if errors.As(err, &se) {

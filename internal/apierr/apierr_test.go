@@ -91,7 +91,7 @@ func TestToStatus(t *testing.T) {
 		{name: "unreachable database is unavailable", err: unreachablePoolErr(t), code: codes.Unavailable, msg: MsgDBDown, logged: "database unreachable"},
 		{name: "error of an ended call is the context's", ctx: ended, err: errors.New("conn closed"), code: codes.Canceled, msg: MsgCanceled},
 		{name: "anything else is internal, logged, without detail", err: errors.New(`ERROR: syntax error at or near "SELEC"`), code: codes.Internal, msg: MsgInternal, logged: "request failed"},
-		{name: "a kind from elsewhere is internal", err: New(errors.New("mine"), "secret detail"), code: codes.Internal, msg: MsgInternal},
+		{name: "a kind from elsewhere is internal, logged", err: New(errors.New("mine"), "secret detail"), code: codes.Internal, msg: MsgInternal, logged: "request failed"},
 		{name: "prefix keeps code and details", err: WithPrefix("batch 2: ", TooLargef("too many")), code: codes.ResourceExhausted, msg: "batch 2: too many"},
 		{name: "prefix of an internal error", err: WithPrefix("batch 2: ", errors.New("pq: detail")), code: codes.Internal, msg: "batch 2: " + MsgInternal, logged: "request failed"},
 	}
