@@ -17,6 +17,7 @@ var cluster *pgtest.Cluster
 func TestMain(m *testing.M) { pgtest.Main(m, &cluster) }
 
 func TestApplyIsIdempotentAndSafeConcurrently(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	pool := cluster.NewPool(t) // already migrated from the template
 	_, err := pool.Exec(ctx, "DROP SCHEMA logs CASCADE; TRUNCATE public.devsmith_schema_migrations")

@@ -12,6 +12,7 @@ import (
 	"google.golang.org/grpc/metadata"
 
 	identityv1 "github.com/devsmith/logs/gen/devsmith/identity/v1"
+	"github.com/devsmith/logs/internal/apierr"
 	"github.com/devsmith/logs/internal/authn"
 )
 
@@ -28,7 +29,7 @@ func BenchmarkResolveAPIKey(b *testing.B) {
 		b.Fatal(err)
 	}
 	svc := New(zap.NewNop(), pool, Config{ServiceToken: "bench-token"})
-	srv := grpc.NewServer(grpc.ChainUnaryInterceptor(authn.UnaryServerInterceptor(svc.Authenticator())))
+	srv := grpc.NewServer(apierr.ServerOptions(zap.NewNop(), authn.UnaryServerInterceptor(svc.Authenticator()), authn.StreamServerInterceptor(svc.Authenticator()))...)
 	svc.Register(srv)
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
