@@ -75,6 +75,7 @@ func postBatch(c *http.Client, baseURL, key string, body []byte) (int, error) {
 // got a retryable answer (connection refused or reset, or 503), and sent
 // again with its batch_id to the restarted platform it is stored once.
 func TestSIGTERMDuringLoadLosesNothing(t *testing.T) {
+	t.Parallel()
 	dsn := cluster.NewDatabase(t)
 	const drain = 1500 * time.Millisecond
 	pl, p := startOnDatabase(t, dsn, "DEVSMITH_SHUTDOWN_DRAIN_DELAY="+drain.String())
