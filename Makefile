@@ -89,6 +89,11 @@ lint: tools
 	go vet ./...
 	# The all-in-one runs on laptops: keep macOS building.
 	GOOS=darwin go vet ./...
+	@# Services meet through gen/ and internal/logstore, never each other's packages (tests included).
+	@bad=$$(for p in $$(go list ./services/...); do s=$$(echo $$p | cut -d/ -f5); \
+	  go list -deps -test $$p | grep '/logs/services/' | grep -v "/logs/services/$$s\([/ .]\|$$\)" | sed "s|^|$$p imports |"; done); \
+	if [ -n "$$bad" ]; then echo "a service imports another service's package:"; echo "$$bad" | sort -u; exit 1; fi; \
+	echo "no service imports another service"
 
 ## tools: install the pinned code generators and grpcurl from the Go module proxy
 tools:

@@ -377,6 +377,32 @@ describe('dashboard', { timeout: 600_000 }, () => {
     await eventually(async () => assert.equal(url().searchParams.get('live'), null));
   });
 
+  test('context integers past 2^53 keep every digit, in the live tail and in the list', async () => {
+    await page.goto(`/?project=${SLUG}&live=1`);
+    await eventually(async () => assert.match(await countText(), /^Live · /));
+    const msg = `big ids ${randomUUID()}`;
+    const logs = `[{"level":"INFO","message":${JSON.stringify(msg)},"context":{"trace":9007199254740993,"snowflake":9223372036854775807}}]`;
+    const r = await sendBatch(base, state.key, 'api', logs);
+    assert.equal(r.status, 201, JSON.stringify(r.body));
+    const shownContext = async () => {
+      const cell = page.locator('td.c-msg', { hasText: msg });
+      await cell.waitFor({ timeout: 5000 });
+      await cell.click(); // expands the row
+      const pre = page.locator('tr.detail pre.context');
+      await pre.waitFor();
+      return pre.innerText();
+    };
+    const exact = (text, from) => {
+      assert.match(text, /"trace": 9007199254740993\b/, from);
+      assert.match(text, /"snowflake": 9223372036854775807\b/, from);
+    };
+    exact(await shownContext(), 'live tail');
+    await page.getByTestId('live-toggle').click();
+    await eventually(async () => assert.equal(url().searchParams.get('live'), null));
+    await page.reload();
+    exact(await shownContext(), 'entries list');
+  });
+
   test('rotate the key: the old key is refused at once, the new one works', async () => {
     await page.goto('/projects');
     await page.getByRole('button', { name: `Regenerate the key of ${SLUG}` }).click();

@@ -175,12 +175,16 @@ export async function launchBrowser(baseURL) {
   };
 }
 
-/** POST /api/logs/batch with a project key; returns {status, body}. */
+/**
+ * POST /api/logs/batch with a project key; returns {status, body}. logs is
+ * an array, or the JSON text of one (for numbers JavaScript cannot hold).
+ */
 export async function sendBatch(baseURL, apiKey, serviceName, logs) {
+  const payload = typeof logs === 'string' ? `{"service_name":${JSON.stringify(serviceName)},"logs":${logs}}` : JSON.stringify({ service_name: serviceName, logs });
   const r = await fetch(`${baseURL}/api/logs/batch`, {
     method: 'POST',
     headers: { Authorization: `Bearer ${apiKey}`, 'Content-Type': 'application/json' },
-    body: JSON.stringify({ service_name: serviceName, logs }),
+    body: payload,
     signal: AbortSignal.timeout(15_000),
   });
   let body = null;

@@ -1,6 +1,8 @@
 // Every call to the REST API goes through request(): same origin, session
 // cookie, a timeout, and errors as ApiError with a message fit to show.
 
+import { parseJSON } from './lib/json.js';
+
 export const DEFAULT_TIMEOUT_MS = 15000;
 
 export class ApiError extends Error {
@@ -65,7 +67,7 @@ export async function request(method, path, { body, signal, timeout = DEFAULT_TI
   let data = null;
   if (text) {
     try {
-      data = JSON.parse(text);
+      data = parseJSON(text);
     } catch {
       data = null;
     }

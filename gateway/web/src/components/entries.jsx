@@ -5,6 +5,7 @@ import { api, ApiError, isAbort } from '../api.js';
 import { useAsync } from '../hooks.js';
 import { queryParams, tailParams } from '../lib/filters.js';
 import { countLabel, formatLocal, formatNumber, formatUTC, prettyJSON } from '../lib/format.js';
+import { parseJSON } from '../lib/json.js';
 import { TailBuffer, TAIL_CAP } from '../lib/tailbuffer.js';
 import { Button, CopyButton, InlineError, Spinner } from './ui.jsx';
 
@@ -279,7 +280,7 @@ export function LiveEntries({ filters, win }) {
     };
     es.onmessage = (ev) => {
       try {
-        add(JSON.parse(ev.data));
+        add(parseJSON(ev.data));
       } catch {
         /* not an entry */
       }
