@@ -14,7 +14,7 @@ import (
 // contextPrefix introduces a context filter: `context.user_id=123`.
 const contextPrefix = "context."
 
-// queryParser reads query strings the way DESIGN §3 writes them: repeated
+// queryParser reads query strings the way docs/api.md writes them: repeated
 // parameters for repeated fields, and `context.<key>=<value>` into the
 // request's repeated ContextFilter field `context`. Everything else goes to
 // grpc-gateway's default parser.
