@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"testing"
 	"time"
@@ -18,9 +17,10 @@ import (
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/credentials/insecure"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/status"
+
+	"github.com/devsmith/logs/internal/grpctest"
 )
 
 func TestHTTPStatus(t *testing.T) {
@@ -195,23 +195,9 @@ func TestInterceptorsMapEveryCall(t *testing.T) {
 			}
 			g := grpc.NewServer(ServerOptions(log, unaryAuth, streamAuth)...)
 			healthpb.RegisterHealthServer(g, failingHealth{err: c.err})
-			lis, err := net.Listen("tcp", "127.0.0.1:0")
-			require.NoError(t, err)
-			done := make(chan struct{})
-			go func() {
-				defer close(done)
-				_ = g.Serve(lis)
-			}()
-			t.Cleanup(func() {
-				g.Stop()
-				<-done
-			})
-			conn, err := grpc.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
-			require.NoError(t, err)
-			t.Cleanup(func() { _ = conn.Close() })
-			client := healthpb.NewHealthClient(conn)
+			client := healthpb.NewHealthClient(grpctest.Serve(t, g))
 
-			_, err = client.Check(context.Background(), &healthpb.HealthCheckRequest{})
+			_, err := client.Check(context.Background(), &healthpb.HealthCheckRequest{})
 			st := status.Convert(err)
 			require.Equal(t, c.code, st.Code())
 			require.Equal(t, c.msg, st.Message())

@@ -9,12 +9,13 @@ import (
 	"github.com/stretchr/testify/require"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/peer"
 	"google.golang.org/grpc/status"
+
+	"github.com/devsmith/logs/internal/grpctest"
 )
 
 func md(kv ...string) metadata.MD { return metadata.Pairs(kv...) }
@@ -198,21 +199,7 @@ func serveEcho(t *testing.T, a Authenticator) (*echo, *grpc.ClientConn) {
 	)
 	g.RegisterService(echoDesc(e), struct{}{})
 	healthpb.RegisterHealthServer(g, health.NewServer())
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		_ = g.Serve(lis)
-	}()
-	t.Cleanup(func() {
-		g.Stop()
-		<-done
-	})
-	conn, err := grpc.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = conn.Close() })
-	return e, conn
+	return e, grpctest.Serve(t, g)
 }
 
 func callCheck(ctx context.Context, conn *grpc.ClientConn) error {

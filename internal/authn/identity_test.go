@@ -2,19 +2,18 @@ package authn
 
 import (
 	"context"
-	"net"
 	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
 	identityv1 "github.com/devsmith/logs/gen/devsmith/identity/v1"
 	logsv1 "github.com/devsmith/logs/gen/devsmith/logs/v1"
+	"github.com/devsmith/logs/internal/grpctest"
 )
 
 // identityServer is an IdentityService that knows one session and one key,
@@ -69,22 +68,7 @@ func identityClient(t *testing.T, srv *identityServer) *IdentityClient {
 	t.Helper()
 	g := grpc.NewServer()
 	identityv1.RegisterIdentityServiceServer(g, srv)
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		_ = g.Serve(lis)
-	}()
-	t.Cleanup(func() {
-		g.Stop()
-		<-done
-	})
-	conn, err := grpc.NewClient(lis.Addr().String(),
-		grpc.WithTransportCredentials(insecure.NewCredentials()),
-		grpc.WithPerRPCCredentials(ServiceCredentials{Token: testServiceToken}))
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = conn.Close() })
+	conn := grpctest.Serve(t, g, grpc.WithPerRPCCredentials(ServiceCredentials{Token: testServiceToken}))
 	return NewIdentityClient(identityv1.NewIdentityServiceClient(conn))
 }
 

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net"
 	"slices"
 	"strings"
 	"sync"
@@ -18,7 +17,6 @@ import (
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
@@ -26,6 +24,7 @@ import (
 	logsv1 "github.com/devsmith/logs/gen/devsmith/logs/v1"
 	"github.com/devsmith/logs/internal/apierr"
 	"github.com/devsmith/logs/internal/authn"
+	"github.com/devsmith/logs/internal/grpctest"
 	"github.com/devsmith/logs/internal/logstore"
 	"github.com/devsmith/logs/internal/logstore/partition"
 )
@@ -109,14 +108,7 @@ func newEnv(t *testing.T, o envOptions) *env {
 	srv := grpc.NewServer(append(apierr.ServerOptions(svc.log, authn.UnaryServerInterceptor(auth), authn.StreamServerInterceptor(auth)),
 		grpc.MaxRecvMsgSize(16<<20))...)
 	svc.Register(srv)
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	go func() { _ = srv.Serve(lis) }()
-	t.Cleanup(srv.Stop)
-	conn, err := grpc.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()),
-		grpc.WithDefaultCallOptions(grpc.MaxCallSendMsgSize(16<<20)))
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = conn.Close() })
+	conn := grpctest.Serve(t, srv, grpc.WithDefaultCallOptions(grpc.MaxCallSendMsgSize(16<<20)))
 	return &env{svc: svc, pool: pool, client: logsv1.NewIngestionServiceClient(conn)}
 }
 

@@ -3,17 +3,16 @@ package projects
 import (
 	"context"
 	"crypto/sha256"
-	"net"
 	"testing"
 
 	"go.uber.org/zap"
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/metadata"
 
 	identityv1 "github.com/devsmith/logs/gen/devsmith/identity/v1"
 	"github.com/devsmith/logs/internal/apierr"
 	"github.com/devsmith/logs/internal/authn"
+	"github.com/devsmith/logs/internal/grpctest"
 )
 
 // BenchmarkResolveAPIKey is resolving an API key as the ingestion service
@@ -31,18 +30,7 @@ func BenchmarkResolveAPIKey(b *testing.B) {
 	svc := New(zap.NewNop(), pool, Config{ServiceToken: "bench-token"})
 	srv := grpc.NewServer(apierr.ServerOptions(zap.NewNop(), authn.UnaryServerInterceptor(svc.Authenticator()), authn.StreamServerInterceptor(svc.Authenticator()))...)
 	svc.Register(srv)
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
-	}
-	go func() { _ = srv.Serve(lis) }()
-	defer srv.Stop()
-	conn, err := grpc.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()),
-		grpc.WithPerRPCCredentials(authn.ServiceCredentials{Token: "bench-token"}))
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer conn.Close()
+	conn := grpctest.Serve(b, srv, grpc.WithPerRPCCredentials(authn.ServiceCredentials{Token: "bench-token"}))
 	ic := authn.NewIdentityClient(identityv1.NewIdentityServiceClient(conn))
 	md := metadata.Pairs("x-api-key", key)
 	check := func() {

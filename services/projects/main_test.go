@@ -2,7 +2,6 @@ package projects
 
 import (
 	"context"
-	"net"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -14,7 +13,6 @@ import (
 	"golang.org/x/crypto/bcrypt"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
@@ -22,6 +20,7 @@ import (
 	logsv1 "github.com/devsmith/logs/gen/devsmith/logs/v1"
 	"github.com/devsmith/logs/internal/apierr"
 	"github.com/devsmith/logs/internal/authn"
+	"github.com/devsmith/logs/internal/grpctest"
 	"github.com/devsmith/logs/internal/pgtest"
 )
 
@@ -80,22 +79,9 @@ func newEnv(t *testing.T, opts ...func(*Config)) *env {
 	svc.now = clk.Now // before any call is served
 	require.NoError(t, svc.Bootstrap(context.Background()))
 
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
 	g := grpc.NewServer(apierr.ServerOptions(svc.log, authn.UnaryServerInterceptor(svc.Authenticator()), authn.StreamServerInterceptor(svc.Authenticator()))...)
 	svc.Register(g)
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		_ = g.Serve(lis)
-	}()
-	t.Cleanup(func() {
-		g.Stop()
-		<-done
-	})
-	conn, err := grpc.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = conn.Close() })
+	conn := grpctest.Serve(t, g)
 	return &env{
 		t:        t,
 		pool:     pool,

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"io"
-	"net"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -14,13 +13,13 @@ import (
 	"github.com/stretchr/testify/require"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
 	logsv1 "github.com/devsmith/logs/gen/devsmith/logs/v1"
 	"github.com/devsmith/logs/internal/apierr"
 	"github.com/devsmith/logs/internal/authn"
+	"github.com/devsmith/logs/internal/grpctest"
 	"github.com/devsmith/logs/internal/logstore"
 )
 
@@ -28,17 +27,10 @@ import (
 // authenticate every call as p, and returns a client.
 func serve(t *testing.T, s *Service, p *authn.Principal) logsv1.QueryServiceClient {
 	t.Helper()
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
 	inject := func(context.Context, string, metadata.MD) (*authn.Principal, error) { return p, nil }
 	g := grpc.NewServer(apierr.ServerOptions(s.log, authn.UnaryServerInterceptor(inject), authn.StreamServerInterceptor(inject))...)
 	s.Register(g)
-	go func() { _ = g.Serve(lis) }()
-	t.Cleanup(g.Stop)
-	conn, err := grpc.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = conn.Close() })
-	return logsv1.NewQueryServiceClient(conn)
+	return logsv1.NewQueryServiceClient(grpctest.Serve(t, g))
 }
 
 // run starts s.Run until the test ends, and waits until it listens.
