@@ -10,18 +10,16 @@ import (
 	"net/http"
 	"strings"
 	"sync/atomic"
-	"unicode"
-	"unicode/utf16"
-	"unicode/utf8"
 	"unsafe"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
 
 	logsv1 "github.com/devsmith/logs/gen/devsmith/logs/v1"
+	"github.com/devsmith/logs/internal/jsontext"
 )
 
-// batchBody is POST /api/logs/batch as clients send it (DESIGN §3). Entries
+// batchBody is POST /api/logs/batch as clients send it (docs/ingest-api.md). Entries
 // stay raw so that one odd entry never fails the whole decode.
 type batchBody struct {
 	ProjectSlug *string           `json:"project_slug"`
@@ -44,8 +42,8 @@ type rawEntry struct {
 // JSON text. The ingestion service validates each entry. Only an envelope
 // that is not JSON, or whose fields have the wrong type, is an error here.
 //
-// The hand-written scanner (fastDecodeBatch) decodes the bodies clients
-// send, without reflection and with a few allocations per batch; whatever
+// The fast path (fastDecodeBatch, on jsontext's scanner) decodes the bodies
+// clients send, without reflection and with a few allocations per batch; whatever
 // it does not handle exactly as encoding/json would (a syntax or type error,
 // unusual keys) goes to decodeBatchStd, which is the definition of the
 // behaviour and produces the error messages.
@@ -257,39 +255,26 @@ func (g *Gateway) writeRPCError(w http.ResponseWriter, r *http.Request, err erro
 	g.errorHandler(r.Context(), nil, nil, w, r, err)
 }
 
-// The fast path of decodeBatch: one pass over the body that validates it as
-// strictly as encoding/json (same grammar: strings without raw control
-// characters and with only JSON's escapes, JSON's number syntax, nothing
-// after the value) and records where each entry's fields are. Every string
-// of the request is a substring of the body (which the handler never
-// modifies), so a batch costs a handful of allocations instead of several
-// per entry, and no copy of the body. It gives up
-// (ok = false) on anything that encoding/json would treat in a way this
-// code does not reproduce: syntax or type errors (whose messages come from
-// encoding/json), duplicate or non-ASCII or escaped envelope keys, deep
-// nesting. An entry object with such keys is decoded by decodeEntry.
-
-// maxFastDepth bounds the nesting the fast path follows; deeper bodies go
-// to encoding/json (which refuses more than 10000 levels).
-const maxFastDepth = 512
-
-type jspan struct{ start, end int } // end == 0: absent
+// The fast path of decodeBatch: one pass over the body with jsontext's
+// validating scanner (encoding/json's grammar) that records where each
+// entry's fields are. Every string of the request is a substring of the
+// body (which the handler never modifies), so a batch costs a handful of
+// allocations instead of several per entry, and no copy of the body. It
+// gives up (ok = false) on anything that encoding/json would treat in a way
+// this code does not reproduce: syntax or type errors (whose messages come
+// from encoding/json), duplicate or non-ASCII or escaped envelope keys,
+// nesting deeper than jsontext.MaxDepth. An entry object with such keys is
+// decoded by decodeEntry.
 
 // fastEntry is where one element of "logs" is in the body.
 type fastEntry struct {
-	start, end int
-	object     bool     // a JSON object (else the whole element is the message)
-	fallback   bool     // an object with keys the fast path does not match itself
-	fields     [4]jspan // timestamp, level, message, context
-	strFlags   [4]uint8 // for string fields: strScanned | strEscaped | strNonASCII
+	whole    jsontext.Value
+	object   bool              // a JSON object (else the whole element is the message)
+	fallback bool              // an object with keys the fast path does not match itself
+	fields   [4]jsontext.Value // End == 0: absent
 }
 
-const (
-	strScanned = 1 << iota
-	strEscaped
-	strNonASCII
-)
-
+// An entry's fields, indexes of fastEntry.fields.
 const (
 	fieldTimestamp = iota
 	fieldLevel
@@ -297,343 +282,111 @@ const (
 	fieldContext
 )
 
-type jscan struct {
-	s string
-	i int
-}
+// The envelope's fields; the strings are indexes of fastDecodeBatch's envelope.
+const (
+	envelopeProjectSlug = iota
+	envelopeServiceName
+	envelopeBatchID
+	envelopeLogs
+)
 
-func (p *jscan) ws() {
-	for p.i < len(p.s) {
-		switch p.s[p.i] {
-		case ' ', '\t', '\n', '\r':
-			p.i++
-		default:
-			return
-		}
-	}
-}
-
-// at reports whether the next byte is c.
-func (p *jscan) at(c byte) bool { return p.i < len(p.s) && p.s[p.i] == c }
-
-// strPlain marks the bytes a string scan can pass over without a look:
-// everything but the quote, the backslash, control characters (invalid) and
-// bytes outside ASCII. Never written after initialisation.
-var strPlain = func() (t [256]bool) {
-	for c := 0x20; c < 0x80; c++ {
-		t[c] = c != '"' && c != '\\'
-	}
-	return t
-}()
-
-// str scans the string at p.i (its opening quote) and returns its content
-// span, whether it has escapes, and whether it has bytes outside ASCII.
-func (p *jscan) str() (sp jspan, escaped, nonASCII, ok bool) {
-	s := p.s
-	start := p.i + 1
-	for i := start; i < len(s); i++ {
-		for i < len(s) && strPlain[s[i]] {
-			i++
-		}
-		if i >= len(s) {
-			break
-		}
-		c := s[i]
-		switch {
-		case c == '"':
-			p.i = i + 1
-			return jspan{start, i}, escaped, nonASCII, true
-		case c == '\\':
-			escaped = true
-			i++
-			if i >= len(s) {
-				return jspan{}, false, false, false
-			}
-			switch s[i] {
-			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
-			case 'u':
-				if i+4 >= len(s) {
-					return jspan{}, false, false, false
-				}
-				for k := 1; k <= 4; k++ {
-					if !isHex(s[i+k]) {
-						return jspan{}, false, false, false
-					}
-				}
-				i += 4
-			default:
-				return jspan{}, false, false, false
-			}
-		case c < 0x20:
-			return jspan{}, false, false, false
-		default: // >= 0x80
-			nonASCII = true
-		}
-	}
-	return jspan{}, false, false, false
-}
-
-func isHex(c byte) bool {
-	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
-}
-
-func isDigit(c byte) bool { return '0' <= c && c <= '9' }
-
-// number scans a JSON number: -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
-func (p *jscan) number() bool {
-	s, i := p.s, p.i
-	if i < len(s) && s[i] == '-' {
-		i++
-	}
-	switch {
-	case i >= len(s):
-		return false
-	case s[i] == '0':
-		i++
-	case '1' <= s[i] && s[i] <= '9':
-		for i < len(s) && isDigit(s[i]) {
-			i++
-		}
-	default:
-		return false
-	}
-	if i < len(s) && s[i] == '.' {
-		i++
-		if i >= len(s) || !isDigit(s[i]) {
-			return false
-		}
-		for i < len(s) && isDigit(s[i]) {
-			i++
-		}
-	}
-	if i < len(s) && (s[i] == 'e' || s[i] == 'E') {
-		i++
-		if i < len(s) && (s[i] == '+' || s[i] == '-') {
-			i++
-		}
-		if i >= len(s) || !isDigit(s[i]) {
-			return false
-		}
-		for i < len(s) && isDigit(s[i]) {
-			i++
-		}
-	}
-	p.i = i
-	return true
-}
-
-func (p *jscan) literal(lit string) bool {
-	if len(p.s)-p.i >= len(lit) && p.s[p.i:p.i+len(lit)] == lit {
-		p.i += len(lit)
-		return true
-	}
-	return false
-}
-
-// value scans any JSON value at p.i.
-func (p *jscan) value(depth int) bool {
-	if p.i >= len(p.s) {
-		return false
-	}
-	switch c := p.s[p.i]; {
-	case c == '"':
-		_, _, _, ok := p.str()
-		return ok
-	case c == '{':
-		if depth >= maxFastDepth {
-			return false
-		}
-		p.i++
-		p.ws()
-		if p.at('}') {
-			p.i++
-			return true
-		}
-		for {
-			if !p.at('"') {
-				return false
-			}
-			if _, _, _, ok := p.str(); !ok {
-				return false
-			}
-			p.ws()
-			if !p.at(':') {
-				return false
-			}
-			p.i++
-			p.ws()
-			if !p.value(depth + 1) {
-				return false
-			}
-			p.ws()
-			switch {
-			case p.at(','):
-				p.i++
-				p.ws()
-			case p.at('}'):
-				p.i++
-				return true
-			default:
-				return false
-			}
-		}
-	case c == '[':
-		if depth >= maxFastDepth {
-			return false
-		}
-		p.i++
-		p.ws()
-		if p.at(']') {
-			p.i++
-			return true
-		}
-		for {
-			if !p.value(depth + 1) {
-				return false
-			}
-			p.ws()
-			switch {
-			case p.at(','):
-				p.i++
-				p.ws()
-			case p.at(']'):
-				p.i++
-				return true
-			default:
-				return false
-			}
-		}
-	case c == '-' || isDigit(c):
-		return p.number()
-	case c == 't':
-		return p.literal("true")
-	case c == 'f':
-		return p.literal("false")
-	case c == 'n':
-		return p.literal("null")
-	}
-	return false
-}
-
-// entry scans an entry object at p.i and records its fields. Keys match
-// case-insensitively, the last of duplicates wins (as encoding/json does);
-// a key with escapes or non-ASCII bytes sends the entry to decodeEntry.
-func (p *jscan) entry(e *fastEntry) bool {
-	p.i++
-	p.ws()
-	if p.at('}') {
-		p.i++
-		return true
-	}
-	for {
-		if !p.at('"') {
-			return false
-		}
-		key, escaped, nonASCII, ok := p.str()
-		if !ok {
-			return false
-		}
-		p.ws()
-		if !p.at(':') {
-			return false
-		}
-		p.i++
-		p.ws()
-		vs := p.i
-		var flags uint8
-		if p.at('"') {
-			_, esc, na, ok := p.str()
-			if !ok {
-				return false
-			}
-			flags = strScanned
-			if esc {
-				flags |= strEscaped
-			}
-			if na {
-				flags |= strNonASCII
-			}
-		} else if !p.value(2) {
-			return false
-		}
-		f := -1
-		switch k := p.s[key.start:key.end]; {
-		case escaped || nonASCII:
-			e.fallback = true
-		case strings.EqualFold(k, "timestamp"):
-			f = fieldTimestamp
-		case strings.EqualFold(k, "level"):
-			f = fieldLevel
-		case strings.EqualFold(k, "message"):
-			f = fieldMessage
-		case strings.EqualFold(k, "context"):
-			f = fieldContext
-		}
-		if f >= 0 {
-			e.fields[f], e.strFlags[f] = jspan{vs, p.i}, flags
-		}
-		p.ws()
-		switch {
-		case p.at(','):
-			p.i++
-			p.ws()
-		case p.at('}'):
-			p.i++
-			return true
-		default:
-			return false
-		}
-	}
-}
-
-// logs scans the "logs" array at p.i.
-func (p *jscan) logs() ([]fastEntry, bool) {
-	p.i++
-	p.ws()
-	entries := make([]fastEntry, 0, 128)
-	if p.at(']') {
-		p.i++
-		return entries, true
-	}
-	for {
-		e := fastEntry{start: p.i}
-		if p.at('{') {
-			e.object = true
-			if !p.entry(&e) {
-				return nil, false
-			}
-		} else if !p.value(1) {
-			return nil, false
-		}
-		e.end = p.i
-		entries = append(entries, e)
-		p.ws()
-		switch {
-		case p.at(','):
-			p.i++
-			p.ws()
-		case p.at(']'):
-			p.i++
-			return entries, true
-		default:
-			return nil, false
-		}
-	}
-}
-
-// envelopeString decodes a string-or-null envelope field at p.i.
-func (p *jscan) envelopeString() (string, bool) {
-	if p.literal("null") {
-		return "", true
-	}
-	if !p.at('"') {
-		return "", false // a type error: encoding/json words it
-	}
-	sp, escaped, nonASCII, ok := p.str()
-	if !ok {
+// plainKey is the text of key if it has neither escapes nor bytes outside
+// ASCII (the keys the fast path matches itself).
+func plainKey(s string, key jsontext.Value) (string, bool) {
+	if key.Flags&(jsontext.Escaped|jsontext.NonASCII) != 0 {
 		return "", false
 	}
-	return unquoteSpan(p.s, sp, escaped, nonASCII), true
+	return s[key.Start+1 : key.End-1], true
+}
+
+// entryField is the entry field key names, or -1: encoding/json matches keys
+// case-insensitively.
+func entryField(key string) int {
+	switch {
+	case strings.EqualFold(key, "timestamp"):
+		return fieldTimestamp
+	case strings.EqualFold(key, "level"):
+		return fieldLevel
+	case strings.EqualFold(key, "message"):
+		return fieldMessage
+	case strings.EqualFold(key, "context"):
+		return fieldContext
+	}
+	return -1
+}
+
+func envelopeField(key string) int {
+	switch {
+	case strings.EqualFold(key, "project_slug"):
+		return envelopeProjectSlug
+	case strings.EqualFold(key, "service_name"):
+		return envelopeServiceName
+	case strings.EqualFold(key, "batch_id"):
+		return envelopeBatchID
+	case strings.EqualFold(key, "logs"):
+		return envelopeLogs
+	}
+	return -1
+}
+
+// scanEntry records the fields of the entry object that comes next in sc.
+// The last of duplicate keys wins, as with encoding/json.
+func scanEntry(sc *jsontext.Scanner, s string, e *fastEntry) bool {
+	more, ok := sc.OpenObject()
+	for more {
+		key, kok := sc.Key()
+		if !kok {
+			return false
+		}
+		v, vok := sc.ScanValue()
+		if !vok {
+			return false
+		}
+		if k, plain := plainKey(s, key); !plain {
+			e.fallback = true
+		} else if f := entryField(k); f >= 0 {
+			e.fields[f] = v
+		}
+		more, ok = sc.NextMember()
+	}
+	return ok
+}
+
+// scanLogs scans the "logs" array that comes next in sc.
+func scanLogs(sc *jsontext.Scanner, s string) ([]fastEntry, bool) {
+	entries := make([]fastEntry, 0, 128)
+	more, ok := sc.OpenArray()
+	for more {
+		entries = append(entries, fastEntry{})
+		e := &entries[len(entries)-1]
+		if sc.At('{') {
+			start := sc.Pos()
+			e.object = true
+			if !scanEntry(sc, s, e) {
+				return nil, false
+			}
+			e.whole = jsontext.Value{Start: start, End: sc.Pos()}
+		} else if e.whole, ok = sc.ScanValue(); !ok {
+			return nil, false
+		}
+		more, ok = sc.NextElement()
+	}
+	return entries, ok
+}
+
+// envelopeString decodes the string-or-null envelope field that comes next
+// in sc.
+func envelopeString(sc *jsontext.Scanner, s string) (string, bool) {
+	v, ok := sc.ScanValue()
+	switch {
+	case !ok:
+		return "", false
+	case v.Flags&jsontext.String != 0:
+		return jsontext.Unquote(s, v), true
+	case s[v.Start] == 'n':
+		return "", true // null
+	}
+	return "", false // a type error: encoding/json words it
 }
 
 // fastDecodeBatch is decodeBatch for the bodies it can decode exactly as
@@ -642,113 +395,74 @@ func (p *jscan) envelopeString() (string, bool) {
 // The request's strings share body's memory (no copy): the caller must not
 // modify body afterwards.
 func fastDecodeBatch(body []byte) (req *logsv1.IngestBatchRequest, ok bool) {
-	p := &jscan{s: unsafe.String(unsafe.SliceData(body), len(body))}
-	p.ws()
-	if !p.at('{') {
-		return nil, false
-	}
-	p.i++
-	p.ws()
+	s := unsafe.String(unsafe.SliceData(body), len(body))
+	sc := jsontext.NewScanner(s)
 	var (
-		slug, service, batchID string
-		entries                []fastEntry
-		seen                   [4]bool
+		envelope [envelopeLogs]string
+		entries  []fastEntry
+		seen     [envelopeLogs + 1]bool
 	)
-	if p.at('}') {
-		p.i++
-	} else {
-		for {
-			if !p.at('"') {
-				return nil, false
-			}
-			key, escaped, nonASCII, ok := p.str()
-			if !ok || escaped || nonASCII {
-				return nil, false
-			}
-			p.ws()
-			if !p.at(':') {
-				return nil, false
-			}
-			p.i++
-			p.ws()
-			field := -1
-			switch k := p.s[key.start:key.end]; {
-			case strings.EqualFold(k, "project_slug"):
-				field = 0
-			case strings.EqualFold(k, "service_name"):
-				field = 1
-			case strings.EqualFold(k, "batch_id"):
-				field = 2
-			case strings.EqualFold(k, "logs"):
-				field = 3
-			}
-			if field >= 0 {
-				if seen[field] {
-					return nil, false
-				}
-				seen[field] = true
-			}
-			switch field {
-			case 0:
-				slug, ok = p.envelopeString()
-			case 1:
-				service, ok = p.envelopeString()
-			case 2:
-				batchID, ok = p.envelopeString()
-			case 3:
-				switch {
-				case p.literal("null"):
-				case p.at('['):
-					entries, ok = p.logs()
-				default:
-					ok = false
-				}
-			default:
-				ok = p.value(1)
-			}
-			if !ok {
-				return nil, false
-			}
-			p.ws()
-			if p.at(',') {
-				p.i++
-				p.ws()
-				continue
-			}
-			if !p.at('}') {
-				return nil, false
-			}
-			p.i++
-			break
+	more, ok := sc.OpenObject()
+	for more {
+		key, kok := sc.Key()
+		if !kok {
+			return nil, false
 		}
+		k, plain := plainKey(s, key)
+		if !plain {
+			return nil, false
+		}
+		f := envelopeField(k)
+		if f >= 0 {
+			if seen[f] {
+				return nil, false
+			}
+			seen[f] = true
+		}
+		vok := false
+		switch {
+		case f == envelopeLogs && sc.At('['):
+			entries, vok = scanLogs(&sc, s)
+		case f == envelopeLogs:
+			var v jsontext.Value
+			v, vok = sc.ScanValue()
+			vok = vok && s[v.Start] == 'n' // null; anything else is a type error
+		case f >= 0:
+			envelope[f], vok = envelopeString(&sc, s)
+		default:
+			_, vok = sc.ScanValue()
+		}
+		if !vok {
+			return nil, false
+		}
+		more, ok = sc.NextMember()
 	}
-	p.ws()
-	if p.i != len(p.s) {
+	if !ok || !sc.AtEnd() {
 		return nil, false
 	}
 
 	req = &logsv1.IngestBatchRequest{
-		ProjectSlug: slug,
-		ServiceName: service,
-		BatchId:     batchID,
+		ProjectSlug: envelope[envelopeProjectSlug],
+		ServiceName: envelope[envelopeServiceName],
+		BatchId:     envelope[envelopeBatchID],
 		Logs:        make([]*logsv1.LogInput, len(entries)),
 	}
 	inputs := make([]logsv1.LogInput, len(entries))
 	for k := range entries {
 		e := &entries[k]
 		if e.fallback {
-			req.Logs[k] = decodeEntry(json.RawMessage(p.s[e.start:e.end]))
+			req.Logs[k] = decodeEntry(json.RawMessage(s[e.whole.Start:e.whole.End]))
 			continue
 		}
 		in := &inputs[k]
 		if !e.object {
-			in.Message = textAt(p.s, jspan{e.start, e.end}, 0)
+			in.Message = textAt(s, e.whole)
 		} else {
-			in.Timestamp = textAt(p.s, e.fields[fieldTimestamp], e.strFlags[fieldTimestamp])
-			in.Level = textAt(p.s, e.fields[fieldLevel], e.strFlags[fieldLevel])
-			in.Message = textAt(p.s, e.fields[fieldMessage], e.strFlags[fieldMessage])
-			if c := e.fields[fieldContext]; c.end > 0 && p.s[c.start:c.end] != "null" {
-				in.ContextJson = p.s[c.start:c.end]
+			in.Timestamp = textAt(s, e.fields[fieldTimestamp])
+			in.Level = textAt(s, e.fields[fieldLevel])
+			in.Message = textAt(s, e.fields[fieldMessage])
+			if c := e.fields[fieldContext]; c.End > 0 && s[c.Start:c.End] != "null" {
+				in.ContextJson = s[c.Start:c.End]
 			}
 		}
 		req.Logs[k] = in
@@ -756,108 +470,19 @@ func fastDecodeBatch(body []byte) (req *logsv1.IngestBatchRequest, ok bool) {
 	return req, true
 }
 
-// textAt is textOf for a scanned value of s; flags are what the scan found
-// in a string value (0: not known).
-func textAt(s string, sp jspan, flags uint8) string {
-	if sp.end == 0 {
+// textAt is textOf for the scanned value v of s (End == 0: absent).
+func textAt(s string, v jsontext.Value) string {
+	switch {
+	case v.End == 0:
 		return ""
+	case v.Flags&jsontext.String != 0:
+		return jsontext.Unquote(s, v)
 	}
-	v := s[sp.start:sp.end]
-	switch v[0] {
-	case '"':
-		inner := jspan{sp.start + 1, sp.end - 1}
-		if flags&strScanned != 0 {
-			return unquoteSpan(s, inner, flags&strEscaped != 0, flags&strNonASCII != 0)
-		}
-		escaped, nonASCII := false, false
-		for i := inner.start; i < inner.end; i++ {
-			if c := s[i]; c == '\\' {
-				escaped = true
-				break
-			} else if c >= 0x80 {
-				nonASCII = true
-			}
-		}
-		return unquoteSpan(s, inner, escaped, nonASCII)
+	switch s[v.Start] {
 	case 'n':
 		return "" // null
 	case '{', '[':
-		return textOf(json.RawMessage(v)) // compacted, as encoding/json would
+		return textOf(json.RawMessage(s[v.Start:v.End])) // compacted, as encoding/json would
 	}
-	return v // a number, true or false: already compact
-}
-
-// unquoteSpan is a string's content decoded as encoding/json decodes it:
-// escapes resolved, an unpaired surrogate escape and each byte of invalid
-// UTF-8 replaced by U+FFFD. Without escapes and with valid UTF-8 it is the
-// substring itself.
-func unquoteSpan(s string, sp jspan, escaped, nonASCII bool) string {
-	v := s[sp.start:sp.end]
-	if !escaped && (!nonASCII || utf8.ValidString(v)) {
-		return v
-	}
-	b := make([]byte, 0, len(v)+utf8.UTFMax)
-	for r := 0; r < len(v); {
-		c := v[r]
-		switch {
-		case c == '\\':
-			r++
-			switch v[r] {
-			case 'b':
-				b = append(b, '\b')
-			case 'f':
-				b = append(b, '\f')
-			case 'n':
-				b = append(b, '\n')
-			case 'r':
-				b = append(b, '\r')
-			case 't':
-				b = append(b, '\t')
-			case 'u':
-				rr := hex4(v[r+1 : r+5])
-				r += 5
-				if utf16.IsSurrogate(rr) {
-					if r+6 <= len(v) && v[r] == '\\' && v[r+1] == 'u' {
-						if dec := utf16.DecodeRune(rr, hex4(v[r+2:r+6])); dec != unicode.ReplacementChar {
-							b = utf8.AppendRune(b, dec)
-							r += 6
-							continue
-						}
-					}
-					rr = unicode.ReplacementChar
-				}
-				b = utf8.AppendRune(b, rr)
-				continue
-			default: // '"', '\\', '/'
-				b = append(b, v[r])
-			}
-			r++
-		case c < utf8.RuneSelf:
-			b = append(b, c)
-			r++
-		default:
-			rr, size := utf8.DecodeRuneInString(v[r:])
-			b = utf8.AppendRune(b, rr)
-			r += size
-		}
-	}
-	return string(b)
-}
-
-// hex4 decodes four hex digits (already validated).
-func hex4(h string) rune {
-	var r rune
-	for i := range 4 {
-		c := h[i]
-		switch {
-		case c <= '9':
-			c -= '0'
-		case c >= 'a':
-			c -= 'a' - 10
-		default:
-			c -= 'A' - 10
-		}
-		r = r<<4 | rune(c)
-	}
-	return r
+	return s[v.Start:v.End] // a number, true or false: already compact
 }

@@ -12,6 +12,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/devsmith/logs/internal/apierr"
+	"github.com/devsmith/logs/internal/jsontext"
 )
 
 // writeError writes the REST error body (docs/api.md), {"error": ..., "code": ...},
@@ -31,9 +32,9 @@ func writeErrorBody(w http.ResponseWriter, httpStatus int, code codes.Code, msg 
 	w.Header().Del("Content-Length")
 	w.WriteHeader(httpStatus)
 	b := []byte(`{"error":`)
-	b = appendString(b, msg)
+	b = jsontext.AppendString(b, msg)
 	b = append(b, `,"code":`...)
-	b = appendString(b, codeName(code))
+	b = jsontext.AppendString(b, codeName(code))
 	b = append(b, "}\n"...)
 	_, _ = w.Write(b)
 }

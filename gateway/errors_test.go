@@ -17,6 +17,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/devsmith/logs/internal/apierr"
+	"github.com/devsmith/logs/internal/jsontext"
 )
 
 func TestErrorAnswers(t *testing.T) {
@@ -133,7 +134,7 @@ func TestBatchDecodeErrorsAreClientErrors(t *testing.T) {
 			rec := httptest.NewRecorder()
 			g.handleBatch(rec, httptest.NewRequest(http.MethodPost, "/api/logs/batch", strings.NewReader(c.body)))
 			require.Equal(t, http.StatusBadRequest, rec.Code)
-			require.JSONEq(t, `{"error":`+string(appendString(nil, c.msg))+`,"code":"INVALID_ARGUMENT"}`, rec.Body.String())
+			require.JSONEq(t, `{"error":`+string(jsontext.AppendString(nil, c.msg))+`,"code":"INVALID_ARGUMENT"}`, rec.Body.String())
 			require.Zero(t, logs.Len(), "a client's mistake is not logged as a failure")
 		})
 	}

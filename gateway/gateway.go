@@ -19,6 +19,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	logsv1 "github.com/devsmith/logs/gen/devsmith/logs/v1"
+	"github.com/devsmith/logs/internal/jsontext"
 )
 
 // Backends are the gRPC connections to the services.
@@ -126,7 +127,7 @@ func (g *Gateway) handleReady(w http.ResponseWriter, r *http.Request) {
 		if err := g.ready(ctx); err != nil {
 			g.log.Warn("not ready", zap.Error(err))
 			w.WriteHeader(http.StatusServiceUnavailable)
-			b := append([]byte(`{"status":"unavailable","reason":`), appendString(nil, err.Error())...)
+			b := append([]byte(`{"status":"unavailable","reason":`), jsontext.AppendString(nil, err.Error())...)
 			_, _ = w.Write(append(b, "}\n"...))
 			return
 		}

@@ -84,19 +84,6 @@ func TestMarshalWritesContextByteForByte(t *testing.T) {
 	require.ErrorContains(t, err, "context_json is not valid JSON")
 }
 
-func TestAppendStringEscapesLikeJSON(t *testing.T) {
-	for _, s := range []string{"plain", "quote\" back\\ slash", "ctl \x01\x1f\t\r\n", "utf8 ✓ 日本", "bad \xff utf8", "sep \u2028 \u2029"} {
-		b := appendString(nil, s)
-		var got string
-		require.NoError(t, json.Unmarshal(b, &got), "%q -> %s", s, b)
-		want := s
-		if s == "bad \xff utf8" {
-			want = "bad \ufffd utf8"
-		}
-		require.Equal(t, want, got)
-	}
-}
-
 func TestDecodeBatch(t *testing.T) {
 	t.Run("envelope errors name the field", func(t *testing.T) {
 		for body, want := range map[string]string{

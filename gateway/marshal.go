@@ -10,13 +10,14 @@ import (
 	"sort"
 	"strconv"
 	"time"
-	"unicode/utf8"
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/types/known/timestamppb"
+
+	"github.com/devsmith/logs/internal/jsontext"
 )
 
 // jsonMarshaler writes the REST shapes of docs/api.md: proto field names,
@@ -121,14 +122,14 @@ func appendMessage(b []byte, m protoreflect.Message) ([]byte, error) {
 		first = false
 		var err error
 		if name, raw := rawJSONFields[fd.FullName()]; raw {
-			b = appendString(b, name)
+			b = jsontext.AppendString(b, name)
 			b = append(b, ':')
 			if b, err = appendRawJSON(b, fd, m.Get(fd).String()); err != nil {
 				return nil, err
 			}
 			continue
 		}
-		b = appendString(b, string(fd.Name()))
+		b = jsontext.AppendString(b, string(fd.Name()))
 		b = append(b, ':')
 		switch {
 		case fd.IsList():
@@ -183,7 +184,7 @@ func appendMap(b []byte, fd protoreflect.FieldDescriptor, mp protoreflect.Map) (
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = appendString(b, k.String())
+		b = jsontext.AppendString(b, k.String())
 		b = append(b, ':')
 		var err error
 		if vd.Kind() == protoreflect.MessageKind {
@@ -210,71 +211,20 @@ func appendScalar(b []byte, fd protoreflect.FieldDescriptor, v protoreflect.Valu
 	case protoreflect.FloatKind, protoreflect.DoubleKind:
 		f := v.Float()
 		if math.IsNaN(f) || math.IsInf(f, 0) {
-			return appendString(b, strconv.FormatFloat(f, 'g', -1, 64)), nil
+			return jsontext.AppendString(b, strconv.FormatFloat(f, 'g', -1, 64)), nil
 		}
 		return strconv.AppendFloat(b, f, 'g', -1, 64), nil
 	case protoreflect.StringKind:
-		return appendString(b, v.String()), nil
+		return jsontext.AppendString(b, v.String()), nil
 	case protoreflect.BytesKind:
 		b = append(b, '"')
 		b = base64.StdEncoding.AppendEncode(b, v.Bytes())
 		return append(b, '"'), nil
 	case protoreflect.EnumKind:
 		if ev := fd.Enum().Values().ByNumber(v.Enum()); ev != nil {
-			return appendString(b, string(ev.Name())), nil
+			return jsontext.AppendString(b, string(ev.Name())), nil
 		}
 		return strconv.AppendInt(b, int64(v.Enum()), 10), nil
 	}
 	return nil, fmt.Errorf("unsupported field kind %v", fd.Kind())
-}
-
-const hexDigits = "0123456789abcdef"
-
-// appendString writes s as a JSON string; invalid UTF-8 becomes U+FFFD.
-func appendString(b []byte, s string) []byte {
-	b = append(b, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' {
-				i++
-				continue
-			}
-			b = append(b, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				b = append(b, '\\', c)
-			case '\n':
-				b = append(b, '\\', 'n')
-			case '\r':
-				b = append(b, '\\', 'r')
-			case '\t':
-				b = append(b, '\\', 't')
-			default:
-				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			b = append(b, s[start:i]...)
-			b = append(b, `\ufffd`...)
-			i++
-			start = i
-			continue
-		}
-		if r == '\u2028' || r == '\u2029' {
-			b = append(b, s[start:i]...)
-			b = append(b, '\\', 'u', '2', '0', '2', hexDigits[r&0xf])
-			i += size
-			start = i
-			continue
-		}
-		i += size
-	}
-	b = append(b, s[start:]...)
-	return append(b, '"')
 }

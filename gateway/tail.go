@@ -15,6 +15,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	logsv1 "github.com/devsmith/logs/gen/devsmith/logs/v1"
+	"github.com/devsmith/logs/internal/jsontext"
 )
 
 // handleTail is GET /api/logs/tail: the query service's TailEntries stream
@@ -126,7 +127,7 @@ func (g *Gateway) handleTail(w http.ResponseWriter, r *http.Request) {
 				if st.Code() == codes.Internal || st.Code() == codes.Unknown || st.Code() == codes.Unavailable {
 					msg = "tail interrupted; reconnect"
 				}
-				b := append([]byte("event: error\ndata: "), appendString(nil, msg)...)
+				b := append([]byte("event: error\ndata: "), jsontext.AppendString(nil, msg)...)
 				_, _ = w.Write(append(b, "\n\n"...))
 				flusher.Flush()
 			}

@@ -55,7 +55,7 @@ func BenchmarkScanObject(b *testing.B) {
 	b.SetBytes(int64(len(c)))
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := scanObject(c); err != nil {
+		if _, err := scanContext(c); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -7,6 +7,7 @@ import (
 	"unicode/utf8"
 
 	logsv1 "github.com/devsmith/logs/gen/devsmith/logs/v1"
+	"github.com/devsmith/logs/internal/jsontext"
 	"github.com/devsmith/logs/internal/logstore"
 )
 
@@ -150,7 +151,7 @@ func normalize(projectID int64, service, batchID string, logs []*logsv1.LogInput
 				v = cutRunes(v, maxOriginalBytes)
 				truncated = true
 			}
-			b.arena = appendJSONString(b.arena, v)
+			b.arena = jsontext.AppendString(b.arena, v)
 		}
 
 		ts := nowMicros
@@ -173,20 +174,20 @@ func normalize(projectID int64, service, batchID string, logs []*logsv1.LogInput
 
 		r := row{ts: ts, ctx: "{}", ctxClose: 1}
 		if c := in.GetContextJson(); c != "" && trimSpace(c) != "" {
-			obj, err := scanObject(c)
+			obj, err := scanContext(c)
 			if err != nil {
 				b.arena = b.arena[:exStart]
 				reject(err.Error())
 				continue
 			}
-			if len(obj.text) > lim.maxContext {
+			if len(obj.Text) > lim.maxContext {
 				extra("_context_preview")
-				b.arena = appendJSONString(b.arena, cutRunes(obj.text, min(contextPreviewBytes, lim.maxContext)))
+				b.arena = jsontext.AppendString(b.arena, cutRunes(obj.Text, min(contextPreviewBytes, lim.maxContext)))
 				extra("_context_bytes")
 				b.arena = strconv.AppendInt(b.arena, int64(len(c)), 10)
 				truncated = true
 			} else {
-				r.ctx, r.ctxClose, r.ctxComma = obj.text, int32(obj.closeAt), obj.nonEmpty
+				r.ctx, r.ctxClose, r.ctxComma = obj.Text, int32(obj.CloseAt), obj.NonEmpty
 			}
 		}
 

@@ -14,8 +14,8 @@ import (
 	"google.golang.org/grpc/status"
 
 	logsv1 "github.com/devsmith/logs/gen/devsmith/logs/v1"
-	"github.com/devsmith/logs/internal/logstore"
 	"github.com/devsmith/logs/internal/apierr"
+	"github.com/devsmith/logs/internal/logstore"
 )
 
 func TestParseLevel(t *testing.T) {
@@ -126,90 +126,21 @@ func TestParseTimestamp(t *testing.T) {
 	}
 }
 
-func TestScanObject(t *testing.T) {
-	cases := []struct {
-		in       string
-		want     string // the repaired text; "" = unchanged
-		nonEmpty bool
-		err      error
-	}{
-		{in: `{}`},
-		{in: ` { } `},
-		{in: `{"a":1}`, nonEmpty: true},
-		{in: `{"a":[1,2.5,-3e10,true,false,null,{"b":"c"}],"d":{}}`, nonEmpty: true},
-		{in: `{"s":"esc \" \\ \/ \b \f \n \r \t \u00e9 \ud83d\ude00"}`, nonEmpty: true},
-		{in: `{"u":"héllo ✓ 😀"}`, nonEmpty: true},
-		// Repairs.
-		{in: `{"a":"x\u0000y"}`, want: `{"a":"x\ufffdy"}`, nonEmpty: true},
-		{in: "{\"a\":\"x\x00y\"}", want: `{"a":"x\ufffdy"}`, nonEmpty: true},
-		{in: "{\"a\":\"tab\there\nnl\x01\"}", want: `{"a":"tab\there\nnl\u0001"}`, nonEmpty: true},
-		{in: "{\"a\":\"bad \xff utf8\"}", want: "{\"a\":\"bad \uFFFD utf8\"}", nonEmpty: true},
-		{in: "{\"k\xc3\":1}", want: "{\"k\uFFFD\":1}", nonEmpty: true},
-		{in: `{"a":"\ud800"}`, want: `{"a":"\ufffd"}`, nonEmpty: true},
-		{in: `{"a":"\ud800\u0041"}`, want: `{"a":"\ufffd\u0041"}`, nonEmpty: true},
-		{in: `{"a":"\udc00x"}`, want: `{"a":"\ufffdx"}`, nonEmpty: true},
-		{in: `{"a":1e200000}`, want: `{"a":"1e200000"}`, nonEmpty: true},
-		{in: `{"a":[1.5e-20000, 2]}`, want: `{"a":["1.5e-20000", 2]}`, nonEmpty: true},
-		// Not objects.
-		{in: `[]`, err: errNotObject},
-		{in: `"x"`, err: errNotObject},
-		{in: `42`, err: errNotObject},
-		{in: `null`, err: errNotObject},
-		{in: `{`, err: errNotObject},
-		{in: `{"a":}`, err: errNotObject},
-		{in: `{"a":1,}`, err: errNotObject},
-		{in: `{"a" 1}`, err: errNotObject},
-		{in: `{a:1}`, err: errNotObject},
-		{in: `{"a":1} x`, err: errNotObject},
-		{in: `{"a":1}{}`, err: errNotObject},
-		{in: `{"a":01}`, err: errNotObject},
-		{in: `{"a":1.}`, err: errNotObject},
-		{in: `{"a":-}`, err: errNotObject},
-		{in: `{"a":1e}`, err: errNotObject},
-		{in: `{"a":tru}`, err: errNotObject},
-		{in: `{"a":"\x"}`, err: errNotObject},
-		{in: `{"a":"\u12"}`, err: errNotObject},
-		{in: `{"a":"open}`, err: errNotObject},
-		{in: `{"a":[1 2]}`, err: errNotObject},
-		{in: `{"a":NaN}`, err: errNotObject},
-		{in: `{"a":` + strings.Repeat("[", 600) + strings.Repeat("]", 600) + `}`, err: errTooDeep},
-		{in: `{"a":` + strings.Repeat("[", 500) + strings.Repeat("]", 500) + `}`, nonEmpty: true},
+func TestScanContextReasons(t *testing.T) {
+	for in, want := range map[string]error{
+		`[1]`:        errNotObject,
+		`{"a":}`:     errNotObject,
+		"{\"a\":1}x": errNotObject,
+		`{"a":` + strings.Repeat("[", 600) + strings.Repeat("]", 600) + `}`: errTooDeep,
+	} {
+		_, err := scanContext(in)
+		require.ErrorIs(t, err, want, "%q", in)
 	}
-	for _, c := range cases {
-		obj, err := scanObject(c.in)
-		if c.err != nil {
-			require.ErrorIs(t, err, c.err, "%q", c.in)
-			continue
-		}
-		require.NoError(t, err, "%q", c.in)
-		want := c.want
-		if want == "" {
-			want = c.in
-		}
-		require.Equal(t, want, obj.text, "%q", c.in)
-		require.Equal(t, byte('}'), obj.text[obj.closeAt], "%q", c.in)
-		require.Equal(t, c.nonEmpty, obj.nonEmpty, "%q", c.in)
-		require.True(t, json.Valid([]byte(obj.text)), "%q", c.in)
-	}
-}
-
-func TestAppendJSONString(t *testing.T) {
-	cases := map[string]string{
-		"plain":          `"plain"`,
-		`q"b\`:           `"q\"b\\"`,
-		"nl\ntab\t\x01":  `"nl\ntab\t\u0001"`,
-		"nul\x00":        `"nul\ufffd"`,
-		"bad\xffutf8":    "\"bad\uFFFDutf8\"",
-		"héllo 😀":        `"héllo 😀"`,
-		"":               `""`,
-		"\u2028 in json": "\"\u2028 in json\"",
-	}
-	for in, want := range cases {
-		got := string(appendJSONString(nil, in))
-		require.Equal(t, want, got, "%q", in)
-		var back string
-		require.NoError(t, json.Unmarshal([]byte(got), &back))
-	}
+	obj, err := scanContext(" {\"a\":\"x\u0000\"} ")
+	require.NoError(t, err)
+	require.Equal(t, ` {"a":"x\ufffd"} `, obj.Text)
+	require.Equal(t, 15, obj.CloseAt)
+	require.True(t, obj.NonEmpty)
 }
 
 func TestCleanTextAndCut(t *testing.T) {
