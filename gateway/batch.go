@@ -268,11 +268,19 @@ func (g *Gateway) writeRPCError(w http.ResponseWriter, r *http.Request, err erro
 
 // fastEntry is where one element of "logs" is in the body.
 type fastEntry struct {
-	whole    jsontext.Value
-	object   bool              // a JSON object (else the whole element is the message)
-	fallback bool              // an object with keys the fast path does not match itself
-	fields   [4]jsontext.Value // End == 0: absent
+	start, end int
+	fields     [4]span           // timestamp, level, message, context; end == 0: absent
+	flags      [5]jsontext.Flags // the fields' and the whole element's
+	object     bool              // a JSON object (else the whole element is the message)
+	fallback   bool              // an object with keys the fast path does not match itself
 }
+
+// span is a value's place in the body: jsontext.Value kept in less room
+// (its flags are fastEntry.flags).
+type span struct{ start, end int }
+
+// flagsWhole is the index of the whole element's flags in fastEntry.flags.
+const flagsWhole = 4
 
 // An entry's fields, indexes of fastEntry.fields.
 const (
@@ -334,18 +342,14 @@ func envelopeField(key string) int {
 func scanEntry(sc *jsontext.Scanner, s string, e *fastEntry) bool {
 	more, ok := sc.OpenObject()
 	for more {
-		key, kok := sc.Key()
-		if !kok {
-			return false
-		}
-		v, vok := sc.ScanValue()
-		if !vok {
+		key, v, mok := sc.Member()
+		if !mok {
 			return false
 		}
 		if k, plain := plainKey(s, key); !plain {
 			e.fallback = true
 		} else if f := entryField(k); f >= 0 {
-			e.fields[f] = v
+			e.fields[f], e.flags[f] = span{v.Start, v.End}, v.Flags
 		}
 		more, ok = sc.NextMember()
 	}
@@ -360,14 +364,18 @@ func scanLogs(sc *jsontext.Scanner, s string) ([]fastEntry, bool) {
 		entries = append(entries, fastEntry{})
 		e := &entries[len(entries)-1]
 		if sc.At('{') {
-			start := sc.Pos()
+			e.start = sc.Pos()
 			e.object = true
 			if !scanEntry(sc, s, e) {
 				return nil, false
 			}
-			e.whole = jsontext.Value{Start: start, End: sc.Pos()}
-		} else if e.whole, ok = sc.ScanValue(); !ok {
-			return nil, false
+			e.end = sc.Pos()
+		} else {
+			v, vok := sc.ScanValue()
+			if !vok {
+				return nil, false
+			}
+			e.start, e.end, e.flags[flagsWhole] = v.Start, v.End, v.Flags
 		}
 		more, ok = sc.NextElement()
 	}
@@ -451,18 +459,18 @@ func fastDecodeBatch(body []byte) (req *logsv1.IngestBatchRequest, ok bool) {
 	for k := range entries {
 		e := &entries[k]
 		if e.fallback {
-			req.Logs[k] = decodeEntry(json.RawMessage(s[e.whole.Start:e.whole.End]))
+			req.Logs[k] = decodeEntry(json.RawMessage(s[e.start:e.end]))
 			continue
 		}
 		in := &inputs[k]
 		if !e.object {
-			in.Message = textAt(s, e.whole)
+			in.Message = textAt(s, span{e.start, e.end}, e.flags[flagsWhole])
 		} else {
-			in.Timestamp = textAt(s, e.fields[fieldTimestamp])
-			in.Level = textAt(s, e.fields[fieldLevel])
-			in.Message = textAt(s, e.fields[fieldMessage])
-			if c := e.fields[fieldContext]; c.End > 0 && s[c.Start:c.End] != "null" {
-				in.ContextJson = s[c.Start:c.End]
+			in.Timestamp = textAt(s, e.fields[fieldTimestamp], e.flags[fieldTimestamp])
+			in.Level = textAt(s, e.fields[fieldLevel], e.flags[fieldLevel])
+			in.Message = textAt(s, e.fields[fieldMessage], e.flags[fieldMessage])
+			if c := e.fields[fieldContext]; c.end > 0 && s[c.start:c.end] != "null" {
+				in.ContextJson = s[c.start:c.end]
 			}
 		}
 		req.Logs[k] = in
@@ -470,19 +478,21 @@ func fastDecodeBatch(body []byte) (req *logsv1.IngestBatchRequest, ok bool) {
 	return req, true
 }
 
-// textAt is textOf for the scanned value v of s (End == 0: absent).
-func textAt(s string, v jsontext.Value) string {
+// textAt is textOf for the scanned value sp of s with flags f (end == 0:
+// absent).
+func textAt(s string, sp span, f jsontext.Flags) string {
 	switch {
-	case v.End == 0:
+	case sp.end == 0:
 		return ""
-	case v.Flags&jsontext.String != 0:
-		return jsontext.Unquote(s, v)
+	case f&jsontext.String != 0:
+		return jsontext.Unquote(s, jsontext.Value{Start: sp.start, End: sp.end, Flags: f})
 	}
-	switch s[v.Start] {
+	switch v := s[sp.start:sp.end]; v[0] {
 	case 'n':
 		return "" // null
 	case '{', '[':
-		return textOf(json.RawMessage(s[v.Start:v.End])) // compacted, as encoding/json would
+		return textOf(json.RawMessage(v)) // compacted, as encoding/json would
+	default:
+		return v // a number, true or false: already compact
 	}
-	return s[v.Start:v.End] // a number, true or false: already compact
 }

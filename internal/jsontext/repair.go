@@ -39,7 +39,7 @@ func RepairObject(s string) (Object, error) {
 	}
 	obj := Object{Text: s, NonEmpty: more}
 	for more {
-		if _, ok = sc.Key(); !ok || !sc.value() {
+		if _, _, ok = sc.Member(); !ok {
 			return Object{}, sc.Err()
 		}
 		if more, ok = sc.NextMember(); !ok {

@@ -119,8 +119,8 @@ func (sc *Scanner) enter() bool {
 }
 
 // OpenObject enters the object that must come next; more reports whether it
-// has members (if not, it is consumed whole). For each member call Key, then
-// scan the value, then NextMember.
+// has members (if not, it is consumed whole). For each member call Member
+// (or Key, then ScanValue), then NextMember.
 func (sc *Scanner) OpenObject() (more, ok bool) {
 	if !sc.At('{') || !sc.enter() {
 		return false, false
@@ -133,29 +133,69 @@ func (sc *Scanner) OpenObject() (more, ok bool) {
 	return true, true
 }
 
-// Key scans a member's key and the colon after it.
+// Key scans a member's key and the colon after it; scan the value next.
 func (sc *Scanner) Key() (Value, bool) {
+	sc.skipSpace()
 	if !sc.at('"') {
 		return Value{}, false
 	}
-	start := sc.i
-	f, ok := sc.str()
-	if !ok {
+	key := Value{Start: sc.i}
+	var ok bool
+	if key.Flags, ok = sc.str(); !ok {
 		return Value{}, false
 	}
-	key := Value{start, sc.i, f}
+	key.End = sc.i
 	sc.skipSpace()
 	if !sc.at(':') {
 		return Value{}, false
 	}
 	sc.i++
-	sc.skipSpace()
 	return key, true
+}
+
+// Member scans a whole member: Key, then ScanValue.
+func (sc *Scanner) Member() (key, val Value, ok bool) {
+	sc.skipSpace()
+	if !sc.at('"') {
+		return Value{}, Value{}, false
+	}
+	key.Start = sc.i
+	if key.Flags, ok = sc.str(); !ok {
+		return Value{}, Value{}, false
+	}
+	key.End = sc.i
+	sc.skipSpace()
+	if !sc.at(':') {
+		return Value{}, Value{}, false
+	}
+	sc.i++
+	sc.skipSpace()
+	val.Start = sc.i
+	if sc.at('"') {
+		val.Flags, ok = sc.str()
+	} else {
+		ok = sc.value()
+	}
+	val.End = sc.i
+	return key, val, ok
 }
 
 // NextMember moves past the comma to the next member (more) or past the
 // object's closing brace.
-func (sc *Scanner) NextMember() (more, ok bool) { return sc.next('}') }
+func (sc *Scanner) NextMember() (more, ok bool) {
+	// As next('}'), written out to stay within the inlining budget.
+	sc.skipSpace()
+	if sc.i >= len(sc.s) {
+		return false, false
+	}
+	c := sc.s[sc.i]
+	sc.i++
+	if c == ',' {
+		return true, true
+	}
+	sc.depth--
+	return false, c == '}'
+}
 
 // OpenArray enters the array that must come next; more reports whether it
 // has elements (if not, it is consumed whole). For each element scan it,
@@ -174,23 +214,18 @@ func (sc *Scanner) OpenArray() (more, ok bool) {
 
 // NextElement moves past the comma to the next element (more) or past the
 // array's closing bracket.
-func (sc *Scanner) NextElement() (more, ok bool) { return sc.next(']') }
-
-func (sc *Scanner) next(closer byte) (more, ok bool) {
+func (sc *Scanner) NextElement() (more, ok bool) {
 	sc.skipSpace()
-	if sc.i < len(sc.s) {
-		switch sc.s[sc.i] {
-		case ',':
-			sc.i++
-			sc.skipSpace()
-			return true, true
-		case closer:
-			sc.i++
-			sc.depth--
-			return false, true
-		}
+	if sc.i >= len(sc.s) {
+		return false, false
 	}
-	return false, false
+	c := sc.s[sc.i]
+	sc.i++
+	if c == ',' {
+		return true, true
+	}
+	sc.depth--
+	return false, c == ']'
 }
 
 // ScanValue scans the value that comes next, whatever it is.
@@ -219,7 +254,7 @@ func (sc *Scanner) value() bool {
 	case c == '{':
 		more, ok := sc.OpenObject()
 		for more {
-			if _, ok = sc.Key(); !ok || !sc.value() {
+			if _, _, ok = sc.Member(); !ok {
 				return false
 			}
 			more, ok = sc.NextMember()
@@ -228,6 +263,7 @@ func (sc *Scanner) value() bool {
 	case c == '[':
 		more, ok := sc.OpenArray()
 		for more {
+			sc.skipSpace()
 			if !sc.value() {
 				return false
 			}
