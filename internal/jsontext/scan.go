@@ -92,13 +92,13 @@ func (sc *Scanner) skipSpace() {
 	}
 }
 
-// At reports whether the next byte after whitespace is c.
+// At skips whitespace and reports whether the next byte is c.
 func (sc *Scanner) At(c byte) bool {
 	sc.skipSpace()
 	return sc.i < len(sc.s) && sc.s[sc.i] == c
 }
 
-// AtEnd reports whether only whitespace is left.
+// AtEnd skips whitespace and reports whether the text ends there.
 func (sc *Scanner) AtEnd() bool {
 	sc.skipSpace()
 	return sc.i == len(sc.s)

@@ -2,6 +2,7 @@ package ingestion
 
 import (
 	"errors"
+	"fmt"
 	"unicode/utf8"
 
 	"github.com/devsmith/logs/internal/jsontext"
@@ -13,10 +14,10 @@ import (
 // _timestamp, _truncated) are spliced in before the closing brace rather
 // than re-encoding the object.
 
-// The rejection reasons of a context (docs: services/ingestion/README.md).
+// The rejection reasons of a context (services/ingestion/README.md).
 var (
 	errNotObject = errors.New("context must be a JSON object")
-	errTooDeep   = errors.New("context is nested more than 512 levels deep")
+	errTooDeep   = fmt.Errorf("context is nested more than %d levels deep", jsontext.MaxDepth)
 )
 
 // scanContext is a client's context as the object text to store.
@@ -31,6 +32,7 @@ func scanContext(c string) (jsontext.Object, error) {
 	return jsontext.Object{}, errNotObject
 }
 
+// isJSONSpace is the whitespace trimSpace removes: JSON's.
 func isJSONSpace(c byte) bool { return jsontext.IsSpace(c) }
 
 // cleanText returns s with invalid UTF-8 and NUL replaced by U+FFFD

@@ -22,7 +22,7 @@ const (
 	contextPreviewBytes = 1024
 )
 
-// Rejection reasons (DESIGN §3).
+// Rejection reasons (docs/ingest-api.md).
 const (
 	reasonNoMessage = "message is required"
 	reasonTooOld    = "timestamp is older than the retention period"
