@@ -307,22 +307,6 @@ func plainKey(s string, key jsontext.Value) (string, bool) {
 	return s[key.Start+1 : key.End-1], true
 }
 
-// entryField is the entry field key names, or -1: encoding/json matches keys
-// case-insensitively.
-func entryField(key string) int {
-	switch {
-	case strings.EqualFold(key, "timestamp"):
-		return fieldTimestamp
-	case strings.EqualFold(key, "level"):
-		return fieldLevel
-	case strings.EqualFold(key, "message"):
-		return fieldMessage
-	case strings.EqualFold(key, "context"):
-		return fieldContext
-	}
-	return -1
-}
-
 func envelopeField(key string) int {
 	switch {
 	case strings.EqualFold(key, "project_slug"):
@@ -338,26 +322,19 @@ func envelopeField(key string) int {
 }
 
 // scanEntry records the fields of the entry object that comes next in sc.
-// The last of duplicate keys wins, as with encoding/json.
-func scanEntry(sc *jsontext.Scanner, s string, e *fastEntry) bool {
-	more, ok := sc.OpenObject()
-	for more {
-		key, v, mok := sc.Member()
-		if !mok {
-			return false
-		}
-		if k, plain := plainKey(s, key); !plain {
-			e.fallback = true
-		} else if f := entryField(k); f >= 0 {
-			e.fields[f], e.flags[f] = span{v.Start, v.End}, v.Flags
-		}
-		more, ok = sc.NextMember()
+func scanEntry(sc *jsontext.Scanner, e *fastEntry) bool {
+	names := [len(e.fields)]string{fieldTimestamp: "timestamp", fieldLevel: "level", fieldMessage: "message", fieldContext: "context"}
+	var vals [len(e.fields)]jsontext.Value
+	odd, ok := sc.Fields(names[:], vals[:])
+	for f, v := range vals {
+		e.fields[f], e.flags[f] = span{v.Start, v.End}, v.Flags
 	}
+	e.fallback = odd
 	return ok
 }
 
 // scanLogs scans the "logs" array that comes next in sc.
-func scanLogs(sc *jsontext.Scanner, s string) ([]fastEntry, bool) {
+func scanLogs(sc *jsontext.Scanner) ([]fastEntry, bool) {
 	entries := make([]fastEntry, 0, 128)
 	more, ok := sc.OpenArray()
 	for more {
@@ -366,7 +343,7 @@ func scanLogs(sc *jsontext.Scanner, s string) ([]fastEntry, bool) {
 		if sc.At('{') {
 			e.start = sc.Pos()
 			e.object = true
-			if !scanEntry(sc, s, e) {
+			if !scanEntry(sc, e) {
 				return nil, false
 			}
 			e.end = sc.Pos()
@@ -430,7 +407,7 @@ func fastDecodeBatch(body []byte) (req *logsv1.IngestBatchRequest, ok bool) {
 		vok := false
 		switch {
 		case f == envelopeLogs && sc.At('['):
-			entries, vok = scanLogs(&sc, s)
+			entries, vok = scanLogs(&sc)
 		case f == envelopeLogs:
 			var v jsontext.Value
 			v, vok = sc.ScanValue()

@@ -33,23 +33,22 @@ type Object struct {
 // repaired and the whitespace around the object is kept.
 func RepairObject(s string) (Object, error) {
 	sc := Scanner{s: s, repair: true}
-	more, ok := sc.OpenObject()
-	if !ok {
+	if !sc.At('{') {
+		return Object{}, ErrSyntax
+	}
+	open := sc.i
+	if !sc.value() {
 		return Object{}, sc.Err()
 	}
-	obj := Object{Text: s, NonEmpty: more}
-	for more {
-		if _, _, ok = sc.Member(); !ok {
-			return Object{}, sc.Err()
-		}
-		if more, ok = sc.NextMember(); !ok {
-			return Object{}, sc.Err()
-		}
-	}
-	obj.CloseAt = sc.i - 1
+	obj := Object{Text: s, CloseAt: sc.i - 1}
 	if !sc.AtEnd() {
 		return Object{}, ErrSyntax
 	}
+	first := open + 1 // the object's first byte after whitespace
+	for IsSpace(s[first]) {
+		first++
+	}
+	obj.NonEmpty = s[first] != '}'
 	if sc.out != nil {
 		sc.out = append(sc.out, s[sc.last:]...)
 		// The repairs moved the closing brace by the text's growth; the

@@ -21,6 +21,8 @@ var validTexts = []string{
 	"{\"bad\":\"\xff utf8 \xe2\x82\"}",
 	"\t[ 1 ,\n2 ,\r{ \"k\" : [ ] } ]\n",
 	`{"dup":1,"dup":2,"DUP":3}`,
+	` {"A" : [1, {"k":2}] , "MeSsAgE":null, "k":"v","s":{}, "other":"x"} `,
+	`{"me\u0073sage":1,"message":2}`,
 	`["` + strings.Repeat("x", 300) + `"]`,
 	strings.Repeat("[", MaxDepth) + strings.Repeat("]", MaxDepth),
 }
@@ -87,8 +89,42 @@ func sameAsEncodingJSON(t testing.TB, s string) {
 		for k, raw := range want {
 			require.Equal(t, string(raw), got[k], "%q: key %q", s, k)
 		}
+		sameFieldsAsEncodingJSON(t, s)
 	default:
 		require.Zero(t, v.Flags, "%q", s)
+	}
+}
+
+// fieldsTarget is what sameFieldsAsEncodingJSON decodes objects into.
+type fieldsTarget struct {
+	A       json.RawMessage `json:"a"`
+	Dup     json.RawMessage `json:"dup"`
+	K       json.RawMessage `json:"k"`
+	Message json.RawMessage `json:"message"`
+	S       json.RawMessage `json:"s"`
+}
+
+// sameFieldsAsEncodingJSON checks Fields against encoding/json decoding the
+// object s into a struct.
+func sameFieldsAsEncodingJSON(t testing.TB, s string) {
+	t.Helper()
+	var want fieldsTarget
+	require.NoError(t, json.Unmarshal([]byte(s), &want))
+	names := []string{"a", "dup", "k", "message", "s"}
+	vals := make([]Value, len(names))
+	sc := NewScanner(s)
+	odd, ok := sc.Fields(names, vals)
+	require.True(t, ok, "%q", s)
+	require.True(t, sc.AtEnd(), "%q", s)
+	if odd {
+		return // a key encoding/json may fold in ways Fields does not
+	}
+	for k, raw := range []json.RawMessage{want.A, want.Dup, want.K, want.Message, want.S} {
+		got := ""
+		if vals[k].End > 0 {
+			got = s[vals[k].Start:vals[k].End]
+		}
+		require.Equal(t, string(raw), got, "%q: field %q", s, names[k])
 	}
 }
 
