@@ -12,13 +12,16 @@ import (
 	"unsafe"
 
 	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
 
 	"github.com/devsmith/logs/internal/pgtest"
 )
 
 var cluster *pgtest.Cluster
 
-func TestMain(m *testing.M) { pgtest.Main(m, &cluster) }
+// TestMain checks, once every test has ended and the cluster is stopped,
+// that no goroutine is left.
+func TestMain(m *testing.M) { goleak.VerifyTestMain(pgtest.WithCluster(m, &cluster)) }
 
 type repairCase struct {
 	in       string
