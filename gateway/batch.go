@@ -268,19 +268,11 @@ func (g *Gateway) writeRPCError(w http.ResponseWriter, r *http.Request, err erro
 
 // fastEntry is where one element of "logs" is in the body.
 type fastEntry struct {
-	start, end int
-	fields     [4]span           // timestamp, level, message, context; end == 0: absent
-	flags      [5]jsontext.Flags // the fields' and the whole element's
-	object     bool              // a JSON object (else the whole element is the message)
-	fallback   bool              // an object with keys the fast path does not match itself
+	whole    jsontext.Value
+	fields   [4]jsontext.Value // timestamp, level, message, context; End == 0: absent
+	object   bool              // a JSON object (else the whole element is the message)
+	fallback bool              // an object with keys the fast path does not match itself
 }
-
-// span is a value's place in the body: jsontext.Value kept in less room
-// (its flags are fastEntry.flags).
-type span struct{ start, end int }
-
-// flagsWhole is the index of the whole element's flags in fastEntry.flags.
-const flagsWhole = 4
 
 // An entry's fields, indexes of fastEntry.fields.
 const (
@@ -324,11 +316,7 @@ func envelopeField(key string) int {
 // scanEntry records the fields of the entry object that comes next in sc.
 func scanEntry(sc *jsontext.Scanner, e *fastEntry) bool {
 	names := [len(e.fields)]string{fieldTimestamp: "timestamp", fieldLevel: "level", fieldMessage: "message", fieldContext: "context"}
-	var vals [len(e.fields)]jsontext.Value
-	odd, ok := sc.Fields(names[:], vals[:])
-	for f, v := range vals {
-		e.fields[f], e.flags[f] = span{v.Start, v.End}, v.Flags
-	}
+	odd, ok := sc.Fields(names[:], e.fields[:])
 	e.fallback = odd
 	return ok
 }
@@ -341,18 +329,14 @@ func scanLogs(sc *jsontext.Scanner) ([]fastEntry, bool) {
 		entries = append(entries, fastEntry{})
 		e := &entries[len(entries)-1]
 		if sc.At('{') {
-			e.start = sc.Pos()
+			e.whole.Start = sc.Pos()
 			e.object = true
 			if !scanEntry(sc, e) {
 				return nil, false
 			}
-			e.end = sc.Pos()
-		} else {
-			v, vok := sc.ScanValue()
-			if !vok {
-				return nil, false
-			}
-			e.start, e.end, e.flags[flagsWhole] = v.Start, v.End, v.Flags
+			e.whole.End = sc.Pos()
+		} else if e.whole, ok = sc.ScanValue(); !ok {
+			return nil, false
 		}
 		more, ok = sc.NextElement()
 	}
@@ -436,18 +420,18 @@ func fastDecodeBatch(body []byte) (req *logsv1.IngestBatchRequest, ok bool) {
 	for k := range entries {
 		e := &entries[k]
 		if e.fallback {
-			req.Logs[k] = decodeEntry(json.RawMessage(s[e.start:e.end]))
+			req.Logs[k] = decodeEntry(json.RawMessage(s[e.whole.Start:e.whole.End]))
 			continue
 		}
 		in := &inputs[k]
 		if !e.object {
-			in.Message = textAt(s, span{e.start, e.end}, e.flags[flagsWhole])
+			in.Message = textAt(s, e.whole)
 		} else {
-			in.Timestamp = textAt(s, e.fields[fieldTimestamp], e.flags[fieldTimestamp])
-			in.Level = textAt(s, e.fields[fieldLevel], e.flags[fieldLevel])
-			in.Message = textAt(s, e.fields[fieldMessage], e.flags[fieldMessage])
-			if c := e.fields[fieldContext]; c.end > 0 && s[c.start:c.end] != "null" {
-				in.ContextJson = s[c.start:c.end]
+			in.Timestamp = textAt(s, e.fields[fieldTimestamp])
+			in.Level = textAt(s, e.fields[fieldLevel])
+			in.Message = textAt(s, e.fields[fieldMessage])
+			if c := e.fields[fieldContext]; c.End > 0 && s[c.Start:c.End] != "null" {
+				in.ContextJson = s[c.Start:c.End]
 			}
 		}
 		req.Logs[k] = in
@@ -455,21 +439,20 @@ func fastDecodeBatch(body []byte) (req *logsv1.IngestBatchRequest, ok bool) {
 	return req, true
 }
 
-// textAt is textOf for the scanned value sp of s with flags f (end == 0:
-// absent).
-func textAt(s string, sp span, f jsontext.Flags) string {
+// textAt is textOf for the scanned value v of s (End == 0: absent).
+func textAt(s string, v jsontext.Value) string {
 	switch {
-	case sp.end == 0:
+	case v.End == 0:
 		return ""
-	case f&jsontext.String != 0:
-		return jsontext.Unquote(s, jsontext.Value{Start: sp.start, End: sp.end, Flags: f})
+	case v.Flags&jsontext.String != 0:
+		return jsontext.Unquote(s, v)
 	}
-	switch v := s[sp.start:sp.end]; v[0] {
+	switch t := s[v.Start:v.End]; t[0] {
 	case 'n':
 		return "" // null
 	case '{', '[':
-		return textOf(json.RawMessage(v)) // compacted, as encoding/json would
+		return textOf(json.RawMessage(t)) // compacted, as encoding/json would
 	default:
-		return v // a number, true or false: already compact
+		return t // a number, true or false: already compact
 	}
 }

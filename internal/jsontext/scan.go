@@ -194,7 +194,8 @@ func (sc *Scanner) Fields(names []string, vals []Value) (odd, ok bool) {
 			odd = true
 		} else {
 			for k, name := range names {
-				if strings.EqualFold(key, name) {
+				// key is ASCII: folding keeps its length.
+				if len(key) == len(name) && strings.EqualFold(key, name) {
 					vals[k] = v
 					break
 				}
