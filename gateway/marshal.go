@@ -83,7 +83,7 @@ func appendRawJSON(b []byte, fd protoreflect.FieldDescriptor, s string) ([]byte,
 	if s == "" {
 		return append(b, "{}"...), nil
 	}
-	if !json.Valid([]byte(s)) {
+	if !jsontext.Valid(s) {
 		return nil, fmt.Errorf("field %s is not valid JSON", fd.FullName())
 	}
 	return append(b, s...), nil

@@ -256,6 +256,14 @@ func (sc *Scanner) NextElement() (more, ok bool) {
 	return false, c == ']'
 }
 
+// Valid reports whether s is one JSON value with only whitespace around it,
+// as encoding/json's Valid would (but false past MaxDepth).
+func Valid(s string) bool {
+	sc := NewScanner(s)
+	_, ok := sc.ScanValue()
+	return ok && sc.AtEnd()
+}
+
 // ScanValue scans the value that comes next, whatever it is.
 func (sc *Scanner) ScanValue() (Value, bool) {
 	sc.skipSpace()

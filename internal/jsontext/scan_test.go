@@ -230,3 +230,10 @@ func FuzzScanner(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, s string) { sameAsEncodingJSON(t, s) })
 }
+
+func TestValidAgreesWithEncodingJSON(t *testing.T) {
+	for _, s := range append(append([]string{}, validTexts...), invalidTexts...) {
+		require.Equal(t, json.Valid([]byte(s)), Valid(s), "%q", s)
+	}
+	require.False(t, Valid(strings.Repeat("[", MaxDepth+1)+strings.Repeat("]", MaxDepth+1)), "past MaxDepth")
+}

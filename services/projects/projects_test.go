@@ -388,6 +388,7 @@ func TestListProjectsPagination(t *testing.T) {
 }
 
 func TestListProjectMembersPagination(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	_, owner := e.newUser("owner@example.com", "member")
 	id := e.newProject(owner, "shared").GetProjectId()

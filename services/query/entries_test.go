@@ -155,6 +155,7 @@ func TestListEntriesEntryShape(t *testing.T) {
 // Context numbers are read back as PostgreSQL stored them, digit for digit:
 // none goes through a float64.
 func TestListEntriesKeepsContextNumbers(t *testing.T) {
+	t.Parallel()
 	s, _ := newService(t, Config{}, day)
 	const stored = `{"a": 9007199254740993, "b": 9223372036854775807, "c": -9223372036854775808, "d": 0.1000000000000000055511151231257827, "s": "x"}`
 	insert(t, s.pool, row{alpha, at(1), "api", 3, "big numbers", stored})

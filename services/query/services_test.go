@@ -53,6 +53,7 @@ func TestListServices(t *testing.T) {
 }
 
 func TestListServicesPages(t *testing.T) {
+	t.Parallel()
 	s, pool := newService(t, Config{MaxPageSize: 3, DefaultPageSize: 2})
 	last := day.Add(time.Hour)
 	// Names in byte order differ from a linguistic collation's ("B" < "a").
