@@ -82,11 +82,7 @@ func (s *projectServer) ListProjects(ctx context.Context, req *logsv1.ListProjec
 	if err != nil {
 		return nil, err
 	}
-	size, err := pageSize(req.GetPageSize())
-	if err != nil {
-		return nil, err
-	}
-	after, err := decodePageToken(req.GetPageToken())
+	size, after, err := readPage(req)
 	if err != nil {
 		return nil, err
 	}
@@ -161,11 +157,7 @@ func (s *projectServer) ListProjectMembers(ctx context.Context, req *logsv1.List
 	if err != nil {
 		return nil, err
 	}
-	size, err := pageSize(req.GetPageSize())
-	if err != nil {
-		return nil, err
-	}
-	after, err := decodePageToken(req.GetPageToken())
+	size, after, err := readPage(req)
 	if err != nil {
 		return nil, err
 	}

@@ -21,11 +21,7 @@ func (s *userServer) ListUsers(ctx context.Context, req *logsv1.ListUsersRequest
 	if _, err := adminCaller(ctx); err != nil {
 		return nil, err
 	}
-	size, err := pageSize(req.GetPageSize())
-	if err != nil {
-		return nil, err
-	}
-	after, err := decodePageToken(req.GetPageToken())
+	size, after, err := readPage(req)
 	if err != nil {
 		return nil, err
 	}

@@ -130,6 +130,24 @@ func nextPage[T any](rows []T, size int, key func(T) pageKey) ([]T, string) {
 	return rows, encodePageToken(key(rows[size-1]))
 }
 
+// pageRequest is a list request's page: AIP-158's page_size and the keyset
+// position its page_token names (nil for the first page).
+type pageRequest interface {
+	GetPageSize() int32
+	GetPageToken() string
+}
+
+// readPage validates a list request's page_size and page_token.
+func readPage(req pageRequest) (size int, after *pageKey, err error) {
+	if size, err = pageSize(req.GetPageSize()); err != nil {
+		return 0, nil, err
+	}
+	if after, err = decodePageToken(req.GetPageToken()); err != nil {
+		return 0, nil, err
+	}
+	return size, after, nil
+}
+
 // decodePageToken returns nil for an empty token.
 func decodePageToken(tok string) (*pageKey, error) {
 	if tok == "" {
