@@ -1,0 +1,434 @@
+package patterns
+
+import (
+	"strings"
+)
+
+// Placeholders put in a template where a line's token is a variable. Every
+// placeholder starts with '<' and ends with '>', and no literal token does:
+// tokenise escapes a literal that would look like one.
+const (
+	PlaceNum      = "<num>"
+	PlaceHex      = "<hex>"
+	PlaceIP       = "<ip>"
+	PlaceUUID     = "<uuid>"
+	PlacePath     = "<path>"
+	PlaceURL      = "<url>"
+	PlaceEmail    = "<email>"
+	PlaceTime     = "<time>"
+	PlaceDuration = "<duration>"
+	PlaceQuoted   = "<quoted>"
+	PlaceID       = "<id>"
+	PlaceAny      = "<*>"
+)
+
+// splitPunct are the characters that always stand as a token of their own
+// once a whitespace field is not a variable as a whole.
+const splitPunct = "=:,;()[]{}\"'|<>"
+
+// outerPunct may wrap a field ("(x)", "[x]", "x,", "x:") and is peeled off
+// before the field is classified.
+const (
+	leadPunct  = "([{\"'<"
+	trailPunct = ")]}\"',;:.>!?"
+)
+
+// token is one token of a message; space records whether whitespace
+// preceded it, so a template renders as the line was written.
+type token struct {
+	text  string
+	space bool
+}
+
+// tokenise splits a message into tokens with every variable replaced by a
+// placeholder. It is a pure function of the message: the same message always
+// gives the same tokens.
+func tokenise(msg string, out []token) []token {
+	out = out[:0]
+	var dst []string
+	i := 0
+	for i < len(msg) {
+		for i < len(msg) && isSpace(msg[i]) {
+			i++
+		}
+		space := i > 0
+		if i >= len(msg) {
+			break
+		}
+		// A double-quoted span may hold spaces: it is one variable.
+		if msg[i] == '"' {
+			if j := strings.IndexByte(msg[i+1:], '"'); j >= 0 {
+				end := i + 1 + j + 1
+				if end == len(msg) || isSpace(msg[end]) || strings.IndexByte(trailPunct, msg[end]) >= 0 {
+					out = append(out, token{PlaceQuoted, space})
+					i = end
+					continue
+				}
+			}
+		}
+		j := i
+		for j < len(msg) && !isSpace(msg[j]) {
+			j++
+		}
+		dst = field(msg[i:j], dst[:0])
+		for k, t := range dst {
+			out = append(out, token{t, space && k == 0})
+		}
+		i = j
+	}
+	return out
+}
+
+func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
+
+// field appends the tokens of one whitespace-separated field.
+func field(f string, dst []string) []string {
+	// Peel the wrapping punctuation; each peeled character is a token.
+	lead := 0
+	for lead < len(f) && strings.IndexByte(leadPunct, f[lead]) >= 0 {
+		lead++
+	}
+	trail := len(f)
+	for trail > lead && strings.IndexByte(trailPunct, f[trail-1]) >= 0 {
+		trail--
+	}
+	for k := 0; k < lead; k++ {
+		dst = append(dst, f[k:k+1])
+	}
+	core := f[lead:trail]
+	if core != "" {
+		if p := classify(core); p != "" {
+			dst = append(dst, p)
+		} else {
+			dst = splitCore(core, dst)
+		}
+	}
+	for k := trail; k < len(f); k++ {
+		dst = append(dst, f[k:k+1])
+	}
+	return dst
+}
+
+// splitCore splits a field that is not a variable as a whole at the
+// punctuation of splitPunct. A key=value's value is always a variable.
+func splitCore(core string, dst []string) []string {
+	start := 0
+	afterEq := false
+	emit := func(s string) {
+		if s == "" {
+			return
+		}
+		if p := classify(s); p != "" {
+			dst = append(dst, p)
+			return
+		}
+		if hasDigit(s) {
+			dst = append(dst, PlaceID)
+			return
+		}
+		if afterEq {
+			dst = append(dst, PlaceAny)
+			return
+		}
+		dst = append(dst, literal(s))
+	}
+	for k := 0; k < len(core); k++ {
+		c := core[k]
+		if strings.IndexByte(splitPunct, c) < 0 {
+			continue
+		}
+		emit(core[start:k])
+		if c == '=' {
+			afterEq = true
+		} else if c != '.' {
+			afterEq = false
+		}
+		dst = append(dst, core[k:k+1])
+		start = k + 1
+	}
+	emit(core[start:])
+	return dst
+}
+
+// literal escapes a literal token that would read as a placeholder.
+func literal(s string) string {
+	if len(s) >= 2 && s[0] == '<' && s[len(s)-1] == '>' {
+		return "\\" + s
+	}
+	return s
+}
+
+// classify returns the placeholder for a token that is a variable as a whole,
+// or "" when it is not recognised as one.
+func classify(s string) string {
+	switch {
+	case isUUID(s):
+		return PlaceUUID
+	case strings.Contains(s, "://"):
+		return PlaceURL
+	case isIPv4(s) || isIPv6(s):
+		return PlaceIP
+	case isEmail(s):
+		return PlaceEmail
+	case isPath(s):
+		return PlacePath
+	case isNumber(s):
+		return PlaceNum
+	case isDuration(s):
+		return PlaceDuration
+	case isTime(s):
+		return PlaceTime
+	case isHex(s):
+		return PlaceHex
+	}
+	return ""
+}
+
+func hasDigit(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= '0' && s[i] <= '9' {
+			return true
+		}
+	}
+	return false
+}
+
+func isDigit(c byte) bool { return c >= '0' && c <= '9' }
+
+func isHexDigit(c byte) bool {
+	return isDigit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F')
+}
+
+func isUUID(s string) bool {
+	if len(s) != 36 {
+		return false
+	}
+	for i := 0; i < 36; i++ {
+		switch i {
+		case 8, 13, 18, 23:
+			if s[i] != '-' {
+				return false
+			}
+		default:
+			if !isHexDigit(s[i]) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// isIPv4 accepts a.b.c.d with an optional :port or /prefix.
+func isIPv4(s string) bool {
+	if k := strings.LastIndexByte(s, ':'); k > 0 {
+		if !allDigits(s[k+1:]) {
+			return false
+		}
+		s = s[:k]
+	} else if k := strings.IndexByte(s, '/'); k > 0 {
+		if !allDigits(s[k+1:]) {
+			return false
+		}
+		s = s[:k]
+	}
+	parts := 0
+	for _, p := range strings.Split(s, ".") {
+		if len(p) == 0 || len(p) > 3 || !allDigits(p) {
+			return false
+		}
+		parts++
+	}
+	return parts == 4
+}
+
+// isIPv6 accepts hex groups with "::" or at least five colons (so times like
+// 20:10:40 are not addresses), optionally bracketed with a :port.
+func isIPv6(s string) bool {
+	if strings.HasPrefix(s, "[") {
+		k := strings.IndexByte(s, ']')
+		if k < 0 {
+			return false
+		}
+		rest := s[k+1:]
+		if rest != "" && !(rest[0] == ':' && allDigits(rest[1:])) {
+			return false
+		}
+		s = s[1:k]
+	}
+	if k := strings.IndexByte(s, '%'); k > 0 {
+		s = s[:k]
+	}
+	colons := strings.Count(s, ":")
+	if colons < 2 || (colons < 5 && !strings.Contains(s, "::")) {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if !isHexDigit(s[i]) && s[i] != ':' && s[i] != '.' {
+			return false
+		}
+	}
+	return true
+}
+
+func allDigits(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if !isDigit(s[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+func isEmail(s string) bool {
+	at := strings.IndexByte(s, '@')
+	if at <= 0 || at == len(s)-1 {
+		return false
+	}
+	domain := s[at+1:]
+	dot := strings.LastIndexByte(domain, '.')
+	if dot <= 0 || dot == len(domain)-1 {
+		return false
+	}
+	for i := 0; i < at; i++ {
+		c := s[i]
+		if !isWordByte(c) && c != '.' && c != '+' && c != '-' {
+			return false
+		}
+	}
+	for i := 0; i < len(domain); i++ {
+		c := domain[i]
+		if !isWordByte(c) && c != '.' && c != '-' {
+			return false
+		}
+	}
+	for i := dot + 1; i < len(domain); i++ {
+		if !isLetter(domain[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+func isLetter(c byte) bool { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') }
+
+func isWordByte(c byte) bool { return isLetter(c) || isDigit(c) || c == '_' }
+
+// isPath accepts absolute and relative Unix paths and Windows paths.
+func isPath(s string) bool {
+	if len(s) < 2 {
+		return false
+	}
+	if s[0] == '/' || strings.HasPrefix(s, "./") || strings.HasPrefix(s, "../") || strings.HasPrefix(s, "~/") {
+		return true
+	}
+	if len(s) >= 3 && isLetter(s[0]) && s[1] == ':' && s[2] == '\\' {
+		return true
+	}
+	return strings.IndexByte(s, '\\') >= 0
+}
+
+// isNumber accepts an optionally signed integer or decimal, with an exponent,
+// a thousands separator or a trailing '%' or size unit.
+func isNumber(s string) bool {
+	i := 0
+	if i < len(s) && (s[i] == '-' || s[i] == '+') {
+		i++
+	}
+	start := i
+	for i < len(s) && (isDigit(s[i]) || s[i] == '.' || s[i] == ',') {
+		i++
+	}
+	if i == start || !isDigit(s[start]) || !isDigit(s[i-1]) {
+		return false
+	}
+	if i < len(s) && (s[i] == 'e' || s[i] == 'E') && i+1 < len(s) {
+		j := i + 1
+		if s[j] == '-' || s[j] == '+' {
+			j++
+		}
+		if allDigits(s[j:]) {
+			return true
+		}
+	}
+	switch strings.ToLower(s[i:]) {
+	case "", "%", "b", "k", "kb", "kib", "m", "mb", "mib", "g", "gb", "gib", "t", "tb", "tib":
+		return true
+	}
+	return false
+}
+
+// isDuration accepts Go-style durations: 30ms, 1.5s, 1h30m, 250us, 2d.
+func isDuration(s string) bool {
+	i := 0
+	units := 0
+	for i < len(s) {
+		start := i
+		for i < len(s) && (isDigit(s[i]) || s[i] == '.') {
+			i++
+		}
+		if i == start {
+			return false
+		}
+		u := i
+		for i < len(s) && (isLetter(s[i]) || s[i] == 0xc2 || s[i] == 0xb5) {
+			i++
+		}
+		switch s[u:i] {
+		case "ns", "us", "µs", "ms", "s", "m", "h", "d", "sec", "secs", "min", "mins":
+			units++
+		default:
+			return false
+		}
+	}
+	return units > 0
+}
+
+// isTime accepts dates and times made of digit groups joined by - / : . , T Z
+// with at least one date or time separator, e.g. 2015-10-18, 18:01:47,978,
+// 2016-09-28T04:30:30Z, 17/06/09.
+func isTime(s string) bool {
+	digits, seps := 0, 0
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case isDigit(c):
+			digits++
+		case c == '-' || c == '/' || c == ':':
+			seps++
+		case c == '.' || c == ',' || c == '+':
+		case (c == 'T' || c == 'Z') && i > 0:
+		default:
+			return false
+		}
+	}
+	return digits >= 4 && seps >= 2 && isDigit(s[0])
+}
+
+// isHex accepts 0x-prefixed hex and bare hex of at least 8 digits that holds
+// a decimal digit (so words like "deadbeef" or "accepted" are not matched).
+func isHex(s string) bool {
+	if len(s) > 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X') {
+		for i := 2; i < len(s); i++ {
+			if !isHexDigit(s[i]) {
+				return false
+			}
+		}
+		return true
+	}
+	if len(s) < 8 {
+		return false
+	}
+	digit := false
+	for i := 0; i < len(s); i++ {
+		if !isHexDigit(s[i]) {
+			return false
+		}
+		if isDigit(s[i]) {
+			digit = true
+		}
+	}
+	return digit
+}
