@@ -138,16 +138,39 @@ func splitCore(core string, dst []string) []string {
 			continue
 		}
 		emit(core[start:k])
-		if c == '=' {
-			afterEq = true
-		} else if c != '.' {
-			afterEq = false
-		}
 		dst = append(dst, core[k:k+1])
 		start = k + 1
+		afterEq = false
+		if c == '=' {
+			afterEq = true
+			// A value that is a variable as a whole (an IPv6 address, a
+			// time) is one placeholder, up to the next separator.
+			end := start
+			for end < len(core) && strings.IndexByte(",;&", core[end]) < 0 {
+				end++
+			}
+			if end > start {
+				if p := classify(core[start:end]); p != "" {
+					dst = append(dst, p)
+					k = end - 1
+					start = end
+					afterEq = false
+				}
+			}
+		}
 	}
 	emit(core[start:])
 	return dst
+}
+
+// isPlaceholder reports whether a token is a placeholder.
+func isPlaceholder(t string) bool {
+	return len(t) >= 3 && t[0] == '<' && t[len(t)-1] == '>'
+}
+
+// isPunct reports whether a token is one punctuation character.
+func isPunct(t string) bool {
+	return len(t) == 1 && !isWordByte(t[0])
 }
 
 // literal escapes a literal token that would read as a placeholder.

@@ -31,6 +31,9 @@ type Config struct {
 	// template (a generalised <*> position counts as equal) for the line to
 	// join it. Default 0.5.
 	Similarity float64
+	// MinVariants is how many distinct values a literal position of a
+	// pattern must show before it becomes <*>. Default 3.
+	MinVariants int
 	// MaxPatterns bounds the live patterns of one miner, the overflow
 	// pattern excluded. Default 5000.
 	MaxPatterns int
@@ -39,11 +42,15 @@ type Config struct {
 const (
 	defaultSimilarity  = 0.5
 	defaultMaxPatterns = 5000
+	defaultMinVariants = 3
 )
 
 func (c Config) withDefaults() Config {
 	if c.Similarity <= 0 || c.Similarity > 1 {
 		c.Similarity = defaultSimilarity
+	}
+	if c.MinVariants <= 0 {
+		c.MinVariants = defaultMinVariants
 	}
 	if c.MaxPatterns <= 0 {
 		c.MaxPatterns = defaultMaxPatterns
@@ -65,6 +72,9 @@ type cluster struct {
 	spaces []bool // spaces[i]: a space precedes tokens[i] in the template's rendering
 	count  int64
 	leaf   *leaf
+	// values[i] holds the distinct values seen at literal position i in
+	// lines similar enough to join, up to MinVariants (nil until needed).
+	values [][]string
 }
 
 // leaf holds the clusters of one token count and first token, in creation
@@ -90,6 +100,8 @@ type Miner struct {
 	overflow    int64
 	scratch     []token
 	scratchToks []string
+	cands       []*cluster
+	sims        []float64
 }
 
 // New returns an empty miner.
@@ -122,20 +134,24 @@ func (m *Miner) Add(message string) ID {
 		lf = &leaf{}
 		m.leaves[key] = lf
 	}
-	if c := m.best(lf, toks); c != nil {
+	c, cands := m.choose(lf, toks)
+	if c == nil && len(m.clusters) >= m.cfg.MaxPatterns {
+		// Full: the line joins its nearest pattern when one is similar
+		// enough even though its variants are too few, else the overflow.
+		if len(cands) == 0 {
+			m.overflow++
+			return OverflowID
+		}
+		c = cands[0]
+	}
+	if c != nil {
 		c.count++
-		if generalise(c.tokens, toks) {
-			if into := m.mergeEqual(c); into != nil {
-				return into.id
-			}
+		if generalise(c, toks) {
+			c = m.absorb(c)
 		}
 		return c.id
 	}
-	if len(m.clusters) >= m.cfg.MaxPatterns {
-		m.overflow++
-		return OverflowID
-	}
-	c := &cluster{
+	c = &cluster{
 		seq:    m.seq,
 		tokens: append([]string(nil), toks...),
 		spaces: make([]bool, len(m.scratch)),
@@ -162,69 +178,157 @@ func (m *Miner) Add(message string) ID {
 	return c.id
 }
 
-// best returns the cluster of lf the line joins, or nil. The most similar
-// cluster wins; ties go to the older cluster.
-func (m *Miner) best(lf *leaf, toks []string) *cluster {
+// choose returns the cluster of lf the line joins, or nil, and the clusters
+// similar enough to join (most similar first) in either case.
+//
+// A cluster is a candidate when similarity reaches Config.Similarity. At each
+// position where a candidate's template holds a literal the line does not,
+// the candidate records the line's value (up to MinVariants values). The line
+// joins a candidate only when every such position has seen MinVariants
+// distinct values (or both tokens are placeholders of different types): a
+// position that has taken a few values only is a constant of several
+// patterns, one that takes many is a variable. The most similar joinable
+// candidate wins; ties go to the older one.
+func (m *Miner) choose(lf *leaf, toks []string) (*cluster, []*cluster) {
+	m.cands = m.cands[:0]
+	m.sims = m.sims[:0]
 	var best *cluster
 	bestSim := -1.0
 	for _, c := range lf.clusters {
 		s := similarity(c.tokens, toks)
-		if s > bestSim {
+		if s < m.cfg.Similarity {
+			continue
+		}
+		m.cands = append(m.cands, c)
+		m.sims = append(m.sims, s)
+		joinable := true
+		for i, t := range c.tokens {
+			if t == toks[i] || t == PlaceAny || (isPlaceholder(t) && isPlaceholder(toks[i])) {
+				continue
+			}
+			if c.variants(i, toks[i], m.cfg.MinVariants) < m.cfg.MinVariants {
+				joinable = false
+			}
+		}
+		if joinable && s > bestSim {
 			best, bestSim = c, s
 		}
 	}
-	if best == nil || bestSim < m.cfg.Similarity {
-		return nil
-	}
-	return best
+	// Most similar first, stable on creation order.
+	sort.Stable(bySim{m.cands, m.sims})
+	return best, m.cands
 }
 
-// similarity is the share of positions where the line's token equals the
-// template's or the template has turned the position into <*>.
-func similarity(tmpl, toks []string) float64 {
-	if len(toks) == 0 {
-		return 1
+type bySim struct {
+	cs   []*cluster
+	sims []float64
+}
+
+func (b bySim) Len() int           { return len(b.cs) }
+func (b bySim) Less(i, j int) bool { return b.sims[i] > b.sims[j] }
+func (b bySim) Swap(i, j int) {
+	b.cs[i], b.cs[j] = b.cs[j], b.cs[i]
+	b.sims[i], b.sims[j] = b.sims[j], b.sims[i]
+}
+
+// variants records v among the values seen at position i (the template's
+// own value included) and returns how many distinct values it has seen,
+// counting at most limit.
+func (c *cluster) variants(i int, v string, limit int) int {
+	if c.values == nil {
+		c.values = make([][]string, len(c.tokens))
 	}
-	eq := 0
-	for i, t := range tmpl {
-		if t == toks[i] || t == PlaceAny {
-			eq++
+	vs := c.values[i]
+	if vs == nil {
+		vs = append(vs, c.tokens[i])
+	}
+	if len(vs) < limit && !contains(vs, v) {
+		vs = append(vs, v)
+	}
+	c.values[i] = vs
+	return len(vs)
+}
+
+func contains(vs []string, v string) bool {
+	for _, x := range vs {
+		if x == v {
+			return true
 		}
 	}
-	return float64(eq) / float64(len(toks))
+	return false
 }
 
-// generalise turns every position where the line differs from the template
-// into <*> and reports whether the template changed.
-func generalise(tmpl, toks []string) bool {
+// absorb folds into c every other cluster of its leaf whose template is an
+// instance of c's (equal wherever c holds no <*>). The survivor keeps the id
+// of the oldest of them; the others' ids become aliases of it.
+func (m *Miner) absorb(c *cluster) *cluster {
+	for k := 0; k < len(c.leaf.clusters); k++ {
+		o := c.leaf.clusters[k]
+		if o == c || !instanceOf(o.tokens, c.tokens) {
+			continue
+		}
+		c.count += o.count
+		m.remove(o)
+		k--
+		if o.seq < c.seq {
+			delete(m.clusters, c.id)
+			m.alias(c.id, o.id)
+			c.id, c.seq = o.id, o.seq
+			m.clusters[c.id] = c
+		} else {
+			m.alias(o.id, c.id)
+		}
+	}
+	// Keep the leaf in creation order: the scan order decides ties.
+	sort.SliceStable(c.leaf.clusters, func(i, j int) bool { return c.leaf.clusters[i].seq < c.leaf.clusters[j].seq })
+	return c
+}
+
+// instanceOf reports whether template a is an instance of template b.
+func instanceOf(a, b []string) bool {
+	for i, t := range b {
+		if t != PlaceAny && t != a[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// generalise turns every position where the line differs from c's
+// template into <*> and reports whether the template changed.
+func generalise(c *cluster, toks []string) bool {
 	changed := false
-	for i, t := range tmpl {
+	for i, t := range c.tokens {
 		if t != toks[i] && t != PlaceAny {
-			tmpl[i] = PlaceAny
+			c.tokens[i] = PlaceAny
+			if c.values != nil {
+				c.values[i] = nil
+			}
 			changed = true
 		}
 	}
 	return changed
 }
 
-// mergeEqual folds c into the oldest other cluster of its leaf whose template
-// now equals c's, or that cluster into c when c is older. It returns the
-// survivor, or nil when no template equals c's.
-func (m *Miner) mergeEqual(c *cluster) *cluster {
-	for _, o := range c.leaf.clusters {
-		if o == c || !equalTokens(o.tokens, c.tokens) {
+// similarity is the share of a line's word tokens (punctuation is left out:
+// it is shared by most lines of a system) that equal the template's, where a
+// position the template has turned into <*> and two placeholders of any type
+// count as equal.
+func similarity(tmpl, toks []string) float64 {
+	eq, n := 0, 0
+	for i, t := range tmpl {
+		if isPunct(toks[i]) && isPunct(t) {
 			continue
 		}
-		keep, drop := o, c
-		if c.seq < o.seq {
-			keep, drop = c, o
+		n++
+		if t == toks[i] || t == PlaceAny || (isPlaceholder(t) && isPlaceholder(toks[i])) {
+			eq++
 		}
-		keep.count += drop.count
-		m.remove(drop)
-		m.alias(drop.id, keep.id)
-		return keep
 	}
-	return nil
+	if n == 0 {
+		return 1
+	}
+	return float64(eq) / float64(n)
 }
 
 func (m *Miner) remove(c *cluster) {
@@ -322,6 +426,9 @@ func leafKey(toks []string) string {
 	first := ""
 	if len(toks) > 0 {
 		first = toks[0]
+		if isPlaceholder(first) {
+			first = PlaceAny
+		}
 	}
 	return fmt.Sprintf("%d\x00%s", len(toks), first)
 }
