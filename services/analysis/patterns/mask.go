@@ -6,7 +6,7 @@ import (
 
 // Placeholders put in a template where a line's token is a variable. Every
 // placeholder starts with '<' and ends with '>', and no literal token does:
-// tokenise escapes a literal that would look like one.
+// '<' and '>' always stand as tokens of their own.
 const (
 	PlaceNum      = "<num>"
 	PlaceHex      = "<hex>"
@@ -45,7 +45,8 @@ type token struct {
 // gives the same tokens.
 func tokenise(msg string, out []token) []token {
 	out = out[:0]
-	var dst []string
+	var buf [16]string
+	dst := buf[:0]
 	i := 0
 	for i < len(msg) {
 		for i < len(msg) && isSpace(msg[i]) {
@@ -83,6 +84,10 @@ func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\
 
 // field appends the tokens of one whitespace-separated field.
 func field(f string, dst []string) []string {
+	// A bracketed IPv6 address with a port is an address, not brackets.
+	if f[0] == '[' && isIPv6(f) {
+		return append(dst, PlaceIP)
+	}
 	// Peel the wrapping punctuation; each peeled character is a token.
 	lead := 0
 	for lead < len(f) && strings.IndexByte(leadPunct, f[lead]) >= 0 {
@@ -130,7 +135,7 @@ func splitCore(core string, dst []string) []string {
 			dst = append(dst, PlaceAny)
 			return
 		}
-		dst = append(dst, literal(s))
+		dst = append(dst, s)
 	}
 	for k := 0; k < len(core); k++ {
 		c := core[k]
@@ -171,14 +176,6 @@ func isPlaceholder(t string) bool {
 // isPunct reports whether a token is one punctuation character.
 func isPunct(t string) bool {
 	return len(t) == 1 && !isWordByte(t[0])
-}
-
-// literal escapes a literal token that would read as a placeholder.
-func literal(s string) string {
-	if len(s) >= 2 && s[0] == '<' && s[len(s)-1] == '>' {
-		return "\\" + s
-	}
-	return s
 }
 
 // classify returns the placeholder for a token that is a variable as a whole,
@@ -255,7 +252,16 @@ func isIPv4(s string) bool {
 		s = s[:k]
 	}
 	parts := 0
-	for _, p := range strings.Split(s, ".") {
+	for s != "" || parts == 0 {
+		p := s
+		if k := strings.IndexByte(s, '.'); k >= 0 {
+			p, s = s[:k], s[k+1:]
+			if s == "" {
+				return false
+			}
+		} else {
+			s = ""
+		}
 		if len(p) == 0 || len(p) > 3 || !allDigits(p) {
 			return false
 		}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 )
@@ -100,6 +101,7 @@ type Miner struct {
 	overflow    int64
 	scratch     []token
 	scratchToks []string
+	key         []byte
 	cands       []*cluster
 	sims        []float64
 }
@@ -128,11 +130,11 @@ func (m *Miner) Add(message string) ID {
 	}
 	m.scratchToks = toks
 
-	key := leafKey(toks)
-	lf := m.leaves[key]
+	m.key = leafKey(m.key, toks)
+	lf := m.leaves[string(m.key)]
 	if lf == nil {
 		lf = &leaf{}
-		m.leaves[key] = lf
+		m.leaves[string(m.key)] = lf
 	}
 	c, cands := m.choose(lf, toks)
 	if c == nil && len(m.clusters) >= m.cfg.MaxPatterns {
@@ -153,7 +155,7 @@ func (m *Miner) Add(message string) ID {
 	}
 	c = &cluster{
 		seq:    m.seq,
-		tokens: append([]string(nil), toks...),
+		tokens: cloneTokens(toks),
 		spaces: make([]bool, len(m.scratch)),
 		count:  1,
 		leaf:   lf,
@@ -243,7 +245,7 @@ func (c *cluster) variants(i int, v string, limit int) int {
 		vs = append(vs, c.tokens[i])
 	}
 	if len(vs) < limit && !contains(vs, v) {
-		vs = append(vs, v)
+		vs = append(vs, strings.Clone(v))
 	}
 	c.values[i] = vs
 	return len(vs)
@@ -422,28 +424,31 @@ func render(c *cluster) string {
 	return b.String()
 }
 
-func leafKey(toks []string) string {
-	first := ""
+// leafKey appends the key of a line's leaf to dst: its token count and its
+// first token (<*> when that is a placeholder).
+func leafKey(dst []byte, toks []string) []byte {
+	dst = strconv.AppendInt(dst[:0], int64(len(toks)), 10)
+	dst = append(dst, 0)
 	if len(toks) > 0 {
-		first = toks[0]
-		if isPlaceholder(first) {
-			first = PlaceAny
+		if isPlaceholder(toks[0]) {
+			dst = append(dst, PlaceAny...)
+		} else {
+			dst = append(dst, toks[0]...)
 		}
 	}
-	return fmt.Sprintf("%d\x00%s", len(toks), first)
+	return dst
 }
 
-func equalTokens(a, b []string) bool {
-	if len(a) != len(b) {
-		return false
+// cloneTokens copies the tokens out of the message they slice, so a
+// pattern does not keep its first line alive.
+func cloneTokens(toks []string) []string {
+	out := make([]string, len(toks))
+	for i, t := range toks {
+		out[i] = strings.Clone(t)
 	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
+	return out
 }
+
 
 func hashTokens(toks []string, salt uint64) ID {
 	h := fnv.New64a()
