@@ -72,12 +72,38 @@ func tokenise(msg string, out []token) []token {
 			j++
 		}
 		dst = field(msg[i:j], dst[:0])
-		for k, t := range dst {
+		// A unit written apart from its number ("5.2 KB", "30 ms") is
+		// part of the number's placeholder.
+		rest := dst
+		if len(dst) > 0 && isUnit(dst[0]) && len(out) > 0 && out[len(out)-1].text == PlaceNum && allPunct(dst[1:]) {
+			rest = dst[1:]
+			space = false
+		}
+		for k, t := range rest {
 			out = append(out, token{t, space && k == 0})
 		}
 		i = j
 	}
 	return out
+}
+
+func allPunct(toks []string) bool {
+	for _, t := range toks {
+		if !isPunct(t) {
+			return false
+		}
+	}
+	return true
+}
+
+// isUnit reports whether a token is a unit of size or time.
+func isUnit(t string) bool {
+	switch strings.ToLower(t) {
+	case "b", "kb", "kib", "mb", "mib", "gb", "gib", "tb", "tib",
+		"ns", "us", "µs", "ms", "s", "sec", "secs", "min", "mins":
+		return true
+	}
+	return false
 }
 
 func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }

@@ -131,12 +131,14 @@ func (m *Miner) Add(message string) ID {
 	m.scratchToks = toks
 
 	m.key = leafKey(m.key, toks)
+	// A leaf exists only while it holds a cluster, so lines sent to the
+	// overflow allocate nothing.
 	lf := m.leaves[string(m.key)]
-	if lf == nil {
-		lf = &leaf{}
-		m.leaves[string(m.key)] = lf
+	var c *cluster
+	var cands []*cluster
+	if lf != nil {
+		c, cands = m.choose(lf, toks)
 	}
-	c, cands := m.choose(lf, toks)
 	if c == nil && len(m.clusters) >= m.cfg.MaxPatterns {
 		// Full: the line joins its nearest pattern when one is similar
 		// enough even though its variants are too few, else the overflow.
@@ -152,6 +154,10 @@ func (m *Miner) Add(message string) ID {
 			c = m.absorb(c)
 		}
 		return c.id
+	}
+	if lf == nil {
+		lf = &leaf{}
+		m.leaves[string(m.key)] = lf
 	}
 	c = &cluster{
 		seq:    m.seq,

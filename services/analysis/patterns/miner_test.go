@@ -137,6 +137,7 @@ func TestMinerBoundedByMaxPatterns(t *testing.T) {
 	for _, id := range ids[10:] {
 		require.Equal(t, OverflowID, id)
 	}
+	require.Len(t, m.leaves, 10, "lines sent to the overflow leave no state behind")
 	tmpl, ok := m.Template(OverflowID)
 	require.True(t, ok)
 	require.Equal(t, OverflowTemplate, tmpl)
