@@ -6,7 +6,7 @@ import (
 	"strings"
 )
 
-// syntheticTemplates are messages of web, database, queue and auth
+// syntheticTemplates are messages of web, database, queue, auth and cache
 // services; each {kind} is replaced by a random variable of that kind.
 var syntheticTemplates = []string{
 	`GET {path} HTTP/1.1 200 {num} bytes in {dur}`,
@@ -29,6 +29,12 @@ var syntheticTemplates = []string{
 	`session {uuid} revoked by admin {email}`,
 	`password reset requested for {email} at {time}`,
 	`rate limit exceeded for key={hex} client={ip} window={dur}`,
+	// Pairs that differ in one constant word only.
+	`cache hit for key {hex} in {dur}`,
+	`cache miss for key {hex} in {dur}`,
+	`worker {num} state changed to RUNNING`,
+	`worker {num} state changed to STOPPED`,
+	`heap usage {num} MB of {num} MB`,
 }
 
 var syntheticWords = []string{"alice", "bob", "carol", "dave", "erin", "frank", "grace", "heidi", "ivan", "judy",
