@@ -455,7 +455,6 @@ func cloneTokens(toks []string) []string {
 	return out
 }
 
-
 func hashTokens(toks []string, salt uint64) ID {
 	h := fnv.New64a()
 	for _, t := range toks {
