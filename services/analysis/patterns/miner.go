@@ -19,8 +19,9 @@ type ID uint64
 func (id ID) String() string { return fmt.Sprintf("%016x", uint64(id)) }
 
 // OverflowID is the pattern that holds every line arriving once the miner
-// already holds MaxPatterns patterns and the line matches none of them.
-var OverflowID = hashTokens([]string{"<overflow>"}, 0)
+// already holds MaxPatterns patterns and the line matches none of them. No
+// other pattern has it (a hash that comes out 0 is salted).
+const OverflowID ID = 0
 
 // OverflowTemplate is the template of the overflow pattern.
 const OverflowTemplate = "<overflow>"
@@ -28,9 +29,10 @@ const OverflowTemplate = "<overflow>"
 // Config is the miner's one configuration; its zero value is the default
 // and is meant for every project alike.
 type Config struct {
-	// Similarity is the share of a line's tokens that must equal a pattern's
-	// template (a generalised <*> position counts as equal) for the line to
-	// join it. Default 0.5.
+	// Similarity is the share of a line's word tokens (punctuation left
+	// out) that must equal a pattern's template, a <*> position and two
+	// placeholders of any type counting as equal, for the pattern to be a
+	// candidate for the line. Default 0.5.
 	Similarity float64
 	// MinVariants is how many distinct values a literal position of a
 	// pattern must show before it becomes <*>. Default 3.
@@ -93,9 +95,9 @@ type Miner struct {
 	leaves   map[string]*leaf
 	clusters map[ID]*cluster
 	seq      int
-	// aliases maps the id of a pattern merged away to the id it merged into
-	// (possibly itself merged later: resolve follows the chain). At most
-	// MaxPatterns aliases are kept, oldest dropped first.
+	// aliases maps the id of a pattern merged away to the live pattern that
+	// holds its lines. At most MaxPatterns aliases are kept, the oldest
+	// merge dropped first.
 	aliases     map[ID]ID
 	aliasOrder  []ID
 	overflow    int64
@@ -350,7 +352,14 @@ func (m *Miner) remove(c *cluster) {
 	}
 }
 
+// alias records that from was merged into the live pattern to. Every alias
+// points at a live pattern: those that pointed at from are moved to to.
 func (m *Miner) alias(from, to ID) {
+	for k, v := range m.aliases {
+		if v == from {
+			m.aliases[k] = to
+		}
+	}
 	m.aliases[from] = to
 	m.aliasOrder = append(m.aliasOrder, from)
 	for len(m.aliasOrder) > m.cfg.MaxPatterns {
@@ -368,12 +377,8 @@ func (m *Miner) Resolve(id ID) ID {
 }
 
 func (m *Miner) resolve(id ID) ID {
-	for range len(m.aliases) + 1 {
-		to, ok := m.aliases[id]
-		if !ok {
-			return id
-		}
-		id = to
+	if to, ok := m.aliases[id]; ok {
+		return to
 	}
 	return id
 }

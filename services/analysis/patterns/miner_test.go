@@ -99,23 +99,25 @@ func TestMinerIsDeterministic(t *testing.T) {
 
 func TestMinerEveryLineInExactlyOnePattern(t *testing.T) {
 	t.Parallel()
-	var lines []string
-	for _, d := range loadLogHub(t, "OpenSSH") {
-		lines = append(lines, d.content)
+	for _, sys := range systems {
+		var lines []string
+		for _, d := range loadLogHub(t, sys.name) {
+			lines = append(lines, d.content)
+		}
+		ids, m := mineAll(lines)
+		counts := map[ID]int64{}
+		for _, id := range ids {
+			counts[id]++
+		}
+		var total int64
+		for _, p := range m.Patterns() {
+			require.Equal(t, counts[p.ID], p.Count, "%s: pattern %s %q", sys.name, p.ID, p.Template)
+			total += p.Count
+			delete(counts, p.ID)
+		}
+		require.Empty(t, counts, "%s: every resolved id is a live pattern", sys.name)
+		require.Equal(t, int64(len(lines)), total, sys.name)
 	}
-	ids, m := mineAll(lines)
-	counts := map[ID]int64{}
-	for _, id := range ids {
-		counts[id]++
-	}
-	var total int64
-	for _, p := range m.Patterns() {
-		require.Equal(t, counts[p.ID], p.Count, "pattern %s %q", p.ID, p.Template)
-		total += p.Count
-		delete(counts, p.ID)
-	}
-	require.Empty(t, counts, "every resolved id is a live pattern")
-	require.Equal(t, int64(len(lines)), total)
 }
 
 func TestMinerBoundedByMaxPatterns(t *testing.T) {
