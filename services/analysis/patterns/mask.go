@@ -43,9 +43,10 @@ type token struct {
 // tokenise splits a message into tokens with every variable replaced by a
 // placeholder. It is a pure function of the message: the same message always
 // gives the same tokens.
-func tokenise(msg string, out []token) []token {
+//
+// buf is scratch space for one field's tokens, returned for reuse.
+func tokenise(msg string, out []token, buf []string) ([]token, []string) {
 	out = out[:0]
-	var buf [16]string
 	dst := buf[:0]
 	i := 0
 	for i < len(msg) {
@@ -84,7 +85,7 @@ func tokenise(msg string, out []token) []token {
 		}
 		i = j
 	}
-	return out
+	return out, dst
 }
 
 func allPunct(toks []string) bool {

@@ -9,7 +9,8 @@ import (
 
 func texts(msg string) string {
 	var out []string
-	for _, t := range tokenise(msg, nil) {
+	toks, _ := tokenise(msg, nil, nil)
+	for _, t := range toks {
 		out = append(out, t.text)
 	}
 	return strings.Join(out, " ")

@@ -103,6 +103,7 @@ type Miner struct {
 	overflow    int64
 	scratch     []token
 	scratchToks []string
+	fieldBuf    []string
 	key         []byte
 	cands       []*cluster
 	sims        []float64
@@ -125,7 +126,7 @@ func (m *Miner) Add(message string) ID {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 
-	m.scratch = tokenise(message, m.scratch)
+	m.scratch, m.fieldBuf = tokenise(message, m.scratch, m.fieldBuf)
 	toks := m.scratchToks[:0]
 	for _, t := range m.scratch {
 		toks = append(toks, t.text)
@@ -224,21 +225,16 @@ func (m *Miner) choose(lf *leaf, toks []string) (*cluster, []*cluster) {
 			best, bestSim = c, s
 		}
 	}
-	// Most similar first, stable on creation order.
-	sort.Stable(bySim{m.cands, m.sims})
+	// Most similar first, stable on creation order (an insertion sort: a
+	// leaf holds few candidates, and it allocates nothing).
+	cs, ss := m.cands, m.sims
+	for i := 1; i < len(cs); i++ {
+		for j := i; j > 0 && ss[j] > ss[j-1]; j-- {
+			cs[j], cs[j-1] = cs[j-1], cs[j]
+			ss[j], ss[j-1] = ss[j-1], ss[j]
+		}
+	}
 	return best, m.cands
-}
-
-type bySim struct {
-	cs   []*cluster
-	sims []float64
-}
-
-func (b bySim) Len() int           { return len(b.cs) }
-func (b bySim) Less(i, j int) bool { return b.sims[i] > b.sims[j] }
-func (b bySim) Swap(i, j int) {
-	b.cs[i], b.cs[j] = b.cs[j], b.cs[i]
-	b.sims[i], b.sims[j] = b.sims[j], b.sims[i]
 }
 
 // variants records v among the values seen at position i (the template's
