@@ -211,7 +211,7 @@ func classify(s string) string {
 	switch {
 	case isUUID(s):
 		return PlaceUUID
-	case strings.Contains(s, "://"):
+	case isURL(s):
 		return PlaceURL
 	case isIPv4(s) || isIPv6(s):
 		return PlaceIP
@@ -229,6 +229,22 @@ func classify(s string) string {
 		return PlaceHex
 	}
 	return ""
+}
+
+// isURL accepts scheme://rest where the scheme is letters, digits, + - .
+// starting with a letter.
+func isURL(s string) bool {
+	k := strings.Index(s, "://")
+	if k <= 0 || !isLetter(s[0]) || k+3 == len(s) {
+		return false
+	}
+	for i := 1; i < k; i++ {
+		c := s[i]
+		if !isLetter(c) && !isDigit(c) && c != '+' && c != '-' && c != '.' {
+			return false
+		}
+	}
+	return true
 }
 
 func hasDigit(s string) bool {
