@@ -180,3 +180,15 @@ func TestTemplateOfUnknownID(t *testing.T) {
 	require.False(t, ok, "no overflow before the bound is reached")
 	require.Equal(t, ID(42), m.Resolve(42))
 }
+
+func TestMinerEmptyAndBlankMessages(t *testing.T) {
+	t.Parallel()
+	m := New(Config{})
+	a := m.Add("")
+	require.Equal(t, a, m.Add("   \t "))
+	tmpl, ok := m.Template(a)
+	require.True(t, ok)
+	require.Equal(t, "", tmpl)
+	require.NotEqual(t, a, m.Add("something"))
+	require.Len(t, m.Patterns(), 2)
+}
