@@ -278,13 +278,12 @@ func (p *Process) serve(runCtx context.Context, name, addr string, svc service, 
 		return "", fmt.Errorf("%s service: listening on %s: %w", name, addr, err)
 	}
 	a := svc.Authenticator()
-	srv := grpc.NewServer(
-		grpc.ChainUnaryInterceptor(authn.UnaryServerInterceptor(a), apierr.UnaryServerInterceptor(p.log.With(zap.String("service", name)))),
-		grpc.ChainStreamInterceptor(authn.StreamServerInterceptor(a), apierr.StreamServerInterceptor(p.log.With(zap.String("service", name)))),
+	opts := apierr.ServerOptions(p.log.With(zap.String("service", name)), authn.UnaryServerInterceptor(a), authn.StreamServerInterceptor(a))
+	srv := grpc.NewServer(append(opts,
 		grpc.MaxRecvMsgSize(maxMessageBytes),
 		grpc.MaxSendMsgSize(maxMessageBytes),
 		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 10 * time.Second, PermitWithoutStream: true}),
-	)
+	)...)
 	svc.Register(srv)
 	hs := health.NewServer()
 	healthpb.RegisterHealthServer(srv, hs)
