@@ -23,13 +23,14 @@ func (s *Service) ListServices(ctx context.Context, req *logsv1.ListServicesRequ
 		return nil, err
 	}
 	hash := f.hash()
-	var after *serviceKey
+	// The page starts after this (slug, name); nil for the first page.
+	var afterSlug, afterName *string
 	if tok := req.GetPageToken(); tok != "" {
 		k, err := decodeServiceToken(tok, hash)
 		if err != nil {
 			return nil, err
 		}
-		after = &k
+		afterSlug, afterName = &k.slug, &k.name
 	}
 	res := &logsv1.ListServicesResponse{Services: []*logsv1.Service{}}
 	if len(f.projects) == 0 {
@@ -38,10 +39,6 @@ func (s *Service) ListServices(ctx context.Context, req *logsv1.ListServicesRequ
 	slugs := make([]string, len(f.projects))
 	for i, id := range f.projects {
 		slugs[i] = f.slugs[id]
-	}
-	var afterSlug, afterName *string
-	if after != nil {
-		afterSlug, afterName = &after.slug, &after.name
 	}
 	rows, err := s.pool.Query(ctx, servicesSQL, f.projects, slugs, afterSlug, afterName, size+1)
 	if err != nil {
