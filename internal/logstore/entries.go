@@ -9,11 +9,11 @@ import (
 
 // EntryColumns are the columns of logs.entries a reader selects, in the
 // order ScanEntry reads them.
-const EntryColumns = "project_id, ts, id, service_name, level, message, context"
+const EntryColumns = "project_id, ts, id, service_name, level, message, context, signature"
 
 // Columns are every column of logs.entries in table order: what a writer
 // supplies for each row (a COPY's column list), in this order.
-const Columns = EntryColumns + ", received_at"
+const Columns = "project_id, ts, id, service_name, level, message, context, received_at, signature"
 
 // ColumnNames are Columns as a list (for pgx.CopyFrom).
 func ColumnNames() []string { return strings.Split(Columns, ", ") }
@@ -34,11 +34,16 @@ type Entry struct {
 	Message   string
 	// Context is the stored jsonb as JSON text: an object.
 	Context []byte
+	// Signature is the message's signature (package signature).
+	Signature int64
+	// Pattern is the pattern the entry is in; ScanEntry leaves it 0, and
+	// ResolvePatterns sets it.
+	Pattern int64
 }
 
 // ScanEntry reads a row selected with EntryColumns (for pgx.CollectRows).
 func ScanEntry(row pgx.CollectableRow) (Entry, error) {
 	var e Entry
-	err := row.Scan(&e.ProjectID, &e.TS, &e.ID, &e.Service, &e.Level, &e.Message, &e.Context)
+	err := row.Scan(&e.ProjectID, &e.TS, &e.ID, &e.Service, &e.Level, &e.Message, &e.Context, &e.Signature)
 	return e, err
 }

@@ -61,7 +61,8 @@ type Rollups struct {
 }
 
 // committedSQL adds the rollups ($1..$5), inserts the journal rows
-// ($6..$10) and notifies, in one statement. Rollup rows are locked in key
+// ($6..$10) and the signatures' rows that do not exist yet ($11..$14), and
+// notifies, in one statement. Rollup and signature rows are locked in key
 // order, so concurrent writers never wait on each other in opposite orders.
 const committedSQL = `WITH r AS (
 	INSERT INTO logs.entry_rollups AS e (project_id, service_name, day, count, last_log_at)
@@ -72,25 +73,36 @@ const committedSQL = `WITH r AS (
 ), j AS (
 	INSERT INTO logs.tail_journal (project_id, min_id, max_id, min_ts, max_ts)
 	SELECT * FROM unnest($6::bigint[], $7::bigint[], $8::bigint[], $9::timestamptz[], $10::timestamptz[])
+), g AS (
+	INSERT INTO logs.pattern_signatures (project_id, signature, message, first_seen)
+	SELECT * FROM unnest($11::bigint[], $12::bigint[], $13::text[], $14::timestamptz[]) AS u(p, g, m, f)
+	ORDER BY p, g
+	ON CONFLICT (project_id, signature) DO NOTHING
 )
 SELECT pg_notify('` + JournalChannel + `', '')`
 
-func committedArgs(r *Rollups, j *Spans) []any {
-	return []any{r.ProjectIDs, r.Services, r.Days, r.Counts, r.LastLogAt, j.ProjectIDs, j.MinIDs, j.MaxIDs, j.MinTS, j.MaxTS}
+func committedArgs(r *Rollups, j *Spans, g *Signatures) []any {
+	if g == nil {
+		g = &Signatures{}
+	}
+	return []any{r.ProjectIDs, r.Services, r.Days, r.Counts, r.LastLogAt, j.ProjectIDs, j.MinIDs, j.MaxIDs, j.MinTS, j.MaxTS,
+		g.ProjectIDs, g.Signatures, g.Messages, g.FirstSeen}
 }
 
 // QueueCommitted queues on b, for the transaction that wrote the entries
 // (before its COMMIT, in the same round trip), the one statement that adds
-// r to the rollups, records j in the journal and notifies JournalChannel.
-// Its result is read with Exec.
-func QueueCommitted(b *pgx.Batch, r *Rollups, j *Spans) {
-	b.Queue(committedSQL, committedArgs(r, j)...)
+// r to the rollups, records j in the journal, inserts the rows of g's
+// signatures that have none (g may be nil or hold only some of the
+// transaction's signatures: those the writer does not know to have a row)
+// and notifies JournalChannel. Its result is read with Exec.
+func QueueCommitted(b *pgx.Batch, r *Rollups, j *Spans, g *Signatures) {
+	b.Queue(committedSQL, committedArgs(r, j, g)...)
 }
 
 // RecordCommitted runs QueueCommitted's statement on its own, within the
 // caller's transaction tx.
-func RecordCommitted(ctx context.Context, tx Querier, r *Rollups, j *Spans) error {
-	if _, err := tx.Exec(ctx, committedSQL, committedArgs(r, j)...); err != nil {
+func RecordCommitted(ctx context.Context, tx Querier, r *Rollups, j *Spans, g *Signatures) error {
+	if _, err := tx.Exec(ctx, committedSQL, committedArgs(r, j, g)...); err != nil {
 		return fmt.Errorf("recording rollups and the tail journal: %w", err)
 	}
 	return nil

@@ -22,7 +22,8 @@ func TestMain(m *testing.M) { pgtest.Main(m, &cluster) }
 var day = time.Date(2026, 3, 10, 0, 0, 0, 0, time.UTC)
 
 // TestColumnsAreTheTable: Columns is every column of logs.entries in table
-// order (what COPY without a list would take), EntryColumns its prefix.
+// order (what COPY without a list would take), and EntryColumns is every
+// one of them but received_at.
 func TestColumnsAreTheTable(t *testing.T) {
 	t.Parallel()
 	pool := cluster.NewPool(t)
@@ -32,8 +33,8 @@ func TestColumnsAreTheTable(t *testing.T) {
 	cols, err := pgx.CollectRows(rows, pgx.RowTo[string])
 	require.NoError(t, err)
 	require.Equal(t, cols, logstore.ColumnNames())
-	require.True(t, strings.HasPrefix(logstore.Columns, logstore.EntryColumns+", "))
-	require.Equal(t, "x.project_id, x.ts, x.id, x.service_name, x.level, x.message, x.context", logstore.EntryColumnsOf("x"))
+	require.Equal(t, logstore.EntryColumns, strings.Replace(logstore.Columns, ", received_at", "", 1))
+	require.Equal(t, "x.project_id, x.ts, x.id, x.service_name, x.level, x.message, x.context, x.signature", logstore.EntryColumnsOf("x"))
 }
 
 // TestEntryRoundTrip writes a row of every level with the column list and
@@ -47,7 +48,7 @@ func TestEntryRoundTrip(t *testing.T) {
 	var src [][]any
 	for l := logstore.MinLevel; l <= logstore.MaxLevel; l++ {
 		ts := day.Add(time.Duration(l) * time.Minute)
-		src = append(src, []any{int64(7), ts, int64(l) * 10, "api", l, "m " + l.String(), `{"k": "v"}`, recv})
+		src = append(src, []any{int64(7), ts, int64(l) * 10, "api", l, "m " + l.String(), `{"k": "v"}`, recv, int64(l) * 1000})
 	}
 	n, err := pool.CopyFrom(ctx, pgx.Identifier{"logs", "entries"}, logstore.ColumnNames(), pgx.CopyFromRows(src))
 	require.NoError(t, err)
@@ -72,6 +73,7 @@ func TestEntryRoundTrip(t *testing.T) {
 	require.Equal(t, int64(7), e.ProjectID)
 	require.True(t, day.Add(4*time.Minute).Equal(e.TS), "%s", e.TS)
 	require.Equal(t, int64(40), e.ID)
+	require.Equal(t, int64(4000), e.Signature)
 	require.Equal(t, "api", e.Service)
 	require.Equal(t, logstore.LevelWarn, e.Level)
 	require.Equal(t, "m WARN", e.Message)
@@ -145,7 +147,7 @@ func TestJournalVisibility(t *testing.T) {
 	open, err := pool.Begin(ctx)
 	require.NoError(t, err)
 	defer func() { _ = open.Rollback(ctx) }()
-	require.NoError(t, logstore.RecordCommitted(ctx, open, &logstore.Rollups{}, spans(span(1, 10, 20), span(2, 15, 16))))
+	require.NoError(t, logstore.RecordCommitted(ctx, open, &logstore.Rollups{}, spans(span(1, 10, 20), span(2, 15, 16)), nil))
 	var openXID uint64
 	require.NoError(t, open.QueryRow(ctx, "SELECT pg_current_xact_id()::text::bigint").Scan(&openXID))
 	rows, s1, err := logstore.ReadJournal(ctx, pool, &s0)
@@ -156,13 +158,13 @@ func TestJournalVisibility(t *testing.T) {
 	// One that rolls back.
 	aborted, err := pool.Begin(ctx)
 	require.NoError(t, err)
-	require.NoError(t, logstore.RecordCommitted(ctx, aborted, &logstore.Rollups{}, spans(span(3, 1, 1))))
+	require.NoError(t, logstore.RecordCommitted(ctx, aborted, &logstore.Rollups{}, spans(span(3, 1, 1)), nil))
 	require.NoError(t, aborted.Rollback(ctx))
 
 	// One that commits after the snapshot s1 was taken.
 	later, err := pool.Begin(ctx)
 	require.NoError(t, err)
-	require.NoError(t, logstore.RecordCommitted(ctx, later, &logstore.Rollups{}, spans(span(1, 30, 40))))
+	require.NoError(t, logstore.RecordCommitted(ctx, later, &logstore.Rollups{}, spans(span(1, 30, 40)), nil))
 	require.NoError(t, later.Commit(ctx))
 	waitNotification(t, conn)
 
@@ -206,7 +208,7 @@ func TestQueueCommittedInOneRoundTrip(t *testing.T) {
 	commit := func(r logstore.Rollups, j *logstore.Spans) {
 		b := &pgx.Batch{}
 		b.Queue("BEGIN")
-		logstore.QueueCommitted(b, &r, j)
+		logstore.QueueCommitted(b, &r, j, nil)
 		b.Queue("COMMIT")
 		require.NoError(t, c.SendBatch(ctx, b).Close())
 	}
@@ -258,7 +260,7 @@ func TestPruneJournal(t *testing.T) {
 	for i := range int64(3) {
 		tx, err := pool.Begin(ctx)
 		require.NoError(t, err)
-		require.NoError(t, logstore.RecordCommitted(ctx, tx, &logstore.Rollups{}, spans(span(1, 10*i, 10*i+1))))
+		require.NoError(t, logstore.RecordCommitted(ctx, tx, &logstore.Rollups{}, spans(span(1, 10*i, 10*i+1)), nil))
 		require.NoError(t, tx.Commit(ctx))
 	}
 	_, err := pool.Exec(ctx, `UPDATE logs.tail_journal SET created_at = now() - make_interval(secs => $1) WHERE min_id = 0`,

@@ -73,7 +73,7 @@ func (c *copyReader) fill() {
 // logstore.Columns order.
 func appendCopyRow(buf []byte, b *batch, r *row) []byte {
 	be := binary.BigEndian
-	buf = be.AppendUint16(buf, 8) // fields
+	buf = be.AppendUint16(buf, 9) // fields
 	buf = be.AppendUint32(buf, 8)
 	buf = be.AppendUint64(buf, uint64(b.projectID))
 	buf = be.AppendUint32(buf, 8)
@@ -91,5 +91,7 @@ func appendCopyRow(buf []byte, b *batch, r *row) []byte {
 	buf = r.appendContext(buf, b.arena)
 	buf = be.AppendUint32(buf, 8)
 	buf = be.AppendUint64(buf, uint64(b.receivedAt-pgEpochMicros))
+	buf = be.AppendUint32(buf, 8)
+	buf = be.AppendUint64(buf, uint64(r.sig))
 	return buf
 }

@@ -9,6 +9,7 @@ import (
 	logsv1 "github.com/devsmith/logs/gen/devsmith/logs/v1"
 	"github.com/devsmith/logs/internal/jsontext"
 	"github.com/devsmith/logs/internal/logstore"
+	"github.com/devsmith/logs/internal/logstore/signature"
 )
 
 const (
@@ -35,6 +36,7 @@ type row struct {
 	ts       int64 // microseconds since the Unix epoch
 	id       int64 // assigned by the writer
 	msg      string
+	sig      int64  // msg's signature (package signature)
 	ctx      string // a JSON object
 	ctxClose int32  // index of ctx's closing brace
 	exOff    int32  // extras are batch.arena[exOff:exOff+exLen]: `"k":v,"k":v`
@@ -126,6 +128,7 @@ func normalize(projectID int64, service, batchID string, logs []*logsv1.LogInput
 		rows:       make([]row, 0, len(logs)),
 	}
 	size := 0
+	var sigs signature.Hasher
 	for i, in := range logs {
 		reject := func(reason string) {
 			b.out.Rejected = append(b.out.Rejected, rejection{Index: int32(i), Reason: reason})
@@ -202,6 +205,7 @@ func normalize(projectID int64, service, batchID string, logs []*logsv1.LogInput
 			truncated = true
 		}
 		r.msg = msg
+		r.sig = sigs.Of(msg)
 		if truncated {
 			extra("_truncated")
 			b.arena = append(b.arena, "true"...)

@@ -16,8 +16,9 @@ import (
 // each of Config.Writers goroutines takes everything queued (up to
 // maxGroupRows rows or maxGroupBytes) and writes it in one transaction: the
 // API keys verified (keys.go), batch_id rows (dedup.go), ids from reserved
-// blocks (ids.go), one binary COPY (copy.go), rollups, the tail journal rows
-// and notification (rollups.go, logstore.QueueCommitted), then commits and
+// blocks (ids.go), one binary COPY (copy.go), rollups, the tail journal rows,
+// new signatures' rows and notification (rollups.go, signatures.go,
+// logstore.QueueCommitted), then commits and
 // acknowledges every batch of the group. Batches whose key is refused are answered and the rest written
 // again; if the transaction fails otherwise, each batch is retried alone so
 // that only the culprit gets the error.
@@ -37,6 +38,7 @@ type writer struct {
 	ids   []idRange
 	group []*batch
 	cr    copyReader
+	sigs  knownSignatures
 }
 
 func newWriter(s *Service) *writer {
@@ -178,7 +180,8 @@ func (w *writer) commit(ctx context.Context, group []*batch) (err error) {
 			return fmt.Errorf("copying %d entries: %w", nrows, err)
 		}
 		r, j := summarize(group)
-		logstore.QueueCommitted(last, &r, &j)
+		logstore.QueueCommitted(last, &r, &j, w.sigs.collect(group))
+		defer func() { w.sigs.done(err == nil) }()
 	}
 	last.Queue("COMMIT")
 	br := conn.SendBatch(ctx, last)

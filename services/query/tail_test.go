@@ -102,7 +102,7 @@ func notify(t *testing.T, tx pgx.Tx, p logstore.Span) {
 	t.Helper()
 	var j logstore.Spans
 	j.Add(p)
-	require.NoError(t, logstore.RecordCommitted(context.Background(), tx, &logstore.Rollups{}, &j))
+	require.NoError(t, logstore.RecordCommitted(context.Background(), tx, &logstore.Rollups{}, &j, nil))
 }
 
 // receiver collects a stream's entries on a channel; the channel closes

@@ -1,6 +1,7 @@
 package patterns
 
 import (
+	"strconv"
 	"strings"
 )
 
@@ -30,7 +31,7 @@ func drainBaseline(lines []string) []int {
 	for li, line := range lines {
 		toks := strings.Fields(line)
 		for i, t := range toks {
-			if isNumber(t) || allDigits(strings.TrimLeft(t, "-")) {
+			if isNumeric(t) {
 				toks[i] = wildcard
 			}
 		}
@@ -43,7 +44,7 @@ func drainBaseline(lines []string) []int {
 		}
 		for d := 0; d < depth-2 && d < len(toks); d++ {
 			t := toks[d]
-			if hasDigit(t) {
+			if strings.ContainsAny(t, "0123456789") {
 				t = wildcard
 			}
 			next := n.children[t]
@@ -99,4 +100,10 @@ func drainBaseline(lines []string) []int {
 		out[li] = best.id
 	}
 	return out
+}
+
+// isNumeric is Drain's usual generic masking: a token that is a number.
+func isNumeric(t string) bool {
+	_, err := strconv.ParseFloat(t, 64)
+	return err == nil
 }

@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+
+	"github.com/devsmith/logs/internal/logstore/signature"
 )
 
 // ID identifies a pattern. It is the FNV-64a hash of the token skeleton of the
@@ -101,7 +103,7 @@ type Miner struct {
 	aliases     map[ID]ID
 	aliasOrder  []ID
 	overflow    int64
-	scratch     []token
+	scratch     []signature.Token
 	scratchToks []string
 	fieldBuf    []string
 	key         []byte
@@ -126,10 +128,10 @@ func (m *Miner) Add(message string) ID {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 
-	m.scratch, m.fieldBuf = tokenise(message, m.scratch, m.fieldBuf)
+	m.scratch, m.fieldBuf = signature.Tokenise(message, m.scratch, m.fieldBuf)
 	toks := m.scratchToks[:0]
 	for _, t := range m.scratch {
-		toks = append(toks, t.text)
+		toks = append(toks, t.Text)
 	}
 	m.scratchToks = toks
 
@@ -170,7 +172,7 @@ func (m *Miner) Add(message string) ID {
 		leaf:   lf,
 	}
 	for i, t := range m.scratch {
-		c.spaces[i] = t.space
+		c.spaces[i] = t.Space
 	}
 	m.seq++
 	for salt := uint64(0); ; salt++ {
@@ -214,7 +216,7 @@ func (m *Miner) choose(lf *leaf, toks []string) (*cluster, []*cluster) {
 		m.sims = append(m.sims, s)
 		joinable := true
 		for i, t := range c.tokens {
-			if t == toks[i] || t == PlaceAny || (isPlaceholder(t) && isPlaceholder(toks[i])) {
+			if t == toks[i] || t == signature.PlaceAny || (signature.IsPlaceholder(t) && signature.IsPlaceholder(toks[i])) {
 				continue
 			}
 			if c.variants(i, toks[i], m.cfg.MinVariants) < m.cfg.MinVariants {
@@ -293,7 +295,7 @@ func (m *Miner) absorb(c *cluster) *cluster {
 // instanceOf reports whether template a is an instance of template b.
 func instanceOf(a, b []string) bool {
 	for i, t := range b {
-		if t != PlaceAny && t != a[i] {
+		if t != signature.PlaceAny && t != a[i] {
 			return false
 		}
 	}
@@ -305,8 +307,8 @@ func instanceOf(a, b []string) bool {
 func generalise(c *cluster, toks []string) bool {
 	changed := false
 	for i, t := range c.tokens {
-		if t != toks[i] && t != PlaceAny {
-			c.tokens[i] = PlaceAny
+		if t != toks[i] && t != signature.PlaceAny {
+			c.tokens[i] = signature.PlaceAny
 			if c.values != nil {
 				c.values[i] = nil
 			}
@@ -323,11 +325,11 @@ func generalise(c *cluster, toks []string) bool {
 func similarity(tmpl, toks []string) float64 {
 	eq, n := 0, 0
 	for i, t := range tmpl {
-		if isPunct(toks[i]) && isPunct(t) {
+		if signature.IsPunct(toks[i]) && signature.IsPunct(t) {
 			continue
 		}
 		n++
-		if t == toks[i] || t == PlaceAny || (isPlaceholder(t) && isPlaceholder(toks[i])) {
+		if t == toks[i] || t == signature.PlaceAny || (signature.IsPlaceholder(t) && signature.IsPlaceholder(toks[i])) {
 			eq++
 		}
 	}
@@ -437,8 +439,8 @@ func leafKey(dst []byte, toks []string) []byte {
 	dst = strconv.AppendInt(dst[:0], int64(len(toks)), 10)
 	dst = append(dst, 0)
 	if len(toks) > 0 {
-		if isPlaceholder(toks[0]) {
-			dst = append(dst, PlaceAny...)
+		if signature.IsPlaceholder(toks[0]) {
+			dst = append(dst, signature.PlaceAny...)
 		} else {
 			dst = append(dst, toks[0]...)
 		}
@@ -456,14 +458,18 @@ func cloneTokens(toks []string) []string {
 	return out
 }
 
+// hashTokens is the pattern id of a template's tokens: with salt 0 it is
+// their signature (signature.Hash), the id a new pattern takes, so that an
+// entry's signature names the pattern it founded.
 func hashTokens(toks []string, salt uint64) ID {
+	if salt == 0 {
+		return ID(signature.Hash(toks))
+	}
 	h := fnv.New64a()
 	for _, t := range toks {
 		h.Write([]byte(t))
 		h.Write([]byte{0})
 	}
-	if salt > 0 {
-		fmt.Fprintf(h, "#%d", salt)
-	}
+	fmt.Fprintf(h, "#%d", salt)
 	return ID(h.Sum64())
 }

@@ -5,6 +5,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/devsmith/logs/internal/logstore/signature"
 	"github.com/stretchr/testify/require"
 )
 
@@ -77,7 +78,7 @@ func TestMinerIDIsTheFirstSkeleton(t *testing.T) {
 	tmpl, _ := m1.Template(id1)
 	require.Equal(t, "worker <num> started job <*>", tmpl)
 	require.Equal(t, id1, m2.Add("worker 12 started job alpha"))
-	require.Equal(t, hashTokens([]string{"worker", PlaceNum, "started", "job", "alpha"}, 0), id1)
+	require.Equal(t, hashTokens([]string{"worker", signature.PlaceNum, "started", "job", "alpha"}, 0), id1)
 }
 
 func TestMinerIsDeterministic(t *testing.T) {
@@ -191,4 +192,13 @@ func TestMinerEmptyAndBlankMessages(t *testing.T) {
 	require.Equal(t, "", tmpl)
 	require.NotEqual(t, a, m.Add("something"))
 	require.Len(t, m.Patterns(), 2)
+}
+
+func TestTemplateRendersSpacing(t *testing.T) {
+	t.Parallel()
+	m := New(Config{})
+	id := m.Add("pam_unix(sshd:auth): check pass; user unknown")
+	tmpl, ok := m.Template(id)
+	require.True(t, ok)
+	require.Equal(t, "pam_unix(sshd:auth): check pass; user unknown", tmpl)
 }

@@ -40,7 +40,11 @@ type LogEntry struct {
 	// The context object as JSON text, exactly as stored (`{}` when none):
 	// numbers keep every digit (a 64-bit id reads back as sent). REST writes
 	// it as the JSON object `"context": {...}`, not as a string.
-	ContextJson   string `protobuf:"bytes,8,opt,name=context_json,json=contextJson,proto3" json:"context_json,omitempty"`
+	ContextJson string `protobuf:"bytes,8,opt,name=context_json,json=contextJson,proto3" json:"context_json,omitempty"`
+	// Id of the pattern the message belongs to (16 hex digits; see
+	// ListPatterns). Every entry belongs to exactly one pattern of its
+	// project; `pattern=<id>` in a filter selects exactly its entries.
+	PatternId     string `protobuf:"bytes,9,opt,name=pattern_id,json=patternId,proto3" json:"pattern_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -124,6 +128,13 @@ func (x *LogEntry) GetContextJson() string {
 	return ""
 }
 
+func (x *LogEntry) GetPatternId() string {
+	if x != nil {
+		return x.PatternId
+	}
+	return ""
+}
+
 // A context field an entry must have: `context.<key>=<value>` in REST.
 type ContextFilter struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -200,7 +211,9 @@ type ListEntriesRequest struct {
 	// At most this many entries (default 100, at most 1000).
 	PageSize int32 `protobuf:"varint,8,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
 	// The next_page_token of a previous call with the same filters.
-	PageToken     string `protobuf:"bytes,9,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	PageToken string `protobuf:"bytes,9,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	// Pattern ids (any of), as in LogEntry.pattern_id.
+	Pattern       []string `protobuf:"bytes,10,rep,name=pattern,proto3" json:"pattern,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -298,6 +311,13 @@ func (x *ListEntriesRequest) GetPageToken() string {
 	return ""
 }
 
+func (x *ListEntriesRequest) GetPattern() []string {
+	if x != nil {
+		return x.Pattern
+	}
+	return nil
+}
+
 // A page of entries.
 type ListEntriesResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -387,7 +407,9 @@ type GetStatsRequest struct {
 	// Case-insensitive substring of the message.
 	Q string `protobuf:"bytes,6,opt,name=q,proto3" json:"q,omitempty"`
 	// Context fields, all of which must match.
-	Context       []*ContextFilter `protobuf:"bytes,7,rep,name=context,proto3" json:"context,omitempty"`
+	Context []*ContextFilter `protobuf:"bytes,7,rep,name=context,proto3" json:"context,omitempty"`
+	// Pattern ids (any of), as in LogEntry.pattern_id.
+	Pattern       []string `protobuf:"bytes,8,rep,name=pattern,proto3" json:"pattern,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -467,6 +489,13 @@ func (x *GetStatsRequest) GetQ() string {
 func (x *GetStatsRequest) GetContext() []*ContextFilter {
 	if x != nil {
 		return x.Context
+	}
+	return nil
+}
+
+func (x *GetStatsRequest) GetPattern() []string {
+	if x != nil {
+		return x.Pattern
 	}
 	return nil
 }
@@ -831,7 +860,9 @@ type TailEntriesRequest struct {
 	// the tail journal's retention (10 minutes) is ignored: the tail starts
 	// from now, and its response header x-devsmith-tail says "subscribed"
 	// instead of "resumed". Empty: from now.
-	ResumeToken   string `protobuf:"bytes,6,opt,name=resume_token,json=resumeToken,proto3" json:"resume_token,omitempty"`
+	ResumeToken string `protobuf:"bytes,6,opt,name=resume_token,json=resumeToken,proto3" json:"resume_token,omitempty"`
+	// Pattern ids (any of), as in LogEntry.pattern_id.
+	Pattern       []string `protobuf:"bytes,7,rep,name=pattern,proto3" json:"pattern,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -908,6 +939,13 @@ func (x *TailEntriesRequest) GetResumeToken() string {
 	return ""
 }
 
+func (x *TailEntriesRequest) GetPattern() []string {
+	if x != nil {
+		return x.Pattern
+	}
+	return nil
+}
+
 // One new entry.
 type TailEntriesResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -963,11 +1001,389 @@ func (x *TailEntriesResponse) GetResumeToken() string {
 	return ""
 }
 
+// Filters and a page of the patterns.
+type ListPatternsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Project slugs (any of); none means every project the caller may read.
+	Project []string `protobuf:"bytes,1,rep,name=project,proto3" json:"project,omitempty"`
+	// Service names (any of).
+	Service []string `protobuf:"bytes,2,rep,name=service,proto3" json:"service,omitempty"`
+	// Levels (any of).
+	Level []string `protobuf:"bytes,3,rep,name=level,proto3" json:"level,omitempty"`
+	// Start of the range; default 24 hours before until.
+	Since *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=since,proto3" json:"since,omitempty"`
+	// End of the range; default now.
+	Until *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=until,proto3" json:"until,omitempty"`
+	// Case-insensitive substring of the message.
+	Q string `protobuf:"bytes,6,opt,name=q,proto3" json:"q,omitempty"`
+	// Context fields, all of which must match.
+	Context []*ContextFilter `protobuf:"bytes,7,rep,name=context,proto3" json:"context,omitempty"`
+	// At most this many patterns (default 100, at most 1000).
+	PageSize int32 `protobuf:"varint,8,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// The next_page_token of a previous call with the same filters.
+	PageToken     string `protobuf:"bytes,9,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListPatternsRequest) Reset() {
+	*x = ListPatternsRequest{}
+	mi := &file_devsmith_logs_v1_query_service_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListPatternsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListPatternsRequest) ProtoMessage() {}
+
+func (x *ListPatternsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_devsmith_logs_v1_query_service_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListPatternsRequest.ProtoReflect.Descriptor instead.
+func (*ListPatternsRequest) Descriptor() ([]byte, []int) {
+	return file_devsmith_logs_v1_query_service_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *ListPatternsRequest) GetProject() []string {
+	if x != nil {
+		return x.Project
+	}
+	return nil
+}
+
+func (x *ListPatternsRequest) GetService() []string {
+	if x != nil {
+		return x.Service
+	}
+	return nil
+}
+
+func (x *ListPatternsRequest) GetLevel() []string {
+	if x != nil {
+		return x.Level
+	}
+	return nil
+}
+
+func (x *ListPatternsRequest) GetSince() *timestamppb.Timestamp {
+	if x != nil {
+		return x.Since
+	}
+	return nil
+}
+
+func (x *ListPatternsRequest) GetUntil() *timestamppb.Timestamp {
+	if x != nil {
+		return x.Until
+	}
+	return nil
+}
+
+func (x *ListPatternsRequest) GetQ() string {
+	if x != nil {
+		return x.Q
+	}
+	return ""
+}
+
+func (x *ListPatternsRequest) GetContext() []*ContextFilter {
+	if x != nil {
+		return x.Context
+	}
+	return nil
+}
+
+func (x *ListPatternsRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListPatternsRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+// Matching entries in one bucket of time.
+type CountBucket struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Start of the bucket.
+	Start *timestamppb.Timestamp `protobuf:"bytes,1,opt,name=start,proto3" json:"start,omitempty"`
+	// Entries in the bucket.
+	Count         int64 `protobuf:"varint,2,opt,name=count,proto3" json:"count,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CountBucket) Reset() {
+	*x = CountBucket{}
+	mi := &file_devsmith_logs_v1_query_service_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CountBucket) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CountBucket) ProtoMessage() {}
+
+func (x *CountBucket) ProtoReflect() protoreflect.Message {
+	mi := &file_devsmith_logs_v1_query_service_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CountBucket.ProtoReflect.Descriptor instead.
+func (*CountBucket) Descriptor() ([]byte, []int) {
+	return file_devsmith_logs_v1_query_service_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *CountBucket) GetStart() *timestamppb.Timestamp {
+	if x != nil {
+		return x.Start
+	}
+	return nil
+}
+
+func (x *CountBucket) GetCount() int64 {
+	if x != nil {
+		return x.Count
+	}
+	return 0
+}
+
+// A log pattern: the messages of a project that differ only where the
+// template shows a variable.
+type Pattern struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Stable id, 16 hex digits (LogEntry.pattern_id).
+	Id string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	// Slug of the pattern's project.
+	ProjectSlug string `protobuf:"bytes,2,opt,name=project_slug,json=projectSlug,proto3" json:"project_slug,omitempty"`
+	// The messages' common text; variables are shown as placeholders:
+	// <num>, <hex>, <ip>, <uuid>, <path>, <url>, <email>, <time>,
+	// <duration>, <quoted>, <id>, and <*> for any other varying word.
+	Template string `protobuf:"bytes,3,opt,name=template,proto3" json:"template,omitempty"`
+	// Matching entries in the range (exact).
+	Count int64 `protobuf:"varint,4,opt,name=count,proto3" json:"count,omitempty"`
+	// Matching entries per level.
+	CountsByLevel map[string]int64 `protobuf:"bytes,5,rep,name=counts_by_level,json=countsByLevel,proto3" json:"counts_by_level,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"varint,2,opt,name=value"`
+	// Services that sent them, by name.
+	Services []string `protobuf:"bytes,6,rep,name=services,proto3" json:"services,omitempty"`
+	// Oldest matching entry's time in the range.
+	FirstSeen *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=first_seen,json=firstSeen,proto3" json:"first_seen,omitempty"`
+	// Newest matching entry's time in the range.
+	LastSeen *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=last_seen,json=lastSeen,proto3" json:"last_seen,omitempty"`
+	// A few matching entries, newest first.
+	Examples []*LogEntry `protobuf:"bytes,9,rep,name=examples,proto3" json:"examples,omitempty"`
+	// Counts over the range in about 30 buckets of a round width (every
+	// pattern of a page has the same buckets), oldest first, empty buckets
+	// included.
+	Trend []*CountBucket `protobuf:"bytes,10,rep,name=trend,proto3" json:"trend,omitempty"`
+	// When the platform first saw a message of this pattern (any range).
+	CreateTime    *timestamppb.Timestamp `protobuf:"bytes,11,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Pattern) Reset() {
+	*x = Pattern{}
+	mi := &file_devsmith_logs_v1_query_service_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Pattern) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Pattern) ProtoMessage() {}
+
+func (x *Pattern) ProtoReflect() protoreflect.Message {
+	mi := &file_devsmith_logs_v1_query_service_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Pattern.ProtoReflect.Descriptor instead.
+func (*Pattern) Descriptor() ([]byte, []int) {
+	return file_devsmith_logs_v1_query_service_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *Pattern) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *Pattern) GetProjectSlug() string {
+	if x != nil {
+		return x.ProjectSlug
+	}
+	return ""
+}
+
+func (x *Pattern) GetTemplate() string {
+	if x != nil {
+		return x.Template
+	}
+	return ""
+}
+
+func (x *Pattern) GetCount() int64 {
+	if x != nil {
+		return x.Count
+	}
+	return 0
+}
+
+func (x *Pattern) GetCountsByLevel() map[string]int64 {
+	if x != nil {
+		return x.CountsByLevel
+	}
+	return nil
+}
+
+func (x *Pattern) GetServices() []string {
+	if x != nil {
+		return x.Services
+	}
+	return nil
+}
+
+func (x *Pattern) GetFirstSeen() *timestamppb.Timestamp {
+	if x != nil {
+		return x.FirstSeen
+	}
+	return nil
+}
+
+func (x *Pattern) GetLastSeen() *timestamppb.Timestamp {
+	if x != nil {
+		return x.LastSeen
+	}
+	return nil
+}
+
+func (x *Pattern) GetExamples() []*LogEntry {
+	if x != nil {
+		return x.Examples
+	}
+	return nil
+}
+
+func (x *Pattern) GetTrend() []*CountBucket {
+	if x != nil {
+		return x.Trend
+	}
+	return nil
+}
+
+func (x *Pattern) GetCreateTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CreateTime
+	}
+	return nil
+}
+
+// A page of patterns.
+type ListPatternsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The patterns, most frequent first (ties: by project slug, then id).
+	Patterns []*Pattern `protobuf:"bytes,1,rep,name=patterns,proto3" json:"patterns,omitempty"`
+	// Pass as page_token to read the next page; empty on the last page.
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	// Width of each trend bucket in seconds.
+	BucketSeconds int64 `protobuf:"varint,3,opt,name=bucket_seconds,json=bucketSeconds,proto3" json:"bucket_seconds,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListPatternsResponse) Reset() {
+	*x = ListPatternsResponse{}
+	mi := &file_devsmith_logs_v1_query_service_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListPatternsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListPatternsResponse) ProtoMessage() {}
+
+func (x *ListPatternsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_devsmith_logs_v1_query_service_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListPatternsResponse.ProtoReflect.Descriptor instead.
+func (*ListPatternsResponse) Descriptor() ([]byte, []int) {
+	return file_devsmith_logs_v1_query_service_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *ListPatternsResponse) GetPatterns() []*Pattern {
+	if x != nil {
+		return x.Patterns
+	}
+	return nil
+}
+
+func (x *ListPatternsResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
+func (x *ListPatternsResponse) GetBucketSeconds() int64 {
+	if x != nil {
+		return x.BucketSeconds
+	}
+	return 0
+}
+
 var File_devsmith_logs_v1_query_service_proto protoreflect.FileDescriptor
 
 const file_devsmith_logs_v1_query_service_proto_rawDesc = "" +
 	"\n" +
-	"$devsmith/logs/v1/query_service.proto\x12\x10devsmith.logs.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xfc\x01\n" +
+	"$devsmith/logs/v1/query_service.proto\x12\x10devsmith.logs.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\x9b\x02\n" +
 	"\bLogEntry\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x03R\x02id\x12!\n" +
 	"\fproject_slug\x18\x02 \x01(\tR\vprojectSlug\x12!\n" +
@@ -975,10 +1391,12 @@ const file_devsmith_logs_v1_query_service_proto_rawDesc = "" +
 	"\ttimestamp\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\ttimestamp\x12\x14\n" +
 	"\x05level\x18\x05 \x01(\tR\x05level\x12\x18\n" +
 	"\amessage\x18\x06 \x01(\tR\amessage\x12!\n" +
-	"\fcontext_json\x18\b \x01(\tR\vcontextJsonJ\x04\b\a\x10\bR\acontext\"7\n" +
+	"\fcontext_json\x18\b \x01(\tR\vcontextJson\x12\x1d\n" +
+	"\n" +
+	"pattern_id\x18\t \x01(\tR\tpatternIdJ\x04\b\a\x10\bR\acontext\"7\n" +
 	"\rContextFilter\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value\"\xc7\x02\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value\"\xe1\x02\n" +
 	"\x12ListEntriesRequest\x12\x18\n" +
 	"\aproject\x18\x01 \x03(\tR\aproject\x12\x18\n" +
 	"\aservice\x18\x02 \x03(\tR\aservice\x12\x14\n" +
@@ -989,13 +1407,15 @@ const file_devsmith_logs_v1_query_service_proto_rawDesc = "" +
 	"\acontext\x18\a \x03(\v2\x1f.devsmith.logs.v1.ContextFilterR\acontext\x12\x1b\n" +
 	"\tpage_size\x18\b \x01(\x05R\bpageSize\x12\x1d\n" +
 	"\n" +
-	"page_token\x18\t \x01(\tR\tpageToken\"\xbc\x01\n" +
+	"page_token\x18\t \x01(\tR\tpageToken\x12\x18\n" +
+	"\apattern\x18\n" +
+	" \x03(\tR\apattern\"\xbc\x01\n" +
 	"\x13ListEntriesResponse\x124\n" +
 	"\aentries\x18\x01 \x03(\v2\x1a.devsmith.logs.v1.LogEntryR\aentries\x12&\n" +
 	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\x12\x1d\n" +
 	"\n" +
 	"total_size\x18\x03 \x01(\x03R\ttotalSize\x12(\n" +
-	"\x10total_size_exact\x18\x04 \x01(\bR\x0etotalSizeExact\"\x88\x02\n" +
+	"\x10total_size_exact\x18\x04 \x01(\bR\x0etotalSizeExact\"\xa2\x02\n" +
 	"\x0fGetStatsRequest\x12\x18\n" +
 	"\aproject\x18\x01 \x03(\tR\aproject\x12\x18\n" +
 	"\aservice\x18\x02 \x03(\tR\aservice\x12\x14\n" +
@@ -1003,7 +1423,8 @@ const file_devsmith_logs_v1_query_service_proto_rawDesc = "" +
 	"\x05since\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\x05since\x120\n" +
 	"\x05until\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\x05until\x12\f\n" +
 	"\x01q\x18\x06 \x01(\tR\x01q\x129\n" +
-	"\acontext\x18\a \x03(\v2\x1f.devsmith.logs.v1.ContextFilterR\acontext\"\xc5\x01\n" +
+	"\acontext\x18\a \x03(\v2\x1f.devsmith.logs.v1.ContextFilterR\acontext\x12\x18\n" +
+	"\apattern\x18\b \x03(\tR\apattern\"\xc5\x01\n" +
 	"\x0fHistogramBucket\x120\n" +
 	"\x05start\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\x05start\x12E\n" +
 	"\x06counts\x18\x02 \x03(\v2-.devsmith.logs.v1.HistogramBucket.CountsEntryR\x06counts\x1a9\n" +
@@ -1036,22 +1457,60 @@ const file_devsmith_logs_v1_query_service_proto_rawDesc = "" +
 	"\vlast_log_at\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\tlastLogAt\"u\n" +
 	"\x14ListServicesResponse\x125\n" +
 	"\bservices\x18\x01 \x03(\v2\x19.devsmith.logs.v1.ServiceR\bservices\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xca\x01\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xe4\x01\n" +
 	"\x12TailEntriesRequest\x12\x18\n" +
 	"\aproject\x18\x01 \x03(\tR\aproject\x12\x18\n" +
 	"\aservice\x18\x02 \x03(\tR\aservice\x12\x14\n" +
 	"\x05level\x18\x03 \x03(\tR\x05level\x12\f\n" +
 	"\x01q\x18\x04 \x01(\tR\x01q\x129\n" +
 	"\acontext\x18\x05 \x03(\v2\x1f.devsmith.logs.v1.ContextFilterR\acontext\x12!\n" +
-	"\fresume_token\x18\x06 \x01(\tR\vresumeToken\"j\n" +
+	"\fresume_token\x18\x06 \x01(\tR\vresumeToken\x12\x18\n" +
+	"\apattern\x18\a \x03(\tR\apattern\"j\n" +
 	"\x13TailEntriesResponse\x120\n" +
 	"\x05entry\x18\x01 \x01(\v2\x1a.devsmith.logs.v1.LogEntryR\x05entry\x12!\n" +
-	"\fresume_token\x18\x02 \x01(\tR\vresumeToken2\xfa\x02\n" +
+	"\fresume_token\x18\x02 \x01(\tR\vresumeToken\"\xc8\x02\n" +
+	"\x13ListPatternsRequest\x12\x18\n" +
+	"\aproject\x18\x01 \x03(\tR\aproject\x12\x18\n" +
+	"\aservice\x18\x02 \x03(\tR\aservice\x12\x14\n" +
+	"\x05level\x18\x03 \x03(\tR\x05level\x120\n" +
+	"\x05since\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\x05since\x120\n" +
+	"\x05until\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\x05until\x12\f\n" +
+	"\x01q\x18\x06 \x01(\tR\x01q\x129\n" +
+	"\acontext\x18\a \x03(\v2\x1f.devsmith.logs.v1.ContextFilterR\acontext\x12\x1b\n" +
+	"\tpage_size\x18\b \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\t \x01(\tR\tpageToken\"U\n" +
+	"\vCountBucket\x120\n" +
+	"\x05start\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\x05start\x12\x14\n" +
+	"\x05count\x18\x02 \x01(\x03R\x05count\"\xc0\x04\n" +
+	"\aPattern\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12!\n" +
+	"\fproject_slug\x18\x02 \x01(\tR\vprojectSlug\x12\x1a\n" +
+	"\btemplate\x18\x03 \x01(\tR\btemplate\x12\x14\n" +
+	"\x05count\x18\x04 \x01(\x03R\x05count\x12T\n" +
+	"\x0fcounts_by_level\x18\x05 \x03(\v2,.devsmith.logs.v1.Pattern.CountsByLevelEntryR\rcountsByLevel\x12\x1a\n" +
+	"\bservices\x18\x06 \x03(\tR\bservices\x129\n" +
+	"\n" +
+	"first_seen\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\tfirstSeen\x127\n" +
+	"\tlast_seen\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\blastSeen\x126\n" +
+	"\bexamples\x18\t \x03(\v2\x1a.devsmith.logs.v1.LogEntryR\bexamples\x123\n" +
+	"\x05trend\x18\n" +
+	" \x03(\v2\x1d.devsmith.logs.v1.CountBucketR\x05trend\x12;\n" +
+	"\vcreate_time\x18\v \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"createTime\x1a@\n" +
+	"\x12CountsByLevelEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\x03R\x05value:\x028\x01\"\x9c\x01\n" +
+	"\x14ListPatternsResponse\x125\n" +
+	"\bpatterns\x18\x01 \x03(\v2\x19.devsmith.logs.v1.PatternR\bpatterns\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\x12%\n" +
+	"\x0ebucket_seconds\x18\x03 \x01(\x03R\rbucketSeconds2\xd9\x03\n" +
 	"\fQueryService\x12Z\n" +
 	"\vListEntries\x12$.devsmith.logs.v1.ListEntriesRequest\x1a%.devsmith.logs.v1.ListEntriesResponse\x12Q\n" +
 	"\bGetStats\x12!.devsmith.logs.v1.GetStatsRequest\x1a\".devsmith.logs.v1.GetStatsResponse\x12]\n" +
 	"\fListServices\x12%.devsmith.logs.v1.ListServicesRequest\x1a&.devsmith.logs.v1.ListServicesResponse\x12\\\n" +
-	"\vTailEntries\x12$.devsmith.logs.v1.TailEntriesRequest\x1a%.devsmith.logs.v1.TailEntriesResponse0\x01B6Z4github.com/devsmith/logs/gen/devsmith/logs/v1;logsv1b\x06proto3"
+	"\vTailEntries\x12$.devsmith.logs.v1.TailEntriesRequest\x1a%.devsmith.logs.v1.TailEntriesResponse0\x01\x12]\n" +
+	"\fListPatterns\x12%.devsmith.logs.v1.ListPatternsRequest\x1a&.devsmith.logs.v1.ListPatternsResponseB6Z4github.com/devsmith/logs/gen/devsmith/logs/v1;logsv1b\x06proto3"
 
 var (
 	file_devsmith_logs_v1_query_service_proto_rawDescOnce sync.Once
@@ -1065,7 +1524,7 @@ func file_devsmith_logs_v1_query_service_proto_rawDescGZIP() []byte {
 	return file_devsmith_logs_v1_query_service_proto_rawDescData
 }
 
-var file_devsmith_logs_v1_query_service_proto_msgTypes = make([]protoimpl.MessageInfo, 15)
+var file_devsmith_logs_v1_query_service_proto_msgTypes = make([]protoimpl.MessageInfo, 20)
 var file_devsmith_logs_v1_query_service_proto_goTypes = []any{
 	(*LogEntry)(nil),              // 0: devsmith.logs.v1.LogEntry
 	(*ContextFilter)(nil),         // 1: devsmith.logs.v1.ContextFilter
@@ -1079,44 +1538,62 @@ var file_devsmith_logs_v1_query_service_proto_goTypes = []any{
 	(*ListServicesResponse)(nil),  // 9: devsmith.logs.v1.ListServicesResponse
 	(*TailEntriesRequest)(nil),    // 10: devsmith.logs.v1.TailEntriesRequest
 	(*TailEntriesResponse)(nil),   // 11: devsmith.logs.v1.TailEntriesResponse
-	nil,                           // 12: devsmith.logs.v1.HistogramBucket.CountsEntry
-	nil,                           // 13: devsmith.logs.v1.GetStatsResponse.ByLevelEntry
-	nil,                           // 14: devsmith.logs.v1.GetStatsResponse.ByServiceEntry
-	(*timestamppb.Timestamp)(nil), // 15: google.protobuf.Timestamp
+	(*ListPatternsRequest)(nil),   // 12: devsmith.logs.v1.ListPatternsRequest
+	(*CountBucket)(nil),           // 13: devsmith.logs.v1.CountBucket
+	(*Pattern)(nil),               // 14: devsmith.logs.v1.Pattern
+	(*ListPatternsResponse)(nil),  // 15: devsmith.logs.v1.ListPatternsResponse
+	nil,                           // 16: devsmith.logs.v1.HistogramBucket.CountsEntry
+	nil,                           // 17: devsmith.logs.v1.GetStatsResponse.ByLevelEntry
+	nil,                           // 18: devsmith.logs.v1.GetStatsResponse.ByServiceEntry
+	nil,                           // 19: devsmith.logs.v1.Pattern.CountsByLevelEntry
+	(*timestamppb.Timestamp)(nil), // 20: google.protobuf.Timestamp
 }
 var file_devsmith_logs_v1_query_service_proto_depIdxs = []int32{
-	15, // 0: devsmith.logs.v1.LogEntry.timestamp:type_name -> google.protobuf.Timestamp
-	15, // 1: devsmith.logs.v1.ListEntriesRequest.since:type_name -> google.protobuf.Timestamp
-	15, // 2: devsmith.logs.v1.ListEntriesRequest.until:type_name -> google.protobuf.Timestamp
+	20, // 0: devsmith.logs.v1.LogEntry.timestamp:type_name -> google.protobuf.Timestamp
+	20, // 1: devsmith.logs.v1.ListEntriesRequest.since:type_name -> google.protobuf.Timestamp
+	20, // 2: devsmith.logs.v1.ListEntriesRequest.until:type_name -> google.protobuf.Timestamp
 	1,  // 3: devsmith.logs.v1.ListEntriesRequest.context:type_name -> devsmith.logs.v1.ContextFilter
 	0,  // 4: devsmith.logs.v1.ListEntriesResponse.entries:type_name -> devsmith.logs.v1.LogEntry
-	15, // 5: devsmith.logs.v1.GetStatsRequest.since:type_name -> google.protobuf.Timestamp
-	15, // 6: devsmith.logs.v1.GetStatsRequest.until:type_name -> google.protobuf.Timestamp
+	20, // 5: devsmith.logs.v1.GetStatsRequest.since:type_name -> google.protobuf.Timestamp
+	20, // 6: devsmith.logs.v1.GetStatsRequest.until:type_name -> google.protobuf.Timestamp
 	1,  // 7: devsmith.logs.v1.GetStatsRequest.context:type_name -> devsmith.logs.v1.ContextFilter
-	15, // 8: devsmith.logs.v1.HistogramBucket.start:type_name -> google.protobuf.Timestamp
-	12, // 9: devsmith.logs.v1.HistogramBucket.counts:type_name -> devsmith.logs.v1.HistogramBucket.CountsEntry
-	13, // 10: devsmith.logs.v1.GetStatsResponse.by_level:type_name -> devsmith.logs.v1.GetStatsResponse.ByLevelEntry
-	14, // 11: devsmith.logs.v1.GetStatsResponse.by_service:type_name -> devsmith.logs.v1.GetStatsResponse.ByServiceEntry
+	20, // 8: devsmith.logs.v1.HistogramBucket.start:type_name -> google.protobuf.Timestamp
+	16, // 9: devsmith.logs.v1.HistogramBucket.counts:type_name -> devsmith.logs.v1.HistogramBucket.CountsEntry
+	17, // 10: devsmith.logs.v1.GetStatsResponse.by_level:type_name -> devsmith.logs.v1.GetStatsResponse.ByLevelEntry
+	18, // 11: devsmith.logs.v1.GetStatsResponse.by_service:type_name -> devsmith.logs.v1.GetStatsResponse.ByServiceEntry
 	5,  // 12: devsmith.logs.v1.GetStatsResponse.histogram:type_name -> devsmith.logs.v1.HistogramBucket
-	15, // 13: devsmith.logs.v1.GetStatsResponse.since:type_name -> google.protobuf.Timestamp
-	15, // 14: devsmith.logs.v1.GetStatsResponse.until:type_name -> google.protobuf.Timestamp
-	15, // 15: devsmith.logs.v1.Service.last_log_at:type_name -> google.protobuf.Timestamp
+	20, // 13: devsmith.logs.v1.GetStatsResponse.since:type_name -> google.protobuf.Timestamp
+	20, // 14: devsmith.logs.v1.GetStatsResponse.until:type_name -> google.protobuf.Timestamp
+	20, // 15: devsmith.logs.v1.Service.last_log_at:type_name -> google.protobuf.Timestamp
 	8,  // 16: devsmith.logs.v1.ListServicesResponse.services:type_name -> devsmith.logs.v1.Service
 	1,  // 17: devsmith.logs.v1.TailEntriesRequest.context:type_name -> devsmith.logs.v1.ContextFilter
 	0,  // 18: devsmith.logs.v1.TailEntriesResponse.entry:type_name -> devsmith.logs.v1.LogEntry
-	2,  // 19: devsmith.logs.v1.QueryService.ListEntries:input_type -> devsmith.logs.v1.ListEntriesRequest
-	4,  // 20: devsmith.logs.v1.QueryService.GetStats:input_type -> devsmith.logs.v1.GetStatsRequest
-	7,  // 21: devsmith.logs.v1.QueryService.ListServices:input_type -> devsmith.logs.v1.ListServicesRequest
-	10, // 22: devsmith.logs.v1.QueryService.TailEntries:input_type -> devsmith.logs.v1.TailEntriesRequest
-	3,  // 23: devsmith.logs.v1.QueryService.ListEntries:output_type -> devsmith.logs.v1.ListEntriesResponse
-	6,  // 24: devsmith.logs.v1.QueryService.GetStats:output_type -> devsmith.logs.v1.GetStatsResponse
-	9,  // 25: devsmith.logs.v1.QueryService.ListServices:output_type -> devsmith.logs.v1.ListServicesResponse
-	11, // 26: devsmith.logs.v1.QueryService.TailEntries:output_type -> devsmith.logs.v1.TailEntriesResponse
-	23, // [23:27] is the sub-list for method output_type
-	19, // [19:23] is the sub-list for method input_type
-	19, // [19:19] is the sub-list for extension type_name
-	19, // [19:19] is the sub-list for extension extendee
-	0,  // [0:19] is the sub-list for field type_name
+	20, // 19: devsmith.logs.v1.ListPatternsRequest.since:type_name -> google.protobuf.Timestamp
+	20, // 20: devsmith.logs.v1.ListPatternsRequest.until:type_name -> google.protobuf.Timestamp
+	1,  // 21: devsmith.logs.v1.ListPatternsRequest.context:type_name -> devsmith.logs.v1.ContextFilter
+	20, // 22: devsmith.logs.v1.CountBucket.start:type_name -> google.protobuf.Timestamp
+	19, // 23: devsmith.logs.v1.Pattern.counts_by_level:type_name -> devsmith.logs.v1.Pattern.CountsByLevelEntry
+	20, // 24: devsmith.logs.v1.Pattern.first_seen:type_name -> google.protobuf.Timestamp
+	20, // 25: devsmith.logs.v1.Pattern.last_seen:type_name -> google.protobuf.Timestamp
+	0,  // 26: devsmith.logs.v1.Pattern.examples:type_name -> devsmith.logs.v1.LogEntry
+	13, // 27: devsmith.logs.v1.Pattern.trend:type_name -> devsmith.logs.v1.CountBucket
+	20, // 28: devsmith.logs.v1.Pattern.create_time:type_name -> google.protobuf.Timestamp
+	14, // 29: devsmith.logs.v1.ListPatternsResponse.patterns:type_name -> devsmith.logs.v1.Pattern
+	2,  // 30: devsmith.logs.v1.QueryService.ListEntries:input_type -> devsmith.logs.v1.ListEntriesRequest
+	4,  // 31: devsmith.logs.v1.QueryService.GetStats:input_type -> devsmith.logs.v1.GetStatsRequest
+	7,  // 32: devsmith.logs.v1.QueryService.ListServices:input_type -> devsmith.logs.v1.ListServicesRequest
+	10, // 33: devsmith.logs.v1.QueryService.TailEntries:input_type -> devsmith.logs.v1.TailEntriesRequest
+	12, // 34: devsmith.logs.v1.QueryService.ListPatterns:input_type -> devsmith.logs.v1.ListPatternsRequest
+	3,  // 35: devsmith.logs.v1.QueryService.ListEntries:output_type -> devsmith.logs.v1.ListEntriesResponse
+	6,  // 36: devsmith.logs.v1.QueryService.GetStats:output_type -> devsmith.logs.v1.GetStatsResponse
+	9,  // 37: devsmith.logs.v1.QueryService.ListServices:output_type -> devsmith.logs.v1.ListServicesResponse
+	11, // 38: devsmith.logs.v1.QueryService.TailEntries:output_type -> devsmith.logs.v1.TailEntriesResponse
+	15, // 39: devsmith.logs.v1.QueryService.ListPatterns:output_type -> devsmith.logs.v1.ListPatternsResponse
+	35, // [35:40] is the sub-list for method output_type
+	30, // [30:35] is the sub-list for method input_type
+	30, // [30:30] is the sub-list for extension type_name
+	30, // [30:30] is the sub-list for extension extendee
+	0,  // [0:30] is the sub-list for field type_name
 }
 
 func init() { file_devsmith_logs_v1_query_service_proto_init() }
@@ -1130,7 +1607,7 @@ func file_devsmith_logs_v1_query_service_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_devsmith_logs_v1_query_service_proto_rawDesc), len(file_devsmith_logs_v1_query_service_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   15,
+			NumMessages:   20,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -23,6 +23,7 @@ const (
 	QueryService_GetStats_FullMethodName     = "/devsmith.logs.v1.QueryService/GetStats"
 	QueryService_ListServices_FullMethodName = "/devsmith.logs.v1.QueryService/ListServices"
 	QueryService_TailEntries_FullMethodName  = "/devsmith.logs.v1.QueryService/TailEntries"
+	QueryService_ListPatterns_FullMethodName = "/devsmith.logs.v1.QueryService/ListPatterns"
 )
 
 // QueryServiceClient is the client API for QueryService service.
@@ -42,6 +43,9 @@ type QueryServiceClient interface {
 	// TailEntries streams new matching entries as they are committed, through
 	// any replica of the ingestion service.
 	TailEntries(ctx context.Context, in *TailEntriesRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[TailEntriesResponse], error)
+	// ListPatterns lists the log patterns of the matching entries, most
+	// frequent first, with exact counts over the range.
+	ListPatterns(ctx context.Context, in *ListPatternsRequest, opts ...grpc.CallOption) (*ListPatternsResponse, error)
 }
 
 type queryServiceClient struct {
@@ -101,6 +105,16 @@ func (c *queryServiceClient) TailEntries(ctx context.Context, in *TailEntriesReq
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type QueryService_TailEntriesClient = grpc.ServerStreamingClient[TailEntriesResponse]
 
+func (c *queryServiceClient) ListPatterns(ctx context.Context, in *ListPatternsRequest, opts ...grpc.CallOption) (*ListPatternsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListPatternsResponse)
+	err := c.cc.Invoke(ctx, QueryService_ListPatterns_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // QueryServiceServer is the server API for QueryService service.
 // All implementations must embed UnimplementedQueryServiceServer
 // for forward compatibility.
@@ -118,6 +132,9 @@ type QueryServiceServer interface {
 	// TailEntries streams new matching entries as they are committed, through
 	// any replica of the ingestion service.
 	TailEntries(*TailEntriesRequest, grpc.ServerStreamingServer[TailEntriesResponse]) error
+	// ListPatterns lists the log patterns of the matching entries, most
+	// frequent first, with exact counts over the range.
+	ListPatterns(context.Context, *ListPatternsRequest) (*ListPatternsResponse, error)
 	mustEmbedUnimplementedQueryServiceServer()
 }
 
@@ -139,6 +156,9 @@ func (UnimplementedQueryServiceServer) ListServices(context.Context, *ListServic
 }
 func (UnimplementedQueryServiceServer) TailEntries(*TailEntriesRequest, grpc.ServerStreamingServer[TailEntriesResponse]) error {
 	return status.Error(codes.Unimplemented, "method TailEntries not implemented")
+}
+func (UnimplementedQueryServiceServer) ListPatterns(context.Context, *ListPatternsRequest) (*ListPatternsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListPatterns not implemented")
 }
 func (UnimplementedQueryServiceServer) mustEmbedUnimplementedQueryServiceServer() {}
 func (UnimplementedQueryServiceServer) testEmbeddedByValue()                      {}
@@ -226,6 +246,24 @@ func _QueryService_TailEntries_Handler(srv interface{}, stream grpc.ServerStream
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type QueryService_TailEntriesServer = grpc.ServerStreamingServer[TailEntriesResponse]
 
+func _QueryService_ListPatterns_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListPatternsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(QueryServiceServer).ListPatterns(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: QueryService_ListPatterns_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(QueryServiceServer).ListPatterns(ctx, req.(*ListPatternsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // QueryService_ServiceDesc is the grpc.ServiceDesc for QueryService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -244,6 +282,10 @@ var QueryService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ListServices",
 			Handler:    _QueryService_ListServices_Handler,
+		},
+		{
+			MethodName: "ListPatterns",
+			Handler:    _QueryService_ListPatterns_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{

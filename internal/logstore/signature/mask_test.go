@@ -1,4 +1,4 @@
-package patterns
+package signature
 
 import (
 	"strings"
@@ -9,9 +9,9 @@ import (
 
 func texts(msg string) string {
 	var out []string
-	toks, _ := tokenise(msg, nil, nil)
+	toks, _ := Tokenise(msg, nil, nil)
 	for _, t := range toks {
-		out = append(out, t.text)
+		out = append(out, t.Text)
 	}
 	return strings.Join(out, " ")
 }
@@ -60,13 +60,4 @@ func TestTokeniseMasksVariables(t *testing.T) {
 			require.Equal(t, c.want, texts(c.in))
 		})
 	}
-}
-
-func TestTokeniseRendersSpacing(t *testing.T) {
-	t.Parallel()
-	m := New(Config{})
-	id := m.Add("pam_unix(sshd:auth): check pass; user unknown")
-	tmpl, ok := m.Template(id)
-	require.True(t, ok)
-	require.Equal(t, "pam_unix(sshd:auth): check pass; user unknown", tmpl)
 }

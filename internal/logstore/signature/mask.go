@@ -1,4 +1,4 @@
-package patterns
+package signature
 
 import (
 	"strings"
@@ -33,19 +33,19 @@ const (
 	trailPunct = ")]}\"',;:.>!?"
 )
 
-// token is one token of a message; space records whether whitespace
+// Token is one token of a message; Space records whether whitespace
 // preceded it, so a template renders as the line was written.
-type token struct {
-	text  string
-	space bool
+type Token struct {
+	Text  string
+	Space bool
 }
 
-// tokenise splits a message into tokens with every variable replaced by a
+// Tokenise splits a message into tokens with every variable replaced by a
 // placeholder. It is a pure function of the message: the same message always
 // gives the same tokens.
 //
 // buf is scratch space for one field's tokens, returned for reuse.
-func tokenise(msg string, out []token, buf []string) ([]token, []string) {
+func Tokenise(msg string, out []Token, buf []string) ([]Token, []string) {
 	out = out[:0]
 	dst := buf[:0]
 	i := 0
@@ -62,7 +62,7 @@ func tokenise(msg string, out []token, buf []string) ([]token, []string) {
 			if j := strings.IndexByte(msg[i+1:], '"'); j >= 0 {
 				end := i + 1 + j + 1
 				if end == len(msg) || isSpace(msg[end]) || strings.IndexByte(trailPunct, msg[end]) >= 0 {
-					out = append(out, token{PlaceQuoted, space})
+					out = append(out, Token{PlaceQuoted, space})
 					i = end
 					continue
 				}
@@ -76,12 +76,12 @@ func tokenise(msg string, out []token, buf []string) ([]token, []string) {
 		// A unit written apart from its number ("5.2 KB", "30 ms") is
 		// part of the number's placeholder.
 		rest := dst
-		if len(dst) > 0 && isUnit(dst[0]) && len(out) > 0 && out[len(out)-1].text == PlaceNum && allPunct(dst[1:]) {
+		if len(dst) > 0 && isUnit(dst[0]) && len(out) > 0 && out[len(out)-1].Text == PlaceNum && allPunct(dst[1:]) {
 			rest = dst[1:]
 			space = false
 		}
 		for k, t := range rest {
-			out = append(out, token{t, space && k == 0})
+			out = append(out, Token{t, space && k == 0})
 		}
 		i = j
 	}
@@ -90,7 +90,7 @@ func tokenise(msg string, out []token, buf []string) ([]token, []string) {
 
 func allPunct(toks []string) bool {
 	for _, t := range toks {
-		if !isPunct(t) {
+		if !IsPunct(t) {
 			return false
 		}
 	}
@@ -195,13 +195,13 @@ func splitCore(core string, dst []string) []string {
 	return dst
 }
 
-// isPlaceholder reports whether a token is a placeholder.
-func isPlaceholder(t string) bool {
+// IsPlaceholder reports whether a token is a placeholder.
+func IsPlaceholder(t string) bool {
 	return len(t) >= 3 && t[0] == '<' && t[len(t)-1] == '>'
 }
 
-// isPunct reports whether a token is one punctuation character.
-func isPunct(t string) bool {
+// IsPunct reports whether a token is one punctuation character.
+func IsPunct(t string) bool {
 	return len(t) == 1 && !isWordByte(t[0])
 }
 
