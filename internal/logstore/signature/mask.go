@@ -22,16 +22,49 @@ const (
 	PlaceAny      = "<*>"
 )
 
-// splitPunct are the characters that always stand as a token of their own
+// isSplitPunct: the characters that always stand as a token of their own
 // once a whitespace field is not a variable as a whole.
-const splitPunct = "=:,;()[]{}\"'|<>"
+func isSplitPunct(c byte) bool {
+	switch c {
+	case '=', ':', ',', ';', '(', ')', '[', ']', '{', '}', '"', '\'', '|', '<', '>':
+		return true
+	}
+	return false
+}
 
-// outerPunct may wrap a field ("(x)", "[x]", "x,", "x:") and is peeled off
-// before the field is classified.
-const (
-	leadPunct  = "([{\"'<"
-	trailPunct = ")]}\"',;:.>!?"
-)
+// isLeadPunct and isTrailPunct: what may wrap a field ("(x)", "[x]", "x,",
+// "x:") and is peeled off before the field is classified.
+func isLeadPunct(c byte) bool {
+	switch c {
+	case '(', '[', '{', '"', '\'', '<':
+		return true
+	}
+	return false
+}
+
+func isTrailPunct(c byte) bool {
+	switch c {
+	case ')', ']', '}', '"', '\'', ',', ';', ':', '.', '>', '!', '?':
+		return true
+	}
+	return false
+}
+
+// lowerShort is s in lower case (ASCII) in buf, when s fits; comparing
+// string(lowerShort(...)) with constants allocates nothing.
+func lowerShort(buf *[8]byte, s string) ([]byte, bool) {
+	if len(s) > len(buf) {
+		return nil, false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= 'A' && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		buf[i] = c
+	}
+	return buf[:len(s)], true
+}
 
 // Token is one token of a message; Space records whether whitespace
 // preceded it, so a template renders as the line was written.
@@ -61,7 +94,7 @@ func Tokenise(msg string, out []Token, buf []string) ([]Token, []string) {
 		if msg[i] == '"' {
 			if j := strings.IndexByte(msg[i+1:], '"'); j >= 0 {
 				end := i + 1 + j + 1
-				if end == len(msg) || isSpace(msg[end]) || strings.IndexByte(trailPunct, msg[end]) >= 0 {
+				if end == len(msg) || isSpace(msg[end]) || isTrailPunct(msg[end]) {
 					out = append(out, Token{PlaceQuoted, space})
 					i = end
 					continue
@@ -76,7 +109,7 @@ func Tokenise(msg string, out []Token, buf []string) ([]Token, []string) {
 		// A unit written apart from its number ("5.2 KB", "30 ms") is
 		// part of the number's placeholder.
 		rest := dst
-		if len(dst) > 0 && isUnit(dst[0]) && len(out) > 0 && out[len(out)-1].Text == PlaceNum && allPunct(dst[1:]) {
+		if len(dst) > 0 && len(out) > 0 && out[len(out)-1].Text == PlaceNum && isUnit(dst[0]) && allPunct(dst[1:]) {
 			rest = dst[1:]
 			space = false
 		}
@@ -99,7 +132,12 @@ func allPunct(toks []string) bool {
 
 // isUnit reports whether a token is a unit of size or time.
 func isUnit(t string) bool {
-	switch strings.ToLower(t) {
+	var buf [8]byte
+	l, ok := lowerShort(&buf, t)
+	if !ok {
+		return false
+	}
+	switch string(l) {
 	case "b", "kb", "kib", "mb", "mib", "gb", "gib", "tb", "tib",
 		"ns", "us", "µs", "ms", "s", "sec", "secs", "min", "mins":
 		return true
@@ -117,11 +155,11 @@ func field(f string, dst []string) []string {
 	}
 	// Peel the wrapping punctuation; each peeled character is a token.
 	lead := 0
-	for lead < len(f) && strings.IndexByte(leadPunct, f[lead]) >= 0 {
+	for lead < len(f) && isLeadPunct(f[lead]) {
 		lead++
 	}
 	trail := len(f)
-	for trail > lead && strings.IndexByte(trailPunct, f[trail-1]) >= 0 {
+	for trail > lead && isTrailPunct(f[trail-1]) {
 		trail--
 	}
 	for k := 0; k < lead; k++ {
@@ -166,7 +204,7 @@ func splitCore(core string, dst []string) []string {
 	}
 	for k := 0; k < len(core); k++ {
 		c := core[k]
-		if strings.IndexByte(splitPunct, c) < 0 {
+		if !isSplitPunct(c) {
 			continue
 		}
 		emit(core[start:k])
@@ -208,6 +246,11 @@ func IsPunct(t string) bool {
 // classify returns the placeholder for a token that is a variable as a whole,
 // or "" when it is not recognised as one.
 func classify(s string) string {
+	// A word of letters only is no variable (every placeholder needs a
+	// digit or punctuation): the common case, decided in one pass.
+	if allLetters(s) {
+		return ""
+	}
 	switch {
 	case isUUID(s):
 		return PlaceUUID
@@ -384,6 +427,15 @@ func isEmail(s string) bool {
 	return true
 }
 
+func allLetters(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if !isLetter(s[i]) {
+			return false
+		}
+	}
+	return true
+}
+
 func isLetter(c byte) bool { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') }
 
 func isWordByte(c byte) bool { return isLetter(c) || isDigit(c) || c == '_' }
@@ -425,7 +477,12 @@ func isNumber(s string) bool {
 			return true
 		}
 	}
-	switch strings.ToLower(s[i:]) {
+	var buf [8]byte
+	l, ok := lowerShort(&buf, s[i:])
+	if !ok {
+		return false
+	}
+	switch string(l) {
 	case "", "%", "b", "k", "kb", "kib", "m", "mb", "mib", "g", "gb", "gib", "t", "tb", "tib":
 		return true
 	}
