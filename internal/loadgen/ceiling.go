@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/devsmith/logs/internal/logstore"
+	"github.com/devsmith/logs/internal/logstore/signature"
 )
 
 // CeilingConfig is the raw-COPY measurement: pgx CopyFrom of the generated
@@ -61,9 +62,10 @@ func Ceiling(ctx context.Context, pool *pgxpool.Pool, batches []*Batch, cfg Ceil
 	// The rows, as pgx values, built before the clock starts.
 	var rows [][]any
 	recv := time.Now()
+	var sigs signature.Hasher
 	for _, b := range batches {
 		for _, e := range b.Entries {
-			rows = append(rows, []any{cfg.ProjectID, e.TS, int64(0), e.Service, levelNumber(e.Level), e.Message, e.Context, recv})
+			rows = append(rows, []any{cfg.ProjectID, e.TS, int64(0), e.Service, levelNumber(e.Level), e.Message, e.Context, recv, sigs.Of(e.Message)})
 		}
 	}
 	cols := logstore.ColumnNames()
