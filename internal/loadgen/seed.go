@@ -16,6 +16,7 @@ import (
 
 	"github.com/devsmith/logs/internal/logstore"
 	"github.com/devsmith/logs/internal/logstore/partition"
+	"github.com/devsmith/logs/internal/logstore/signature"
 )
 
 // SeedConfig is a data set to load straight into the database.
@@ -187,6 +188,11 @@ func seedDay(ctx context.Context, pool *pgxpool.Pool, cfg SeedConfig, services, 
 	for off := int64(0); off < n; off += int64(cfg.ChunkRows) {
 		m := min(int64(cfg.ChunkRows), n-off)
 		rolls := map[seedRollupKey]*seedRollup{}
+		// The chunk's signatures, each once with its first message, as the
+		// ingestion writers insert them (so the analysis service mines them).
+		var sigs logstore.Signatures
+		seenSig := map[[2]int64]bool{}
+		var hasher signature.Hasher
 		row := make([]any, len(cols))
 		i := int64(0)
 		src := pgx.CopyFromFunc(func() ([]any, error) {
@@ -198,8 +204,14 @@ func seedDay(ctx context.Context, pool *pgxpool.Pool, cfg SeedConfig, services, 
 			p := cfg.Projects[pick(r, projWeights)]
 			svc := services[pick(r, svcWeights)]
 			lvl := levelOf(r)
+			msg := messageOf(r, lvl)
+			sig := hasher.Of(msg)
 			row[0], row[1], row[2], row[3] = p.ID, ts, firstID+k, svc
-			row[4], row[5], row[6], row[7] = levelNumber(lvl), messageOf(r, lvl), contextOf(r, ""), received
+			row[4], row[5], row[6], row[7], row[8] = levelNumber(lvl), msg, contextOf(r, ""), received, sig
+			if key := [2]int64{p.ID, sig}; !seenSig[key] {
+				seenSig[key] = true
+				sigs.Add(p.ID, sig, msg, ts)
+			}
 			key := seedRollupKey{p.ID, svc, partition.Day(ts)}
 			ru := rolls[key]
 			if ru == nil {
@@ -230,22 +242,15 @@ func seedDay(ctx context.Context, pool *pgxpool.Pool, cfg SeedConfig, services, 
 				}
 				return keys[a].day.Before(keys[b].day)
 			})
-			var pids, counts []int64
-			var svcs []string
-			var days, lasts []time.Time
+			var ro logstore.Rollups
 			for _, k := range keys {
 				ru := rolls[k]
-				pids, svcs, days, counts, lasts = append(pids, k.project), append(svcs, k.service), append(days, k.day), append(counts, ru.count), append(lasts, ru.last)
+				ro.ProjectIDs, ro.Services, ro.Days = append(ro.ProjectIDs, k.project), append(ro.Services, k.service), append(ro.Days, k.day)
+				ro.Counts, ro.LastLogAt = append(ro.Counts, ru.count), append(ro.LastLogAt, ru.last)
 			}
-			_, err := tx.Exec(ctx, `INSERT INTO logs.entry_rollups AS e (project_id, service_name, day, count, last_log_at)
-				SELECT * FROM unnest($1::bigint[], $2::text[], $3::date[], $4::bigint[], $5::timestamptz[])
-				ON CONFLICT (project_id, service_name, day) DO UPDATE
-				SET count = e.count + EXCLUDED.count, last_log_at = greatest(e.last_log_at, EXCLUDED.last_log_at)`,
-				pids, svcs, days, counts, lasts)
-			if err != nil {
-				return fmt.Errorf("updating rollups: %w", err)
-			}
-			return nil
+			// Rollups and signature rows, as a writer records them; no
+			// journal rows (no tail follows a seed).
+			return logstore.RecordCommitted(ctx, tx, &ro, &logstore.Spans{}, &sigs)
 		})
 		if err != nil {
 			return fmt.Errorf("seeding day %d: %w", day, err)
