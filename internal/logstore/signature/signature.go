@@ -11,6 +11,8 @@
 // founded it (see package logstore and docs/analysis.md).
 package signature
 
+import "strings"
+
 // FNV-64a, written out so that hashing allocates nothing.
 const (
 	fnvOffset = 14695981039346656037
@@ -57,4 +59,21 @@ func add(f uint64, t string) uint64 {
 	}
 	f *= fnvPrime // ^= 0
 	return f
+}
+
+// Template is msg's masked tokens rendered as the miner renders a pattern's
+// template: one space before each token that whitespace preceded in msg,
+// none before one that followed the previous token directly. It is the
+// template of a signature no pattern holds yet (the template the pattern
+// it founds starts with).
+func Template(msg string) string {
+	toks, _ := Tokenise(msg, nil, nil)
+	var b strings.Builder
+	for i, t := range toks {
+		if i > 0 && t.Space {
+			b.WriteByte(' ')
+		}
+		b.WriteString(t.Text)
+	}
+	return b.String()
 }
