@@ -10,6 +10,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	logsv1 "github.com/devsmith/logs/gen/devsmith/logs/v1"
+	"github.com/devsmith/logs/internal/logstore"
 )
 
 // benchRows entries over one day, spread over three projects and five
@@ -75,7 +76,7 @@ func BenchmarkListEntries(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			if _, err := pgx.CollectRows(rows, scanEntry); err != nil {
+			if _, err := pgx.CollectRows(rows, logstore.ScanEntry); err != nil {
 				b.Fatal(err)
 			}
 		}

@@ -12,18 +12,11 @@ import (
 	"github.com/devsmith/logs/internal/logstore"
 )
 
-// entryRow is one entry as read (logstore.EntryColumns).
-type entryRow struct{ logstore.Entry }
-
-func scanEntry(row pgx.CollectableRow) (entryRow, error) {
-	e, err := logstore.ScanEntry(row)
-	return entryRow{e}, err
-}
-
-// toProto converts a row; slugs names the projects. The context goes out as
-// the jsonb's text as PostgreSQL writes it (pgx hands it over unchanged):
-// every digit of a number is kept.
-func (r *entryRow) toProto(slugs map[int64]string) *logsv1.LogEntry {
+// entryProto converts an entry whose pattern is resolved
+// (logstore.ResolvePatterns); slugs names the projects. The context goes
+// out as the jsonb's text as PostgreSQL writes it (pgx hands it over
+// unchanged): every digit of a number is kept.
+func entryProto(r *logstore.Entry, slugs map[int64]string) *logsv1.LogEntry {
 	return &logsv1.LogEntry{
 		Id:          r.ID,
 		ProjectSlug: slugs[r.ProjectID],
@@ -32,6 +25,7 @@ func (r *entryRow) toProto(slugs map[int64]string) *logsv1.LogEntry {
 		Level:       r.Level.String(),
 		Message:     r.Message,
 		ContextJson: contextJSON(r.Context),
+		PatternId:   logstore.FormatPatternID(r.Pattern),
 	}
 }
 
@@ -58,6 +52,7 @@ func (s *Service) ListEntries(ctx context.Context, req *logsv1.ListEntriesReques
 	f, err := parseFilters(ctx, rawFilters{
 		project: req.GetProject(), service: req.GetService(), level: req.GetLevel(),
 		since: req.GetSince(), until: req.GetUntil(), q: req.GetQ(), context: req.GetContext(),
+		pattern: req.GetPattern(),
 	})
 	if err != nil {
 		return nil, err
@@ -76,19 +71,30 @@ func (s *Service) ListEntries(ctx context.Context, req *logsv1.ListEntriesReques
 		return res, nil
 	}
 
-	var rows []entryRow
+	var rows []logstore.Entry
 	var total int64
-	// One snapshot for the page and the count, so they agree.
+	var more bool
+	// One snapshot for the patterns' members, the page, its entries'
+	// patterns and the count, so they agree.
 	err = pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
+		if found, err := f.resolveMembers(ctx, tx); err != nil || !found {
+			return err
+		}
 		sql, args := pageQuery(f, after, pageSize+1)
 		r, err := tx.Query(ctx, sql, oneShot(args)...)
 		if err != nil {
 			return fmt.Errorf("querying page: %w", err)
 		}
-		if rows, err = pgx.CollectRows(r, scanEntry); err != nil {
+		if rows, err = pgx.CollectRows(r, logstore.ScanEntry); err != nil {
 			return fmt.Errorf("reading page: %w", err)
 		}
-		if after == nil && len(rows) <= pageSize {
+		if more = len(rows) > pageSize; more {
+			rows = rows[:pageSize]
+		}
+		if err := logstore.ResolvePatterns(ctx, tx, rows); err != nil {
+			return err
+		}
+		if after == nil && !more {
 			// The first page holds every match: that is the count, and a
 			// search for a rare text does not scan its range twice.
 			total = int64(len(rows))
@@ -107,13 +113,12 @@ func (s *Service) ListEntries(ctx context.Context, req *logsv1.ListEntriesReques
 		return nil, err
 	}
 
-	if len(rows) > pageSize {
-		rows = rows[:pageSize]
+	if more {
 		last := rows[len(rows)-1]
 		res.NextPageToken = encodeToken(cursor{ts: last.TS, id: last.ID}, hash)
 	}
 	for i := range rows {
-		res.Entries = append(res.Entries, rows[i].toProto(f.slugs))
+		res.Entries = append(res.Entries, entryProto(&rows[i], f.slugs))
 	}
 	res.TotalSize = total
 	if f.q != "" {

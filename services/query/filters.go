@@ -40,6 +40,13 @@ type filters struct {
 	since, until *time.Time
 	q            string
 	context      []contextFilter
+	// patterns are the requested pattern ids, sorted, each once; empty: no
+	// pattern filter.
+	patterns []int64
+	// memberProjects and memberSigs are the (project, signature) pairs
+	// whose entries are the patterns' entries, as parallel arrays
+	// (resolveMembers); the pattern condition selects exactly these.
+	memberProjects, memberSigs []int64
 }
 
 // rawFilters are the filter fields every request shares.
@@ -48,6 +55,7 @@ type rawFilters struct {
 	since, until            *timestamppb.Timestamp
 	q                       string
 	context                 []*logsv1.ContextFilter
+	pattern                 []string
 }
 
 // parseFilters validates raw against the caller's principal.
@@ -143,7 +151,42 @@ func parseFilters(ctx context.Context, raw rawFilters) (*filters, error) {
 		return strings.Compare(a.value, b.value)
 	})
 	f.context = slices.Compact(f.context)
+
+	if err := checkList("pattern", raw.pattern); err != nil {
+		return nil, err
+	}
+	for _, v := range raw.pattern {
+		v = strings.TrimSpace(v)
+		if v == "" {
+			continue
+		}
+		id, ok := logstore.ParsePatternID(v)
+		if !ok {
+			return nil, apierr.Invalidf("pattern %q is not a pattern id (16 hex digits)", v)
+		}
+		f.patterns = append(f.patterns, id)
+	}
+	slices.Sort(f.patterns)
+	f.patterns = slices.Compact(f.patterns)
 	return f, nil
+}
+
+// resolveMembers looks up the (project, signature) pairs of f's patterns
+// in f's projects, as they are now: the miner maps new signatures to
+// patterns as it goes, so a reader resolves them in the snapshot it reads
+// the entries in (a tail: at each journal read). It reports false when a
+// pattern filter has no pair at all: the answer is empty, and the
+// statement is not run.
+func (f *filters) resolveMembers(ctx context.Context, q logstore.Querier) (bool, error) {
+	if len(f.patterns) == 0 {
+		return true, nil
+	}
+	ps, sigs, err := logstore.PatternMembers(ctx, q, f.projects, f.patterns)
+	if err != nil {
+		return false, err
+	}
+	f.memberProjects, f.memberSigs = ps, sigs
+	return len(sigs) > 0, nil
 }
 
 func checkList(field string, vs []string) error {
@@ -232,6 +275,15 @@ func (f *filters) hash() [8]byte {
 		str(c.key)
 		str(c.value)
 	}
+	if len(f.patterns) > 0 {
+		// Only with a pattern filter, so that the tokens of requests
+		// without one read as before it existed.
+		str("pattern")
+		num(int64(len(f.patterns)))
+		for _, id := range f.patterns {
+			num(id)
+		}
+	}
 	var out [8]byte
 	copy(out[:], h.Sum(nil))
 	return out
@@ -297,6 +349,11 @@ func (f *filters) addFilters(b *sqlBuilder, o filterOpts) {
 	}
 	for _, c := range f.context {
 		b.and("context ->> " + b.arg(c.key) + " = " + b.arg(c.value))
+	}
+	if len(f.patterns) > 0 {
+		// The pairs resolveMembers found (a caller with none answers
+		// empty without running the statement).
+		b.and("(project_id, signature) IN (SELECT * FROM unnest(" + b.arg(f.memberProjects) + "::bigint[], " + b.arg(f.memberSigs) + "::bigint[]))")
 	}
 }
 

@@ -29,19 +29,53 @@ const (
 	defaultStatsRange   = 24 * time.Hour
 )
 
-// bucketWidth is the smallest round width that splits [since, until) into
-// at most maxBuckets (the widest one past that).
-func bucketWidth(r time.Duration) time.Duration {
+// bucketWidth is the smallest round width that splits a range into at most
+// maxBuckets (the widest one past that).
+func bucketWidth(r time.Duration) time.Duration { return roundWidth(r, maxBuckets) }
+
+// roundWidth is the smallest round width that splits a range into at most
+// most buckets (the widest one past that).
+func roundWidth(r time.Duration, most int) time.Duration {
 	for _, w := range bucketWidths {
 		n := r / w
 		if r%w != 0 {
 			n++
 		}
-		if n <= maxBuckets {
+		if n <= time.Duration(most) {
 			return w
 		}
 	}
 	return bucketWidths[len(bucketWidths)-1]
+}
+
+// statsRange sets f's range as statistics read it: until defaults to now
+// and since to defaultStatsRange before until.
+func (s *Service) statsRange(f *filters) (since, until time.Time, err error) {
+	if f.until == nil {
+		now := ceilMicro(s.now())
+		f.until = &now
+		if f.since != nil && !f.since.Before(now) {
+			return since, until, apierr.Invalidf("since must be before until (default now)")
+		}
+	}
+	if f.since == nil {
+		since := f.until.Add(-defaultStatsRange)
+		f.since = &since
+	}
+	return *f.since, *f.until, nil
+}
+
+// buckets splits [since, until) into buckets of a round width, at most
+// about most of them, aligned to the epoch: n buckets from first.
+func buckets(since, until time.Time, most int) (width time.Duration, first time.Time, n int, err error) {
+	width = roundWidth(until.Sub(since), most)
+	first = floorTo(since, width)
+	last := floorTo(until.Add(-time.Microsecond), width) // the bucket holding the last instant counted
+	n = int(last.Sub(first)/width) + 1
+	if n > maxHistogramBuckets {
+		return 0, first, 0, apierr.Invalidf("since: the range is too long for a histogram (at most %d days)", int(maxHistogramBuckets*width/(24*time.Hour)))
+	}
+	return width, first, n, nil
 }
 
 // floorTo is the start of the width-aligned (since the Unix epoch) bucket
@@ -61,28 +95,18 @@ func (s *Service) GetStats(ctx context.Context, req *logsv1.GetStatsRequest) (*l
 	f, err := parseFilters(ctx, rawFilters{
 		project: req.GetProject(), service: req.GetService(), level: req.GetLevel(),
 		since: req.GetSince(), until: req.GetUntil(), q: req.GetQ(), context: req.GetContext(),
+		pattern: req.GetPattern(),
 	})
 	if err != nil {
 		return nil, err
 	}
-	if f.until == nil {
-		now := ceilMicro(s.now())
-		f.until = &now
-		if f.since != nil && !f.since.Before(now) {
-			return nil, apierr.Invalidf("since must be before until (default now)")
-		}
+	since, until, err := s.statsRange(f)
+	if err != nil {
+		return nil, err
 	}
-	if f.since == nil {
-		since := f.until.Add(-defaultStatsRange)
-		f.since = &since
-	}
-	since, until := *f.since, *f.until
-	width := bucketWidth(until.Sub(since))
-	first := floorTo(since, width)
-	last := floorTo(until.Add(-time.Microsecond), width) // the bucket holding the last instant counted
-	n := int(last.Sub(first)/width) + 1
-	if n > maxHistogramBuckets {
-		return nil, apierr.Invalidf("since: the range is too long for a histogram (at most %d days)", int(maxHistogramBuckets*width/(24*time.Hour)))
+	width, first, n, err := buckets(since, until, maxBuckets)
+	if err != nil {
+		return nil, err
 	}
 
 	res := &logsv1.GetStatsResponse{
@@ -98,6 +122,9 @@ func (s *Service) GetStats(ctx context.Context, req *logsv1.GetStatsRequest) (*l
 	}
 	if len(f.projects) == 0 {
 		return res, nil
+	}
+	if found, err := f.resolveMembers(ctx, s.pool); err != nil || !found {
+		return res, err
 	}
 
 	sql, args := statsQuery(f, width)

@@ -11,7 +11,7 @@ import (
 
 // The service's SQL: its fixed statements, and the statements built from a
 // request's filters (conditions by filters.addFilters). Entries are
-// selected with logstore.EntryColumns and read with scanEntry; the tail
+// selected with logstore.EntryColumns and read with logstore.ScanEntry; the tail
 // journal is read by logstore.ReadJournal.
 
 // servicesSQL lists the services of the projects $1 (slugs $2, in the same
@@ -41,7 +41,7 @@ func oneShot(args []any) []any {
 // primary-key range (a LATERAL join per project) and merged, so the newest
 // page costs O(projects × limit) index reads, not a sort of every match.
 //
-// With service or level filters (and no q or context filter), the newest
+// With service or level filters (and no q, context or pattern filter), the newest
 // keys are found first by an index-only scan of the service index, which
 // carries level and id (migration 0002), and only those rows are read: a
 // filtered page then reads about limit heap pages instead of one for every
@@ -65,7 +65,7 @@ func pageQuery(f *filters, after *cursor, limit int) (string, []any) {
 	}
 	lim := b.arg(limit)
 	var inner string
-	if keysFirst := (len(f.services) > 0 || len(f.levels) > 0) && f.q == "" && len(f.context) == 0; keysFirst {
+	if keysFirst := (len(f.services) > 0 || len(f.levels) > 0) && f.q == "" && len(f.context) == 0 && len(f.patterns) == 0; keysFirst {
 		// The time bounds are repeated on the row lookup so that the planner
 		// prunes partitions there as well.
 		var bounds string

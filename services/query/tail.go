@@ -52,7 +52,7 @@ const resumeMargin = time.Minute
 func (s *Service) tail(ctx context.Context, req *logsv1.TailEntriesRequest, stream logsv1.QueryService_TailEntriesServer) error {
 	f, err := parseFilters(ctx, rawFilters{
 		project: req.GetProject(), service: req.GetService(), level: req.GetLevel(),
-		q: req.GetQ(), context: req.GetContext(),
+		q: req.GetQ(), context: req.GetContext(), pattern: req.GetPattern(),
 	})
 	if err != nil {
 		return err
@@ -94,6 +94,17 @@ func (s *Service) tail(ctx context.Context, req *logsv1.TailEntriesRequest, stre
 			return nil
 		case <-sub.wake:
 		}
+		// The miner maps new signatures to patterns as they come: the
+		// members are looked up again for each journal read delivered, so
+		// that an entry whose signature joined a pattern after the tail
+		// started is streamed too.
+		found, err := f.resolveMembers(ctx, s.pool)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			return err
+		}
 		for {
 			it, ok, err := sub.next()
 			if err != nil {
@@ -102,6 +113,9 @@ func (s *Service) tail(ctx context.Context, req *logsv1.TailEntriesRequest, stre
 			}
 			if !ok {
 				break
+			}
+			if !found {
+				continue // the patterns have no entries yet
 			}
 			if err := s.deliver(ctx, stream, f, sent, it); err != nil {
 				if ctx.Err() != nil {
@@ -113,8 +127,9 @@ func (s *Service) tail(ctx context.Context, req *logsv1.TailEntriesRequest, stre
 	}
 }
 
-// deliver sends the committed entries that it covers and that match f, in
-// (ts, id) order, reading at most TailBuffer of them at a time.
+// deliver sends the committed entries that it covers and that match f (its
+// pattern members resolved), in (ts, id) order, reading at most TailBuffer
+// of them at a time, each with its pattern.
 func (s *Service) deliver(ctx context.Context, stream logsv1.QueryService_TailEntriesServer, f *filters, sent *recentIDs, it tailItem) error {
 	// Widened by a microsecond each way, as PostgreSQL keeps microseconds.
 	lo := it.minTS.Truncate(time.Microsecond).Add(-time.Microsecond)
@@ -126,15 +141,18 @@ func (s *Service) deliver(ctx context.Context, stream logsv1.QueryService_TailEn
 		if err != nil {
 			return fmt.Errorf("querying tail entries: %w", err)
 		}
-		rows, err := pgx.CollectRows(r, scanEntry)
+		rows, err := pgx.CollectRows(r, logstore.ScanEntry)
 		if err != nil {
 			return fmt.Errorf("reading tail entries: %w", err)
+		}
+		if err := logstore.ResolvePatterns(ctx, s.pool, rows); err != nil {
+			return err
 		}
 		for i := range rows {
 			if !sent.add(rows[i].ID) {
 				continue
 			}
-			if err := stream.Send(&logsv1.TailEntriesResponse{Entry: rows[i].toProto(f.slugs), ResumeToken: it.token}); err != nil {
+			if err := stream.Send(&logsv1.TailEntriesResponse{Entry: entryProto(&rows[i], f.slugs), ResumeToken: it.token}); err != nil {
 				return fmt.Errorf("sending tail entry: %w", err)
 			}
 		}
