@@ -68,6 +68,16 @@ func commit(t *testing.T, pool *pgxpool.Pool, rows []row, extra ...logstore.Span
 	require.NoError(t, err)
 	defer func() { _ = tx.Rollback(ctx) }()
 	ids := insert(t, tx, rows...)
+	announce(t, tx, rows, ids, nil, extra...)
+	require.NoError(t, tx.Commit(ctx))
+	return ids
+}
+
+// announce records, within tx, the journal rows of rows (written with ids)
+// and extra, and the signature rows of sigs (nil: none), as the ingestion
+// service's writer does.
+func announce(t *testing.T, tx pgx.Tx, rows []row, ids []int64, sigs *logstore.Signatures, extra ...logstore.Span) {
+	t.Helper()
 	var order []int64
 	byProject := map[int64]*logstore.Span{}
 	for i, r := range rows {
@@ -85,14 +95,15 @@ func commit(t *testing.T, pool *pgxpool.Pool, rows []row, extra ...logstore.Span
 			p.MaxTS = r.ts
 		}
 	}
+	if sigs != nil {
+		require.NoError(t, logstore.RecordCommitted(context.Background(), tx, &logstore.Rollups{}, &logstore.Spans{}, sigs))
+	}
 	for _, id := range order {
 		notify(t, tx, *byProject[id])
 	}
 	for _, p := range extra {
 		notify(t, tx, p)
 	}
-	require.NoError(t, tx.Commit(ctx))
-	return ids
 }
 
 // notify records p in the journal within tx and wakes the listeners, as

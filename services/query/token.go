@@ -91,3 +91,42 @@ func decodeServiceToken(tok string, hash [8]byte) (serviceKey, error) {
 	rest = rest[size:]
 	return serviceKey{slug: string(rest[:n]), name: string(rest[n:])}, nil
 }
+
+// A patterns page token is where the next page starts in the ranking, with
+// the end of the range the first page ranked (until defaults to now: the
+// later pages rank the same range) and the hash of the filters it was made
+// for:
+//
+//	version (1 byte) | filters hash (8) | until in Unix microseconds (8) | offset (uvarint)
+//
+// base64url without padding, opaque to clients like the entries token.
+const patternTokenVersion = 3
+
+type patternCursor struct {
+	until  time.Time
+	offset int
+}
+
+func encodePatternToken(c patternCursor, hash [8]byte) string {
+	b := make([]byte, 0, 1+8+8+binary.MaxVarintLen64)
+	b = append(b, patternTokenVersion)
+	b = append(b, hash[:]...)
+	b = binary.BigEndian.AppendUint64(b, uint64(c.until.UnixMicro()))
+	b = binary.AppendUvarint(b, uint64(c.offset))
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+func decodePatternToken(tok string, hash [8]byte) (patternCursor, error) {
+	b, err := base64.RawURLEncoding.DecodeString(tok)
+	if err != nil || len(b) < 1+8+8+1 || b[0] != patternTokenVersion || [8]byte(b[1:9]) != hash {
+		return patternCursor{}, errBadPageToken
+	}
+	off, size := binary.Uvarint(b[17:])
+	if size <= 0 || 17+size != len(b) || off > maxPatternOffset {
+		return patternCursor{}, errBadPageToken
+	}
+	return patternCursor{
+		until:  time.UnixMicro(int64(binary.BigEndian.Uint64(b[9:17]))).UTC(),
+		offset: int(off),
+	}, nil
+}

@@ -1,0 +1,491 @@
+package query
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	logsv1 "github.com/devsmith/logs/gen/devsmith/logs/v1"
+	"github.com/devsmith/logs/internal/apierr"
+	"github.com/devsmith/logs/internal/logstore"
+	"github.com/devsmith/logs/internal/logstore/signature"
+)
+
+const (
+	defaultPatternPageSize = 100
+	maxPatternPageSize     = 1000
+	// maxPatternOffset bounds a patterns page token's offset.
+	maxPatternOffset = 1 << 31
+	// trendBuckets is about how many buckets a pattern's trend has.
+	trendBuckets = 30
+	// patternExamples is the most examples a pattern carries.
+	patternExamples = 3
+)
+
+// ListPatterns ranks the patterns of the matching entries in a range by
+// their exact count there. The entries are counted in one scan per
+// (project, signature, level, service, trend bucket); each signature is
+// then mapped to its pattern as the contract of logstore says (the
+// pattern its row points at, itself while unmined, the overflow pattern
+// for signature 0), and the page's templates and examples are read, all in
+// one snapshot. See README.md.
+func (s *Service) ListPatterns(ctx context.Context, req *logsv1.ListPatternsRequest) (*logsv1.ListPatternsResponse, error) {
+	size, err := patternPageSize(req.GetPageSize())
+	if err != nil {
+		return nil, err
+	}
+	f, err := parseFilters(ctx, rawFilters{
+		project: req.GetProject(), service: req.GetService(), level: req.GetLevel(),
+		since: req.GetSince(), until: req.GetUntil(), q: req.GetQ(), context: req.GetContext(),
+	})
+	if err != nil {
+		return nil, err
+	}
+	hash := f.hash() // of the filters as given, before the range's defaults
+	offset := 0
+	if tok := req.GetPageToken(); tok != "" {
+		c, err := decodePatternToken(tok, hash)
+		if err != nil {
+			return nil, err
+		}
+		if f.until == nil {
+			f.until = &c.until
+		}
+		offset = c.offset
+	}
+	since, until, err := s.statsRange(f)
+	if err != nil {
+		return nil, err
+	}
+	width, first, n, err := buckets(since, until, trendBuckets)
+	if err != nil {
+		return nil, err
+	}
+	res := &logsv1.ListPatternsResponse{Patterns: []*logsv1.Pattern{}, BucketSeconds: int64(width / time.Second)}
+	if len(f.projects) == 0 {
+		return res, nil
+	}
+
+	tr := trend{first: first, width: width, n: n}
+	var page []*patternAgg
+	var more bool
+	var examples []logstore.Entry
+	err = pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
+		sigs, err := aggregateSignatures(ctx, tx, f, tr)
+		if err != nil {
+			return err
+		}
+		all, err := groupPatterns(ctx, tx, sigs, tr)
+		if err != nil {
+			return err
+		}
+		slices.SortFunc(all, func(a, b *patternAgg) int {
+			if c := cmp.Compare(b.count, a.count); c != 0 {
+				return c
+			}
+			if c := cmp.Compare(f.slugs[a.key.project], f.slugs[b.key.project]); c != 0 {
+				return c
+			}
+			return cmp.Compare(uint64(a.key.id), uint64(b.key.id))
+		})
+		if offset >= len(all) {
+			return nil
+		}
+		page = all[offset:min(offset+size, len(all))]
+		more = offset+size < len(all)
+		if err := describePatterns(ctx, tx, page); err != nil {
+			return err
+		}
+		if examples, err = readExamples(ctx, tx, f, page); err != nil {
+			return err
+		}
+		return logstore.ResolvePatterns(ctx, tx, examples)
+	})
+	if err != nil {
+		return nil, err
+	}
+
+	byKey := make(map[patternKey]*logsv1.Pattern, len(page))
+	for _, p := range page {
+		pb := p.toProto(f.slugs, tr)
+		byKey[p.key] = pb
+		res.Patterns = append(res.Patterns, pb)
+	}
+	// Examples come newest first, and each goes to the pattern it resolved
+	// to (the one whose key it was read for: same snapshot).
+	slices.SortFunc(examples, func(a, b logstore.Entry) int {
+		if c := b.TS.Compare(a.TS); c != 0 {
+			return c
+		}
+		return cmp.Compare(b.ID, a.ID)
+	})
+	for i := range examples {
+		e := &examples[i]
+		if pb := byKey[patternKey{e.ProjectID, e.Pattern}]; pb != nil && len(pb.Examples) < patternExamples {
+			pb.Examples = append(pb.Examples, entryProto(e, f.slugs))
+		}
+	}
+	if more {
+		res.NextPageToken = encodePatternToken(patternCursor{until: until, offset: offset + size}, hash)
+	}
+	return res, nil
+}
+
+// patternPageSize applies ListPatterns' default and cap (AIP-158).
+func patternPageSize(n int32) (int, error) {
+	switch {
+	case n < 0:
+		return 0, apierr.Invalidf("page_size must not be negative")
+	case n == 0:
+		return defaultPatternPageSize, nil
+	}
+	return min(int(n), maxPatternPageSize), nil
+}
+
+// trend is the buckets of a range: n of width from first.
+type trend struct {
+	first time.Time
+	width time.Duration
+	n     int
+}
+
+// index is the bucket starting at b.
+func (t trend) index(b time.Time) (int, error) {
+	i := int(b.Sub(t.first) / t.width)
+	if i < 0 || i >= t.n || !t.first.Add(time.Duration(i)*t.width).Equal(b) {
+		return 0, fmt.Errorf("trend bucket %s outside the trend from %s", b.UTC(), t.first)
+	}
+	return i, nil
+}
+
+// counts are what ListPatterns counts of a signature or a pattern.
+type counts struct {
+	count    int64
+	levels   [logstore.MaxLevel + 1]int64
+	services map[string]struct{}
+	lo, hi   time.Time // oldest and newest entry
+	trend    []int64
+}
+
+func newCounts(t trend) counts {
+	return counts{services: map[string]struct{}{}, trend: make([]int64, t.n)}
+}
+
+// sigAgg is one signature's counts.
+type sigAgg struct {
+	project, sig int64
+	counts
+	// newest[i] is the ts of the newest entry in bucket i (zero: none).
+	newest []time.Time
+}
+
+// patternKey names a pattern: ids are unique within a project.
+type patternKey struct{ project, id int64 }
+
+// patternAgg is one pattern's counts, the signatures it was summed from
+// and what describePatterns reads of it.
+type patternAgg struct {
+	key patternKey
+	counts
+	// keys are the (ts, signature) of the newest entry of each of its
+	// signatures' buckets, where its examples are read.
+	keys []exampleKey
+	// template and created are set by describePatterns.
+	template string
+	created  *time.Time
+}
+
+type exampleKey struct {
+	ts  time.Time
+	sig int64
+}
+
+// patternsAggSQL counts the entries in the range per (project, signature)
+// in one scan: first per (project, signature, level, service, bucket), a
+// hash aggregate as small as the distinct combinations, then that
+// regrouped three ways (as statsQuery does): by level (with the oldest and
+// newest entry), by service, and by bucket (with each bucket's newest
+// entry). The first column tells the grouping: 3 by level, 5 by service,
+// 6 by bucket (GROUPING's bits for level, service_name, bucket).
+func patternsAggQuery(f *filters, width time.Duration) (string, []any) {
+	b := &sqlBuilder{}
+	w := b.arg(int64(width / time.Second))
+	f.addFilters(b, filterOpts{projects: true, times: true})
+	return `SELECT GROUPING(level, service_name, bucket), project_id, signature, level, service_name, bucket, sum(n)::bigint, min(lo), max(hi) FROM (
+		SELECT project_id, signature, level, service_name,
+		       date_bin(` + w + `::bigint * interval '1 second', ts, timestamptz '1970-01-01 00:00:00+00') AS bucket,
+		       count(*) AS n, min(ts) AS lo, max(ts) AS hi
+		FROM logs.entries WHERE ` + b.where() + `
+		GROUP BY 1, 2, 3, 4, 5
+	) s GROUP BY GROUPING SETS ((project_id, signature, level), (project_id, signature, service_name), (project_id, signature, bucket))`, b.args
+}
+
+// aggregateSignatures counts the matching entries of each signature.
+func aggregateSignatures(ctx context.Context, tx pgx.Tx, f *filters, t trend) ([]*sigAgg, error) {
+	sql, args := patternsAggQuery(f, t.width)
+	rows, err := tx.Query(ctx, sql, oneShot(args)...)
+	if err != nil {
+		return nil, fmt.Errorf("counting patterns: %w", err)
+	}
+	defer rows.Close()
+	bySig := map[sigKey]*sigAgg{}
+	var out []*sigAgg
+	for rows.Next() {
+		var (
+			grouping     int32
+			project, sig int64
+			level        *logstore.Level
+			service      *string
+			bucket       *time.Time
+			count        int64
+			lo, hi       time.Time
+		)
+		if err := rows.Scan(&grouping, &project, &sig, &level, &service, &bucket, &count, &lo, &hi); err != nil {
+			return nil, fmt.Errorf("reading pattern counts: %w", err)
+		}
+		k := sigKey{project, sig}
+		a := bySig[k]
+		if a == nil {
+			a = &sigAgg{project: project, sig: sig, counts: newCounts(t), newest: make([]time.Time, t.n)}
+			bySig[k] = a
+			out = append(out, a)
+		}
+		switch grouping {
+		case 3: // by level: every entry once
+			if !level.Valid() {
+				return nil, fmt.Errorf("entry level %d out of range", *level)
+			}
+			a.count += count
+			a.levels[*level] += count
+			a.lo, a.hi = earliest(a.lo, lo), latest(a.hi, hi)
+		case 5: // by service
+			a.services[*service] = struct{}{}
+		case 6: // by bucket
+			i, err := t.index(*bucket)
+			if err != nil {
+				return nil, err
+			}
+			a.trend[i] += count
+			a.newest[i] = latest(a.newest[i], hi)
+		default:
+			return nil, fmt.Errorf("pattern counts: unexpected grouping %d", grouping)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("reading pattern counts: %w", err)
+	}
+	return out, nil
+}
+
+// sigKey names a signature: signatures are per project.
+type sigKey struct{ project, sig int64 }
+
+// earliest and latest are min and max where the zero time is "none".
+func earliest(a, b time.Time) time.Time {
+	if a.IsZero() || b.Before(a) {
+		return b
+	}
+	return a
+}
+
+func latest(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
+}
+
+// mappingSQL reads the pattern of each (project, signature) $1, $2 that has
+// a row: NULL while it is not mined.
+const mappingSQL = `SELECT s.project_id, s.signature, s.pattern_id
+FROM logs.pattern_signatures s JOIN unnest($1::bigint[], $2::bigint[]) AS u(p, g) ON s.project_id = u.p AND s.signature = u.g`
+
+// groupPatterns sums the signatures' counts per pattern: a signature's
+// pattern is its row's pattern_id; itself while its row is not mined (or,
+// which a committed entry never has, has no row); the overflow pattern for
+// signature 0.
+func groupPatterns(ctx context.Context, tx pgx.Tx, sigs []*sigAgg, t trend) ([]*patternAgg, error) {
+	pattern := make(map[sigKey]int64, len(sigs))
+	var ps, gs []int64
+	for _, a := range sigs {
+		pattern[sigKey{a.project, a.sig}] = a.sig
+		if a.sig != logstore.OverflowPattern {
+			ps, gs = append(ps, a.project), append(gs, a.sig)
+		}
+	}
+	if len(ps) > 0 {
+		rows, err := tx.Query(ctx, mappingSQL, ps, gs)
+		if err != nil {
+			return nil, fmt.Errorf("mapping signatures to patterns: %w", err)
+		}
+		var k sigKey
+		var pid *int64
+		_, err = pgx.ForEachRow(rows, []any{&k.project, &k.sig, &pid}, func() error {
+			if pid != nil {
+				pattern[k] = *pid
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, fmt.Errorf("mapping signatures to patterns: %w", err)
+		}
+	}
+	byKey := map[patternKey]*patternAgg{}
+	var out []*patternAgg
+	for _, a := range sigs {
+		k := patternKey{a.project, pattern[sigKey{a.project, a.sig}]}
+		p := byKey[k]
+		if p == nil {
+			p = &patternAgg{key: k, counts: newCounts(t)}
+			byKey[k] = p
+			out = append(out, p)
+		}
+		p.count += a.count
+		for l, c := range a.levels {
+			p.levels[l] += c
+		}
+		for sv := range a.services {
+			p.services[sv] = struct{}{}
+		}
+		p.lo, p.hi = earliest(p.lo, a.lo), latest(p.hi, a.hi)
+		for i, c := range a.trend {
+			p.trend[i] += c
+			if !a.newest[i].IsZero() {
+				p.keys = append(p.keys, exampleKey{a.newest[i], a.sig})
+			}
+		}
+	}
+	return out, nil
+}
+
+// describeSQL reads, for each pattern (project $1, id $2), the template of
+// its live pattern (following a merge), when it was first seen, and the
+// row of the signature equal to its id (the founding one; for an unmined
+// pattern the only one), whose message is the template of a pattern not
+// mined yet.
+const describeSQL = `SELECT u.p, u.id, coalesce(l.template, p.template), coalesce(p.first_seen, s.first_seen), s.message
+FROM unnest($1::bigint[], $2::bigint[]) AS u(p, id)
+LEFT JOIN logs.patterns p ON p.project_id = u.p AND p.id = u.id
+LEFT JOIN logs.patterns l ON l.project_id = u.p AND l.id = p.merged_into
+LEFT JOIN logs.pattern_signatures s ON s.project_id = u.p AND s.signature = u.id`
+
+// describePatterns sets the page's templates and creation times.
+func describePatterns(ctx context.Context, tx pgx.Tx, page []*patternAgg) error {
+	byKey := make(map[patternKey]*patternAgg, len(page))
+	ps, ids := make([]int64, 0, len(page)), make([]int64, 0, len(page))
+	for _, p := range page {
+		byKey[p.key] = p
+		if p.key.id == logstore.OverflowPattern {
+			p.template = logstore.OverflowTemplate
+		}
+		ps, ids = append(ps, p.key.project), append(ids, p.key.id)
+	}
+	rows, err := tx.Query(ctx, describeSQL, ps, ids)
+	if err != nil {
+		return fmt.Errorf("reading pattern templates: %w", err)
+	}
+	var (
+		k        patternKey
+		template *string
+		created  *time.Time
+		message  *string
+	)
+	_, err = pgx.ForEachRow(rows, []any{&k.project, &k.id, &template, &created, &message}, func() error {
+		p := byKey[k]
+		if p == nil {
+			return nil
+		}
+		switch {
+		case k.id == logstore.OverflowPattern:
+		case template != nil:
+			p.template = *template
+		case message != nil:
+			p.template = signature.Template(*message)
+		}
+		if created != nil {
+			c := *created
+			p.created = &c
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("reading pattern templates: %w", err)
+	}
+	return nil
+}
+
+// readExamples reads the candidates of the page's examples: for each
+// pattern, the matching entries at the patternExamples newest of its
+// (ts, signature) keys, each an exact primary-key range (project, ts)
+// narrowed by the signature.
+func readExamples(ctx context.Context, tx pgx.Tx, f *filters, page []*patternAgg) ([]logstore.Entry, error) {
+	var ps, gs []int64
+	var ts []time.Time
+	for _, p := range page {
+		slices.SortFunc(p.keys, func(a, b exampleKey) int {
+			if c := b.ts.Compare(a.ts); c != 0 {
+				return c
+			}
+			return cmp.Compare(a.sig, b.sig)
+		})
+		p.keys = slices.Compact(p.keys)
+		for _, k := range p.keys[:min(len(p.keys), patternExamples)] {
+			ps, ts, gs = append(ps, p.key.project), append(ts, k.ts), append(gs, k.sig)
+		}
+	}
+	if len(ps) == 0 {
+		return nil, nil
+	}
+	b := &sqlBuilder{}
+	keys := "unnest(" + b.arg(ps) + "::bigint[], " + b.arg(ts) + "::timestamptz[], " + b.arg(gs) + "::bigint[]) AS k(p, t, g)"
+	b.and("project_id = k.p")
+	b.and("ts = k.t")
+	b.and("signature = k.g")
+	f.addFilters(b, filterOpts{times: true})
+	sql := "SELECT " + logstore.EntryColumnsOf("e") + " FROM " + keys +
+		" CROSS JOIN LATERAL (SELECT " + logstore.EntryColumns + " FROM logs.entries WHERE " + b.where() + ") e"
+	rows, err := tx.Query(ctx, sql, oneShot(b.args)...)
+	if err != nil {
+		return nil, fmt.Errorf("reading pattern examples: %w", err)
+	}
+	out, err := pgx.CollectRows(rows, logstore.ScanEntry)
+	if err != nil {
+		return nil, fmt.Errorf("reading pattern examples: %w", err)
+	}
+	return out, nil
+}
+
+// toProto converts p; its examples are added by the caller.
+func (p *patternAgg) toProto(slugs map[int64]string, t trend) *logsv1.Pattern {
+	pb := &logsv1.Pattern{
+		Id:            logstore.FormatPatternID(p.key.id),
+		ProjectSlug:   slugs[p.key.project],
+		Template:      p.template,
+		Count:         p.count,
+		CountsByLevel: zeroLevels(),
+		Services:      make([]string, 0, len(p.services)),
+		FirstSeen:     timestamppb.New(p.lo),
+		LastSeen:      timestamppb.New(p.hi),
+		Examples:      []*logsv1.LogEntry{},
+		Trend:         make([]*logsv1.CountBucket, t.n),
+	}
+	for l := logstore.MinLevel; l <= logstore.MaxLevel; l++ {
+		pb.CountsByLevel[l.String()] = p.levels[l]
+	}
+	for sv := range p.services {
+		pb.Services = append(pb.Services, sv)
+	}
+	slices.Sort(pb.Services)
+	for i := range pb.Trend {
+		pb.Trend[i] = &logsv1.CountBucket{Start: timestamppb.New(t.first.Add(time.Duration(i) * t.width)), Count: p.trend[i]}
+	}
+	if p.created != nil {
+		pb.CreateTime = timestamppb.New(*p.created)
+	}
+	return pb
+}
