@@ -104,3 +104,81 @@ func BenchmarkGetStats(b *testing.B) {
 		})
 	}
 }
+
+// patternBenchRows entries over one day in one project, with
+// patternBenchSignatures distinct signatures: nine in ten of them mined
+// into a third as many patterns, the rest not mined yet.
+// Run with: go test -run '^$' -bench ListPatterns ./services/query/
+const (
+	patternBenchRows       = 200_000
+	patternBenchSignatures = 500
+)
+
+func patternBenchService(b *testing.B) *Service {
+	b.Helper()
+	s, pool := newService(b, Config{}, day)
+	ctx := context.Background()
+	exec := func(sql string, args ...any) {
+		_, err := pool.Exec(ctx, sql, args...)
+		require.NoError(b, err)
+	}
+	exec(`INSERT INTO logs.entries (project_id, ts, service_name, level, message, signature)
+		SELECT 1, $1::timestamptz + (i * 86400000000::bigint / $2) * interval '1 microsecond',
+		       (ARRAY['api', 'worker', 'web', 'billing', 'auth'])[1 + i % 5], 1 + (i * 7) % 6,
+		       'event ' || (i % $3) || ' handled in ' || (i % 500) || ' ms', 1 + i % $3
+		FROM generate_series(0, $2 - 1) i`, day, patternBenchRows, patternBenchSignatures)
+	exec(`INSERT INTO logs.pattern_signatures (project_id, signature, message, first_seen, pattern_id, mined_seq)
+		SELECT 1, g, 'event ' || g || ' handled in 5 ms', $1,
+		       CASE WHEN g % 10 <> 0 THEN 1 + g % ($2 / 3) END, CASE WHEN g % 10 <> 0 THEN g END
+		FROM generate_series(1, $2::int) g`, day, patternBenchSignatures)
+	exec(`INSERT INTO logs.patterns (project_id, id, template, first_seen)
+		SELECT 1, p, 'event <num> handled in <num> ms', $1 FROM generate_series(1, $2::int / 3) p`, day, patternBenchSignatures)
+	exec(`VACUUM ANALYZE logs.entries`)
+	return s
+}
+
+func BenchmarkListPatterns(b *testing.B) {
+	s := patternBenchService(b)
+	ctx := as(admin())
+	since, until := timestamppb.New(day), timestamppb.New(day.Add(24*time.Hour))
+	for _, bc := range []struct {
+		name string
+		req  *logsv1.ListPatternsRequest
+	}{
+		{"24h first page", &logsv1.ListPatternsRequest{Since: since, Until: until}},
+		{"24h 1000 patterns", &logsv1.ListPatternsRequest{Since: since, Until: until, PageSize: 1000}},
+		{"24h errors", &logsv1.ListPatternsRequest{Since: since, Until: until, Level: []string{"error", "fatal"}}},
+		{"1h", &logsv1.ListPatternsRequest{Since: timestamppb.New(day.Add(6 * time.Hour)), Until: timestamppb.New(day.Add(7 * time.Hour))}},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			for b.Loop() {
+				res, err := s.ListPatterns(ctx, bc.req)
+				if err != nil || len(res.GetPatterns()) == 0 || len(res.GetPatterns()[0].GetExamples()) == 0 {
+					b.Fatalf("%v, %d patterns", err, len(res.GetPatterns()))
+				}
+			}
+		})
+	}
+}
+
+func BenchmarkPatternFilter(b *testing.B) {
+	s := patternBenchService(b)
+	ctx := as(admin())
+	one := []string{logstore.FormatPatternID(7)}
+	b.Run("entries page", func(b *testing.B) {
+		for b.Loop() {
+			res, err := s.ListEntries(ctx, &logsv1.ListEntriesRequest{Pattern: one})
+			if err != nil || len(res.GetEntries()) == 0 {
+				b.Fatalf("%v, %d entries", err, len(res.GetEntries()))
+			}
+		}
+	})
+	b.Run("stats 24h", func(b *testing.B) {
+		for b.Loop() {
+			res, err := s.GetStats(ctx, &logsv1.GetStatsRequest{Pattern: one, Since: timestamppb.New(day), Until: timestamppb.New(day.Add(24 * time.Hour))})
+			if err != nil || res.GetTotal() == 0 {
+				b.Fatalf("%v, total %d", err, res.GetTotal())
+			}
+		}
+	})
+}

@@ -205,28 +205,39 @@ type exampleKey struct {
 	sig int64
 }
 
-// patternsAggSQL counts the entries in the range per (project, signature)
-// in one scan: first per (project, signature, level, service, bucket), a
-// hash aggregate as small as the distinct combinations, then that
-// regrouped three ways (as statsQuery does): by level (with the oldest and
-// newest entry), by service, and by bucket (with each bucket's newest
-// entry). The first column tells the grouping: 3 by level, 5 by service,
-// 6 by bucket (GROUPING's bits for level, service_name, bucket).
+// patternsAggQuery counts the entries in the range per (project,
+// signature) in one scan: first per (project, signature, level, service,
+// bucket), a hash aggregate as small as the distinct combinations, then
+// that regrouped three ways: by level (with the oldest and newest entry),
+// by service, and by bucket (with each bucket's newest entry). The first
+// column tells the grouping: 3 by level, 5 by service, 6 by bucket.
+//
+// The first aggregate is a MATERIALIZED CTE and the regroupings a UNION
+// ALL, not GROUPING SETS over it: the planner has no statistics for the
+// bucket expression and expects about one group per entry, so with GROUPING
+// SETS it sorted every entry (on disk) to feed the sorted regroupings;
+// with 200,000 entries over three projects that took 360 ms instead of
+// 200 ms. Here nothing downstream gains from sorted input, and every step
+// is a hash aggregate (which spills in batches if a range ever has more
+// combinations than work_mem holds).
 func patternsAggQuery(f *filters, width time.Duration) (string, []any) {
 	b := &sqlBuilder{}
 	w := b.arg(int64(width / time.Second))
 	f.addFilters(b, filterOpts{projects: true, times: true})
-	return `SELECT GROUPING(level, service_name, bucket), project_id, signature, level, service_name, bucket, sum(n)::bigint, min(lo), max(hi) FROM (
+	return `WITH g AS MATERIALIZED (
 		SELECT project_id, signature, level, service_name,
 		       date_bin(` + w + `::bigint * interval '1 second', ts, timestamptz '1970-01-01 00:00:00+00') AS bucket,
 		       count(*) AS n, min(ts) AS lo, max(ts) AS hi
 		FROM logs.entries WHERE ` + b.where() + `
 		GROUP BY 1, 2, 3, 4, 5
-	) s GROUP BY GROUPING SETS ((project_id, signature, level), (project_id, signature, service_name), (project_id, signature, bucket))`, b.args
+	)
+	SELECT 3, project_id, signature, level, NULL::text, NULL::timestamptz, sum(n)::bigint, min(lo), max(hi) FROM g GROUP BY 2, 3, 4
+	UNION ALL SELECT 5, project_id, signature, NULL, service_name, NULL, sum(n)::bigint, min(lo), max(hi) FROM g GROUP BY 2, 3, 5
+	UNION ALL SELECT 6, project_id, signature, NULL, NULL, bucket, sum(n)::bigint, min(lo), max(hi) FROM g GROUP BY 2, 3, 6`, b.args
 }
 
 // aggregateSignatures counts the matching entries of each signature.
-func aggregateSignatures(ctx context.Context, tx pgx.Tx, f *filters, t trend) ([]*sigAgg, error) {
+func aggregateSignatures(ctx context.Context, tx logstore.Querier, f *filters, t trend) ([]*sigAgg, error) {
 	sql, args := patternsAggQuery(f, t.width)
 	rows, err := tx.Query(ctx, sql, oneShot(args)...)
 	if err != nil {
