@@ -361,6 +361,16 @@ func TestListPatternsExact(t *testing.T) {
 			want := expectPatterns(rows, patternOf, since, until, width, tc.match)
 			require.NotEmpty(t, want)
 			requirePatterns(t, want, res.GetPatterns(), since, until, width)
+
+			// The patterns partition the entries GetStats counts.
+			st, err := s.GetStats(as(member()), &logsv1.GetStatsRequest{Project: req.Project, Service: req.Service, Level: req.Level,
+				Since: req.Since, Until: req.Until, Q: req.Q, Context: req.Context})
+			require.NoError(t, err)
+			var sum int64
+			for _, p := range res.GetPatterns() {
+				sum += p.GetCount()
+			}
+			require.Equal(t, st.GetTotal(), sum)
 		})
 	}
 
