@@ -180,7 +180,8 @@ func newCounts(t trend) counts {
 type sigAgg struct {
 	project, sig int64
 	counts
-	// newest[i] is the ts of the newest entry in bucket i (zero: none).
+	// newest are the ts of its patternExamples newest entries among the
+	// oldest and newest of each bucket, newest first.
 	newest []time.Time
 }
 
@@ -192,8 +193,8 @@ type patternKey struct{ project, id int64 }
 type patternAgg struct {
 	key patternKey
 	counts
-	// keys are the (ts, signature) of the newest entry of each of its
-	// signatures' buckets, where its examples are read.
+	// keys are the (ts, signature) of entries of it (its signatures'
+	// newest), where its examples are read.
 	keys []exampleKey
 	// template and created are set by describePatterns.
 	template string
@@ -207,9 +208,10 @@ type exampleKey struct {
 
 // patternsAggQuery counts the entries in the range per (project,
 // signature) in one scan: first per (project, signature, level, service,
-// bucket), a hash aggregate as small as the distinct combinations, then
-// that regrouped three ways: by level (with the oldest and newest entry),
-// by service, and by bucket (with each bucket's newest entry). The first
+// bucket), a hash aggregate as small as the distinct combinations, with
+// each combination's oldest and newest entry; then that regrouped: by level
+// (with the oldest and newest entry), by service, and by bucket (with the
+// bucket's oldest and newest entry: where examples are read). The first
 // column tells the grouping: 3 by level, 5 by service, 6 by bucket.
 //
 // The first aggregate is a MATERIALIZED CTE and the regroupings a UNION
@@ -219,7 +221,8 @@ type exampleKey struct {
 // with 200,000 entries over three projects that took 360 ms instead of
 // 200 ms. Here nothing downstream gains from sorted input, and every step
 // is a hash aggregate (which spills in batches if a range ever has more
-// combinations than work_mem holds).
+// combinations than work_mem holds). (Collecting more instants per
+// signature for the examples, as arrays, cost another 95 ms.)
 func patternsAggQuery(f *filters, width time.Duration) (string, []any) {
 	b := &sqlBuilder{}
 	w := b.arg(int64(width / time.Second))
@@ -232,7 +235,7 @@ func patternsAggQuery(f *filters, width time.Duration) (string, []any) {
 		GROUP BY 1, 2, 3, 4, 5
 	)
 	SELECT 3, project_id, signature, level, NULL::text, NULL::timestamptz, sum(n)::bigint, min(lo), max(hi) FROM g GROUP BY 2, 3, 4
-	UNION ALL SELECT 5, project_id, signature, NULL, service_name, NULL, sum(n)::bigint, min(lo), max(hi) FROM g GROUP BY 2, 3, 5
+	UNION ALL SELECT 5, project_id, signature, NULL, service_name, NULL, sum(n)::bigint, NULL, NULL FROM g GROUP BY 2, 3, 5
 	UNION ALL SELECT 6, project_id, signature, NULL, NULL, bucket, sum(n)::bigint, min(lo), max(hi) FROM g GROUP BY 2, 3, 6`, b.args
 }
 
@@ -254,7 +257,7 @@ func aggregateSignatures(ctx context.Context, tx logstore.Querier, f *filters, t
 			service      *string
 			bucket       *time.Time
 			count        int64
-			lo, hi       time.Time
+			lo, hi       *time.Time
 		)
 		if err := rows.Scan(&grouping, &project, &sig, &level, &service, &bucket, &count, &lo, &hi); err != nil {
 			return nil, fmt.Errorf("reading pattern counts: %w", err)
@@ -262,7 +265,7 @@ func aggregateSignatures(ctx context.Context, tx logstore.Querier, f *filters, t
 		k := sigKey{project, sig}
 		a := bySig[k]
 		if a == nil {
-			a = &sigAgg{project: project, sig: sig, counts: newCounts(t), newest: make([]time.Time, t.n)}
+			a = &sigAgg{project: project, sig: sig, counts: newCounts(t)}
 			bySig[k] = a
 			out = append(out, a)
 		}
@@ -273,7 +276,7 @@ func aggregateSignatures(ctx context.Context, tx logstore.Querier, f *filters, t
 			}
 			a.count += count
 			a.levels[*level] += count
-			a.lo, a.hi = earliest(a.lo, lo), latest(a.hi, hi)
+			a.lo, a.hi = earliest(a.lo, *lo), latest(a.hi, *hi)
 		case 5: // by service
 			a.services[*service] = struct{}{}
 		case 6: // by bucket
@@ -282,7 +285,10 @@ func aggregateSignatures(ctx context.Context, tx logstore.Querier, f *filters, t
 				return nil, err
 			}
 			a.trend[i] += count
-			a.newest[i] = latest(a.newest[i], hi)
+			a.newest = append(a.newest, *hi)
+			if lo.Before(*hi) {
+				a.newest = append(a.newest, *lo)
+			}
 		default:
 			return nil, fmt.Errorf("pattern counts: unexpected grouping %d", grouping)
 		}
@@ -290,11 +296,22 @@ func aggregateSignatures(ctx context.Context, tx logstore.Querier, f *filters, t
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("reading pattern counts: %w", err)
 	}
+	for _, a := range out {
+		a.newest = newestDistinct(a.newest, patternExamples)
+	}
 	return out, nil
 }
 
 // sigKey names a signature: signatures are per project.
 type sigKey struct{ project, sig int64 }
+
+// newestDistinct returns the n latest distinct times of ts, newest first
+// (reusing ts).
+func newestDistinct(ts []time.Time, n int) []time.Time {
+	slices.SortFunc(ts, func(a, b time.Time) int { return b.Compare(a) })
+	ts = slices.CompactFunc(ts, time.Time.Equal)
+	return ts[:min(n, len(ts))]
+}
 
 // earliest and latest are min and max where the zero time is "none".
 func earliest(a, b time.Time) time.Time {
@@ -366,9 +383,9 @@ func groupPatterns(ctx context.Context, tx pgx.Tx, sigs []*sigAgg, t trend) ([]*
 		p.lo, p.hi = earliest(p.lo, a.lo), latest(p.hi, a.hi)
 		for i, c := range a.trend {
 			p.trend[i] += c
-			if !a.newest[i].IsZero() {
-				p.keys = append(p.keys, exampleKey{a.newest[i], a.sig})
-			}
+		}
+		for _, ts := range a.newest {
+			p.keys = append(p.keys, exampleKey{ts, a.sig})
 		}
 	}
 	return out, nil
@@ -433,7 +450,10 @@ func describePatterns(ctx context.Context, tx pgx.Tx, page []*patternAgg) error 
 // readExamples reads the candidates of the page's examples: for each
 // pattern, the matching entries at the patternExamples newest of its
 // (ts, signature) keys, each an exact primary-key range (project, ts)
-// narrowed by the signature.
+// narrowed by the signature. The first key is the pattern's newest entry;
+// the others are the oldest or newest entries of its signatures' buckets:
+// recent, not necessarily the next newest (which a scan of the range would
+// find, at a cost that grows with the entries between them).
 func readExamples(ctx context.Context, tx pgx.Tx, f *filters, page []*patternAgg) ([]logstore.Entry, error) {
 	var ps, gs []int64
 	var ts []time.Time

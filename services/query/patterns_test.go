@@ -325,9 +325,13 @@ func requirePatterns(t *testing.T, want []*wantPattern, got []*logsv1.Pattern, s
 				require.True(t, ts.Before(ex[j-1].GetTimestamp().AsTime()), "%s: newest first", name)
 			}
 		}
+		// Every pattern here has entries at distinct instants: one with
+		// entries in three buckets has three examples, any with two
+		// entries at least two (its oldest and newest of a bucket).
 		if len(w.trend) >= patternExamples {
 			require.Len(t, ex, patternExamples, name)
 		}
+		require.GreaterOrEqual(t, int64(len(ex)), min(w.count, 2), name)
 	}
 }
 
@@ -678,4 +682,54 @@ func TestTailPatterns(t *testing.T) {
 		_, err = st.Recv()
 		requireCode(t, err, codes.InvalidArgument, `pattern "nope" is not a pattern id (16 hex digits)`)
 	})
+}
+
+// TestListPatternsExamples: the first example is the newest entry; the
+// others come from the oldest and newest entries of each combination, newest
+// first, at most three, each matching the filters (another entry may share
+// a candidate's instant and signature).
+func TestListPatternsExamples(t *testing.T) {
+	t.Parallel()
+	s, pool := newService(t, Config{}, day)
+	t0 := day.Add(12 * time.Hour)
+	msg := func(i int) string { return "job " + itoa(i) + " done" }
+	sig := sigOf(msg(0))
+	var rows []sigRow
+	add := func(id int64, ts time.Time, level int16, m string) {
+		rows = append(rows, sigRow{row: row{alpha, ts, "api", level, m, ""}, id: id, sig: sigOf(m)})
+	}
+	// A burst of five in one minute: one (level, service, bucket).
+	for i := 1; i <= 5; i++ {
+		add(int64(i), t0.Add(time.Duration(i)*10*time.Second), 3, msg(i))
+	}
+	// Two at one instant, an hour later, and an ERROR at that instant.
+	add(10, t0.Add(time.Hour), 3, msg(10))
+	add(11, t0.Add(time.Hour), 3, msg(11))
+	add(12, t0.Add(time.Hour), 5, msg(12))
+	copyEntries(t, pool, rows)
+	until := day.Add(24 * time.Hour)
+	req := func(levels ...string) []int64 {
+		res, err := s.ListPatterns(as(member()), &logsv1.ListPatternsRequest{Level: levels,
+			Since: timestamppb.New(day), Until: timestamppb.New(until)})
+		require.NoError(t, err)
+		require.Len(t, res.GetPatterns(), 1)
+		p := res.GetPatterns()[0]
+		require.Equal(t, logstore.FormatPatternID(sig), p.GetId(), "unmined: the signature is the id")
+		require.Equal(t, "job <num> done", p.GetTemplate())
+		var ids []int64
+		for _, e := range p.GetExamples() {
+			ids = append(ids, e.GetId())
+		}
+		return ids
+	}
+	// Candidates: 12:00:50 (the burst's newest), 12:00:10 (its oldest),
+	// 13:00 (both combinations' only instant): the two INFO at 13:00
+	// (newest id first), then the burst's newest.
+	require.Equal(t, []int64{12, 11, 10}, req())
+	// Without the ERROR: the same instant, only the INFO entries.
+	require.Equal(t, []int64{11, 10, 5}, req("INFO"))
+	require.Equal(t, []int64{12}, req("ERROR"))
+	// The burst alone: its newest and its oldest.
+	until = t0.Add(30 * time.Minute)
+	require.Equal(t, []int64{5, 1}, req())
 }
