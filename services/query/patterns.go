@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strconv"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -188,8 +189,8 @@ type sigAgg struct {
 // patternKey names a pattern: ids are unique within a project.
 type patternKey struct{ project, id int64 }
 
-// patternAgg is one pattern's counts, the signatures it was summed from
-// and what describePatterns reads of it.
+// patternAgg is one pattern's counts, summed over its signatures, and what
+// describePatterns reads of it.
 type patternAgg struct {
 	key patternKey
 	counts
@@ -212,7 +213,7 @@ type exampleKey struct {
 // each combination's oldest and newest entry; then that regrouped: by level
 // (with the oldest and newest entry), by service, and by bucket (with the
 // bucket's oldest and newest entry: where examples are read). The first
-// column tells the grouping: 3 by level, 5 by service, 6 by bucket.
+// column tells the grouping (groupedBy...).
 //
 // The first aggregate is a MATERIALIZED CTE and the regroupings a UNION
 // ALL, not GROUPING SETS over it: the planner has no statistics for the
@@ -234,10 +235,17 @@ func patternsAggQuery(f *filters, width time.Duration) (string, []any) {
 		FROM logs.entries WHERE ` + b.where() + `
 		GROUP BY 1, 2, 3, 4, 5
 	)
-	SELECT 3, project_id, signature, level, NULL::text, NULL::timestamptz, sum(n)::bigint, min(lo), max(hi) FROM g GROUP BY 2, 3, 4
-	UNION ALL SELECT 5, project_id, signature, NULL, service_name, NULL, sum(n)::bigint, NULL, NULL FROM g GROUP BY 2, 3, 5
-	UNION ALL SELECT 6, project_id, signature, NULL, NULL, bucket, sum(n)::bigint, min(lo), max(hi) FROM g GROUP BY 2, 3, 6`, b.args
+	SELECT ` + strconv.Itoa(int(groupedByLevel)) + `, project_id, signature, level, NULL::text, NULL::timestamptz, sum(n)::bigint, min(lo), max(hi) FROM g GROUP BY 2, 3, 4
+	UNION ALL SELECT ` + strconv.Itoa(int(groupedByService)) + `, project_id, signature, NULL, service_name, NULL, sum(n)::bigint, NULL, NULL FROM g GROUP BY 2, 3, 5
+	UNION ALL SELECT ` + strconv.Itoa(int(groupedByBucket)) + `, project_id, signature, NULL, NULL, bucket, sum(n)::bigint, min(lo), max(hi) FROM g GROUP BY 2, 3, 6`, b.args
 }
+
+// The groupings of patternsAggQuery's rows, its first column.
+const (
+	groupedByLevel int32 = iota + 1
+	groupedByService
+	groupedByBucket
+)
 
 // aggregateSignatures counts the matching entries of each signature.
 func aggregateSignatures(ctx context.Context, tx logstore.Querier, f *filters, t trend) ([]*sigAgg, error) {
@@ -270,16 +278,16 @@ func aggregateSignatures(ctx context.Context, tx logstore.Querier, f *filters, t
 			out = append(out, a)
 		}
 		switch grouping {
-		case 3: // by level: every entry once
+		case groupedByLevel: // every entry once
 			if !level.Valid() {
 				return nil, fmt.Errorf("entry level %d out of range", *level)
 			}
 			a.count += count
 			a.levels[*level] += count
 			a.lo, a.hi = earliest(a.lo, *lo), latest(a.hi, *hi)
-		case 5: // by service
+		case groupedByService:
 			a.services[*service] = struct{}{}
-		case 6: // by bucket
+		case groupedByBucket:
 			i, err := t.index(*bucket)
 			if err != nil {
 				return nil, err
@@ -337,7 +345,7 @@ FROM logs.pattern_signatures s JOIN unnest($1::bigint[], $2::bigint[]) AS u(p, g
 // pattern is its row's pattern_id; itself while its row is not mined (or,
 // which a committed entry never has, has no row); the overflow pattern for
 // signature 0.
-func groupPatterns(ctx context.Context, tx pgx.Tx, sigs []*sigAgg, t trend) ([]*patternAgg, error) {
+func groupPatterns(ctx context.Context, tx logstore.Querier, sigs []*sigAgg, t trend) ([]*patternAgg, error) {
 	pattern := make(map[sigKey]int64, len(sigs))
 	var ps, gs []int64
 	for _, a := range sigs {
@@ -403,7 +411,7 @@ LEFT JOIN logs.patterns l ON l.project_id = u.p AND l.id = p.merged_into
 LEFT JOIN logs.pattern_signatures s ON s.project_id = u.p AND s.signature = u.id`
 
 // describePatterns sets the page's templates and creation times.
-func describePatterns(ctx context.Context, tx pgx.Tx, page []*patternAgg) error {
+func describePatterns(ctx context.Context, tx logstore.Querier, page []*patternAgg) error {
 	byKey := make(map[patternKey]*patternAgg, len(page))
 	ps, ids := make([]int64, 0, len(page)), make([]int64, 0, len(page))
 	for _, p := range page {
@@ -454,7 +462,7 @@ func describePatterns(ctx context.Context, tx pgx.Tx, page []*patternAgg) error 
 // the others are the oldest or newest entries of its signatures' buckets:
 // recent, not necessarily the next newest (which a scan of the range would
 // find, at a cost that grows with the entries between them).
-func readExamples(ctx context.Context, tx pgx.Tx, f *filters, page []*patternAgg) ([]logstore.Entry, error) {
+func readExamples(ctx context.Context, tx logstore.Querier, f *filters, page []*patternAgg) ([]logstore.Entry, error) {
 	var ps, gs []int64
 	var ts []time.Time
 	for _, p := range page {
