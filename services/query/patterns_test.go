@@ -598,6 +598,16 @@ func TestPatternFilterInvalid(t *testing.T) {
 	// Empty values are no filter, as for the other filters.
 	_, err := s.ListEntries(ctx, &logsv1.ListEntriesRequest{Pattern: []string{"", " "}})
 	require.NoError(t, err)
+
+	// ListPatterns refuses what GetStats refuses.
+	_, err = s.ListPatterns(ctx, &logsv1.ListPatternsRequest{Project: []string{"gamma"}})
+	requireCode(t, err, codes.PermissionDenied, `project "gamma" is not yours`)
+	_, err = s.ListPatterns(ctx, &logsv1.ListPatternsRequest{Since: timestamppb.New(time.Now().Add(time.Hour))})
+	requireCode(t, err, codes.InvalidArgument, "since must be before until (default now)")
+	_, err = s.ListPatterns(ctx, &logsv1.ListPatternsRequest{Since: timestamppb.New(time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC)), Until: timestamppb.New(day)})
+	requireCode(t, err, codes.InvalidArgument, "")
+	_, err = s.ListPatterns(ctx, &logsv1.ListPatternsRequest{Level: []string{"loud"}})
+	requireCode(t, err, codes.InvalidArgument, `level "loud" is not one of TRACE, DEBUG, INFO, WARN, ERROR, FATAL`)
 }
 
 // TestTailPatterns tails by a pattern while the miner maps a new signature
