@@ -1,0 +1,466 @@
+package insights
+
+import (
+	"bytes"
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"go.uber.org/zap"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	logsv1 "github.com/devsmith/logs/gen/devsmith/logs/v1"
+	"github.com/devsmith/logs/internal/apierr"
+	"github.com/devsmith/logs/internal/logstore"
+)
+
+// day is the baseline's span and the daily season.
+const day = 24 * time.Hour
+
+// countsShare is the part of the timeout the counting scans may take; the
+// rest is left to the templates and examples, so that a report whose
+// counts were read is answered (partial) within the timeout.
+const countsShare = 0.75
+
+// plan is the ranges one analysis reads, derived from its window.
+type plan struct {
+	since, until time.Time
+	width        time.Duration // until - since
+	baseline     int           // baseline windows: the windows just before since
+	lo           time.Time     // start of the scan: the baseline and the 24 h before since
+	seasonal     bool          // the window is at most a day: compare with a day and a week earlier
+}
+
+func newPlan(since, until time.Time) plan {
+	p := plan{since: since, until: until, width: until.Sub(since)}
+	p.width = max(p.width, time.Microsecond)
+	p.baseline = int(min(maxBaselineWindows, max(1, (day+p.width-1)/p.width)))
+	p.lo = since.Add(-time.Duration(p.baseline) * p.width)
+	if d := since.Add(-day); d.Before(p.lo) {
+		p.lo = d
+	}
+	p.seasonal = p.width <= day
+	return p
+}
+
+// bucket is the index of a bucket start: 0 the window, -1 the previous
+// window, -k the k-th window before.
+func (p plan) bucket(start time.Time) int {
+	d := start.Sub(p.since)
+	return int(math.Round(float64(d) / float64(p.width)))
+}
+
+type seriesKey struct {
+	project int64
+	service string
+	pattern int64
+}
+
+// series is what the scan read of one pattern of one service.
+type series struct {
+	window, prev int64
+	levels       [logstore.MaxLevel + 1]int64 // in the window
+	base         []int64                      // base[k-1]: the k-th window before since
+	dayBefore    int64                        // the window 24 h earlier
+	weekBefore   int64                        // the window 7 d earlier
+	firstTS      time.Time                    // oldest in the window
+	lastTS       time.Time                    // newest in the window
+}
+
+type serviceKey struct {
+	project int64
+	service string
+}
+
+// serviceAgg is what the scan read of one service.
+type serviceAgg struct {
+	window, prev, errs, prevErrs int64
+	last24                       int64 // entries in the 24 h before since
+	dayBefore, weekBefore        int64 // entries in the window a day, a week earlier
+	lastAny                      time.Time
+}
+
+type patternKey struct{ project, pattern int64 }
+
+// patternAgg is one pattern over its services.
+type patternAgg struct {
+	window, prev int64
+	levels       [logstore.MaxLevel + 1]int64
+	services     []string
+	firstTS      time.Time
+	lastTS       time.Time
+}
+
+// counts is the result of the counting scans.
+type counts struct {
+	series   map[seriesKey]*series
+	services map[serviceKey]*serviceAgg
+	read     int64   // entries the scan counted (the sample's size when sampled)
+	scale    float64 // 1, or the inverse of the sampled share
+	sampled  bool
+}
+
+// withConn runs fn on a connection of the pool, under ctx, and makes sure
+// that when ctx ends while fn's SQL runs, the server stops it: pgx only
+// drops the connection (the server would finish the statement), so the
+// server is sent a cancel request for the connection's backend, and the
+// connection, which may have been cancelled, is closed instead of being
+// returned to the pool.
+func withConn(ctx context.Context, pool *pgxpool.Pool, fn func(*pgx.Conn) error) error {
+	conn, err := pool.Acquire(ctx)
+	if err != nil {
+		return fmt.Errorf("acquiring a connection: %w", err)
+	}
+	pg := conn.Conn().PgConn()
+	cancelled := make(chan struct{})
+	stop := context.AfterFunc(ctx, func() {
+		defer close(cancelled)
+		cctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = pg.CancelRequest(cctx)
+	})
+	err = fn(conn.Conn())
+	if stop() {
+		conn.Release()
+		return err
+	}
+	<-cancelled
+	_ = conn.Hijack().Close(context.Background())
+	return err
+}
+
+// readCounts estimates the entries of the scan, chooses the sample, and
+// runs the counting scans.
+func (a *Analyzer) readCounts(ctx context.Context, conn *pgx.Conn, ids []int64, p plan) (*counts, error) {
+	var estimate float64
+	if err := conn.QueryRow(ctx, estimateSQL, pgx.QueryExecModeExec, ids, p.lo, p.until).Scan(&estimate); err != nil {
+		return nil, fmt.Errorf("estimating the entries: %w", err)
+	}
+	c := &counts{series: map[seriesKey]*series{}, services: map[serviceKey]*serviceAgg{}, scale: 1}
+	sample := ""
+	if estimate > float64(a.cfg.MaxEntries) {
+		pct := 100 * float64(a.cfg.MaxEntries) / estimate
+		// SYSTEM samples whole pages: the cost falls with the share (BERNOULLI
+		// reads every page). REPEATABLE makes the same data give the same
+		// report.
+		sample = "TABLESAMPLE SYSTEM (" + strconv.FormatFloat(pct, 'g', 6, 64) + ") REPEATABLE (1)"
+		c.scale, c.sampled = 100/pct, true
+	}
+	rows, err := conn.Query(ctx, fmt.Sprintf(aggregateSQL, sample), pgx.QueryExecModeExec,
+		ids, p.lo, p.since, p.until, p.width.Microseconds(), p.since.Add(-day), p.until.Add(-day))
+	if err != nil {
+		return nil, fmt.Errorf("counting the entries: %w", err)
+	}
+	var (
+		k                           seriesKey
+		level                       logstore.Level
+		bucket, firstTS, lastTS     time.Time
+		n, dayBefore, last24        int64
+	)
+	_, err = pgx.ForEachRow(rows, []any{&k.project, &k.service, &k.pattern, &level, &bucket, &n, &dayBefore, &last24, &firstTS, &lastTS}, func() error {
+		s := c.series[k]
+		if s == nil {
+			s = &series{base: make([]int64, p.baseline)}
+			c.series[k] = s
+		}
+		sv := c.services[serviceKey{k.project, k.service}]
+		if sv == nil {
+			sv = &serviceAgg{}
+			c.services[serviceKey{k.project, k.service}] = sv
+		}
+		c.read += n
+		isErr := level >= logstore.LevelError
+		switch b := p.bucket(bucket); {
+		case b == 0:
+			s.window += n
+			if level.Valid() {
+				s.levels[level] += n
+			}
+			if s.firstTS.IsZero() || firstTS.Before(s.firstTS) {
+				s.firstTS = firstTS
+			}
+			s.lastTS = later(s.lastTS, lastTS)
+			sv.window += n
+			if isErr {
+				sv.errs += n
+			}
+		case b < 0 && -b <= p.baseline:
+			s.base[-b-1] += n
+			if b == -1 {
+				s.prev += n
+				sv.prev += n
+				if isErr {
+					sv.prevErrs += n
+				}
+			}
+		}
+		s.dayBefore += dayBefore
+		sv.dayBefore += dayBefore
+		sv.last24 += last24
+		sv.lastAny = later(sv.lastAny, lastTS)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("counting the entries: %w", err)
+	}
+	if !p.seasonal {
+		return c, nil
+	}
+	// The window a week earlier, for the seasonal check. Optional: when it
+	// does not finish in time the report goes without it (partial).
+	rows, err = conn.Query(ctx, fmt.Sprintf(weekSQL, sample), pgx.QueryExecModeExec, ids, p.since.Add(-7*day), p.until.Add(-7*day))
+	if err != nil {
+		return c, &partError{fmt.Errorf("counting the entries a week earlier: %w", err)}
+	}
+	_, err = pgx.ForEachRow(rows, []any{&k.project, &k.service, &k.pattern, &n}, func() error {
+		if sv := c.services[serviceKey{k.project, k.service}]; sv != nil {
+			sv.weekBefore += n
+		}
+		if s := c.series[k]; s != nil {
+			s.weekBefore += n
+		}
+		return nil
+	})
+	if err != nil {
+		return c, &partError{fmt.Errorf("counting the entries a week earlier: %w", err)}
+	}
+	return c, nil
+}
+
+// partError is the failure of an optional part of the report: the report
+// is answered without it, partial.
+type partError struct{ err error }
+
+func (e *partError) Error() string { return e.err.Error() }
+func (e *partError) Unwrap() error { return e.err }
+
+func later(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
+}
+
+// patternMeta is a pattern's template and first_seen.
+type patternMeta struct {
+	template  string
+	firstSeen time.Time // zero: unknown (the overflow pattern)
+}
+
+// readPatterns reads the template and first_seen of the patterns keys.
+func readPatterns(ctx context.Context, conn *pgx.Conn, keys []patternKey) (map[patternKey]patternMeta, error) {
+	meta := make(map[patternKey]patternMeta, len(keys))
+	ps, ids := make([]int64, 0, len(keys)), make([]int64, 0, len(keys))
+	for _, k := range keys {
+		if k.pattern == logstore.OverflowPattern {
+			meta[k] = patternMeta{template: logstore.OverflowTemplate}
+			continue
+		}
+		ps, ids = append(ps, k.project), append(ids, k.pattern)
+	}
+	if len(ids) == 0 {
+		return meta, nil
+	}
+	rows, err := conn.Query(ctx, patternsSQL, pgx.QueryExecModeExec, ps, ids)
+	if err != nil {
+		return meta, fmt.Errorf("reading the patterns: %w", err)
+	}
+	var (
+		k     patternKey
+		tmpl  *string
+		first *time.Time
+	)
+	_, err = pgx.ForEachRow(rows, []any{&k.project, &k.pattern, &tmpl, &first}, func() error {
+		var m patternMeta
+		if tmpl != nil {
+			// An unmined signature's template is its first message.
+			m.template = *tmpl
+		}
+		if first != nil {
+			m.firstSeen = *first
+		}
+		meta[k] = m
+		return nil
+	})
+	if err != nil {
+		return meta, fmt.Errorf("reading the patterns: %w", err)
+	}
+	return meta, nil
+}
+
+// exampleItem is an item of the report that gets example entries: a
+// pattern of a project (of one service, or of any when service is "").
+type exampleItem struct {
+	project int64
+	pattern int64
+	service string
+	lo, hi  time.Time
+	// into receives the examples (several report items may share one).
+	into []*[]*logsv1.LogEntry
+}
+
+// readExamples fills the examples of items, newest first, with their
+// pattern ids (logstore.ResolvePatterns).
+func readExamples(ctx context.Context, conn *pgx.Conn, items []*exampleItem, slugs map[int64]string) error {
+	if len(items) == 0 {
+		return nil
+	}
+	idx := make([]int32, len(items))
+	ps, pats := make([]int64, len(items)), make([]int64, len(items))
+	svcs := make([]string, len(items))
+	los, his := make([]time.Time, len(items)), make([]time.Time, len(items))
+	for i, it := range items {
+		idx[i], ps[i], pats[i], svcs[i], los[i], his[i] = int32(i), it.project, it.pattern, it.service, it.lo, it.hi
+	}
+	rows, err := conn.Query(ctx, examplesSQL, pgx.QueryExecModeExec, idx, ps, pats, svcs, los, his, examplesPerItem)
+	if err != nil {
+		return fmt.Errorf("reading examples: %w", err)
+	}
+	var (
+		owners  []int32
+		entries []logstore.Entry
+		item    int32
+		e       logstore.Entry
+	)
+	// The columns after the item are logstore.EntryColumns, in its order
+	// (the order of logstore.ScanEntry).
+	_, err = pgx.ForEachRow(rows, []any{&item, &e.ProjectID, &e.TS, &e.ID, &e.Service, &e.Level, &e.Message, &e.Context, &e.Signature}, func() error {
+		owners, entries = append(owners, item), append(entries, e)
+		e.Context = nil
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("reading examples: %w", err)
+	}
+	if err := logstore.ResolvePatterns(ctx, conn, entries); err != nil {
+		return err
+	}
+	for i := range entries {
+		it := items[owners[i]]
+		pe := toProto(&entries[i], slugs)
+		for _, dst := range it.into {
+			*dst = append(*dst, pe)
+		}
+	}
+	return nil
+}
+
+// toProto converts an entry. The context goes out as the jsonb's text, an
+// object (ingestion stores only objects; anything else is kept under
+// "_value", as the query service does).
+func toProto(e *logstore.Entry, slugs map[int64]string) *logsv1.LogEntry {
+	ctxJSON := "{}"
+	switch t := bytes.TrimSpace(e.Context); {
+	case len(t) == 0 || string(t) == "null":
+	case t[0] == '{':
+		ctxJSON = string(t)
+	default:
+		ctxJSON = `{"_value": ` + string(t) + "}"
+	}
+	return &logsv1.LogEntry{
+		Id:          e.ID,
+		ProjectSlug: slugs[e.ProjectID],
+		ServiceName: e.Service,
+		Timestamp:   timestamppb.New(e.TS),
+		Level:       e.Level.String(),
+		Message:     e.Message,
+		ContextJson: ctxJSON,
+		PatternId:   logstore.FormatPatternID(e.Pattern),
+	}
+}
+
+// compute runs one analysis under ctx (which carries the timeout).
+func (a *Analyzer) compute(ctx context.Context, req Request) (*logsv1.AnalyzeLogsResponse, error) {
+	a.computations.Add(1)
+	started := time.Now()
+	p := newPlan(req.Since, req.Until)
+	ids := make([]int64, len(req.Projects))
+	slugs := make(map[int64]string, len(req.Projects))
+	for i, pr := range req.Projects {
+		ids[i] = pr.ID
+		slugs[pr.ID] = pr.Slug
+	}
+	res := &logsv1.AnalyzeLogsResponse{
+		Report:      &logsv1.AnalysisReport{},
+		GeneratedAt: timestamppb.New(started),
+		Since:       timestamppb.New(req.Since),
+		Until:       timestamppb.New(req.Until),
+	}
+	if len(ids) == 0 {
+		res.Summary, res.SummarySource = deterministicSummary(res, 0), summaryReport
+		return res, nil
+	}
+
+	var c *counts
+	countsCtx, cancel := context.WithDeadline(ctx, started.Add(time.Duration(float64(a.cfg.Timeout)*countsShare)))
+	err := withConn(countsCtx, a.pool, func(conn *pgx.Conn) error {
+		var err error
+		c, err = a.readCounts(countsCtx, conn, ids, p)
+		return err
+	})
+	cancel()
+	var part *partError
+	switch {
+	case errors.As(err, &part) && c != nil:
+		a.log.Warn("analysis is partial", zap.Error(err))
+		res.Partial = true
+	case err != nil && countsCtx.Err() != nil && ctx.Err() == nil:
+		// The counting ran out of its share of the timeout.
+		return nil, apierr.WithCause(errTimedOut, err)
+	case err != nil && errors.Is(ctx.Err(), context.DeadlineExceeded):
+		return nil, apierr.WithCause(errTimedOut, err)
+	case err != nil:
+		return nil, err
+	}
+	res.Sampled, res.SampleSize = c.sampled, c.read
+
+	b := buildReport(c, p, slugs)
+	err = withConn(ctx, a.pool, func(conn *pgx.Conn) error {
+		meta, err := readPatterns(ctx, conn, b.patternKeys())
+		b.finish(meta)
+		if err != nil {
+			return err
+		}
+		return readExamples(ctx, conn, b.examples, slugs)
+	})
+	if err != nil {
+		if ctx.Err() == nil {
+			return nil, err
+		}
+		a.log.Warn("analysis is partial", zap.Error(err))
+		res.Partial = true
+	}
+	res.Report = b.report
+	res.Summary, res.SummarySource = deterministicSummary(res, b.total), summaryReport
+	if a.llm != nil && ctx.Err() == nil {
+		if text, err := a.llm.Summarize(ctx, res); err != nil {
+			a.log.Warn("the language model did not summarise; the summary is the report's", zap.Error(err))
+		} else {
+			res.Summary, res.SummarySource = text, summaryLLM
+		}
+	}
+	return res, nil
+}
+
+// Who wrote a summary (AnalyzeLogsResponse.summary_source).
+const (
+	summaryReport = "report"
+	summaryLLM    = "llm"
+)
+
+// sortDesc orders items by score, highest first, ties by key.
+func sortDesc[T any](xs []T, score func(T) float64, key func(T) string) {
+	slices.SortStableFunc(xs, func(x, y T) int {
+		if c := cmp.Compare(score(y), score(x)); c != 0 {
+			return c
+		}
+		return cmp.Compare(key(x), key(y))
+	})
+}
