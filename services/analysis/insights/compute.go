@@ -159,10 +159,10 @@ func (a *Analyzer) readCounts(ctx context.Context, conn *pgx.Conn, ids []int64, 
 		return nil, fmt.Errorf("counting the entries: %w", err)
 	}
 	var (
-		k                           seriesKey
-		level                       logstore.Level
-		bucket, firstTS, lastTS     time.Time
-		n, dayBefore, last24        int64
+		k                       seriesKey
+		level                   logstore.Level
+		bucket, firstTS, lastTS time.Time
+		n, dayBefore, last24    int64
 	)
 	_, err = pgx.ForEachRow(rows, []any{&k.project, &k.service, &k.pattern, &level, &bucket, &n, &dayBefore, &last24, &firstTS, &lastTS}, func() error {
 		s := c.series[k]

@@ -76,7 +76,7 @@ LEFT JOIN LATERAL (
 LEFT JOIN logs.pattern_signatures us ON us.project_id = u.p AND us.signature = u.id AND us.pattern_id IS NULL`
 
 // examplesSQL reads, for each item $1 (project $2, pattern $3, service $4
-// or '' for any, ts in [$5, $6]), its newest $7 entries,
+// or ” for any, ts in [$5, $6]), its newest $7 entries,
 // newest first: the entries whose signature maps to the pattern as in
 // aggregateSQL. Columns: the item, then logstore.EntryColumns.
 const examplesSQL = `SELECT i.item, x.*
