@@ -107,40 +107,11 @@ type counts struct {
 	sampled  bool
 }
 
-// withConn runs fn on a connection of the pool, under ctx, and makes sure
-// that when ctx ends while fn's SQL runs, the server stops it: pgx only
-// drops the connection (the server would finish the statement), so the
-// server is sent a cancel request for the connection's backend, and the
-// connection, which may have been cancelled, is closed instead of being
-// returned to the pool.
-func withConn(ctx context.Context, pool *pgxpool.Pool, fn func(*pgx.Conn) error) error {
-	conn, err := pool.Acquire(ctx)
-	if err != nil {
-		return fmt.Errorf("acquiring a connection: %w", err)
-	}
-	pg := conn.Conn().PgConn()
-	cancelled := make(chan struct{})
-	stop := context.AfterFunc(ctx, func() {
-		defer close(cancelled)
-		cctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = pg.CancelRequest(cctx)
-	})
-	err = fn(conn.Conn())
-	if stop() {
-		conn.Release()
-		return err
-	}
-	<-cancelled
-	_ = conn.Hijack().Close(context.Background())
-	return err
-}
-
 // readCounts estimates the entries of the scan, chooses the sample, and
 // runs the counting scans.
-func (a *Analyzer) readCounts(ctx context.Context, conn *pgx.Conn, ids []int64, p plan) (*counts, error) {
+func (a *Analyzer) readCounts(ctx context.Context, db *pgxpool.Pool, ids []int64, p plan) (*counts, error) {
 	var estimate float64
-	if err := conn.QueryRow(ctx, estimateSQL, pgx.QueryExecModeExec, ids, p.lo, p.until).Scan(&estimate); err != nil {
+	if err := db.QueryRow(ctx, estimateSQL, pgx.QueryExecModeExec, ids, p.lo, p.until).Scan(&estimate); err != nil {
 		return nil, fmt.Errorf("estimating the entries: %w", err)
 	}
 	c := &counts{series: map[seriesKey]*series{}, services: map[serviceKey]*serviceAgg{}, scale: 1}
@@ -153,7 +124,7 @@ func (a *Analyzer) readCounts(ctx context.Context, conn *pgx.Conn, ids []int64, 
 		sample = "TABLESAMPLE SYSTEM (" + strconv.FormatFloat(pct, 'g', 6, 64) + ") REPEATABLE (1)"
 		c.scale, c.sampled = 100/pct, true
 	}
-	rows, err := conn.Query(ctx, fmt.Sprintf(aggregateSQL, sample), pgx.QueryExecModeExec,
+	rows, err := db.Query(ctx, fmt.Sprintf(aggregateSQL, sample), pgx.QueryExecModeExec,
 		ids, p.lo, p.since, p.until, p.width.Microseconds(), p.since.Add(-day), p.until.Add(-day))
 	if err != nil {
 		return nil, fmt.Errorf("counting the entries: %w", err)
@@ -215,7 +186,7 @@ func (a *Analyzer) readCounts(ctx context.Context, conn *pgx.Conn, ids []int64, 
 	}
 	// The window a week earlier, for the seasonal check. Optional: when it
 	// does not finish in time the report goes without it (partial).
-	rows, err = conn.Query(ctx, fmt.Sprintf(weekSQL, sample), pgx.QueryExecModeExec, ids, p.since.Add(-7*day), p.until.Add(-7*day))
+	rows, err = db.Query(ctx, fmt.Sprintf(weekSQL, sample), pgx.QueryExecModeExec, ids, p.since.Add(-7*day), p.until.Add(-7*day))
 	if err != nil {
 		return c, &partError{fmt.Errorf("counting the entries a week earlier: %w", err)}
 	}
@@ -255,7 +226,7 @@ type patternMeta struct {
 }
 
 // readPatterns reads the template and first_seen of the patterns keys.
-func readPatterns(ctx context.Context, conn *pgx.Conn, keys []patternKey) (map[patternKey]patternMeta, error) {
+func readPatterns(ctx context.Context, db *pgxpool.Pool, keys []patternKey) (map[patternKey]patternMeta, error) {
 	meta := make(map[patternKey]patternMeta, len(keys))
 	ps, ids := make([]int64, 0, len(keys)), make([]int64, 0, len(keys))
 	for _, k := range keys {
@@ -268,7 +239,7 @@ func readPatterns(ctx context.Context, conn *pgx.Conn, keys []patternKey) (map[p
 	if len(ids) == 0 {
 		return meta, nil
 	}
-	rows, err := conn.Query(ctx, patternsSQL, pgx.QueryExecModeExec, ps, ids)
+	rows, err := db.Query(ctx, patternsSQL, pgx.QueryExecModeExec, ps, ids)
 	if err != nil {
 		return meta, fmt.Errorf("reading the patterns: %w", err)
 	}
@@ -308,7 +279,7 @@ type exampleItem struct {
 
 // readExamples fills the examples of items, newest first, with their
 // pattern ids (logstore.ResolvePatterns).
-func readExamples(ctx context.Context, conn *pgx.Conn, items []*exampleItem, slugs map[int64]string) error {
+func readExamples(ctx context.Context, db *pgxpool.Pool, items []*exampleItem, slugs map[int64]string) error {
 	if len(items) == 0 {
 		return nil
 	}
@@ -319,7 +290,7 @@ func readExamples(ctx context.Context, conn *pgx.Conn, items []*exampleItem, slu
 	for i, it := range items {
 		idx[i], ps[i], pats[i], svcs[i], los[i], his[i] = int32(i), it.project, it.pattern, it.service, it.lo, it.hi
 	}
-	rows, err := conn.Query(ctx, examplesSQL, pgx.QueryExecModeExec, idx, ps, pats, svcs, los, his, examplesPerItem)
+	rows, err := db.Query(ctx, examplesSQL, pgx.QueryExecModeExec, idx, ps, pats, svcs, los, his, examplesPerItem)
 	if err != nil {
 		return fmt.Errorf("reading examples: %w", err)
 	}
@@ -339,7 +310,7 @@ func readExamples(ctx context.Context, conn *pgx.Conn, items []*exampleItem, slu
 	if err != nil {
 		return fmt.Errorf("reading examples: %w", err)
 	}
-	if err := logstore.ResolvePatterns(ctx, conn, entries); err != nil {
+	if err := logstore.ResolvePatterns(ctx, db, entries); err != nil {
 		return err
 	}
 	for i := range entries {
@@ -376,7 +347,11 @@ func toProto(e *logstore.Entry, slugs map[int64]string) *logsv1.LogEntry {
 	}
 }
 
-// compute runs one analysis under ctx (which carries the timeout).
+// compute runs one analysis under ctx (which carries the timeout). Every
+// statement runs under ctx or a shorter one: when a context ends during a
+// statement, pgx closes the connection and sends the server a cancel
+// request for it, so the statement stops in the server too
+// (TestCancelStopsSQL).
 func (a *Analyzer) compute(ctx context.Context, req Request) (*logsv1.AnalyzeLogsResponse, error) {
 	a.computations.Add(1)
 	started := time.Now()
@@ -398,13 +373,8 @@ func (a *Analyzer) compute(ctx context.Context, req Request) (*logsv1.AnalyzeLog
 		return res, nil
 	}
 
-	var c *counts
 	countsCtx, cancel := context.WithDeadline(ctx, started.Add(time.Duration(float64(a.cfg.Timeout)*countsShare)))
-	err := withConn(countsCtx, a.pool, func(conn *pgx.Conn) error {
-		var err error
-		c, err = a.readCounts(countsCtx, conn, ids, p)
-		return err
-	})
+	c, err := a.readCounts(countsCtx, a.pool, ids, p)
 	cancel()
 	var part *partError
 	switch {
@@ -422,14 +392,11 @@ func (a *Analyzer) compute(ctx context.Context, req Request) (*logsv1.AnalyzeLog
 	res.Sampled, res.SampleSize = c.sampled, c.read
 
 	b := buildReport(c, p, slugs)
-	err = withConn(ctx, a.pool, func(conn *pgx.Conn) error {
-		meta, err := readPatterns(ctx, conn, b.patternKeys())
-		b.finish(meta)
-		if err != nil {
-			return err
-		}
-		return readExamples(ctx, conn, b.examples, slugs)
-	})
+	meta, err := readPatterns(ctx, a.pool, b.patternKeys())
+	b.finish(meta)
+	if err == nil {
+		err = readExamples(ctx, a.pool, b.examples, slugs)
+	}
 	if err != nil {
 		if ctx.Err() == nil {
 			return nil, err
