@@ -128,7 +128,7 @@ func newAnalyzer(t testing.TB, pool *pgxpool.Pool, cfg Config, summarizer *llm.C
 func every(from time.Time, span time.Duration, n int) []time.Time {
 	ts := make([]time.Time, n)
 	for i := range ts {
-		ts[i] = from.Add(span * time.Duration(i) / time.Duration(n)).Truncate(time.Microsecond)
+		ts[i] = from.Add(time.Duration(float64(span) * float64(i) / float64(n))).Truncate(time.Microsecond)
 	}
 	return ts
 }

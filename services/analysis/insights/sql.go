@@ -8,13 +8,15 @@ import "github.com/devsmith/logs/internal/logstore"
 // the range holds.
 
 // estimateSQL estimates the entries of projects $1 in [$2, $3) from the
-// per-day rollups, prorating each day by the part of it inside the range
-// (entries are taken as spread evenly over a day). The rollups are exact
-// per day, so the estimate is exact for whole days.
-const estimateSQL = `SELECT coalesce(sum(r.count * extract(epoch FROM
-		least(r.day::timestamp AT TIME ZONE 'UTC' + interval '1 day', $3::timestamptz) - greatest(r.day::timestamp AT TIME ZONE 'UTC', $2::timestamptz)
-	) / 86400), 0)::float8
+// per-day rollups, prorating each day by the part of it inside the range,
+// the day taken to run from its midnight to its newest entry (so today,
+// still being written, counts as the hours it has had) and its entries
+// spread evenly over that span. Whole days inside the range count exactly.
+const estimateSQL = `SELECT coalesce(sum(r.count * greatest(0, extract(epoch FROM
+		least(d.end_ts, $3::timestamptz) - greatest(d.start_ts, $2::timestamptz)) / extract(epoch FROM d.end_ts - d.start_ts))), 0)::float8
 FROM logs.entry_rollups r
+CROSS JOIN LATERAL (SELECT r.day::timestamp AT TIME ZONE 'UTC' AS start_ts,
+	least(r.day::timestamp AT TIME ZONE 'UTC' + interval '1 day', greatest(r.last_log_at, r.day::timestamp AT TIME ZONE 'UTC') + interval '1 second') AS end_ts) d
 WHERE r.project_id = ANY($1::bigint[]) AND r.day >= ($2::timestamptz AT TIME ZONE 'UTC')::date AND r.day <= ($3::timestamptz AT TIME ZONE 'UTC')::date`
 
 // aggregateSQL is the one scan of the entries an analysis makes: the
