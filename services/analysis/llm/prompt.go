@@ -108,10 +108,10 @@ var redactions = []struct {
 	re   *regexp.Regexp
 	with string
 }{
-	// Credentials in key=value or key: value form.
-	{regexp.MustCompile(`(?i)\b(password|passwd|pwd|secret|token|api[_-]?key|apikey|access[_-]?key|auth|authorization|session|cookie|credential)s?(\s*[=:]\s*)("[^"]*"|'[^']*'|\S+)`), "${1}${2}[redacted]"},
 	// Bearer and basic credentials.
 	{regexp.MustCompile(`(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]+`), "${1} [redacted]"},
+	// Credentials in key=value or key: value form.
+	{regexp.MustCompile(`(?i)\b(password|passwd|pwd|secret|token|api[_-]?key|apikey|access[_-]?key|auth|authorization|session|cookie|credential)s?(\s*[=:]\s*)("[^"]*"|'[^']*'|\S+)`), "${1}${2}[redacted]"},
 	// Project API keys and other prefixed keys (dsk_..., sk-..., ghp_...).
 	{regexp.MustCompile(`\b(dsk|sk|pk|rk|ghp|gho|ghs|xox[abprs])[_-][A-Za-z0-9_-]{8,}`), "[redacted]"},
 	// JSON web tokens.
@@ -121,8 +121,10 @@ var redactions = []struct {
 	{regexp.MustCompile(`(?i)\b[A-Z0-9._%+-]+@[A-Z0-9.-]+\.[A-Z]{2,}\b`), "[email]"},
 	// IPv4 (with an optional port) and IPv6.
 	{regexp.MustCompile(`\b(?:\d{1,3}\.){3}\d{1,3}(?::\d+)?\b`), "[ip]"},
-	{regexp.MustCompile(`(?i)\b(?:[0-9a-f]{1,4}:){3,7}[0-9a-f]{1,4}\b`), "[ip]"},
+	// IPv6 compressed (fe80::1) first, so its tail is not taken for a full
+	// address.
 	{regexp.MustCompile(`(?i)\b(?:[0-9a-f]{1,4}:){0,6}[0-9a-f]{1,4}::(?:[0-9a-f]{1,4}(?::[0-9a-f]{1,4}){0,6}\b)?`), "[ip]"},
+	{regexp.MustCompile(`(?i)\b(?:[0-9a-f]{1,4}:){3,7}[0-9a-f]{1,4}\b`), "[ip]"},
 	// Long hex strings: keys, hashes.
 	{regexp.MustCompile(`(?i)\b[0-9a-f]{24,}\b`), "[redacted]"},
 }
