@@ -2,6 +2,7 @@ package insights
 
 import (
 	"flag"
+	"math"
 	"testing"
 	"time"
 
@@ -34,6 +35,8 @@ func TestSpike(t *testing.T) {
 		{"nor on 9, under the minimum count", flat01, 9, nil, false},
 		{"but on 12", flat01, 12, nil, true},
 		{"a steady 1000 does not fire on 1040 (Poisson floor)", repeat(1000, 24), 1040, nil, false},
+		{"one baseline window of 700 does not fire on 821", repeat(700, 1), 821, nil, false},
+		{"but 24 of them do", repeat(700, 24), 821, nil, true},
 		{"but on 1200", repeat(1000, 24), 1200, nil, true},
 		{"noisy 50 does not fire on 70", noisy, 70, nil, false},
 		{"but on 120", noisy, 120, nil, true},
@@ -57,7 +60,8 @@ func TestBaselineOf(t *testing.T) {
 	require.Equal(t, 30.0, b.median)
 	require.InDelta(t, madScale*10, b.scale, 1e-9, "MAD of 20,10,0,10,970 is 10")
 	require.InDelta(t, 2.0, baselineOf([]float64{1, 3}).median, 1e-9)
-	require.InDelta(t, 10.0, baselineOf(repeat(100, 5)).scale, 1e-9, "√median floor")
+	require.InDelta(t, math.Sqrt(100*(1+1.57/4)), baselineOf(repeat(100, 4)).scale, 1e-9, "Poisson floor, the median's noise included")
+	require.InDelta(t, math.Sqrt(100*2.57), baselineOf(repeat(100, 1)).scale, 1e-9)
 }
 
 func TestGrowth(t *testing.T) {
