@@ -80,9 +80,11 @@ type Analyzer struct {
 	llm  *llm.Client // nil: no language model
 
 	mu      sync.Mutex
-	flights map[key]*flight // running computations that still have waiters
-	running int             // computations running, including abandoned ones still stopping
+	flights map[key]*flight      // running computations that still have waiters
+	all     map[*flight]struct{} // every running computation, abandoned ones still stopping too
 	cache   map[key]cached
+	closed  bool
+	wg      sync.WaitGroup // the computations' goroutines
 
 	computations, shared, cacheHits, rejected atomic.Int64
 }
@@ -93,7 +95,7 @@ type Analyzer struct {
 func New(log *zap.Logger, pool *pgxpool.Pool, cfg Config, summarizer *llm.Client) *Analyzer {
 	return &Analyzer{
 		log: log, pool: pool, cfg: cfg.withDefaults(), llm: summarizer,
-		flights: map[key]*flight{}, cache: map[key]cached{},
+		flights: map[key]*flight{}, all: map[*flight]struct{}{}, cache: map[key]cached{},
 	}
 }
 
@@ -114,7 +116,7 @@ type Stats struct {
 // Stats returns the counters.
 func (a *Analyzer) Stats() Stats {
 	a.mu.Lock()
-	running := a.running
+	running := len(a.all)
 	a.mu.Unlock()
 	return Stats{
 		Computations: a.computations.Load(), Shared: a.shared.Load(), CacheHits: a.cacheHits.Load(),
@@ -131,6 +133,10 @@ func (a *Analyzer) Analyze(ctx context.Context, req Request) (*logsv1.AnalyzeLog
 	k := keyOf(req)
 	now := time.Now()
 	a.mu.Lock()
+	if a.closed {
+		a.mu.Unlock()
+		return nil, errClosed
+	}
 	if c, ok := a.cache[k]; ok && now.Before(c.expires) {
 		a.mu.Unlock()
 		a.cacheHits.Add(1)
@@ -141,7 +147,7 @@ func (a *Analyzer) Analyze(ctx context.Context, req Request) (*logsv1.AnalyzeLog
 		f.waiters++
 		a.shared.Add(1)
 	} else {
-		if a.running >= a.cfg.MaxConcurrent {
+		if len(a.all) >= a.cfg.MaxConcurrent {
 			a.mu.Unlock()
 			a.rejected.Add(1)
 			return nil, errBusy
@@ -179,12 +185,14 @@ func (a *Analyzer) start(ctx context.Context, k key, req Request) *flight {
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), a.cfg.Timeout)
 	f := &flight{done: make(chan struct{}), waiters: 1, cancel: cancel}
 	a.flights[k] = f
-	a.running++
+	a.all[f] = struct{}{}
+	a.wg.Add(1)
 	go func() {
+		defer a.wg.Done()
 		defer cancel()
 		res, err := a.compute(cctx, req)
 		a.mu.Lock()
-		a.running--
+		delete(a.all, f)
 		if a.flights[k] == f {
 			delete(a.flights, k)
 		}
@@ -196,6 +204,19 @@ func (a *Analyzer) start(ctx context.Context, k key, req Request) *flight {
 		close(f.done)
 	}()
 	return f
+}
+
+// Close cancels the running computations (their callers get Canceled)
+// and waits for them to end; Analyze is refused afterwards (Unavailable).
+// Call it when the server has stopped taking calls.
+func (a *Analyzer) Close() {
+	a.mu.Lock()
+	a.closed = true
+	for f := range a.all {
+		f.cancel()
+	}
+	a.mu.Unlock()
+	a.wg.Wait()
 }
 
 // store caches res; a.mu is held. Expired reports are dropped first, then,

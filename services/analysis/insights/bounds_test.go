@@ -289,3 +289,23 @@ func TestStatusOfErrors(t *testing.T) {
 		require.Equal(t, tc.code, statusOf(t, tc.err).Code())
 	}
 }
+
+// TestClose: Close cancels a running computation, its caller gets
+// Canceled, and later requests are refused.
+func TestClose(t *testing.T) {
+	t.Parallel()
+	pool := cluster.NewPool(t)
+	seedSmall(t, pool)
+	a := newAnalyzer(t, pool, Config{}, nil)
+	release := lock(t, pool, "pattern_signatures")
+	done := analyzeAsync(context.Background(), a, request(alpha))
+	eventually(t, "the analysis to wait for the lock", func() bool { return statements(t, pool, true) == 1 })
+	a.Close()
+	r := <-done
+	require.Equal(t, codes.Canceled, statusOf(t, r.err).Code(), "%v", r.err)
+	require.Equal(t, 0, a.Stats().Running)
+	_, err := a.Analyze(context.Background(), request(alpha))
+	require.Equal(t, codes.Unavailable, statusOf(t, err).Code())
+	eventually(t, "the statement to be cancelled", func() bool { return statements(t, pool, false) == 0 })
+	release()
+}

@@ -63,11 +63,19 @@ type seriesKey struct {
 	pattern int64
 }
 
-// series is what the scan read of one pattern of one service.
+// windowCount is the count of one baseline window: the k-th before since.
+type windowCount struct {
+	k int16
+	n int64
+}
+
+// series is what the scan read of one pattern of one service. Its memory
+// is that of the rows read (the baseline is sparse: windows without
+// entries take nothing).
 type series struct {
 	window, prev int64
 	levels       [logstore.MaxLevel + 1]int64 // in the window
-	base         []int64                      // base[k-1]: the k-th window before since
+	base         []windowCount                // the baseline windows with entries
 	dayBefore    int64                        // the window 24 h earlier
 	weekBefore   int64                        // the window 7 d earlier
 	firstTS      time.Time                    // oldest in the window
@@ -158,7 +166,7 @@ func (a *Analyzer) readCounts(ctx context.Context, ids []int64, p plan) (*counts
 	_, err = pgx.ForEachRow(rows, []any{&k.project, &k.service, &k.pattern, &level, &bucket, &n, &dayBefore, &last24, &firstTS, &lastTS}, func() error {
 		s := c.series[k]
 		if s == nil {
-			s = &series{base: make([]int64, p.baseline)}
+			s = &series{}
 			c.series[k] = s
 		}
 		sv := c.services[serviceKey{k.project, k.service}]
@@ -183,7 +191,7 @@ func (a *Analyzer) readCounts(ctx context.Context, ids []int64, p plan) (*counts
 				sv.errs += n
 			}
 		case b < 0 && -b <= p.baseline:
-			s.base[-b-1] += n
+			s.addBase(int16(-b), n)
 			if b == -1 {
 				s.prev += n
 				sv.prev += n
@@ -223,6 +231,17 @@ func (a *Analyzer) readCounts(ctx context.Context, ids []int64, p plan) (*counts
 		return c, &partError{fmt.Errorf("counting the entries a week earlier: %w", err)}
 	}
 	return c, nil
+}
+
+// addBase adds n entries of the k-th baseline window (one row per level).
+func (s *series) addBase(k int16, n int64) {
+	for i := range s.base {
+		if s.base[i].k == k {
+			s.base[i].n += n
+			return
+		}
+	}
+	s.base = append(s.base, windowCount{k, n})
 }
 
 // partError is the failure of an optional part of the report: the report

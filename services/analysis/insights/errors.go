@@ -18,4 +18,7 @@ var (
 	// errTimedOut is an analysis whose counts were not read within the
 	// timeout (DeadlineExceeded, 504).
 	errTimedOut = apierr.New(apierr.ErrDeadline, "the analysis did not finish in time; analyse a shorter range")
+	// errClosed refuses an analysis once the Analyzer is closed (the
+	// replica is stopping).
+	errClosed = apierr.Unavailable(0, "the analysis service is shutting down; retry")
 )

@@ -200,10 +200,11 @@ func (b *builder) spikes(meta map[patternKey]patternMeta) []*logsv1.Spike {
 		if s.window == 0 {
 			continue
 		}
-		for i, n := range s.base {
-			buf[i] = b.scaledF(n)
+		clear(buf)
+		for _, w := range s.base {
+			buf[w.k-1] = b.scaledF(w.n)
 		}
-		base := baselineOf(buf)
+		base := baselineOf(buf, b.c.scale)
 		var refs []float64
 		if b.p.seasonal {
 			sv := b.c.services[serviceKey{k.project, k.service}]

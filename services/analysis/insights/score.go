@@ -48,7 +48,8 @@ const (
 
 // robust is the baseline of one count: the median m of the n baseline
 // windows and the scale of their spread, 1.4826 × their median absolute
-// deviation, floored at max(1, √(m·(1 + 1.57/n))) so that a flat baseline
+// deviation, floored at max(1, √(m·(1 + 1.57/n))) (1 and m counted in
+// entries read, when sampled) so that a flat baseline
 // (all 0 or 1, or a steady rate whose MAD is 0) does not make every small
 // rise infinite. The floor is the noise of a Poisson count of mean m plus
 // that of the median of n such counts (variance ≈ 1.57·m/n): with one
@@ -57,13 +58,16 @@ const (
 // above the previous day without it).
 type robust struct {
 	median, scale float64
+	unit          float64 // what one entry read counts for: 1, or 1/share when sampled
 }
 
 // baselineOf computes the robust baseline of counts (one per baseline
-// window, zeros included). It sorts counts.
-func baselineOf(counts []float64) robust {
+// window, zeros included), each entry read counting for unit entries (the
+// inverse of the sampled share: the Poisson noise of a scaled count c is
+// √(unit·c)). It sorts counts.
+func baselineOf(counts []float64, unit float64) robust {
 	if len(counts) == 0 {
-		return robust{scale: 1}
+		return robust{scale: unit, unit: unit}
 	}
 	slices.Sort(counts)
 	med := median(counts)
@@ -72,7 +76,7 @@ func baselineOf(counts []float64) robust {
 		dev[i] = math.Abs(c - med)
 	}
 	slices.Sort(dev)
-	return robust{median: med, scale: max(madScale*median(dev), 1, math.Sqrt(med*(1+medianVariance/float64(len(counts)))))}
+	return robust{median: med, unit: unit, scale: max(madScale*median(dev), unit, math.Sqrt(unit*med*(1+medianVariance/float64(len(counts)))))}
 }
 
 func median(sorted []float64) float64 {
@@ -90,7 +94,7 @@ func (b robust) score(c float64) float64 { return (c - b.median) / b.scale }
 // count ref of the same window a day (or a week) earlier, on the scale of
 // the baseline floored at √ref (the reference's own Poisson noise).
 func (b robust) seasonalScore(c, ref float64) float64 {
-	return (c - ref) / max(b.scale, math.Sqrt(ref))
+	return (c - ref) / max(b.scale, math.Sqrt(b.unit*ref))
 }
 
 // spike tells whether a count c of a pattern of a service is a spike: at

@@ -47,7 +47,7 @@ func TestSpike(t *testing.T) {
 		{"no baseline windows", nil, 50, nil, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			b := baselineOf(append([]float64(nil), tc.base...))
+			b := baselineOf(append([]float64(nil), tc.base...), 1)
 			z, ok := spike(tc.count, b, tc.refs)
 			require.Equal(t, tc.want, ok, "z %.2f, median %.1f, scale %.2f", z, b.median, b.scale)
 		})
@@ -56,12 +56,14 @@ func TestSpike(t *testing.T) {
 
 func TestBaselineOf(t *testing.T) {
 	t.Parallel()
-	b := baselineOf([]float64{40, 10, 1000, 30, 20})
+	b := baselineOf([]float64{40, 10, 1000, 30, 20}, 1)
 	require.Equal(t, 30.0, b.median)
 	require.InDelta(t, madScale*10, b.scale, 1e-9, "MAD of 20,10,0,10,970 is 10")
-	require.InDelta(t, 2.0, baselineOf([]float64{1, 3}).median, 1e-9)
-	require.InDelta(t, math.Sqrt(100*(1+1.57/4)), baselineOf(repeat(100, 4)).scale, 1e-9, "Poisson floor, the median's noise included")
-	require.InDelta(t, math.Sqrt(100*2.57), baselineOf(repeat(100, 1)).scale, 1e-9)
+	require.InDelta(t, 2.0, baselineOf([]float64{1, 3}, 1).median, 1e-9)
+	require.InDelta(t, math.Sqrt(100*(1+1.57/4)), baselineOf(repeat(100, 4), 1).scale, 1e-9, "Poisson floor, the median's noise included")
+	require.InDelta(t, math.Sqrt(100*2.57), baselineOf(repeat(100, 1), 1).scale, 1e-9)
+	// Sampled at 10%: 1000 estimated from 100 read is ±√(10·1000).
+	require.InDelta(t, math.Sqrt(10*1000*2.57), baselineOf(repeat(1000, 1), 10).scale, 1e-9)
 }
 
 func TestGrowth(t *testing.T) {
