@@ -55,6 +55,14 @@ func crafted() []hourly {
 			}
 			return 1
 		}},
+		// Once a week at 10:00, 80 entries; 1 an hour otherwise. The same
+		// window a week ago had them: no spike.
+		{alpha, "api", logstore.LevelInfo, "weekly digest %d built", func(h time.Time) int {
+			if h.Equal(t0) || h.Equal(t0.Add(-7*day)) {
+				return 80
+			}
+			return 1
+		}},
 		// 2 an hour, then 80 in the window: a spike (yesterday at this time it
 		// was 2), and the worker's errors are up 40x.
 		{alpha, "worker", logstore.LevelError, "Payment timeout for order %d", window(80, 2)},
@@ -219,6 +227,7 @@ func TestReport(t *testing.T) {
 				pay = sp
 			}
 			require.NotContains(t, sp.GetTemplate(), "cache warmup", "a daily rise is no spike")
+			require.NotContains(t, sp.GetTemplate(), "weekly digest", "a weekly rise is no spike")
 			require.NotContains(t, sp.GetTemplate(), "request handled", "steady")
 		}
 		require.NotNil(t, pay, "%v", names)
@@ -254,4 +263,23 @@ func TestReport(t *testing.T) {
 			require.Contains(t, res.GetSummary(), want)
 		}
 	})
+}
+
+// TestLongWindow: a window longer than a day has one baseline window (the
+// previous one) and no seasonal references; its counts are exact.
+func TestLongWindow(t *testing.T) {
+	t.Parallel()
+	pool := cluster.NewPool(t)
+	seedCrafted(t, newSeeder(t, pool))
+	req := request(alpha)
+	req.Since = t0.Add(-3 * day)
+	res, err := newAnalyzer(t, pool, Config{}, nil).Analyze(context.Background(), req)
+	require.NoError(t, err)
+	p := find(t, res.GetReport().GetTopPatterns(), "alpha", "request handled")
+	require.EqualValues(t, 60*(3*24+1), p.GetCount())
+	require.EqualValues(t, 60*(3*24+1), p.GetPreviousCount())
+	require.Empty(t, res.GetReport().GetSilentServices(), "the mailer sent entries in the window")
+	for _, sp := range res.GetReport().GetSpikes() {
+		require.NotContains(t, sp.GetTemplate(), "request handled")
+	}
 }
