@@ -19,6 +19,7 @@ import (
 	logsv1 "github.com/devsmith/logs/gen/devsmith/logs/v1"
 	"github.com/devsmith/logs/internal/apierr"
 	"github.com/devsmith/logs/internal/logstore"
+	"github.com/devsmith/logs/internal/logstore/signature"
 )
 
 // day is the baseline's span and the daily season.
@@ -283,15 +284,18 @@ func readPatterns(ctx context.Context, db *pgxpool.Pool, keys []patternKey) (map
 		return meta, fmt.Errorf("reading the patterns: %w", err)
 	}
 	var (
-		k     patternKey
-		tmpl  *string
-		first *time.Time
+		k         patternKey
+		tmpl, msg *string
+		first     *time.Time
 	)
-	_, err = pgx.ForEachRow(rows, []any{&k.project, &k.pattern, &tmpl, &first}, func() error {
+	_, err = pgx.ForEachRow(rows, []any{&k.project, &k.pattern, &tmpl, &msg, &first}, func() error {
 		var m patternMeta
-		if tmpl != nil {
-			// An unmined signature's template is its first message.
+		switch {
+		case tmpl != nil:
 			m.template = *tmpl
+		case msg != nil:
+			// An unmined signature: the template its pattern will start with.
+			m.template = signature.Template(*msg)
 		}
 		if first != nil {
 			m.firstSeen = *first

@@ -205,11 +205,11 @@ func TestReport(t *testing.T) {
 		}
 	})
 	t.Run("new patterns", func(t *testing.T) {
-		require.ElementsMatch(t, []string{"alpha: feature flag <num> enabled", "alpha: Invoice 0 rejected by gateway"}, templates(r.GetNewPatterns()))
+		require.ElementsMatch(t, []string{"alpha: feature flag <num> enabled", "alpha: Invoice <num> rejected by gateway"}, templates(r.GetNewPatterns()))
 		inv := find(t, r.GetNewErrorPatterns(), "alpha", "rejected by gateway")
 		require.Len(t, r.GetNewErrorPatterns(), 1)
 		// Unmined: the pattern is the signature, its template the first
-		// message.
+		// message's masked tokens.
 		require.Equal(t, logstore.FormatPatternID(s.sig("Invoice 0 rejected by gateway")), inv.GetPatternId())
 		require.EqualValues(t, 15, inv.GetCount())
 		require.Equal(t, map[string]int64{"ERROR": 15}, inv.GetCountsByLevel())

@@ -68,8 +68,9 @@ GROUP BY 1, 2, 3`
 // first_seen the earliest of its own and its signatures' (a merge may
 // bring in a signature seen before the pattern was founded); an unmined
 // signature's (a pattern id that has no pattern row yet) its row's first
-// message and first_seen. Pattern 0 matches nothing (no row).
-const patternsSQL = `SELECT u.p, u.id, coalesce(p.template, us.message), least(p.first_seen, ms.first_seen, us.first_seen)
+// message (its template is that message's, signature.Template) and
+// first_seen. Pattern 0 matches nothing (no row).
+const patternsSQL = `SELECT u.p, u.id, p.template, us.message, least(p.first_seen, ms.first_seen, us.first_seen)
 FROM unnest($1::bigint[], $2::bigint[]) AS u(p, id)
 LEFT JOIN logs.patterns p ON p.project_id = u.p AND p.id = u.id
 LEFT JOIN LATERAL (
