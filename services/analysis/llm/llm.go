@@ -23,6 +23,7 @@ import (
 	"unicode/utf8"
 
 	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
 
 	logsv1 "github.com/devsmith/logs/gen/devsmith/logs/v1"
 	"github.com/devsmith/logs/internal/durationflag"
@@ -60,6 +61,27 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.Model, "llm-model", "", "model name for --llm-url")
 	fs.StringVar(&c.APIKey, "llm-api-key", "", "API key for --llm-url, sent as a bearer token")
 	durationflag.Var(fs, &c.Timeout, "llm-timeout", defaultTimeout, "deadline of one summary by the language model (then the report's own summary is used)")
+}
+
+// String writes the settings without the API key (whether one is set).
+func (c Config) String() string {
+	return fmt.Sprintf("llm.Config{URL: %q, Model: %q, APIKey: %s, Timeout: %s}", c.URL, c.Model, keyState(c.APIKey), c.Timeout)
+}
+
+// MarshalLogObject logs the settings without the API key.
+func (c Config) MarshalLogObject(enc zapcore.ObjectEncoder) error {
+	enc.AddString("url", c.URL)
+	enc.AddString("model", c.Model)
+	enc.AddString("api_key", keyState(c.APIKey))
+	enc.AddDuration("timeout", c.Timeout)
+	return nil
+}
+
+func keyState(k string) string {
+	if k == "" {
+		return "unset"
+	}
+	return "set"
 }
 
 // Enabled tells whether a model is configured (URL and Model set).

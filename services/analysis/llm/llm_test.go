@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"flag"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -12,7 +13,9 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest"
+	"go.uber.org/zap/zaptest/observer"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	logsv1 "github.com/devsmith/logs/gen/devsmith/logs/v1"
@@ -206,5 +209,18 @@ func TestRedact(t *testing.T) {
 		{"user <*> logged in from <ip>", "user <*> logged in from <ip>"},
 	} {
 		require.Equal(t, tc.want, Redact(tc.in), tc.in)
+	}
+}
+
+// TestConfigHidesKey: neither fmt nor zap writes the API key.
+func TestConfigHidesKey(t *testing.T) {
+	c := Config{URL: "https://llm.example", Model: "m", APIKey: apiKey, Timeout: time.Second}
+	require.NotContains(t, fmt.Sprint(c), apiKey)
+	require.NotContains(t, fmt.Sprintf("%+v", c), apiKey)
+	require.Contains(t, fmt.Sprint(c), "APIKey: set")
+	core, logs := observer.New(zap.InfoLevel)
+	zap.New(core).Info("settings", zap.Object("llm", c), zap.Any("any", c))
+	for _, e := range logs.All() {
+		require.NotContains(t, fmt.Sprint(e.ContextMap()), apiKey)
 	}
 }
