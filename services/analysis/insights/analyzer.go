@@ -196,7 +196,8 @@ func (a *Analyzer) start(ctx context.Context, k key, req Request) *flight {
 		if a.flights[k] == f {
 			delete(a.flights, k)
 		}
-		if err == nil && a.cfg.CacheTTL > 0 {
+		// A partial report is not cached: the next request may finish.
+		if err == nil && !res.GetPartial() && a.cfg.CacheTTL > 0 {
 			a.store(k, res)
 		}
 		f.res, f.err = res, err

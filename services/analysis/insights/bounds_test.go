@@ -155,8 +155,8 @@ func TestPartial(t *testing.T) {
 	t.Parallel()
 	pool := cluster.NewPool(t)
 	seedSmall(t, pool)
-	a := newAnalyzer(t, pool, Config{Timeout: time.Second}, nil)
-	lock(t, pool, "patterns")
+	a := newAnalyzer(t, pool, Config{Timeout: time.Second, CacheTTL: time.Minute}, nil)
+	release := lock(t, pool, "patterns")
 	start := time.Now()
 	res, err := a.Analyze(context.Background(), request(alpha, beta))
 	require.NoError(t, err)
@@ -168,6 +168,14 @@ func TestPartial(t *testing.T) {
 	require.Empty(t, top[0].GetExamples())
 	require.Contains(t, res.GetSummary(), "ran out of time")
 	eventually(t, "the statement to be cancelled", func() bool { return statements(t, pool, false) == 0 })
+	// A partial report is not cached: once the templates can be read, the
+	// same request gets them.
+	release()
+	res, err = a.Analyze(context.Background(), request(alpha, beta))
+	require.NoError(t, err)
+	require.False(t, res.GetPartial())
+	require.Equal(t, "request handled", res.GetReport().GetTopPatterns()[0].GetTemplate())
+	require.EqualValues(t, 2, a.Stats().Computations)
 }
 
 // TestSingleFlight: identical concurrent requests share one computation; a

@@ -421,7 +421,7 @@ func (a *Analyzer) compute(ctx context.Context, req Request) (*logsv1.AnalyzeLog
 	cancel()
 	var part *partError
 	switch {
-	case errors.As(err, &part) && c != nil:
+	case errors.As(err, &part) && c != nil && !errors.Is(ctx.Err(), context.Canceled):
 		a.log.Warn("analysis is partial", zap.Error(err))
 		res.Partial = true
 	case err != nil && countsCtx.Err() != nil && ctx.Err() == nil:
@@ -441,7 +441,9 @@ func (a *Analyzer) compute(ctx context.Context, req Request) (*logsv1.AnalyzeLog
 		err = readExamples(ctx, a.pool, b.examples, slugs)
 	}
 	if err != nil {
-		if ctx.Err() == nil {
+		if !errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			// A failure, or a computation cancelled (every caller gone, or
+			// Close): no report.
 			return nil, err
 		}
 		a.log.Warn("analysis is partial", zap.Error(err))
