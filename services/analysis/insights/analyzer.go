@@ -19,6 +19,12 @@ import (
 // bounded lists of bounded items).
 const maxCached = 256
 
+// maxSeries is the most (project, service, pattern) series an analysis
+// holds, about 60 MB: the miner keeps at most 5,000 patterns per project,
+// so only an analysis of many large projects at once reaches it
+// (BenchmarkAnalyze1M holds 902).
+const maxSeries = 100_000
+
 // Project is a project to analyse: its id and its slug (the report names
 // projects by slug).
 type Project struct {
@@ -78,6 +84,9 @@ type Analyzer struct {
 	pool *pgxpool.Pool
 	cfg  Config
 	llm  *llm.Client // nil: no language model
+	// maxSeries bounds the (project, service, pattern) series one analysis
+	// holds: its memory (a few hundred bytes each).
+	maxSeries int
 
 	mu      sync.Mutex
 	flights map[key]*flight      // running computations that still have waiters
@@ -94,7 +103,7 @@ type Analyzer struct {
 // report's own.
 func New(log *zap.Logger, pool *pgxpool.Pool, cfg Config, summarizer *llm.Client) *Analyzer {
 	return &Analyzer{
-		log: log, pool: pool, cfg: cfg.withDefaults(), llm: summarizer,
+		log: log, pool: pool, cfg: cfg.withDefaults(), llm: summarizer, maxSeries: maxSeries,
 		flights: map[key]*flight{}, all: map[*flight]struct{}{}, cache: map[key]cached{},
 	}
 }

@@ -317,3 +317,21 @@ func TestClose(t *testing.T) {
 	eventually(t, "the statement to be cancelled", func() bool { return statements(t, pool, false) == 0 })
 	release()
 }
+
+// TestTooManySeries: an analysis that would hold more series than its
+// bound is refused (413), not grown.
+func TestTooManySeries(t *testing.T) {
+	t.Parallel()
+	pool := cluster.NewPool(t)
+	seedSmall(t, pool)
+	a := newAnalyzer(t, pool, Config{}, nil)
+	a.maxSeries = 1
+	_, err := a.Analyze(context.Background(), request(alpha, beta))
+	st := statusOf(t, err)
+	require.Equal(t, codes.ResourceExhausted, st.Code())
+	code, _ := apierr.HTTPStatus(st)
+	require.Equal(t, http.StatusRequestEntityTooLarge, code)
+	a.maxSeries = 2
+	_, err = a.Analyze(context.Background(), request(alpha, beta))
+	require.NoError(t, err)
+}

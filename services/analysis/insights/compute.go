@@ -167,6 +167,9 @@ func (a *Analyzer) readCounts(ctx context.Context, ids []int64, p plan) (*counts
 	_, err = pgx.ForEachRow(rows, []any{&k.project, &k.service, &k.pattern, &level, &bucket, &n, &dayBefore, &last24, &firstTS, &lastTS}, func() error {
 		s := c.series[k]
 		if s == nil {
+			if len(c.series) >= a.maxSeries {
+				return errTooMany
+			}
 			s = &series{}
 			c.series[k] = s
 		}
@@ -207,6 +210,9 @@ func (a *Analyzer) readCounts(ctx context.Context, ids []int64, p plan) (*counts
 		sv.lastAny = later(sv.lastAny, lastTS)
 		return nil
 	})
+	if errors.Is(err, errTooMany) {
+		return nil, err
+	}
 	if err != nil {
 		return nil, fmt.Errorf("counting the entries: %w", err)
 	}
@@ -418,16 +424,15 @@ func (a *Analyzer) compute(ctx context.Context, req Request) (*logsv1.AnalyzeLog
 
 	countsCtx, cancel := context.WithDeadline(ctx, started.Add(time.Duration(float64(a.cfg.Timeout)*countsShare)))
 	c, err := a.readCounts(countsCtx, ids, p)
+	// The counting ran out of its share of the timeout (or of the whole).
+	timedOut := errors.Is(countsCtx.Err(), context.DeadlineExceeded)
 	cancel()
 	var part *partError
 	switch {
 	case errors.As(err, &part) && c != nil && !errors.Is(ctx.Err(), context.Canceled):
 		a.log.Warn("analysis is partial", zap.Error(err))
 		res.Partial = true
-	case err != nil && countsCtx.Err() != nil && ctx.Err() == nil:
-		// The counting ran out of its share of the timeout.
-		return nil, apierr.WithCause(errTimedOut, err)
-	case err != nil && errors.Is(ctx.Err(), context.DeadlineExceeded):
+	case err != nil && timedOut:
 		return nil, apierr.WithCause(errTimedOut, err)
 	case err != nil:
 		return nil, err

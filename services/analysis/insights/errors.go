@@ -18,6 +18,9 @@ var (
 	// errTimedOut is an analysis whose counts were not read within the
 	// timeout (DeadlineExceeded, 504).
 	errTimedOut = apierr.New(apierr.ErrDeadline, "the analysis did not finish in time; analyse a shorter range")
+	// errTooMany refuses an analysis whose range holds more pattern series
+	// than an analysis may hold (413).
+	errTooMany = apierr.TooLargef("the range holds more than %d patterns of services; analyse fewer projects", maxSeries)
 	// errClosed refuses an analysis once the Analyzer is closed (the
 	// replica is stopping).
 	errClosed = apierr.Unavailable(0, "the analysis service is shutting down; retry")
