@@ -109,6 +109,9 @@ type Miner struct {
 	key         []byte
 	cands       []*cluster
 	sims        []float64
+	// changes, once TrackChanges was called, records what mining did since
+	// the last Changes call.
+	changes *changeLog
 }
 
 // New returns an empty miner.
@@ -125,6 +128,13 @@ func New(cfg Config) *Miner {
 // A later merge may fold that pattern into an older one: Resolve maps the id
 // returned here to the pattern that holds the line at any later time.
 func (m *Miner) Add(message string) ID {
+	id, _ := m.Mine(message)
+	return id
+}
+
+// Mine is Add that also reports whether the line founded a new pattern
+// (the pattern whose id it returns).
+func (m *Miner) Mine(message string) (id ID, created bool) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 
@@ -149,16 +159,17 @@ func (m *Miner) Add(message string) ID {
 		// enough even though its variants are too few, else the overflow.
 		if len(cands) == 0 {
 			m.overflow++
-			return OverflowID
+			return OverflowID, false
 		}
 		c = cands[0]
 	}
 	if c != nil {
 		c.count++
 		if generalise(c, toks) {
+			m.changed(c)
 			c = m.absorb(c)
 		}
-		return c.id
+		return c.id, false
 	}
 	if lf == nil {
 		lf = &leaf{}
@@ -188,7 +199,8 @@ func (m *Miner) Add(message string) ID {
 	}
 	m.clusters[c.id] = c
 	lf.clusters = append(lf.clusters, c)
-	return c.id
+	m.changed(c)
+	return c.id, true
 }
 
 // choose returns the cluster of lf the line joins, or nil, and the clusters
@@ -340,6 +352,9 @@ func similarity(tmpl, toks []string) float64 {
 }
 
 func (m *Miner) remove(c *cluster) {
+	if m.changes != nil {
+		delete(m.changes.dirty, c)
+	}
 	delete(m.clusters, c.id)
 	cs := c.leaf.clusters
 	for i, o := range cs {
@@ -359,6 +374,9 @@ func (m *Miner) alias(from, to ID) {
 		}
 	}
 	m.aliases[from] = to
+	if m.changes != nil {
+		m.changes.merged(from, to)
+	}
 	m.aliasOrder = append(m.aliasOrder, from)
 	for len(m.aliasOrder) > m.cfg.MaxPatterns {
 		delete(m.aliases, m.aliasOrder[0])
