@@ -57,10 +57,13 @@ func (m *Miner) Changes() Changes {
 	return out
 }
 
-// changed records that c was created or its template changed.
+// changed records that c was created or its template changed. Its id is
+// live, even if an earlier pattern had it (an id is reused only once its
+// alias was dropped).
 func (m *Miner) changed(c *cluster) {
 	if m.changes != nil {
 		m.changes.dirty[c] = struct{}{}
+		delete(m.changes.merges, c.id)
 	}
 }
 
