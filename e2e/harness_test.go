@@ -189,6 +189,7 @@ func startAllInOneAt(t *testing.T, dataDir, httpAddr string) *platform {
 		"DEVSMITH_PROJECTS_ADDR=127.0.0.1:0",
 		"DEVSMITH_INGESTION_ADDR=127.0.0.1:0",
 		"DEVSMITH_QUERY_ADDR=127.0.0.1:0",
+		"DEVSMITH_ANALYSIS_ADDR=127.0.0.1:0",
 		"DEVSMITH_ADMIN_EMAIL=" + adminEmail,
 		"DEVSMITH_ADMIN_PASSWORD=" + adminPassword,
 		"DEVSMITH_MAINTENANCE_INTERVAL=1s",
@@ -199,7 +200,7 @@ func startAllInOneAt(t *testing.T, dataDir, httpAddr string) *platform {
 	}
 	p := startProc(t, "devsmith", env)
 	pl := &platform{grpcAddrs: map[string]string{}, procs: []*proc{p}}
-	for _, s := range []string{"projects", "ingestion", "query"} {
+	for _, s := range []string{"projects", "ingestion", "query", "analysis"} {
 		pl.grpcAddrs[s] = serviceAddr(t, p, s)
 	}
 	gw := p.waitLog(t, "gateway listening", nil)
@@ -233,8 +234,10 @@ func startSeparate(t *testing.T) *platform {
 	withProjects := append(common, "DEVSMITH_PROJECTS_ADDR="+pl.grpcAddrs["projects"])
 	ingestion := startProc(t, "devsmith-ingestion", withProjects)
 	query := startProc(t, "devsmith-query", withProjects)
+	analysis := startProc(t, "devsmith-analysis", withProjects)
 	pl.grpcAddrs["ingestion"] = serviceAddr(t, ingestion, "ingestion")
 	pl.grpcAddrs["query"] = serviceAddr(t, query, "query")
+	pl.grpcAddrs["analysis"] = serviceAddr(t, analysis, "analysis")
 	gw := startProc(t, "devsmith-gateway", []string{
 		"DEVSMITH_HTTP_ADDR=127.0.0.1:0",
 		"DEVSMITH_SERVICE_TOKEN=" + token,
@@ -243,9 +246,10 @@ func startSeparate(t *testing.T) *platform {
 		"DEVSMITH_PROJECTS_ADDR=" + pl.grpcAddrs["projects"],
 		"DEVSMITH_INGESTION_ADDR=" + pl.grpcAddrs["ingestion"],
 		"DEVSMITH_QUERY_ADDR=" + pl.grpcAddrs["query"],
+		"DEVSMITH_ANALYSIS_ADDR=" + pl.grpcAddrs["analysis"],
 	})
 	pl.baseURL = "http://" + gw.waitLog(t, "gateway listening", nil)["addr"].(string)
-	pl.procs = []*proc{projects, ingestion, query, gw}
+	pl.procs = []*proc{projects, ingestion, query, analysis, gw}
 	db, err := pgxpool.New(context.Background(), dsn)
 	require.NoError(t, err)
 	t.Cleanup(db.Close)

@@ -32,6 +32,7 @@ func startOnDatabase(t *testing.T, dsn string, extra ...string) (*platform, *pro
 		"DEVSMITH_PROJECTS_ADDR=127.0.0.1:0",
 		"DEVSMITH_INGESTION_ADDR=127.0.0.1:0",
 		"DEVSMITH_QUERY_ADDR=127.0.0.1:0",
+		"DEVSMITH_ANALYSIS_ADDR=127.0.0.1:0",
 		"DEVSMITH_ADMIN_EMAIL=" + adminEmail,
 		"DEVSMITH_ADMIN_PASSWORD=" + adminPassword,
 		"DEVSMITH_SHUTDOWN_DRAIN_DELAY=0",

@@ -15,6 +15,7 @@ const (
 	defaultMaxBodyBytes          = 5 << 20
 	defaultTailHeartbeat         = 15 * time.Second
 	defaultRequestTimeout        = 30 * time.Second
+	defaultAnalysisTimeout       = 75 * time.Second
 	defaultMaxInflightBatchBytes = 16 << 20
 )
 
@@ -27,8 +28,12 @@ type Config struct {
 	SecureCookie bool
 	// TailHeartbeat is how often an idle SSE stream gets a comment line.
 	TailHeartbeat time.Duration
-	// RequestTimeout bounds every unary API call.
+	// RequestTimeout bounds every unary API call but an analysis.
 	RequestTimeout time.Duration
+	// AnalysisTimeout bounds POST /api/logs/analysis: longer than the
+	// analysis service's own deadline, so that its answer (a partial
+	// report, DEADLINE_EXCEEDED) arrives first.
+	AnalysisTimeout time.Duration
 	// MaxInflightBatchBytes bounds the batch bodies (after decompression)
 	// being read, decoded and ingested at once; a batch that does not fit
 	// is refused with 503 and Retry-After. At least MaxBodyBytes. (A
@@ -46,6 +51,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.BoolVar(&c.SecureCookie, "secure-cookie", false, "mark the session cookie Secure (set it when the dashboard is served over HTTPS)")
 	durationflag.Var(fs, &c.TailHeartbeat, "tail-heartbeat", defaultTailHeartbeat, "how often an idle live tail (SSE) gets a comment line, so proxies keep it open")
 	durationflag.Var(fs, &c.RequestTimeout, "request-timeout", defaultRequestTimeout, "time limit of every REST call but the batch ingestion and the live tail")
+	durationflag.Var(fs, &c.AnalysisTimeout, "analysis-request-timeout", defaultAnalysisTimeout, "time limit of POST /api/logs/analysis at the gateway (longer than --analysis-timeout, the analysis service's own)")
 	fs.Int64Var(&c.MaxInflightBatchBytes, "max-inflight-batch-bytes", defaultMaxInflightBatchBytes, "batch bodies (after decompression) being decoded and ingested at once; past it batches get 503 and Retry-After (raised to --max-body-bytes if lower)")
 	fs.Func("trusted-proxies", "reverse proxies (`addresses`, CIDR prefixes; comma-separated) whose X-Forwarded-For names the client; set it behind an ingress or load balancer", func(s string) error {
 		p, err := ParseTrustedProxies(s)
@@ -69,6 +75,9 @@ func (c Config) Validate() error {
 	if c.RequestTimeout <= 0 {
 		errs = append(errs, fmt.Errorf("--request-timeout %s: must be positive", durationflag.Format(c.RequestTimeout)))
 	}
+	if c.AnalysisTimeout <= 0 {
+		errs = append(errs, fmt.Errorf("--analysis-request-timeout %s: must be positive", durationflag.Format(c.AnalysisTimeout)))
+	}
 	if c.MaxInflightBatchBytes < 1 {
 		errs = append(errs, fmt.Errorf("--max-inflight-batch-bytes %d: must be at least 1", c.MaxInflightBatchBytes))
 	}
@@ -84,6 +93,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.RequestTimeout <= 0 {
 		c.RequestTimeout = defaultRequestTimeout
+	}
+	if c.AnalysisTimeout <= 0 {
+		c.AnalysisTimeout = defaultAnalysisTimeout
 	}
 	if c.MaxInflightBatchBytes <= 0 {
 		c.MaxInflightBatchBytes = defaultMaxInflightBatchBytes

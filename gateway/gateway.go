@@ -27,6 +27,8 @@ type Backends struct {
 	Projects  grpc.ClientConnInterface // AuthService, UserService, ProjectService
 	Ingestion grpc.ClientConnInterface
 	Query     grpc.ClientConnInterface
+	// Analysis, when set, serves POST /api/logs/analysis (AnalysisService).
+	Analysis grpc.ClientConnInterface
 }
 
 // ReadyFunc reports whether the platform can serve (database reachable,
@@ -82,8 +84,18 @@ func New(ctx context.Context, log *zap.Logger, cfg Config, b Backends, ready Rea
 	); err != nil {
 		return nil, fmt.Errorf("registering REST handlers: %w", err)
 	}
+	if b.Analysis != nil {
+		if err := logsv1.RegisterAnalysisServiceHandlerClient(ctx, gw, logsv1.NewAnalysisServiceClient(b.Analysis)); err != nil {
+			return nil, fmt.Errorf("registering REST handlers: %w", err)
+		}
+		// An analysis runs up to its own deadline (a minute by default):
+		// it has a time limit of its own, which the call carries to the
+		// service (grpc-timeout) and the service to its SQL. A client
+		// that goes away cancels it likewise.
+		g.mux.Handle("POST /api/logs/analysis", withTimeout(gw, cfg.AnalysisTimeout))
+	}
 
-	api := g.withTimeout(gw)
+	api := withTimeout(gw, cfg.RequestTimeout)
 	g.mux.Handle("POST /api/logs/batch", http.HandlerFunc(g.handleBatch))
 	g.mux.Handle("GET /api/logs/tail", http.HandlerFunc(g.handleTail))
 	g.mux.Handle("/api/", api)
@@ -111,9 +123,9 @@ func (g *Gateway) Handler() http.Handler {
 // wait for them. Other requests are not affected.
 func (g *Gateway) EndTails() { g.endTails() }
 
-func (g *Gateway) withTimeout(h http.Handler) http.Handler {
+func withTimeout(h http.Handler, d time.Duration) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ctx, cancel := context.WithTimeout(r.Context(), g.cfg.RequestTimeout)
+		ctx, cancel := context.WithTimeout(r.Context(), d)
 		defer cancel()
 		h.ServeHTTP(w, r.WithContext(ctx))
 	})

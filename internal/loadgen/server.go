@@ -89,6 +89,7 @@ func StartServer(ctx context.Context, cfg ServerConfig) (*Server, error) {
 		"DEVSMITH_PROJECTS_ADDR=127.0.0.1:0",
 		"DEVSMITH_INGESTION_ADDR=127.0.0.1:0",
 		"DEVSMITH_QUERY_ADDR=127.0.0.1:0",
+		"DEVSMITH_ANALYSIS_ADDR=127.0.0.1:0",
 		"DEVSMITH_ADMIN_EMAIL="+AdminEmail,
 		"DEVSMITH_ADMIN_PASSWORD="+AdminPassword,
 		"DEVSMITH_LOG_FORMAT=json",

@@ -15,6 +15,7 @@ import (
 	"github.com/devsmith/logs/gateway"
 	"github.com/devsmith/logs/internal/durationflag"
 	"github.com/devsmith/logs/internal/pgembed"
+	"github.com/devsmith/logs/services/analysis"
 	"github.com/devsmith/logs/services/ingestion"
 	"github.com/devsmith/logs/services/projects"
 	"github.com/devsmith/logs/services/query"
@@ -26,6 +27,7 @@ const (
 	TargetProjects  = "projects"
 	TargetIngestion = "ingestion"
 	TargetQuery     = "query"
+	TargetAnalysis  = "analysis"
 	TargetGateway   = "gateway"
 )
 
@@ -44,6 +46,7 @@ type Config struct {
 	ProjectsAddr  string // where the projects service is (all-in-one: listens there)
 	IngestionAddr string
 	QueryAddr     string
+	AnalysisAddr  string
 
 	DatabaseURL string
 	DataDir     string
@@ -62,6 +65,7 @@ type Config struct {
 	Projects  projects.Config
 	Ingestion ingestion.Config
 	Query     query.Config
+	Analysis  analysis.Config
 	Gateway   gateway.Config
 }
 
@@ -77,6 +81,7 @@ func (c *Config) sections() []section {
 		{"Projects service", c.Projects.RegisterFlags},
 		{"Ingestion service", c.Ingestion.RegisterFlags},
 		{"Query service", c.Query.RegisterFlags},
+		{"Analysis service", c.Analysis.RegisterFlags},
 		{"Gateway", c.Gateway.RegisterFlags},
 	}
 }
@@ -90,12 +95,13 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 }
 
 func (c *Config) registerProcessFlags(fs *flag.FlagSet) {
-	fs.StringVar(&c.Target, "target", TargetAll, "what this process runs: all, projects, ingestion, query or gateway")
+	fs.StringVar(&c.Target, "target", TargetAll, "what this process runs: all, projects, ingestion, query, analysis or gateway")
 	fs.StringVar(&c.HTTPAddr, "http-addr", ":3000", "REST API and dashboard listen address (gateway)")
-	fs.StringVar(&c.GRPCAddr, "grpc-addr", "", "gRPC listen address of a single-service process (empty: :9101 projects, :9102 ingestion, :9103 query)")
+	fs.StringVar(&c.GRPCAddr, "grpc-addr", "", "gRPC listen address of a single-service process (empty: :9101 projects, :9102 ingestion, :9103 query, :9104 analysis)")
 	fs.StringVar(&c.ProjectsAddr, "projects-addr", "127.0.0.1:9101", "projects service gRPC address (all-in-one: where it listens)")
 	fs.StringVar(&c.IngestionAddr, "ingestion-addr", "127.0.0.1:9102", "ingestion service gRPC address (all-in-one: where it listens)")
 	fs.StringVar(&c.QueryAddr, "query-addr", "127.0.0.1:9103", "query service gRPC address (all-in-one: where it listens)")
+	fs.StringVar(&c.AnalysisAddr, "analysis-addr", "127.0.0.1:9104", "analysis service gRPC address (all-in-one: where it listens)")
 	fs.StringVar(&c.DatabaseURL, "database-url", "", "PostgreSQL URL; empty runs an embedded PostgreSQL (all-in-one only)")
 	fs.StringVar(&c.DataDir, "data-dir", "./data", "folder of the embedded PostgreSQL")
 	fs.StringVar(&c.PGUser, "pg-os-user", "postgres", "OS user that runs the embedded PostgreSQL when started as root")
@@ -151,7 +157,7 @@ func (c *Config) Validate() error {
 	var errs []error
 	switch c.Target {
 	case TargetAll:
-	case TargetProjects, TargetIngestion, TargetQuery, TargetGateway:
+	case TargetProjects, TargetIngestion, TargetQuery, TargetAnalysis, TargetGateway:
 		if c.Target != TargetGateway && c.DatabaseURL == "" {
 			errs = append(errs, errors.New("--database-url (DATABASE_URL) is required when a service runs on its own (the embedded PostgreSQL is for --target=all)"))
 		}
@@ -159,7 +165,7 @@ func (c *Config) Validate() error {
 			errs = append(errs, errors.New("--service-token (DEVSMITH_SERVICE_TOKEN) is required when services run as separate processes"))
 		}
 	default:
-		errs = append(errs, fmt.Errorf("--target %q: must be all, projects, ingestion, query or gateway", c.Target))
+		errs = append(errs, fmt.Errorf("--target %q: must be all, projects, ingestion, query, analysis or gateway", c.Target))
 	}
 	if _, err := zapcore.ParseLevel(c.LogLevel); err != nil {
 		errs = append(errs, fmt.Errorf("--log-level %q: want debug, info, warn or error", c.LogLevel))
@@ -170,17 +176,24 @@ func (c *Config) Validate() error {
 	if c.ShutdownDrainDelay < 0 {
 		errs = append(errs, fmt.Errorf("--shutdown-drain-delay %s: must not be negative", durationflag.Format(c.ShutdownDrainDelay)))
 	}
-	errs = append(errs, c.Projects.Validate(), c.Ingestion.Validate(), c.Query.Validate(), c.Gateway.Validate())
+	errs = append(errs, c.Projects.Validate(), c.Ingestion.Validate(), c.Query.Validate(), c.Analysis.Validate(), c.Gateway.Validate())
+	if c.Gateway.AnalysisTimeout > 0 && c.Gateway.AnalysisTimeout <= c.Analysis.Insights.Timeout {
+		// The gateway would cut an analysis off before the service's own
+		// deadline answers (with what it computed).
+		errs = append(errs, fmt.Errorf("--analysis-request-timeout %s: must be longer than --analysis-timeout %s",
+			durationflag.Format(c.Gateway.AnalysisTimeout), durationflag.Format(c.Analysis.Insights.Timeout)))
+	}
 	if c.Target == TargetAll && c.DatabaseURL == "" {
 		if n := c.databaseConns(); n > pgembed.MaxConnections {
-			errs = append(errs, fmt.Errorf("--projects-max-conns, --ingestion-max-conns and --query-max-conns need %d connections with the platform's own, more than the embedded PostgreSQL's max_connections (%d)", n, pgembed.MaxConnections))
+			errs = append(errs, fmt.Errorf("--projects-max-conns, --ingestion-max-conns, --query-max-conns and --analysis-max-conns need %d connections with the platform's own, more than the embedded PostgreSQL's max_connections (%d)", n, pgembed.MaxConnections))
 		}
 	}
 	return errors.Join(errs...)
 }
 
 // databaseConns is what the all-in-one may open at most: each service's
-// pool, the query service's tail listener, and the platform's own.
+// pool, the query service's tail listener, the analysis service's miner
+// connection, and the platform's own.
 func (c *Config) databaseConns() int {
-	return c.Projects.PoolConns() + c.Ingestion.PoolConns() + c.Query.PoolConns() + 1 + platformConns
+	return c.Projects.PoolConns() + c.Ingestion.PoolConns() + c.Query.PoolConns() + 1 + c.Analysis.PoolConns() + 1 + platformConns
 }

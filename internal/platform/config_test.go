@@ -70,6 +70,20 @@ func TestConfig(t *testing.T) {
 			require.Zero(t, c.ShutdownDrainDelay)
 			require.Equal(t, "postgres://db/x", c.DatabaseURL)
 		}},
+		{name: "the analysis service is reachable by env", env: map[string]string{
+			"DEVSMITH_ANALYSIS_MAX_CONNS": "5", "DEVSMITH_PATTERN_MINE_INTERVAL": "250ms", "DEVSMITH_PATTERN_MAX_PER_PROJECT": "100",
+			"DEVSMITH_ANALYSIS_MAX_WINDOW": "7d", "DEVSMITH_ANALYSIS_REQUEST_TIMEOUT": "2m", "DEVSMITH_ANALYSIS_ADDR": "analysis:9104",
+		}, check: func(t *testing.T, c Config) {
+			require.Equal(t, 5, c.Analysis.MaxConns)
+			require.Equal(t, 250*time.Millisecond, c.Analysis.MineInterval)
+			require.Equal(t, 100, c.Analysis.MaxPatterns)
+			require.Equal(t, 7*24*time.Hour, c.Analysis.MaxWindow)
+			require.Equal(t, 2*time.Minute, c.Gateway.AnalysisTimeout)
+			require.Equal(t, "analysis:9104", c.AnalysisAddr)
+		}},
+		{name: "the gateway waits for an analysis longer than its deadline", args: []string{"--analysis-timeout=2m"}, wantErr: "--analysis-request-timeout 1m15s: must be longer than --analysis-timeout 2m"},
+		{name: "analysis service alone needs a database", args: []string{"--target=analysis"}, wantErr: "DATABASE_URL"},
+		{name: "bad analysis setting is named", args: []string{"--pattern-mine-batch=0"}, wantErr: "--pattern-mine-batch 0: must be at least 1"},
 		{name: "flag wins over env", env: map[string]string{"DEVSMITH_RETENTION": "7d"}, args: []string{"--retention=48h"}, check: func(t *testing.T, c Config) {
 			require.Equal(t, 48*time.Hour, c.Ingestion.Retention)
 		}},

@@ -28,6 +28,7 @@ import (
 	"github.com/devsmith/logs/internal/authn"
 	"github.com/devsmith/logs/internal/pgembed"
 	"github.com/devsmith/logs/migrations"
+	"github.com/devsmith/logs/services/analysis"
 	"github.com/devsmith/logs/services/ingestion"
 	"github.com/devsmith/logs/services/projects"
 	"github.com/devsmith/logs/services/query"
@@ -122,7 +123,7 @@ func (p *Process) start(ctx context.Context, cfg Config) error {
 		p.cfg.ServiceToken = cfg.ServiceToken
 	}
 
-	if runs(TargetProjects) || runs(TargetIngestion) || runs(TargetQuery) {
+	if runs(TargetProjects) || runs(TargetIngestion) || runs(TargetQuery) || runs(TargetAnalysis) {
 		if err := p.openDatabase(ctx); err != nil {
 			return err
 		}
@@ -157,7 +158,7 @@ func (p *Process) start(ctx context.Context, cfg Config) error {
 			cfg.ProjectsAddr = addr
 		}
 	}
-	if runs(TargetIngestion) || runs(TargetQuery) {
+	if runs(TargetIngestion) || runs(TargetQuery) || runs(TargetAnalysis) {
 		conn, err := p.dial(cfg.ProjectsAddr, grpc.WithPerRPCCredentials(authn.ServiceCredentials{Token: cfg.ServiceToken}))
 		if err != nil {
 			return err
@@ -199,6 +200,20 @@ func (p *Process) start(ctx context.Context, cfg Config) error {
 			cfg.QueryAddr = addr
 		}
 	}
+	if runs(TargetAnalysis) {
+		pool, err := p.newPool(ctx, TargetAnalysis, cfg.Analysis.PoolConns())
+		if err != nil {
+			return err
+		}
+		svc := analysis.New(p.log.Named("analysis"), pool, identity, cfg.Analysis)
+		addr, err := p.serve(runCtx, TargetAnalysis, listen(cfg.AnalysisAddr, ":9104"), svc, p.databaseReachable)
+		if err != nil {
+			return err
+		}
+		if all {
+			cfg.AnalysisAddr = addr
+		}
+	}
 	if runs(TargetGateway) {
 		if err := p.startGateway(ctx, cfg); err != nil {
 			return err
@@ -231,7 +246,8 @@ func (p *Process) openDatabase(ctx context.Context) error {
 	return nil
 }
 
-// databaseReachable is the readiness of the projects and query services.
+// databaseReachable is the readiness of the projects, query and analysis
+// services.
 // It asks through the platform's own pool, not the service's: a service
 // whose pool is busy with its load is not unready, and the probe must not
 // wait behind that load.
@@ -378,7 +394,7 @@ func (p *Process) startGateway(ctx context.Context, cfg Config) error {
 	var backends gateway.Backends
 	var err error
 	conns := map[string]*grpc.ClientConn{}
-	for name, addr := range map[string]string{TargetProjects: cfg.ProjectsAddr, TargetIngestion: cfg.IngestionAddr, TargetQuery: cfg.QueryAddr} {
+	for name, addr := range map[string]string{TargetProjects: cfg.ProjectsAddr, TargetIngestion: cfg.IngestionAddr, TargetQuery: cfg.QueryAddr, TargetAnalysis: cfg.AnalysisAddr} {
 		var opts []grpc.DialOption
 		if name == TargetProjects {
 			// The credential vouches for the client address the gateway
@@ -390,6 +406,7 @@ func (p *Process) startGateway(ctx context.Context, cfg Config) error {
 		}
 	}
 	backends.Projects, backends.Ingestion, backends.Query = conns[TargetProjects], conns[TargetIngestion], conns[TargetQuery]
+	backends.Analysis = conns[TargetAnalysis]
 	ready := func(ctx context.Context) error {
 		if p.stopping.Load() {
 			return errors.New("shutting down")
@@ -403,6 +420,11 @@ func (p *Process) startGateway(ctx context.Context, cfg Config) error {
 			}
 		}
 		for name, c := range conns {
+			if name == TargetAnalysis {
+				// Not needed to serve: without it only analyses fail
+				// (503), while ingestion and queries go on.
+				continue
+			}
 			res, err := healthpb.NewHealthClient(c).Check(ctx, &healthpb.HealthCheckRequest{})
 			if err != nil || res.GetStatus() != healthpb.HealthCheckResponse_SERVING {
 				return fmt.Errorf("%s service not serving", name)

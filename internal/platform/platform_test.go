@@ -47,6 +47,7 @@ func startPlatform(t *testing.T, dsn string, env map[string]string) (*Process, *
 		"DEVSMITH_PROJECTS_ADDR":        "127.0.0.1:0",
 		"DEVSMITH_INGESTION_ADDR":       "127.0.0.1:0",
 		"DEVSMITH_QUERY_ADDR":           "127.0.0.1:0",
+		"DEVSMITH_ANALYSIS_ADDR":        "127.0.0.1:0",
 		"DEVSMITH_ADMIN_EMAIL":          testEmail,
 		"DEVSMITH_ADMIN_PASSWORD":       testPassword,
 		"DEVSMITH_BCRYPT_COST":          "4",
@@ -180,6 +181,7 @@ func TestStartFailsCleanlyWhenThePortIsTaken(t *testing.T) {
 		"DEVSMITH_PROJECTS_ADDR":  "127.0.0.1:0",
 		"DEVSMITH_INGESTION_ADDR": "127.0.0.1:0",
 		"DEVSMITH_QUERY_ADDR":     "127.0.0.1:0",
+		"DEVSMITH_ANALYSIS_ADDR":  "127.0.0.1:0",
 	})
 	require.NoError(t, err)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
