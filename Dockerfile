@@ -10,5 +10,5 @@ FROM debian:bookworm-slim
 RUN useradd --system --uid 10001 devsmith
 COPY --from=build /out/ /usr/local/bin/
 USER devsmith
-EXPOSE 3000 9101 9102 9103
+EXPOSE 3000 9101 9102 9103 9104
 ENTRYPOINT ["/usr/local/bin/devsmith"]
