@@ -530,6 +530,24 @@ func walkContract(t *testing.T, pl *platform) {
 		key = newKey
 	})
 
+	t.Run("patterns and analysis", func(t *testing.T) {
+		// Every signature the project sent has its pattern within 5 s (the
+		// analysis service mines them, its own process in a separate
+		// deployment).
+		ctx := context.Background()
+		require.Eventually(t, func() bool {
+			var unmined, all int
+			err := pl.db.QueryRow(ctx, `SELECT count(*) FILTER (WHERE s.pattern_id IS NULL), count(*)
+				FROM logs.pattern_signatures s JOIN logs.projects p ON p.id = s.project_id WHERE p.slug = $1`, slug).Scan(&unmined, &all)
+			return err == nil && all > 0 && unmined == 0
+		}, 5*time.Second, 20*time.Millisecond, "signatures without a pattern after 5 s")
+		r := pl.do(t, "POST", "/api/logs/analysis", map[string]any{"project": []string{slug}, "since": ts(-time.Hour)}, bearer(admin)).expect(t, 200)
+		require.Contains(t, r.JSON, "report")
+		pl.do(t, "POST", "/api/logs/analysis", map[string]any{"project": []string{"no-such-project"}}, bearer(admin)).
+			expectError(t, 404, "NOT_FOUND", "no-such-project")
+		pl.do(t, "POST", "/api/logs/analysis", map[string]any{}).expectError(t, 401, "UNAUTHENTICATED", "")
+	})
+
 	t.Run("retention drops an expired partition", func(t *testing.T) {
 		ctx := context.Background()
 		_, err := pl.db.Exec(ctx, `CREATE TABLE logs.entries_20200101 PARTITION OF logs.entries FOR VALUES FROM ('2020-01-01T00:00:00Z') TO ('2020-01-02T00:00:00Z')`)
