@@ -93,13 +93,13 @@ func (s *Service) lead(ctx context.Context) error {
 	defer s.leading.Store(false)
 
 	if _, err := conn.Exec(ctx, "LISTEN "+pgx.Identifier{logstore.JournalChannel}.Sanitize()); err != nil {
-		return s.stopped(ctx, fmt.Errorf("starting LISTEN: %w", err))
+		return unlessDone(ctx, fmt.Errorf("starting LISTEN: %w", err))
 	}
 	started := time.Now()
 	st := newMinerState(patterns.Config{MaxPatterns: s.cfg.MaxPatterns})
 	n, err := st.replay(ctx, conn, s.log)
 	if err != nil {
-		return s.stopped(ctx, err)
+		return unlessDone(ctx, err)
 	}
 	s.log.Info("pattern miner leading", zap.Int("replayed_signatures", n), zap.Int("projects", len(st.projects)),
 		zap.Duration("replay", time.Since(started)))
@@ -107,13 +107,13 @@ func (s *Service) lead(ctx context.Context) error {
 		passStart := time.Now()
 		n, err := st.mineChunk(ctx, conn, s.cfg.MineBatch, s.log)
 		if err != nil {
-			return s.stopped(ctx, err)
+			return unlessDone(ctx, err)
 		}
 		if n == s.cfg.MineBatch {
 			continue // more are waiting
 		}
 		if err := waitForCommits(ctx, conn, s.cfg.MineInterval); err != nil {
-			return s.stopped(ctx, err)
+			return unlessDone(ctx, err)
 		}
 		if !wait(ctx, minPass-time.Since(passStart)) {
 			return nil
@@ -122,8 +122,9 @@ func (s *Service) lead(ctx context.Context) error {
 	}
 }
 
-// stopped is lead's result for err: nil when ctx ended.
-func (s *Service) stopped(ctx context.Context, err error) error {
+// unlessDone is err, or nil once ctx has ended (the error is then the
+// stop itself).
+func unlessDone(ctx context.Context, err error) error {
 	if ctx.Err() != nil {
 		return nil
 	}
