@@ -39,6 +39,30 @@ func TestAllInOneMinesPatternsAndAnalyzes(t *testing.T) {
 	require.NoError(t, conn.QueryRow(ctx, `SELECT count(*) FROM logs.patterns WHERE merged_into IS NULL`).Scan(&patterns))
 	require.Equal(t, 1, patterns, `"patterns #<i>": one pattern`)
 
+	// Through the query service: every entry carries the pattern, the
+	// pattern filter returns exactly them, and the pattern is listed.
+	st, res, err = c.do("GET", "/api/logs/entries?project=mined&page_size=100", nil, session)
+	require.NoError(t, err)
+	require.Equal(t, http.StatusOK, st, "%v", res)
+	entries := res["entries"].([]any)
+	require.Len(t, entries, 20)
+	id := entries[0].(map[string]any)["pattern_id"].(string)
+	require.Len(t, id, 16)
+	for _, e := range entries {
+		require.Equal(t, id, e.(map[string]any)["pattern_id"])
+	}
+	st, res, err = c.do("GET", "/api/logs/entries?project=mined&pattern="+id, nil, session)
+	require.NoError(t, err)
+	require.Equal(t, http.StatusOK, st, "%v", res)
+	require.Len(t, res["entries"].([]any), 20)
+	st, res, err = c.do("GET", "/api/logs/patterns?project=mined", nil, session)
+	require.NoError(t, err)
+	require.Equal(t, http.StatusOK, st, "%v", res)
+	listed := res["patterns"].([]any)
+	require.Len(t, listed, 1)
+	require.Equal(t, id, listed[0].(map[string]any)["id"])
+	require.Equal(t, "patterns <id>", listed[0].(map[string]any)["template"])
+
 	st, res, err = c.do("POST", "/api/logs/analysis", map[string]any{"project": []string{"mined"}}, session)
 	require.NoError(t, err)
 	require.Equal(t, http.StatusOK, st, "%v", res)
