@@ -138,12 +138,16 @@ func ResolvePatterns(ctx context.Context, q Querier, entries []Entry) error {
 
 // membersSQL lists the (project, signature) pairs of patterns $2 in
 // projects $1: the signatures whose row points at the pattern (at its live
-// pattern when it was merged away), and unmined signatures equal to it.
+// pattern when it was merged away), and unmined signatures equal to it. An
+// id that is no pattern but a mined signature (an entry's provisional
+// pattern_id, read before its signature was mined into another pattern)
+// stands for its signature's pattern.
 const membersSQL = `WITH ids AS (SELECT DISTINCT unnest($2::bigint[]) AS id),
 live AS (
-	SELECT pj.id AS project_id, coalesce(p.merged_into, ids.id) AS id
+	SELECT pj.id AS project_id, coalesce(p.merged_into, p.id, g.pattern_id, ids.id) AS id
 	FROM unnest($1::bigint[]) AS pj(id) CROSS JOIN ids
 	LEFT JOIN logs.patterns p ON p.project_id = pj.id AND p.id = ids.id
+	LEFT JOIN logs.pattern_signatures g ON g.project_id = pj.id AND g.signature = ids.id
 )
 SELECT s.project_id, s.signature FROM logs.pattern_signatures s JOIN live ON s.project_id = live.project_id AND s.pattern_id = live.id
 UNION

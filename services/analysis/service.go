@@ -119,7 +119,8 @@ func (s *Service) AnalyzeLogs(ctx context.Context, req *logsv1.AnalyzeLogsReques
 // parseRequest resolves the project slugs against the caller's projects
 // (an unknown slug is NotFound for an admin, who may read every project,
 // and PermissionDenied for anyone else), and defaults and checks the
-// window: until defaults to now, since to an hour before until; since
+// window: until defaults to now (rounded up to the second), since to an
+// hour before until; since
 // must be before until, and the window at most MaxWindow.
 func (s *Service) parseRequest(ctx context.Context, req *logsv1.AnalyzeLogsRequest) (insights.Request, error) {
 	p := authn.FromContext(ctx)
@@ -164,7 +165,14 @@ func (s *Service) parseRequest(ctx context.Context, req *logsv1.AnalyzeLogsReque
 	slices.SortFunc(out.Projects, func(a, b insights.Project) int { return cmp.Compare(a.ID, b.ID) })
 	out.Projects = slices.Compact(out.Projects)
 
-	out.Until = s.now().UTC().Truncate(time.Microsecond)
+	// The default until is now rounded up to the next whole second, so
+	// that identical requests made within a second share one computation
+	// and its cached report (they are keyed by the window).
+	now := s.now().UTC()
+	out.Until = now.Truncate(time.Second)
+	if out.Until.Before(now) {
+		out.Until = out.Until.Add(time.Second)
+	}
 	if u := req.GetUntil(); u != nil {
 		if err := u.CheckValid(); err != nil {
 			return insights.Request{}, apierr.Invalidf("until is not a valid timestamp")

@@ -537,8 +537,11 @@ func TestPatternFilter(t *testing.T) {
 			func(k patternKey) bool { return k.id == patternC || k.id == patternU }},
 		{"a project", []string{"beta"}, []string{id(patternA)},
 			func(k patternKey) bool { return k.id == patternA && k.project == beta }},
-		{"a signature mapped into another pattern is no pattern", nil, []string{id(sigBob)},
-			func(patternKey) bool { return false }},
+		// An entry read before its signature was mined carried the
+		// signature as its pattern_id: that id still finds the pattern
+		// the signature joined, in the signature's project.
+		{"a mined signature's provisional id", nil, []string{id(sigBob)},
+			func(k patternKey) bool { return k.id == patternA && k.project == alpha }},
 		{"an unknown id", nil, []string{id(sigNew)},
 			func(patternKey) bool { return false }},
 	} {
