@@ -1,10 +1,14 @@
 package logstore
 
 import (
+	"bytes"
 	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	logsv1 "github.com/devsmith/logs/gen/devsmith/logs/v1"
 )
 
 // EntryColumns are the columns of logs.entries a reader selects, in the
@@ -46,4 +50,35 @@ func ScanEntry(row pgx.CollectableRow) (Entry, error) {
 	var e Entry
 	err := row.Scan(&e.ProjectID, &e.TS, &e.ID, &e.Service, &e.Level, &e.Message, &e.Context, &e.Signature)
 	return e, err
+}
+
+// Proto is the entry as the API returns it, in the project named slug; its
+// Pattern must be resolved (ResolvePatterns). The context goes out as the
+// jsonb's text as PostgreSQL writes it (pgx hands it over unchanged): every
+// digit of a number is kept.
+func (e *Entry) Proto(slug string) *logsv1.LogEntry {
+	return &logsv1.LogEntry{
+		Id:          e.ID,
+		ProjectSlug: slug,
+		ServiceName: e.Service,
+		Timestamp:   timestamppb.New(e.TS),
+		Level:       e.Level.String(),
+		Message:     e.Message,
+		ContextJson: ContextJSON(e.Context),
+		PatternId:   FormatPatternID(e.Pattern),
+	}
+}
+
+// ContextJSON is a stored context as the text of a JSON object, unchanged
+// when it is one. Ingestion only stores objects; any other value is kept
+// under "_value" so that clients always get an object.
+func ContextJSON(stored []byte) string {
+	switch t := bytes.TrimSpace(stored); {
+	case len(t) == 0 || string(t) == "null":
+		return "{}"
+	case t[0] == '{':
+		return string(stored)
+	default:
+		return `{"_value": ` + string(t) + "}"
+	}
 }

@@ -26,9 +26,13 @@
 //     the client sent none. Keys starting with '_' may be the server's own
 //     (an original level or timestamp it could not read, truncation marks).
 //   - received_at: when the server received the batch.
+//   - signature: the hash of the message's masked tokens (package
+//     signature), which names the entry's pattern (patterns.go); 0 for
+//     entries stored before migration 0004.
 //
-// EntryColumns and ScanEntry are how a reader selects and reads a row;
-// Columns is every column in table order, how a writer supplies one.
+// EntryColumns and ScanEntry are how a reader selects and reads a row,
+// Entry.Proto how it hands one to a client; Columns is every column in
+// table order, how a writer supplies one.
 //
 // # logs.entry_rollups
 //

@@ -1,47 +1,14 @@
 package query
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 
 	"github.com/jackc/pgx/v5"
-	"google.golang.org/protobuf/types/known/timestamppb"
 
 	logsv1 "github.com/devsmith/logs/gen/devsmith/logs/v1"
 	"github.com/devsmith/logs/internal/logstore"
 )
-
-// entryProto converts an entry whose pattern is resolved
-// (logstore.ResolvePatterns); slugs names the projects. The context goes
-// out as the jsonb's text as PostgreSQL writes it (pgx hands it over
-// unchanged): every digit of a number is kept.
-func entryProto(r *logstore.Entry, slugs map[int64]string) *logsv1.LogEntry {
-	return &logsv1.LogEntry{
-		Id:          r.ID,
-		ProjectSlug: slugs[r.ProjectID],
-		ServiceName: r.Service,
-		Timestamp:   timestamppb.New(r.TS),
-		Level:       r.Level.String(),
-		Message:     r.Message,
-		ContextJson: contextJSON(r.Context),
-		PatternId:   logstore.FormatPatternID(r.Pattern),
-	}
-}
-
-// contextJSON is the stored context as the text of a JSON object, unchanged
-// when it is one. Ingestion only stores objects; any other value is kept
-// under "_value" so that clients always get an object.
-func contextJSON(stored []byte) string {
-	switch t := bytes.TrimSpace(stored); {
-	case len(t) == 0 || string(t) == "null":
-		return "{}"
-	case t[0] == '{':
-		return string(stored)
-	default:
-		return `{"_value": ` + string(t) + "}"
-	}
-}
 
 // ListEntries returns a page of matching entries, newest first.
 func (s *Service) ListEntries(ctx context.Context, req *logsv1.ListEntriesRequest) (*logsv1.ListEntriesResponse, error) {
@@ -118,7 +85,7 @@ func (s *Service) ListEntries(ctx context.Context, req *logsv1.ListEntriesReques
 		res.NextPageToken = encodeToken(cursor{ts: last.TS, id: last.ID}, hash)
 	}
 	for i := range rows {
-		res.Entries = append(res.Entries, entryProto(&rows[i], f.slugs))
+		res.Entries = append(res.Entries, rows[i].Proto(f.slugs[rows[i].ProjectID]))
 	}
 	res.TotalSize = total
 	if f.q != "" {

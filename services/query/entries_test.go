@@ -11,6 +11,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	logsv1 "github.com/devsmith/logs/gen/devsmith/logs/v1"
+	"github.com/devsmith/logs/internal/logstore"
 )
 
 var day = time.Date(2026, 3, 10, 0, 0, 0, 0, time.UTC)
@@ -174,7 +175,7 @@ func TestContextJSONIsAlwaysAnObject(t *testing.T) {
 		`7`:        `{"_value": 7}`,
 		`"text"`:   `{"_value": "text"}`,
 	} {
-		require.Equal(t, want, contextJSON([]byte(stored)), "stored %q", stored)
+		require.Equal(t, want, logstore.ContextJSON([]byte(stored)), "stored %q", stored)
 	}
 }
 

@@ -128,7 +128,7 @@ func (s *Service) ListPatterns(ctx context.Context, req *logsv1.ListPatternsRequ
 	for i := range examples {
 		e := &examples[i]
 		if pb := byKey[patternKey{e.ProjectID, e.Pattern}]; pb != nil && len(pb.Examples) < patternExamples {
-			pb.Examples = append(pb.Examples, entryProto(e, f.slugs))
+			pb.Examples = append(pb.Examples, e.Proto(f.slugs[e.ProjectID]))
 		}
 	}
 	if more {

@@ -152,7 +152,7 @@ func (s *Service) deliver(ctx context.Context, stream logsv1.QueryService_TailEn
 			if !sent.add(rows[i].ID) {
 				continue
 			}
-			if err := stream.Send(&logsv1.TailEntriesResponse{Entry: entryProto(&rows[i], f.slugs), ResumeToken: it.token}); err != nil {
+			if err := stream.Send(&logsv1.TailEntriesResponse{Entry: rows[i].Proto(f.slugs[rows[i].ProjectID]), ResumeToken: it.token}); err != nil {
 				return fmt.Errorf("sending tail entry: %w", err)
 			}
 		}

@@ -1,7 +1,6 @@
 package insights
 
 import (
-	"bytes"
 	"cmp"
 	"context"
 	"errors"
@@ -364,36 +363,12 @@ func readExamples(ctx context.Context, db *pgxpool.Pool, items []*exampleItem, s
 	}
 	for i := range entries {
 		it := items[owners[i]]
-		pe := toProto(&entries[i], slugs)
+		pe := entries[i].Proto(slugs[entries[i].ProjectID])
 		for _, dst := range it.into {
 			*dst = append(*dst, pe)
 		}
 	}
 	return nil
-}
-
-// toProto converts an entry. The context goes out as the jsonb's text, an
-// object (ingestion stores only objects; anything else is kept under
-// "_value", as the query service does).
-func toProto(e *logstore.Entry, slugs map[int64]string) *logsv1.LogEntry {
-	ctxJSON := "{}"
-	switch t := bytes.TrimSpace(e.Context); {
-	case len(t) == 0 || string(t) == "null":
-	case t[0] == '{':
-		ctxJSON = string(t)
-	default:
-		ctxJSON = `{"_value": ` + string(t) + "}"
-	}
-	return &logsv1.LogEntry{
-		Id:          e.ID,
-		ProjectSlug: slugs[e.ProjectID],
-		ServiceName: e.Service,
-		Timestamp:   timestamppb.New(e.TS),
-		Level:       e.Level.String(),
-		Message:     e.Message,
-		ContextJson: ctxJSON,
-		PatternId:   logstore.FormatPatternID(e.Pattern),
-	}
 }
 
 // compute runs one analysis under ctx (which carries the timeout). Every
