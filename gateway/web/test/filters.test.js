@@ -6,7 +6,10 @@ import {
   emptyFilters,
   filtersToSearch,
   fromLocalInput,
+  normalizePatterns,
   parseFilters,
+  patternListParams,
+  patternSearch,
   queryParams,
   resolveWindow,
   sameFilters,
@@ -30,6 +33,8 @@ test('every filter survives the URL round trip', () => {
     { ...emptyFilters(), range: CUSTOM, since: '2025-11-11T20:00:00.000Z', until: null },
     { ...emptyFilters(), range: CUSTOM, since: null, until: '2025-11-11T20:00:00.000Z' },
     { ...emptyFilters(), projects: ['a&b=c', 'ü ñ'], q: '<script>&"\'%' },
+    { ...emptyFilters(), projects: ['shop'], patterns: ['00000000deadbeef', 'ffffffffffffffff'] },
+    { ...emptyFilters(), view: 'patterns', levels: ['ERROR'] },
   ];
   for (const f of cases) {
     const s = filtersToSearch(f);
@@ -98,6 +103,38 @@ test('API parameters carry every filter; the tail leaves out the time range', ()
   );
   assert.equal(tailParams(f).toString(), 'project=shop&project=api&service=web&level=ERROR&level=FATAL&q=boom');
   assert.equal(queryParams(emptyFilters(), { since: null, until: null }).toString(), '');
+});
+
+test('pattern ids are kept as 16 lower-case hex digits; anything else is dropped', () => {
+  assert.deepEqual(normalizePatterns(['DEADBEEF', '00000000deadbeef', 'abc', 'xyz', '', '1'.repeat(17), ' 0f ']), [
+    '00000000deadbeef',
+    '0000000000000abc',
+    '000000000000000f',
+  ]);
+  const f = parseFilters('?pattern=DeadBeef&pattern=nothex&view=bogus');
+  assert.deepEqual(f.patterns, ['00000000deadbeef']);
+  assert.equal(f.view, 'entries', 'an unknown tab falls back to the entries');
+  assert.equal(filtersToSearch(f), '?pattern=00000000deadbeef');
+});
+
+test('the pattern filter goes to entries, stats and tail, not to the pattern list', () => {
+  const f = parseFilters('?project=shop&level=ERROR&pattern=00000000000000aa&pattern=00000000000000bb&q=x');
+  const win = { since: '2025-11-11T19:45:00.000Z', until: '2025-11-11T20:45:00.000Z' };
+  assert.deepEqual(queryParams(f, win).getAll('pattern'), ['00000000000000aa', '00000000000000bb']);
+  assert.deepEqual(tailParams(f).getAll('pattern'), ['00000000000000aa', '00000000000000bb']);
+  const list = patternListParams(f, win);
+  assert.deepEqual(list.getAll('pattern'), []);
+  assert.equal(list.toString(), 'project=shop&level=ERROR&since=2025-11-11T19%3A45%3A00.000Z&until=2025-11-11T20%3A45%3A00.000Z&q=x');
+});
+
+test('a pattern links to its project and entries over the window it was found in', () => {
+  const s = patternSearch('shop', '00000000000000AA', { since: '2025-11-11T19:45:00Z', until: '2025-11-11T20:45:00Z' });
+  assert.equal(s, '?project=shop&pattern=00000000000000aa&since=2025-11-11T19%3A45%3A00.000Z&until=2025-11-11T20%3A45%3A00.000Z');
+  const f = parseFilters(s);
+  assert.deepEqual(f.projects, ['shop']);
+  assert.deepEqual(f.patterns, ['00000000000000aa']);
+  assert.equal(f.range, CUSTOM);
+  assert.equal(patternSearch('shop', 'ab', null), '?project=shop&pattern=00000000000000ab');
 });
 
 test('datetime-local values round trip through ISO instants', () => {

@@ -14,6 +14,10 @@ export const PRESET_LABELS = { '15m': 'Last 15 minutes', '1h': 'Last hour', '24h
 export const DEFAULT_RANGE = '24h';
 export const CUSTOM = 'custom';
 
+// The tabs of the Logs page; 'entries' is the default and left out of the URL.
+export const VIEWS = ['entries', 'patterns'];
+export const DEFAULT_VIEW = 'entries';
+
 // Query-string limits: a hand-edited URL can never make the page hold or
 // send an unbounded number of values.
 const MAX_VALUES = 200;
@@ -21,7 +25,7 @@ const MAX_Q = 1000;
 
 /** The filters when the URL says nothing. */
 export function emptyFilters() {
-  return { projects: [], services: [], levels: [], range: DEFAULT_RANGE, since: null, until: null, q: '', live: false };
+  return { projects: [], services: [], levels: [], patterns: [], range: DEFAULT_RANGE, since: null, until: null, q: '', live: false, view: DEFAULT_VIEW };
 }
 
 function uniq(values) {
@@ -43,6 +47,19 @@ export function normalizeLevels(values) {
   return LEVELS.filter((l) => want.has(l));
 }
 
+/**
+ * Pattern ids (LogEntry.pattern_id: 1 to 16 hex digits, either case) in
+ * their canonical form, 16 lower-case digits; anything else is dropped.
+ */
+export function normalizePatterns(values) {
+  const out = [];
+  for (const v of values) {
+    const s = String(v).trim().toLowerCase();
+    if (/^[0-9a-f]{1,16}$/.test(s)) out.push(s.padStart(16, '0'));
+  }
+  return uniq(out);
+}
+
 /** A valid ISO 8601 instant as the canonical toISOString() text, or null. */
 export function normalizeInstant(text) {
   if (text == null || text === '') return null;
@@ -61,8 +78,10 @@ export function parseFilters(search) {
   f.projects = uniq(p.getAll('project'));
   f.services = uniq(p.getAll('service'));
   f.levels = normalizeLevels(p.getAll('level'));
+  f.patterns = normalizePatterns(p.getAll('pattern'));
   f.q = (p.get('q') || '').slice(0, MAX_Q);
   f.live = p.get('live') === '1';
+  f.view = VIEWS.includes(p.get('view')) ? p.get('view') : DEFAULT_VIEW;
   const since = normalizeInstant(p.get('since'));
   const until = normalizeInstant(p.get('until'));
   if (since || until) {
@@ -88,6 +107,7 @@ export function filtersToSearch(f) {
   for (const v of f.projects || []) p.append('project', v);
   for (const v of f.services || []) p.append('service', v);
   for (const v of normalizeLevels(f.levels || [])) p.append('level', v);
+  for (const v of normalizePatterns(f.patterns || [])) p.append('pattern', v);
   if (f.range === CUSTOM) {
     if (f.since) p.set('since', f.since);
     if (f.until) p.set('until', f.until);
@@ -96,6 +116,7 @@ export function filtersToSearch(f) {
   }
   if (f.q) p.set('q', f.q);
   if (f.live) p.set('live', '1');
+  if (f.view && f.view !== DEFAULT_VIEW && VIEWS.includes(f.view)) p.set('view', f.view);
   const s = p.toString();
   return s ? '?' + s : '';
 }
@@ -127,6 +148,16 @@ export function resolveWindow(f, now) {
 
 /** Parameters shared by /api/logs/entries and /api/logs/stats. */
 export function queryParams(f, win) {
+  const p = patternListParams(f, win);
+  for (const v of f.patterns || []) p.append('pattern', v);
+  return p;
+}
+
+/**
+ * Parameters of /api/logs/patterns: those of the entries without the
+ * pattern filter (the list is of patterns; it has none).
+ */
+export function patternListParams(f, win) {
   const p = new URLSearchParams();
   for (const v of f.projects) p.append('project', v);
   for (const v of f.services) p.append('service', v);
@@ -143,8 +174,23 @@ export function tailParams(f) {
   for (const v of f.projects) p.append('project', v);
   for (const v of f.services) p.append('service', v);
   for (const v of f.levels) p.append('level', v);
+  for (const v of f.patterns || []) p.append('pattern', v);
   if (f.q) p.set('q', f.q);
   return p;
+}
+
+/**
+ * The query string of the entries of one pattern of a project over a
+ * window ({since, until}, ISO): where a pattern links to.
+ */
+export function patternSearch(projectSlug, patternId, win) {
+  const f = { ...emptyFilters(), projects: projectSlug ? [projectSlug] : [], patterns: [patternId] };
+  if (win && (win.since || win.until)) {
+    f.range = CUSTOM;
+    f.since = normalizeInstant(win.since);
+    f.until = normalizeInstant(win.until);
+  }
+  return filtersToSearch(f);
 }
 
 /** "2025-11-11T21:45" in local time, for <input type="datetime-local">. */
