@@ -3,17 +3,26 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { api, ApiError, isAbort } from '../api.js';
 import { useAsync } from '../hooks.js';
-import { queryParams, tailParams } from '../lib/filters.js';
+import { filtersToSearch, queryParams, tailParams } from '../lib/filters.js';
 import { countLabel, formatLocal, formatNumber, formatUTC, prettyJSON } from '../lib/format.js';
 import { parseJSON } from '../lib/json.js';
 import { TailBuffer, TAIL_CAP } from '../lib/tailbuffer.js';
+import { Link } from '../router.jsx';
 import { Button, CopyButton, InlineError, Spinner } from './ui.jsx';
 
 export const PAGE_SIZE = 100;
 const MAX_PAGES_REMEMBERED = 500; // Previous reaches this far back; First always works
 const TAIL_CONNECT_TIMEOUT_MS = 15000;
 
-function EntryRow({ e, open, onToggle }) {
+/**
+ * The link of an entry's pattern: the same view narrowed to the entry's
+ * project and pattern.
+ */
+function patternHref(filters, e) {
+  return '/' + filtersToSearch({ ...filters, projects: [e.project_slug], patterns: [e.pattern_id], view: 'entries' });
+}
+
+function EntryRow({ e, open, onToggle, filters }) {
   const detailId = `entry-${e.id}`;
   return (
     <>
@@ -48,6 +57,17 @@ function EntryRow({ e, open, onToggle }) {
               <dd>{formatUTC(e.timestamp)}</dd>
               <dt>Entry</dt>
               <dd>#{e.id}</dd>
+              {e.pattern_id && (
+                <>
+                  <dt>Pattern</dt>
+                  <dd>
+                    <Link href={patternHref(filters, e)} data-testid="entry-pattern" title="Show every entry of this pattern">
+                      {e.pattern_id}
+                    </Link>{' '}
+                    <span class="muted">(entries of this pattern)</span>
+                  </dd>
+                </>
+              )}
             </dl>
             <div class="detail-msg">{e.message}</div>
             <div class="detail-head">
@@ -63,7 +83,7 @@ function EntryRow({ e, open, onToggle }) {
   );
 }
 
-export function EntriesTable({ entries, scrollRef, onScroll, busy }) {
+export function EntriesTable({ entries, scrollRef, onScroll, busy, filters }) {
   const [expanded, setExpanded] = useState(() => new Set());
   // Forget expansions of rows no longer shown, so the set stays bounded.
   useEffect(() => {
@@ -96,7 +116,7 @@ export function EntriesTable({ entries, scrollRef, onScroll, busy }) {
         </thead>
         <tbody>
           {entries.map((e) => (
-            <EntryRow key={e.id} e={e} open={expanded.has(e.id)} onToggle={toggle} />
+            <EntryRow key={e.id} e={e} open={expanded.has(e.id)} onToggle={toggle} filters={filters} />
           ))}
         </tbody>
       </table>
@@ -175,7 +195,7 @@ export function PagedEntries({ filters, win }) {
       {data && entries.length === 0 && !res.error && (
         <p class="empty">No entries match these filters in this time range. Widen the range, clear filters, or turn on Live tail.</p>
       )}
-      {entries.length > 0 && <EntriesTable entries={entries} scrollRef={scrollRef} busy={res.loading} />}
+      {entries.length > 0 && <EntriesTable entries={entries} scrollRef={scrollRef} busy={res.loading} filters={filters} />}
       {entries.length > 20 && pager('bottom')}
     </section>
   );
@@ -357,7 +377,7 @@ export function LiveEntries({ filters, win }) {
       <InlineError title="Live tail failed." error={error} onRetry={() => setAttempt((a) => a + 1)} busy={status === 'connecting'} />
       <InlineError title="Could not load the latest entries." error={seedError} onRetry={() => setAttempt((a) => a + 1)} />
       {buf.rows.length === 0 && status !== 'stopped' && <p class="empty">Waiting for entries that match these filters…</p>}
-      {buf.rows.length > 0 && <EntriesTable entries={buf.rows} scrollRef={scrollRef} onScroll={onScroll} />}
+      {buf.rows.length > 0 && <EntriesTable entries={buf.rows} scrollRef={scrollRef} onScroll={onScroll} filters={filters} />}
     </section>
   );
 }

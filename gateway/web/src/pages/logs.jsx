@@ -1,5 +1,6 @@
 // The Logs page (home): filters kept in the URL, tiles and histogram for
-// the range, and the entries, paged or live.
+// the range, the Insights panel, and two tabs: the entries (paged or live)
+// and their patterns.
 import { useEffect, useMemo, useState } from 'preact/hooks';
 import { api } from '../api.js';
 import { useAsync } from '../hooks.js';
@@ -20,14 +21,16 @@ import { formatLocal, formatNumber, formatRate, formatUTC } from '../lib/format.
 import { Button, InlineError, MultiSelect, Spinner } from '../components/ui.jsx';
 import { Histogram } from '../components/histogram.jsx';
 import { LiveEntries, PagedEntries } from '../components/entries.jsx';
+import { InsightsPanel } from '../components/insights.jsx';
+import { PatternsPanel } from '../components/patterns.jsx';
 
 const STATS_REFRESH_MS = 30000;
 
 export function LogsPage() {
   const loc = useLocation();
   const filters = useMemo(() => parseFilters(loc.search), [loc.search]);
-  // The view without the live switch: changing it starts over.
-  const viewKey = filtersToSearch({ ...filters, live: false });
+  // The view without the live switch and the tab: changing it starts over.
+  const viewKey = filtersToSearch({ ...filters, live: false, view: 'entries' });
   const [refresh, setRefresh] = useState(0);
   // The concrete window, fixed once per view so every page and the stats
   // share it (a page token is only valid with the filters it came from).
@@ -51,12 +54,58 @@ export function LogsPage() {
       </div>
       <FilterBar filters={filters} update={update} onRefresh={() => setRefresh((r) => r + 1)} />
       <StatsPanel filters={filters} win={statsWin} update={update} />
-      {filters.live ? (
-        <LiveEntries key={`live|${viewKey}|${refresh}`} filters={filters} win={win} />
-      ) : (
-        <PagedEntries key={`${viewKey}|${refresh}|${win.since}|${win.until}`} filters={filters} win={win} />
-      )}
+      <InsightsPanel filters={filters} win={win} />
+      <Tabs view={filters.view} onView={(v) => update({ view: v })} />
+      <div role="tabpanel" id={`panel-${filters.view}`} aria-labelledby={`tab-${filters.view}`}>
+        {filters.view === 'patterns' ? (
+          <PatternsPanel
+            key={`${viewKey}|${refresh}|${win.since}|${win.until}`}
+            filters={filters}
+            win={win}
+            onPick={(p) => update({ projects: [p.project_slug], patterns: [p.id], view: 'entries' })}
+          />
+        ) : filters.live ? (
+          <LiveEntries key={`live|${viewKey}|${refresh}`} filters={filters} win={win} />
+        ) : (
+          <PagedEntries key={`${viewKey}|${refresh}|${win.since}|${win.until}`} filters={filters} win={win} />
+        )}
+      </div>
     </>
+  );
+}
+
+const TABS = [
+  { id: 'entries', label: 'Entries' },
+  { id: 'patterns', label: 'Patterns' },
+];
+
+function Tabs({ view, onView }) {
+  const key = (e) => {
+    if (e.key !== 'ArrowLeft' && e.key !== 'ArrowRight') return;
+    e.preventDefault();
+    const i = TABS.findIndex((t) => t.id === view);
+    const next = TABS[(i + (e.key === 'ArrowRight' ? 1 : TABS.length - 1)) % TABS.length];
+    onView(next.id);
+    document.getElementById(`tab-${next.id}`)?.focus();
+  };
+  return (
+    <div class="tabs logs-tabs" role="tablist" aria-label="Entries or patterns" onKeyDown={key}>
+      {TABS.map((t) => (
+        <button
+          key={t.id}
+          id={`tab-${t.id}`}
+          type="button"
+          role="tab"
+          aria-selected={view === t.id ? 'true' : 'false'}
+          aria-controls={`panel-${t.id}`}
+          tabIndex={view === t.id ? 0 : -1}
+          class={`tab${view === t.id ? ' on' : ''}`}
+          onClick={() => onView(t.id)}
+        >
+          {t.label}
+        </button>
+      ))}
+    </div>
   );
 }
 
@@ -153,6 +202,22 @@ function FilterBar({ filters, update, onRefresh }) {
             </label>
           ))}
         </fieldset>
+        {filters.patterns.map((id) => (
+          <span key={id} class="filter-chip" data-testid="pattern-chip">
+            <span>
+              Pattern <span class="mono">{id}</span>
+            </span>
+            <button
+              type="button"
+              class="chip-remove"
+              aria-label={`Remove the filter on pattern ${id}`}
+              title="Remove this filter"
+              onClick={() => update({ patterns: filters.patterns.filter((x) => x !== id) })}
+            >
+              ×
+            </button>
+          </span>
+        ))}
       </div>
       <div class="filter-row">
         <fieldset class="ranges">
@@ -214,8 +279,8 @@ function FilterBar({ filters, update, onRefresh }) {
         <Button class="small" onClick={onRefresh} title="Run the query again (moves a relative range to now)">
           Refresh
         </Button>
-        {filtersToSearch({ ...filters, live: false }) !== '' && (
-          <Button class="small link" onClick={() => update({ projects: [], services: [], levels: [], q: '', range: '24h', since: null, until: null })}>
+        {filtersToSearch({ ...filters, live: false, view: 'entries' }) !== '' && (
+          <Button class="small link" onClick={() => update({ projects: [], services: [], levels: [], patterns: [], q: '', range: '24h', since: null, until: null })}>
             Reset filters
           </Button>
         )}
