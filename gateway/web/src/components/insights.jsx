@@ -13,6 +13,11 @@ import { Button, Spinner } from './ui.jsx';
 
 const EXAMPLES_SHOWN = 3;
 
+/** Brings the entries (where a pattern link leads) into view after the navigation renders. */
+export function showEntries() {
+  requestAnimationFrame(() => document.getElementById('tab-entries')?.scrollIntoView({ block: 'start' }));
+}
+
 export function InsightsPanel({ filters, win }) {
   const guardRef = useRef(null);
   if (!guardRef.current) guardRef.current = new SingleFlight();
@@ -21,6 +26,7 @@ export function InsightsPanel({ filters, win }) {
   // while a new one runs or after one fails.
   const [state, setState] = useState({ status: 'idle', started: 0, result: null, scope: null, error: null });
   const [now, setNow] = useState(0);
+  const [hidden, setHidden] = useState(false);
   const mounted = useRef(true);
   useEffect(() => {
     mounted.current = true;
@@ -79,6 +85,11 @@ export function InsightsPanel({ filters, win }) {
             Cancel
           </Button>
         )}
+        {state.result && (
+          <Button class="small link" aria-expanded={hidden ? 'false' : 'true'} onClick={() => setHidden((h) => !h)}>
+            {hidden ? 'Show report' : 'Hide report'}
+          </Button>
+        )}
       </div>
       {running && (
         <div class="analysis-progress" role="status" data-testid="analysis-progress">
@@ -101,7 +112,7 @@ export function InsightsPanel({ filters, win }) {
           </span>
         </div>
       )}
-      {state.result && <Report result={state.result} scope={state.scope} stale={running} />}
+      {state.result && !hidden && <Report result={state.result} scope={state.scope} stale={running} />}
     </section>
   );
 }
@@ -157,7 +168,7 @@ function PatternFinding({ it, kind, win }) {
     <>
       <div class="finding-head">
         <span class="finding-count">{formatNumber(it.count)}</span>
-        <Link href={href} class="template" data-testid="finding-pattern" title="Show the entries of this pattern">
+        <Link href={href} class="template" data-testid="finding-pattern" title="Show the entries of this pattern" onClick={showEntries}>
           {it.template}
         </Link>
       </div>

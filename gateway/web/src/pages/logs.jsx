@@ -21,7 +21,7 @@ import { formatLocal, formatNumber, formatRate, formatUTC } from '../lib/format.
 import { Button, InlineError, MultiSelect, Spinner } from '../components/ui.jsx';
 import { Histogram } from '../components/histogram.jsx';
 import { LiveEntries, PagedEntries } from '../components/entries.jsx';
-import { InsightsPanel } from '../components/insights.jsx';
+import { InsightsPanel, showEntries } from '../components/insights.jsx';
 import { PatternsPanel } from '../components/patterns.jsx';
 
 const STATS_REFRESH_MS = 30000;
@@ -62,7 +62,10 @@ export function LogsPage() {
             key={`${viewKey}|${refresh}|${win.since}|${win.until}`}
             filters={filters}
             win={win}
-            onPick={(p) => update({ projects: [p.project_slug], patterns: [p.id], view: 'entries' })}
+            onPick={(p) => {
+              update({ projects: [p.project_slug], patterns: [p.id], view: 'entries' });
+              showEntries();
+            }}
           />
         ) : filters.live ? (
           <LiveEntries key={`live|${viewKey}|${refresh}`} filters={filters} win={win} />
