@@ -80,6 +80,7 @@ export async function startPlatform({ admin = true, name = 'platform' } = {}) {
         DEVSMITH_PROJECTS_ADDR: '127.0.0.1:0',
         DEVSMITH_INGESTION_ADDR: '127.0.0.1:0',
         DEVSMITH_QUERY_ADDR: '127.0.0.1:0',
+        DEVSMITH_ANALYSIS_ADDR: '127.0.0.1:0',
         DEVSMITH_SHUTDOWN_DRAIN_DELAY: '0',
         DEVSMITH_ADMIN_EMAIL: admin ? ADMIN.email : '',
         DEVSMITH_ADMIN_PASSWORD: admin ? ADMIN.password : '',

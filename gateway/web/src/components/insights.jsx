@@ -92,9 +92,13 @@ export function InsightsPanel({ filters, win }) {
         )}
       </div>
       {running && (
-        <div class="analysis-progress" role="status" data-testid="analysis-progress">
+        <div class="analysis-progress" data-testid="analysis-progress">
           <progress aria-label="Analysis running" />
-          <span>
+          {/* Announced once; the ticking seconds are for the eyes only. */}
+          <span role="status" class="sr-only">
+            Analyzing
+          </span>
+          <span aria-hidden="true">
             Analyzing… {formatElapsed(elapsed)} (the server stops at its time limit, 60 s by default)
           </span>
         </div>

@@ -51,6 +51,8 @@ export function PatternsPanel({ filters, win, onPick }) {
   const list = usePages(path, 'patterns', PATTERNS_PAGE_SIZE);
   const bucketSeconds = list.data ? Number(list.data.bucket_seconds) || 0 : 0;
   const several = filters.projects.length !== 1;
+  // The list ignores the pattern filter; the patterns it names are marked.
+  const filtered = new Set(filters.patterns);
   return (
     <section class="entries-panel" aria-label="Patterns" aria-busy={list.loading ? 'true' : 'false'}>
       <div class="pager">
@@ -84,7 +86,7 @@ export function PatternsPanel({ filters, win, onPick }) {
             </thead>
             <tbody>
               {list.items.map((p) => (
-                <tr key={`${p.project_slug}/${p.id}`} data-pattern={p.id} data-project={p.project_slug}>
+                <tr key={`${p.project_slug}/${p.id}`} class={filtered.has(p.id) ? 'on' : undefined} data-pattern={p.id} data-project={p.project_slug}>
                   <td class="num strong" data-testid="pattern-count">{formatNumber(p.count)}</td>
                   <td class="c-template">
                     <button type="button" class="pattern-link" onClick={() => onPick(p)} title={`Show the entries of pattern ${p.id}`} data-testid="pattern-template">
