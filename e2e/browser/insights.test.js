@@ -69,14 +69,23 @@ async function expectCount(want, timeout = 10_000) {
 async function holdAnalysis() {
   let release;
   const held = new Promise((r) => (release = r));
-  await page.route('**/api/logs/analysis', async (route) => {
+  const hold = async (route) => {
     await held;
-    await route.continue().catch(() => {}); // cancelled meanwhile
-  });
+    await route.fallback().catch(() => {}); // on to the server, unless cancelled meanwhile
+  };
+  await page.route('**/api/logs/analysis', hold);
   return async () => {
     release();
-    await page.unroute('**/api/logs/analysis');
+    await page.unroute('**/api/logs/analysis', hold);
   };
+}
+
+/** Waits for the analysis to end, and fails with the page's message when it failed. */
+async function reportOrFailure() {
+  const done = page.locator('[data-testid=report], [data-testid=analysis-error]');
+  await done.first().waitFor({ timeout: 70_000 });
+  const failure = page.getByTestId('analysis-error');
+  if (await failure.count()) assert.fail(`the analysis failed: ${await failure.innerText()}`);
 }
 
 /** The time one evaluate() round trip takes, and one animation frame. */
@@ -247,8 +256,7 @@ describe('patterns and insights', { timeout: 600_000 }, () => {
     } finally {
       await release();
     }
-    const report = page.getByTestId('report');
-    await report.waitFor({ timeout: 70_000 });
+    await reportOrFailure();
     await eventually(async () => assert.equal(await analyze().isDisabled(), false));
     page.off('request', onRequest);
     assert.equal(posts.length, 1, 'exactly one POST /api/logs/analysis');
