@@ -149,6 +149,11 @@ func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\
 
 // field appends the tokens of one whitespace-separated field.
 func field(f string, dst []string) []string {
+	// A word of letters only is one literal token (no punctuation to peel
+	// or split at, no variable): most fields, decided in one pass.
+	if allLetters(f) {
+		return append(dst, f)
+	}
 	// A bracketed IPv6 address with a port is an address, not brackets.
 	if f[0] == '[' && isIPv6(f) {
 		return append(dst, PlaceIP)
@@ -167,7 +172,9 @@ func field(f string, dst []string) []string {
 	}
 	core := f[lead:trail]
 	if core != "" {
-		if p := classify(core); p != "" {
+		if allLetters(core) {
+			dst = append(dst, core) // what classify and splitCore make of it
+		} else if p := classify(core); p != "" {
 			dst = append(dst, p)
 		} else {
 			dst = splitCore(core, dst)
@@ -246,29 +253,51 @@ func IsPunct(t string) bool {
 // classify returns the placeholder for a token that is a variable as a whole,
 // or "" when it is not recognised as one.
 func classify(s string) string {
+	// One pass tells which kinds s could be; only those are tried, in the
+	// order below. Each condition is necessary for its kind, so the
+	// outcome is that of trying every kind in turn.
+	var digit, colon, dot, at, slash bool
+	letters := true
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case isLetter(c):
+			continue
+		case isDigit(c):
+			digit = true
+		case c == ':':
+			colon = true
+		case c == '.':
+			dot = true
+		case c == '@':
+			at = true
+		case c == '/':
+			slash = true
+		}
+		letters = false
+	}
 	// A word of letters only is no variable (every placeholder needs a
-	// digit or punctuation): the common case, decided in one pass.
-	if allLetters(s) {
+	// digit or punctuation): the common case.
+	if letters {
 		return ""
 	}
 	switch {
-	case isUUID(s):
+	case len(s) == 36 && isUUID(s):
 		return PlaceUUID
-	case isURL(s):
+	case colon && slash && isURL(s):
 		return PlaceURL
-	case isIPv4(s) || isIPv6(s):
+	case (digit && dot && isIPv4(s)) || (colon && isIPv6(s)):
 		return PlaceIP
-	case isEmail(s):
+	case at && isEmail(s):
 		return PlaceEmail
 	case isPath(s):
 		return PlacePath
-	case isNumber(s):
+	case digit && isNumber(s):
 		return PlaceNum
-	case isDuration(s):
+	case (digit || dot) && isDuration(s):
 		return PlaceDuration
-	case isTime(s):
+	case digit && isTime(s):
 		return PlaceTime
-	case isHex(s):
+	case digit && isHex(s):
 		return PlaceHex
 	}
 	return ""
