@@ -11,9 +11,9 @@
 -- default rewrites nothing.
 ALTER TABLE logs.entries ADD COLUMN signature bigint NOT NULL DEFAULT 0;
 
--- One row per distinct signature of a project, inserted (ON CONFLICT DO
--- NOTHING) in the transaction that writes its first entry, so a committed
--- entry's signature always has its row. pattern_id is NULL until the
+-- One row per distinct signature of a project, inserted in the transaction
+-- that writes its first entry, so a committed entry's signature always has
+-- its row. pattern_id is NULL until the
 -- analysis service has mined the row's message; mined_seq is the order it
 -- was mined in, which a restarting miner replays to rebuild the same
 -- patterns.
@@ -21,7 +21,7 @@ CREATE TABLE logs.pattern_signatures (
     project_id bigint      NOT NULL,
     signature  bigint      NOT NULL,
     message    text        NOT NULL,             -- the first message seen with this signature
-    first_seen timestamptz NOT NULL,             -- ts of that entry
+    first_seen timestamptz NOT NULL,             -- the oldest ts written with it
     created_at timestamptz NOT NULL DEFAULT now(),
     pattern_id bigint,                            -- the live pattern; NULL until mined
     mined_seq  bigint,

@@ -61,8 +61,9 @@ type Rollups struct {
 }
 
 // committedSQL adds the rollups ($1..$5), inserts the journal rows
-// ($6..$10) and the signatures' rows that do not exist yet ($11..$14), and
-// notifies, in one statement. Rollup and signature rows are locked in key
+// ($6..$10) and the signatures' rows that do not exist yet ($11..$14; an
+// existing row takes an earlier first_seen, so it is the oldest entry's ts
+// whatever order entries arrive in), and notifies, in one statement. Rollup and signature rows are locked in key
 // order, so concurrent writers never wait on each other in opposite orders.
 const committedSQL = `WITH r AS (
 	INSERT INTO logs.entry_rollups AS e (project_id, service_name, day, count, last_log_at)
@@ -77,7 +78,8 @@ const committedSQL = `WITH r AS (
 	INSERT INTO logs.pattern_signatures (project_id, signature, message, first_seen)
 	SELECT * FROM unnest($11::bigint[], $12::bigint[], $13::text[], $14::timestamptz[]) AS u(p, g, m, f)
 	ORDER BY p, g
-	ON CONFLICT (project_id, signature) DO NOTHING
+	ON CONFLICT (project_id, signature) DO UPDATE SET first_seen = EXCLUDED.first_seen
+	WHERE logs.pattern_signatures.first_seen > EXCLUDED.first_seen
 )
 SELECT pg_notify('` + JournalChannel + `', '')`
 

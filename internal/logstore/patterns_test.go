@@ -67,3 +67,26 @@ func TestPatternMembers(t *testing.T) {
 		})
 	}
 }
+
+// TestSignatureRowKeepsTheOldestEntry: a signature's row keeps its first
+// message, and its first_seen moves back when an older entry of it is
+// written later (a backfill, another replica), never forward.
+func TestSignatureRowKeepsTheOldestEntry(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	pool := cluster.NewPool(t)
+	t2 := time.Date(2026, 3, 10, 12, 0, 0, 0, time.UTC)
+	for _, w := range []struct {
+		msg string
+		ts  time.Time
+	}{{"first", t2}, {"older", t2.Add(-time.Hour)}, {"newer", t2.Add(time.Hour)}} {
+		var g logstore.Signatures
+		g.Add(1, 42, w.msg, w.ts)
+		require.NoError(t, logstore.RecordCommitted(ctx, pool, &logstore.Rollups{}, &logstore.Spans{}, &g))
+	}
+	var msg string
+	var first time.Time
+	require.NoError(t, pool.QueryRow(ctx, `SELECT message, first_seen FROM logs.pattern_signatures WHERE project_id = 1 AND signature = 42`).Scan(&msg, &first))
+	require.Equal(t, "first", msg)
+	require.True(t, first.Equal(t2.Add(-time.Hour)), "first_seen %s", first)
+}

@@ -10,9 +10,9 @@ import (
 // also inserts a logs.pattern_signatures row for each (project, signature)
 // its transaction writes that has none (logstore.QueueCommitted). A writer
 // remembers the pairs it has committed, so that in the steady state a
-// group inserts no such row at all: the insert is ON CONFLICT DO NOTHING,
-// and a pair sent again (another writer or replica, a forgotten pair) costs
-// a lookup in the table's primary key.
+// group inserts no such row at all. A pair sent again (another writer or
+// replica, a forgotten pair) costs a lookup in the table's primary key, and
+// moves the row's first_seen back when its entry is older.
 
 // maxKnownSignatures bounds a writer's memory of committed pairs; past it
 // the writer forgets them all and relearns (about 5 MiB at the bound).
