@@ -93,45 +93,58 @@ const resolveSQL = `SELECT s.project_id, s.signature, s.pattern_id
 FROM logs.pattern_signatures s JOIN unnest($1::bigint[], $2::bigint[]) AS u(p, g) ON s.project_id = u.p AND s.signature = u.g
 WHERE s.pattern_id IS NOT NULL`
 
-type sigKey struct{ project, sig int64 }
+// SignatureKey names a signature: signatures are per project.
+type SignatureKey struct{ Project, Signature int64 }
 
-// ResolvePatterns sets each entry's Pattern (one query for all of them).
+// PatternsOf returns the pattern of each key (one query for all of them):
+// the pattern its signature's row points at, or, while the row is not
+// mined, the signature itself; signature 0 is the overflow pattern.
+func PatternsOf(ctx context.Context, q Querier, keys []SignatureKey) (map[SignatureKey]int64, error) {
+	out := make(map[SignatureKey]int64, len(keys))
+	var ps, gs []int64
+	for _, k := range keys {
+		if _, ok := out[k]; ok {
+			continue
+		}
+		out[k] = k.Signature
+		if k.Signature != OverflowPattern {
+			ps, gs = append(ps, k.Project), append(gs, k.Signature)
+		}
+	}
+	if len(ps) == 0 {
+		return out, nil
+	}
+	rows, err := q.Query(ctx, resolveSQL, ps, gs)
+	if err != nil {
+		return nil, fmt.Errorf("resolving patterns: %w", err)
+	}
+	var k SignatureKey
+	var pid int64
+	_, err = pgx.ForEachRow(rows, []any{&k.Project, &k.Signature, &pid}, func() error {
+		out[k] = pid
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("resolving patterns: %w", err)
+	}
+	return out, nil
+}
+
+// ResolvePatterns sets each entry's Pattern (PatternsOf its signature).
 func ResolvePatterns(ctx context.Context, q Querier, entries []Entry) error {
 	if len(entries) == 0 {
 		return nil
 	}
-	seen := make(map[sigKey]int64, len(entries))
-	var ps, gs []int64
+	keys := make([]SignatureKey, len(entries))
 	for i := range entries {
-		e := &entries[i]
-		e.Pattern = e.Signature
-		k := sigKey{e.ProjectID, e.Signature}
-		if _, ok := seen[k]; !ok && e.Signature != OverflowPattern {
-			seen[k] = e.Signature
-			ps, gs = append(ps, k.project), append(gs, k.sig)
-		}
+		keys[i] = SignatureKey{entries[i].ProjectID, entries[i].Signature}
 	}
-	if len(ps) == 0 {
-		return nil
-	}
-	rows, err := q.Query(ctx, resolveSQL, ps, gs)
+	patterns, err := PatternsOf(ctx, q, keys)
 	if err != nil {
-		return fmt.Errorf("resolving patterns: %w", err)
-	}
-	var k sigKey
-	var pid int64
-	_, err = pgx.ForEachRow(rows, []any{&k.project, &k.sig, &pid}, func() error {
-		seen[k] = pid
-		return nil
-	})
-	if err != nil {
-		return fmt.Errorf("resolving patterns: %w", err)
+		return err
 	}
 	for i := range entries {
-		e := &entries[i]
-		if p, ok := seen[sigKey{e.ProjectID, e.Signature}]; ok {
-			e.Pattern = p
-		}
+		entries[i].Pattern = patterns[keys[i]]
 	}
 	return nil
 }

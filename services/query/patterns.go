@@ -284,7 +284,7 @@ func aggregateSignatures(ctx context.Context, tx logstore.Querier, f *filters, t
 			}
 			a.count += count
 			a.levels[*level] += count
-			a.lo, a.hi = earliest(a.lo, *lo), latest(a.hi, *hi)
+			a.lo, a.hi = earliest(a.lo, *lo), maxTime(a.hi, *hi)
 		case groupedByService:
 			a.services[*service] = struct{}{}
 		case groupedByBucket:
@@ -321,7 +321,8 @@ func newestDistinct(ts []time.Time, n int) []time.Time {
 	return ts[:min(n, len(ts))]
 }
 
-// earliest and latest are min and max where the zero time is "none".
+// earliest is min where the zero time is "none" (maxTime needs no such
+// case: the zero time is before any other).
 func earliest(a, b time.Time) time.Time {
 	if a.IsZero() || b.Before(a) {
 		return b
@@ -329,52 +330,21 @@ func earliest(a, b time.Time) time.Time {
 	return a
 }
 
-func latest(a, b time.Time) time.Time {
-	if b.After(a) {
-		return b
-	}
-	return a
-}
-
-// mappingSQL reads the pattern of each (project, signature) $1, $2 that has
-// a row: NULL while it is not mined.
-const mappingSQL = `SELECT s.project_id, s.signature, s.pattern_id
-FROM logs.pattern_signatures s JOIN unnest($1::bigint[], $2::bigint[]) AS u(p, g) ON s.project_id = u.p AND s.signature = u.g`
-
-// groupPatterns sums the signatures' counts per pattern: a signature's
-// pattern is its row's pattern_id; itself while its row is not mined (or,
-// which a committed entry never has, has no row); the overflow pattern for
-// signature 0.
+// groupPatterns sums the signatures' counts per pattern, each signature's
+// pattern as logstore.PatternsOf says.
 func groupPatterns(ctx context.Context, tx logstore.Querier, sigs []*sigAgg, t trend) ([]*patternAgg, error) {
-	pattern := make(map[sigKey]int64, len(sigs))
-	var ps, gs []int64
-	for _, a := range sigs {
-		pattern[sigKey{a.project, a.sig}] = a.sig
-		if a.sig != logstore.OverflowPattern {
-			ps, gs = append(ps, a.project), append(gs, a.sig)
-		}
+	keys := make([]logstore.SignatureKey, len(sigs))
+	for i, a := range sigs {
+		keys[i] = logstore.SignatureKey{Project: a.project, Signature: a.sig}
 	}
-	if len(ps) > 0 {
-		rows, err := tx.Query(ctx, mappingSQL, ps, gs)
-		if err != nil {
-			return nil, fmt.Errorf("mapping signatures to patterns: %w", err)
-		}
-		var k sigKey
-		var pid *int64
-		_, err = pgx.ForEachRow(rows, []any{&k.project, &k.sig, &pid}, func() error {
-			if pid != nil {
-				pattern[k] = *pid
-			}
-			return nil
-		})
-		if err != nil {
-			return nil, fmt.Errorf("mapping signatures to patterns: %w", err)
-		}
+	pattern, err := logstore.PatternsOf(ctx, tx, keys)
+	if err != nil {
+		return nil, fmt.Errorf("mapping signatures to patterns: %w", err)
 	}
 	byKey := map[patternKey]*patternAgg{}
 	var out []*patternAgg
-	for _, a := range sigs {
-		k := patternKey{a.project, pattern[sigKey{a.project, a.sig}]}
+	for i, a := range sigs {
+		k := patternKey{a.project, pattern[keys[i]]}
 		p := byKey[k]
 		if p == nil {
 			p = &patternAgg{key: k, counts: newCounts(t)}
@@ -388,7 +358,7 @@ func groupPatterns(ctx context.Context, tx logstore.Querier, sigs []*sigAgg, t t
 		for sv := range a.services {
 			p.services[sv] = struct{}{}
 		}
-		p.lo, p.hi = earliest(p.lo, a.lo), latest(p.hi, a.hi)
+		p.lo, p.hi = earliest(p.lo, a.lo), maxTime(p.hi, a.hi)
 		for i, c := range a.trend {
 			p.trend[i] += c
 		}
