@@ -453,7 +453,11 @@ class DevSmithLogger(object):
                 if stop.is_set():
                     return
             with self._send_lock:
-                if not stop.is_set():
+                # A flush may have held the send while we waited, failed and
+                # paused sending: then the pause holds for us too.
+                with self._lock:
+                    paused = time.monotonic() < self._paused_until
+                if not stop.is_set() and not paused:
                     self._drain(float("inf"), stop)
 
     def _deliver(self, deadline, persistent):

@@ -628,7 +628,14 @@ func (l *Logger) run() {
 			case <-l.stop:
 				return
 			}
-			_ = l.drain(l.bgCtx) // failures are reported and retried later
+			// A Flush may have held the send while we waited, failed, and
+			// paused sending: then the pause holds for us too.
+			l.mu.Lock()
+			paused := time.Now().Before(l.pausedTill)
+			l.mu.Unlock()
+			if !paused {
+				_ = l.drain(l.bgCtx) // failures are reported and retried later
+			}
 			<-l.sendSem
 			continue
 		}
