@@ -9,6 +9,7 @@ package logsv1
 import (
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
+	durationpb "google.golang.org/protobuf/types/known/durationpb"
 	timestamppb "google.golang.org/protobuf/types/known/timestamppb"
 	reflect "reflect"
 	sync "sync"
@@ -44,7 +45,11 @@ type LogEntry struct {
 	// Id of the pattern the message belongs to (16 hex digits; see
 	// ListPatterns). Every entry belongs to exactly one pattern of its
 	// project; `pattern=<id>` in a filter selects exactly its entries.
-	PatternId     string `protobuf:"bytes,9,opt,name=pattern_id,json=patternId,proto3" json:"pattern_id,omitempty"`
+	PatternId string `protobuf:"bytes,9,opt,name=pattern_id,json=patternId,proto3" json:"pattern_id,omitempty"`
+	// Id of the entry's error group (ListErrorGroups) for WARN, ERROR and
+	// FATAL entries; empty for other levels, and for entries stored before
+	// error groups existed.
+	ErrorGroupId  string `protobuf:"bytes,10,opt,name=error_group_id,json=errorGroupId,proto3" json:"error_group_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -135,6 +140,13 @@ func (x *LogEntry) GetPatternId() string {
 	return ""
 }
 
+func (x *LogEntry) GetErrorGroupId() string {
+	if x != nil {
+		return x.ErrorGroupId
+	}
+	return ""
+}
+
 // A context field an entry must have: `context.<key>=<value>` in REST.
 type ContextFilter struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -213,7 +225,9 @@ type ListEntriesRequest struct {
 	// The next_page_token of a previous call with the same filters.
 	PageToken string `protobuf:"bytes,9,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
 	// Pattern ids (any of), as in LogEntry.pattern_id.
-	Pattern       []string `protobuf:"bytes,10,rep,name=pattern,proto3" json:"pattern,omitempty"`
+	Pattern []string `protobuf:"bytes,10,rep,name=pattern,proto3" json:"pattern,omitempty"`
+	// Error group ids (any of), as in LogEntry.error_group_id.
+	ErrorGroup    []string `protobuf:"bytes,11,rep,name=error_group,json=errorGroup,proto3" json:"error_group,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -318,6 +332,13 @@ func (x *ListEntriesRequest) GetPattern() []string {
 	return nil
 }
 
+func (x *ListEntriesRequest) GetErrorGroup() []string {
+	if x != nil {
+		return x.ErrorGroup
+	}
+	return nil
+}
+
 // A page of entries.
 type ListEntriesResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -409,7 +430,9 @@ type GetStatsRequest struct {
 	// Context fields, all of which must match.
 	Context []*ContextFilter `protobuf:"bytes,7,rep,name=context,proto3" json:"context,omitempty"`
 	// Pattern ids (any of), as in LogEntry.pattern_id.
-	Pattern       []string `protobuf:"bytes,8,rep,name=pattern,proto3" json:"pattern,omitempty"`
+	Pattern []string `protobuf:"bytes,8,rep,name=pattern,proto3" json:"pattern,omitempty"`
+	// Error group ids (any of), as in LogEntry.error_group_id.
+	ErrorGroup    []string `protobuf:"bytes,9,rep,name=error_group,json=errorGroup,proto3" json:"error_group,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -496,6 +519,13 @@ func (x *GetStatsRequest) GetContext() []*ContextFilter {
 func (x *GetStatsRequest) GetPattern() []string {
 	if x != nil {
 		return x.Pattern
+	}
+	return nil
+}
+
+func (x *GetStatsRequest) GetErrorGroup() []string {
+	if x != nil {
+		return x.ErrorGroup
 	}
 	return nil
 }
@@ -1379,11 +1409,1109 @@ func (x *ListPatternsResponse) GetBucketSeconds() int64 {
 	return 0
 }
 
+// Filters, order and a page of the error groups.
+type ListErrorGroupsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Project slugs (any of); none means every project the caller may read.
+	Project []string `protobuf:"bytes,1,rep,name=project,proto3" json:"project,omitempty"`
+	// Service names (any of): groups with entries from these services, counted
+	// over those entries only.
+	Service []string `protobuf:"bytes,2,rep,name=service,proto3" json:"service,omitempty"`
+	// Levels (any of) among WARN, ERROR and FATAL; default ERROR and FATAL.
+	Level []string `protobuf:"bytes,3,rep,name=level,proto3" json:"level,omitempty"`
+	// Statuses (any of): "open", "resolved", "ignored"; default all.
+	Status []string `protobuf:"bytes,4,rep,name=status,proto3" json:"status,omitempty"`
+	// Start of the range; default 24 hours before until.
+	Since *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=since,proto3" json:"since,omitempty"`
+	// End of the range; default now.
+	Until *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=until,proto3" json:"until,omitempty"`
+	// Case-insensitive substring of the group's title or culprit.
+	Q string `protobuf:"bytes,7,opt,name=q,proto3" json:"q,omitempty"`
+	// Order: "last_seen" (default, newest first), "count" (most first) or
+	// "first_seen" (newest first); ties by project slug, then id.
+	Sort string `protobuf:"bytes,8,opt,name=sort,proto3" json:"sort,omitempty"`
+	// At most this many groups (default 50, at most 1000).
+	PageSize int32 `protobuf:"varint,9,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// The next_page_token of a previous call with the same filters.
+	PageToken     string `protobuf:"bytes,10,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListErrorGroupsRequest) Reset() {
+	*x = ListErrorGroupsRequest{}
+	mi := &file_devsmith_logs_v1_query_service_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListErrorGroupsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListErrorGroupsRequest) ProtoMessage() {}
+
+func (x *ListErrorGroupsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_devsmith_logs_v1_query_service_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListErrorGroupsRequest.ProtoReflect.Descriptor instead.
+func (*ListErrorGroupsRequest) Descriptor() ([]byte, []int) {
+	return file_devsmith_logs_v1_query_service_proto_rawDescGZIP(), []int{16}
+}
+
+func (x *ListErrorGroupsRequest) GetProject() []string {
+	if x != nil {
+		return x.Project
+	}
+	return nil
+}
+
+func (x *ListErrorGroupsRequest) GetService() []string {
+	if x != nil {
+		return x.Service
+	}
+	return nil
+}
+
+func (x *ListErrorGroupsRequest) GetLevel() []string {
+	if x != nil {
+		return x.Level
+	}
+	return nil
+}
+
+func (x *ListErrorGroupsRequest) GetStatus() []string {
+	if x != nil {
+		return x.Status
+	}
+	return nil
+}
+
+func (x *ListErrorGroupsRequest) GetSince() *timestamppb.Timestamp {
+	if x != nil {
+		return x.Since
+	}
+	return nil
+}
+
+func (x *ListErrorGroupsRequest) GetUntil() *timestamppb.Timestamp {
+	if x != nil {
+		return x.Until
+	}
+	return nil
+}
+
+func (x *ListErrorGroupsRequest) GetQ() string {
+	if x != nil {
+		return x.Q
+	}
+	return ""
+}
+
+func (x *ListErrorGroupsRequest) GetSort() string {
+	if x != nil {
+		return x.Sort
+	}
+	return ""
+}
+
+func (x *ListErrorGroupsRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListErrorGroupsRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+// A recurring error of one project: its WARN, ERROR and FATAL entries with
+// the same fingerprint (docs/errors.md): the exception type and in-app
+// frames of their stack, else the exception type and the message's
+// pattern, else the client's context.fingerprint.
+type ErrorGroup struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Stable id (decimal digits): unique across projects; the same
+	// fingerprint in two projects is two groups.
+	Id string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	// Slug of the group's project.
+	ProjectSlug string `protobuf:"bytes,2,opt,name=project_slug,json=projectSlug,proto3" json:"project_slug,omitempty"`
+	// What went wrong: the exception type and the first line of the message
+	// of the group's first event.
+	Title string `protobuf:"bytes,3,opt,name=title,proto3" json:"title,omitempty"`
+	// Where: the innermost in-app frame of the first event's stack
+	// ("function (file)"), else the service that sent it.
+	Culprit string `protobuf:"bytes,4,opt,name=culprit,proto3" json:"culprit,omitempty"`
+	// The most severe level of its entries in the range.
+	Level string `protobuf:"bytes,5,opt,name=level,proto3" json:"level,omitempty"`
+	// Entries of the group in the range (exact).
+	Count int64 `protobuf:"varint,6,opt,name=count,proto3" json:"count,omitempty"`
+	// Oldest entry's time in the range.
+	FirstSeen *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=first_seen,json=firstSeen,proto3" json:"first_seen,omitempty"`
+	// Newest entry's time in the range.
+	LastSeen *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=last_seen,json=lastSeen,proto3" json:"last_seen,omitempty"`
+	// Services that sent its entries in the range, by name.
+	Services []string `protobuf:"bytes,9,rep,name=services,proto3" json:"services,omitempty"`
+	// "open", "resolved" or "ignored".
+	Status string `protobuf:"bytes,10,opt,name=status,proto3" json:"status,omitempty"`
+	// True when the group was resolved and happened again (it is open again).
+	Regression bool `protobuf:"varint,11,opt,name=regression,proto3" json:"regression,omitempty"`
+	// Counts over the range in about 30 buckets of a round width (every group
+	// of a page has the same buckets), oldest first, empty buckets included.
+	Trend []*CountBucket `protobuf:"bytes,12,rep,name=trend,proto3" json:"trend,omitempty"`
+	// The newest entry of the group in the range.
+	Example *LogEntry `protobuf:"bytes,13,opt,name=example,proto3" json:"example,omitempty"`
+	// Other projects the caller may read with a group of the same
+	// fingerprint, by slug.
+	AlsoIn []string `protobuf:"bytes,14,rep,name=also_in,json=alsoIn,proto3" json:"also_in,omitempty"`
+	// The exception type ("TypeError", "ValueError", "java.lang.IllegalStateException",
+	// "panic"), empty when none was found.
+	ExceptionType string `protobuf:"bytes,15,opt,name=exception_type,json=exceptionType,proto3" json:"exception_type,omitempty"`
+	// When the platform first saw an entry of the group (any range).
+	CreateTime *timestamppb.Timestamp `protobuf:"bytes,16,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	// When the group was last resolved; unset unless it was.
+	ResolveTime *timestamppb.Timestamp `protobuf:"bytes,17,opt,name=resolve_time,json=resolveTime,proto3" json:"resolve_time,omitempty"`
+	// GetErrorGroup only:
+	// The stack trace of the newest entry in the range, as sent.
+	Stack string `protobuf:"bytes,18,opt,name=stack,proto3" json:"stack,omitempty"`
+	// Entries in the range per service.
+	CountsByService map[string]int64 `protobuf:"bytes,19,rep,name=counts_by_service,json=countsByService,proto3" json:"counts_by_service,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"varint,2,opt,name=value"`
+	// Entries in the range per release (context.release, else
+	// context.version); entries with neither are not counted here.
+	CountsByRelease map[string]int64 `protobuf:"bytes,20,rep,name=counts_by_release,json=countsByRelease,proto3" json:"counts_by_release,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"varint,2,opt,name=value"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *ErrorGroup) Reset() {
+	*x = ErrorGroup{}
+	mi := &file_devsmith_logs_v1_query_service_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ErrorGroup) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ErrorGroup) ProtoMessage() {}
+
+func (x *ErrorGroup) ProtoReflect() protoreflect.Message {
+	mi := &file_devsmith_logs_v1_query_service_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ErrorGroup.ProtoReflect.Descriptor instead.
+func (*ErrorGroup) Descriptor() ([]byte, []int) {
+	return file_devsmith_logs_v1_query_service_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *ErrorGroup) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *ErrorGroup) GetProjectSlug() string {
+	if x != nil {
+		return x.ProjectSlug
+	}
+	return ""
+}
+
+func (x *ErrorGroup) GetTitle() string {
+	if x != nil {
+		return x.Title
+	}
+	return ""
+}
+
+func (x *ErrorGroup) GetCulprit() string {
+	if x != nil {
+		return x.Culprit
+	}
+	return ""
+}
+
+func (x *ErrorGroup) GetLevel() string {
+	if x != nil {
+		return x.Level
+	}
+	return ""
+}
+
+func (x *ErrorGroup) GetCount() int64 {
+	if x != nil {
+		return x.Count
+	}
+	return 0
+}
+
+func (x *ErrorGroup) GetFirstSeen() *timestamppb.Timestamp {
+	if x != nil {
+		return x.FirstSeen
+	}
+	return nil
+}
+
+func (x *ErrorGroup) GetLastSeen() *timestamppb.Timestamp {
+	if x != nil {
+		return x.LastSeen
+	}
+	return nil
+}
+
+func (x *ErrorGroup) GetServices() []string {
+	if x != nil {
+		return x.Services
+	}
+	return nil
+}
+
+func (x *ErrorGroup) GetStatus() string {
+	if x != nil {
+		return x.Status
+	}
+	return ""
+}
+
+func (x *ErrorGroup) GetRegression() bool {
+	if x != nil {
+		return x.Regression
+	}
+	return false
+}
+
+func (x *ErrorGroup) GetTrend() []*CountBucket {
+	if x != nil {
+		return x.Trend
+	}
+	return nil
+}
+
+func (x *ErrorGroup) GetExample() *LogEntry {
+	if x != nil {
+		return x.Example
+	}
+	return nil
+}
+
+func (x *ErrorGroup) GetAlsoIn() []string {
+	if x != nil {
+		return x.AlsoIn
+	}
+	return nil
+}
+
+func (x *ErrorGroup) GetExceptionType() string {
+	if x != nil {
+		return x.ExceptionType
+	}
+	return ""
+}
+
+func (x *ErrorGroup) GetCreateTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CreateTime
+	}
+	return nil
+}
+
+func (x *ErrorGroup) GetResolveTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ResolveTime
+	}
+	return nil
+}
+
+func (x *ErrorGroup) GetStack() string {
+	if x != nil {
+		return x.Stack
+	}
+	return ""
+}
+
+func (x *ErrorGroup) GetCountsByService() map[string]int64 {
+	if x != nil {
+		return x.CountsByService
+	}
+	return nil
+}
+
+func (x *ErrorGroup) GetCountsByRelease() map[string]int64 {
+	if x != nil {
+		return x.CountsByRelease
+	}
+	return nil
+}
+
+// A page of error groups.
+type ListErrorGroupsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The groups in the requested order.
+	Groups []*ErrorGroup `protobuf:"bytes,1,rep,name=groups,proto3" json:"groups,omitempty"`
+	// Pass as page_token to read the next page; empty on the last page.
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	// Width of each trend bucket in seconds.
+	BucketSeconds int64 `protobuf:"varint,3,opt,name=bucket_seconds,json=bucketSeconds,proto3" json:"bucket_seconds,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListErrorGroupsResponse) Reset() {
+	*x = ListErrorGroupsResponse{}
+	mi := &file_devsmith_logs_v1_query_service_proto_msgTypes[18]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListErrorGroupsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListErrorGroupsResponse) ProtoMessage() {}
+
+func (x *ListErrorGroupsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_devsmith_logs_v1_query_service_proto_msgTypes[18]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListErrorGroupsResponse.ProtoReflect.Descriptor instead.
+func (*ListErrorGroupsResponse) Descriptor() ([]byte, []int) {
+	return file_devsmith_logs_v1_query_service_proto_rawDescGZIP(), []int{18}
+}
+
+func (x *ListErrorGroupsResponse) GetGroups() []*ErrorGroup {
+	if x != nil {
+		return x.Groups
+	}
+	return nil
+}
+
+func (x *ListErrorGroupsResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
+func (x *ListErrorGroupsResponse) GetBucketSeconds() int64 {
+	if x != nil {
+		return x.BucketSeconds
+	}
+	return 0
+}
+
+// Which group, over which range.
+type GetErrorGroupRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The group's id.
+	Id string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	// Start of the range its counts cover; default 24 hours before until.
+	Since *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=since,proto3" json:"since,omitempty"`
+	// End of the range; default now.
+	Until         *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=until,proto3" json:"until,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetErrorGroupRequest) Reset() {
+	*x = GetErrorGroupRequest{}
+	mi := &file_devsmith_logs_v1_query_service_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetErrorGroupRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetErrorGroupRequest) ProtoMessage() {}
+
+func (x *GetErrorGroupRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_devsmith_logs_v1_query_service_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetErrorGroupRequest.ProtoReflect.Descriptor instead.
+func (*GetErrorGroupRequest) Descriptor() ([]byte, []int) {
+	return file_devsmith_logs_v1_query_service_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *GetErrorGroupRequest) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *GetErrorGroupRequest) GetSince() *timestamppb.Timestamp {
+	if x != nil {
+		return x.Since
+	}
+	return nil
+}
+
+func (x *GetErrorGroupRequest) GetUntil() *timestamppb.Timestamp {
+	if x != nil {
+		return x.Until
+	}
+	return nil
+}
+
+// One error group.
+type GetErrorGroupResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The group, with stack, counts_by_service and counts_by_release.
+	Group         *ErrorGroup `protobuf:"bytes,1,opt,name=group,proto3" json:"group,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetErrorGroupResponse) Reset() {
+	*x = GetErrorGroupResponse{}
+	mi := &file_devsmith_logs_v1_query_service_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetErrorGroupResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetErrorGroupResponse) ProtoMessage() {}
+
+func (x *GetErrorGroupResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_devsmith_logs_v1_query_service_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetErrorGroupResponse.ProtoReflect.Descriptor instead.
+func (*GetErrorGroupResponse) Descriptor() ([]byte, []int) {
+	return file_devsmith_logs_v1_query_service_proto_rawDescGZIP(), []int{20}
+}
+
+func (x *GetErrorGroupResponse) GetGroup() *ErrorGroup {
+	if x != nil {
+		return x.Group
+	}
+	return nil
+}
+
+// A group's new status.
+type UpdateErrorGroupRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The group's id.
+	Id string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	// "open", "resolved" or "ignored". A resolved group that gets a new entry
+	// (timestamp after resolve_time) becomes open with regression set; an
+	// ignored one stays ignored.
+	Status        string `protobuf:"bytes,2,opt,name=status,proto3" json:"status,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpdateErrorGroupRequest) Reset() {
+	*x = UpdateErrorGroupRequest{}
+	mi := &file_devsmith_logs_v1_query_service_proto_msgTypes[21]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateErrorGroupRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateErrorGroupRequest) ProtoMessage() {}
+
+func (x *UpdateErrorGroupRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_devsmith_logs_v1_query_service_proto_msgTypes[21]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateErrorGroupRequest.ProtoReflect.Descriptor instead.
+func (*UpdateErrorGroupRequest) Descriptor() ([]byte, []int) {
+	return file_devsmith_logs_v1_query_service_proto_rawDescGZIP(), []int{21}
+}
+
+func (x *UpdateErrorGroupRequest) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *UpdateErrorGroupRequest) GetStatus() string {
+	if x != nil {
+		return x.Status
+	}
+	return ""
+}
+
+// The group after the change.
+type UpdateErrorGroupResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The group (counts over the last 24 hours).
+	Group         *ErrorGroup `protobuf:"bytes,1,opt,name=group,proto3" json:"group,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpdateErrorGroupResponse) Reset() {
+	*x = UpdateErrorGroupResponse{}
+	mi := &file_devsmith_logs_v1_query_service_proto_msgTypes[22]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateErrorGroupResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateErrorGroupResponse) ProtoMessage() {}
+
+func (x *UpdateErrorGroupResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_devsmith_logs_v1_query_service_proto_msgTypes[22]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateErrorGroupResponse.ProtoReflect.Descriptor instead.
+func (*UpdateErrorGroupResponse) Descriptor() ([]byte, []int) {
+	return file_devsmith_logs_v1_query_service_proto_rawDescGZIP(), []int{22}
+}
+
+func (x *UpdateErrorGroupResponse) GetGroup() *ErrorGroup {
+	if x != nil {
+		return x.Group
+	}
+	return nil
+}
+
+// What to measure.
+type GetMetricsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Project slugs (any of); none means every project the caller may read.
+	Project []string `protobuf:"bytes,1,rep,name=project,proto3" json:"project,omitempty"`
+	// Service names (any of).
+	Service []string `protobuf:"bytes,2,rep,name=service,proto3" json:"service,omitempty"`
+	// The numeric context field (a top-level key, with or without "context."),
+	// default "duration_ms". Entries without it, or where it is not a number,
+	// are not counted.
+	Field string `protobuf:"bytes,3,opt,name=field,proto3" json:"field,omitempty"`
+	// Group by these keys (at most 3): context keys ("route" or
+	// "context.route") or "service_name". None: one series of everything.
+	GroupBy []string `protobuf:"bytes,4,rep,name=group_by,json=groupBy,proto3" json:"group_by,omitempty"`
+	// Start of the range; default one hour before until.
+	Since *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=since,proto3" json:"since,omitempty"`
+	// End of the range; default now.
+	Until *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=until,proto3" json:"until,omitempty"`
+	// Width of each bucket (REST: "60s", "5m"); default about 60 buckets of a
+	// round width; rounded up to a whole minute, at least one minute.
+	Step *durationpb.Duration `protobuf:"bytes,7,opt,name=step,proto3" json:"step,omitempty"`
+	// At most this many series, by count, most first (default 100, at most
+	// 1000).
+	PageSize int32 `protobuf:"varint,8,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// The next_page_token of a previous call with the same parameters.
+	PageToken     string `protobuf:"bytes,9,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetMetricsRequest) Reset() {
+	*x = GetMetricsRequest{}
+	mi := &file_devsmith_logs_v1_query_service_proto_msgTypes[23]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetMetricsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetMetricsRequest) ProtoMessage() {}
+
+func (x *GetMetricsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_devsmith_logs_v1_query_service_proto_msgTypes[23]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetMetricsRequest.ProtoReflect.Descriptor instead.
+func (*GetMetricsRequest) Descriptor() ([]byte, []int) {
+	return file_devsmith_logs_v1_query_service_proto_rawDescGZIP(), []int{23}
+}
+
+func (x *GetMetricsRequest) GetProject() []string {
+	if x != nil {
+		return x.Project
+	}
+	return nil
+}
+
+func (x *GetMetricsRequest) GetService() []string {
+	if x != nil {
+		return x.Service
+	}
+	return nil
+}
+
+func (x *GetMetricsRequest) GetField() string {
+	if x != nil {
+		return x.Field
+	}
+	return ""
+}
+
+func (x *GetMetricsRequest) GetGroupBy() []string {
+	if x != nil {
+		return x.GroupBy
+	}
+	return nil
+}
+
+func (x *GetMetricsRequest) GetSince() *timestamppb.Timestamp {
+	if x != nil {
+		return x.Since
+	}
+	return nil
+}
+
+func (x *GetMetricsRequest) GetUntil() *timestamppb.Timestamp {
+	if x != nil {
+		return x.Until
+	}
+	return nil
+}
+
+func (x *GetMetricsRequest) GetStep() *durationpb.Duration {
+	if x != nil {
+		return x.Step
+	}
+	return nil
+}
+
+func (x *GetMetricsRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *GetMetricsRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+// Statistics of one bucket of time.
+type MetricBucket struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Start of the bucket.
+	Start *timestamppb.Timestamp `protobuf:"bytes,1,opt,name=start,proto3" json:"start,omitempty"`
+	// Values in the bucket.
+	Count int64 `protobuf:"varint,2,opt,name=count,proto3" json:"count,omitempty"`
+	// Percentiles of the bucket's values (0 when count is 0).
+	P50 float64 `protobuf:"fixed64,3,opt,name=p50,proto3" json:"p50,omitempty"`
+	// 95th percentile.
+	P95 float64 `protobuf:"fixed64,4,opt,name=p95,proto3" json:"p95,omitempty"`
+	// 99th percentile.
+	P99 float64 `protobuf:"fixed64,5,opt,name=p99,proto3" json:"p99,omitempty"`
+	// Share of the bucket's entries that are errors (see MetricSeries).
+	ErrorRate     float64 `protobuf:"fixed64,6,opt,name=error_rate,json=errorRate,proto3" json:"error_rate,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MetricBucket) Reset() {
+	*x = MetricBucket{}
+	mi := &file_devsmith_logs_v1_query_service_proto_msgTypes[24]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MetricBucket) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MetricBucket) ProtoMessage() {}
+
+func (x *MetricBucket) ProtoReflect() protoreflect.Message {
+	mi := &file_devsmith_logs_v1_query_service_proto_msgTypes[24]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MetricBucket.ProtoReflect.Descriptor instead.
+func (*MetricBucket) Descriptor() ([]byte, []int) {
+	return file_devsmith_logs_v1_query_service_proto_rawDescGZIP(), []int{24}
+}
+
+func (x *MetricBucket) GetStart() *timestamppb.Timestamp {
+	if x != nil {
+		return x.Start
+	}
+	return nil
+}
+
+func (x *MetricBucket) GetCount() int64 {
+	if x != nil {
+		return x.Count
+	}
+	return 0
+}
+
+func (x *MetricBucket) GetP50() float64 {
+	if x != nil {
+		return x.P50
+	}
+	return 0
+}
+
+func (x *MetricBucket) GetP95() float64 {
+	if x != nil {
+		return x.P95
+	}
+	return 0
+}
+
+func (x *MetricBucket) GetP99() float64 {
+	if x != nil {
+		return x.P99
+	}
+	return 0
+}
+
+func (x *MetricBucket) GetErrorRate() float64 {
+	if x != nil {
+		return x.ErrorRate
+	}
+	return 0
+}
+
+// The statistics of one group's values.
+type MetricSeries struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The group's value of each group_by key (the key without "context.");
+	// an entry without the key has "".
+	Group map[string]string `protobuf:"bytes,1,rep,name=group,proto3" json:"group,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	// Values counted: entries with the field as a number.
+	Count int64 `protobuf:"varint,2,opt,name=count,proto3" json:"count,omitempty"`
+	// Mean of the values.
+	Mean float64 `protobuf:"fixed64,3,opt,name=mean,proto3" json:"mean,omitempty"`
+	// Percentiles of the values (docs/metrics.md: exact up to a documented
+	// number of values, within 1% relative error above it).
+	P50 float64 `protobuf:"fixed64,4,opt,name=p50,proto3" json:"p50,omitempty"`
+	// 90th percentile.
+	P90 float64 `protobuf:"fixed64,5,opt,name=p90,proto3" json:"p90,omitempty"`
+	// 95th percentile.
+	P95 float64 `protobuf:"fixed64,6,opt,name=p95,proto3" json:"p95,omitempty"`
+	// 99th percentile.
+	P99 float64 `protobuf:"fixed64,7,opt,name=p99,proto3" json:"p99,omitempty"`
+	// Largest value.
+	Max float64 `protobuf:"fixed64,8,opt,name=max,proto3" json:"max,omitempty"`
+	// Share of the counted entries with context.status >= 500 or level
+	// ERROR or FATAL.
+	ErrorRate float64 `protobuf:"fixed64,9,opt,name=error_rate,json=errorRate,proto3" json:"error_rate,omitempty"`
+	// The statistics per step, oldest first, empty buckets included.
+	Buckets []*MetricBucket `protobuf:"bytes,10,rep,name=buckets,proto3" json:"buckets,omitempty"`
+	// True when the percentiles are exact.
+	Exact         bool `protobuf:"varint,11,opt,name=exact,proto3" json:"exact,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MetricSeries) Reset() {
+	*x = MetricSeries{}
+	mi := &file_devsmith_logs_v1_query_service_proto_msgTypes[25]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MetricSeries) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MetricSeries) ProtoMessage() {}
+
+func (x *MetricSeries) ProtoReflect() protoreflect.Message {
+	mi := &file_devsmith_logs_v1_query_service_proto_msgTypes[25]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MetricSeries.ProtoReflect.Descriptor instead.
+func (*MetricSeries) Descriptor() ([]byte, []int) {
+	return file_devsmith_logs_v1_query_service_proto_rawDescGZIP(), []int{25}
+}
+
+func (x *MetricSeries) GetGroup() map[string]string {
+	if x != nil {
+		return x.Group
+	}
+	return nil
+}
+
+func (x *MetricSeries) GetCount() int64 {
+	if x != nil {
+		return x.Count
+	}
+	return 0
+}
+
+func (x *MetricSeries) GetMean() float64 {
+	if x != nil {
+		return x.Mean
+	}
+	return 0
+}
+
+func (x *MetricSeries) GetP50() float64 {
+	if x != nil {
+		return x.P50
+	}
+	return 0
+}
+
+func (x *MetricSeries) GetP90() float64 {
+	if x != nil {
+		return x.P90
+	}
+	return 0
+}
+
+func (x *MetricSeries) GetP95() float64 {
+	if x != nil {
+		return x.P95
+	}
+	return 0
+}
+
+func (x *MetricSeries) GetP99() float64 {
+	if x != nil {
+		return x.P99
+	}
+	return 0
+}
+
+func (x *MetricSeries) GetMax() float64 {
+	if x != nil {
+		return x.Max
+	}
+	return 0
+}
+
+func (x *MetricSeries) GetErrorRate() float64 {
+	if x != nil {
+		return x.ErrorRate
+	}
+	return 0
+}
+
+func (x *MetricSeries) GetBuckets() []*MetricBucket {
+	if x != nil {
+		return x.Buckets
+	}
+	return nil
+}
+
+func (x *MetricSeries) GetExact() bool {
+	if x != nil {
+		return x.Exact
+	}
+	return false
+}
+
+// Statistics of a field.
+type GetMetricsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The field measured.
+	Field string `protobuf:"bytes,1,opt,name=field,proto3" json:"field,omitempty"`
+	// Width of each bucket in seconds.
+	StepSeconds int64 `protobuf:"varint,2,opt,name=step_seconds,json=stepSeconds,proto3" json:"step_seconds,omitempty"`
+	// The series, by count, most first (ties: by group values).
+	Series []*MetricSeries `protobuf:"bytes,3,rep,name=series,proto3" json:"series,omitempty"`
+	// Pass as page_token to read the next page of series; empty on the last.
+	NextPageToken string `protobuf:"bytes,4,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	// Series in all, over all pages: total_series minus those returned so far
+	// is how many were cut off.
+	TotalSeries int64 `protobuf:"varint,5,opt,name=total_series,json=totalSeries,proto3" json:"total_series,omitempty"`
+	// Entries in the range that have the field but not as a number (not
+	// counted in any series).
+	NonNumeric int64 `protobuf:"varint,6,opt,name=non_numeric,json=nonNumeric,proto3" json:"non_numeric,omitempty"`
+	// Start of the range measured.
+	Since *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=since,proto3" json:"since,omitempty"`
+	// End of the range measured.
+	Until         *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=until,proto3" json:"until,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetMetricsResponse) Reset() {
+	*x = GetMetricsResponse{}
+	mi := &file_devsmith_logs_v1_query_service_proto_msgTypes[26]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetMetricsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetMetricsResponse) ProtoMessage() {}
+
+func (x *GetMetricsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_devsmith_logs_v1_query_service_proto_msgTypes[26]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetMetricsResponse.ProtoReflect.Descriptor instead.
+func (*GetMetricsResponse) Descriptor() ([]byte, []int) {
+	return file_devsmith_logs_v1_query_service_proto_rawDescGZIP(), []int{26}
+}
+
+func (x *GetMetricsResponse) GetField() string {
+	if x != nil {
+		return x.Field
+	}
+	return ""
+}
+
+func (x *GetMetricsResponse) GetStepSeconds() int64 {
+	if x != nil {
+		return x.StepSeconds
+	}
+	return 0
+}
+
+func (x *GetMetricsResponse) GetSeries() []*MetricSeries {
+	if x != nil {
+		return x.Series
+	}
+	return nil
+}
+
+func (x *GetMetricsResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
+func (x *GetMetricsResponse) GetTotalSeries() int64 {
+	if x != nil {
+		return x.TotalSeries
+	}
+	return 0
+}
+
+func (x *GetMetricsResponse) GetNonNumeric() int64 {
+	if x != nil {
+		return x.NonNumeric
+	}
+	return 0
+}
+
+func (x *GetMetricsResponse) GetSince() *timestamppb.Timestamp {
+	if x != nil {
+		return x.Since
+	}
+	return nil
+}
+
+func (x *GetMetricsResponse) GetUntil() *timestamppb.Timestamp {
+	if x != nil {
+		return x.Until
+	}
+	return nil
+}
+
 var File_devsmith_logs_v1_query_service_proto protoreflect.FileDescriptor
 
 const file_devsmith_logs_v1_query_service_proto_rawDesc = "" +
 	"\n" +
-	"$devsmith/logs/v1/query_service.proto\x12\x10devsmith.logs.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\x9b\x02\n" +
+	"$devsmith/logs/v1/query_service.proto\x12\x10devsmith.logs.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xc1\x02\n" +
 	"\bLogEntry\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x03R\x02id\x12!\n" +
 	"\fproject_slug\x18\x02 \x01(\tR\vprojectSlug\x12!\n" +
@@ -1393,10 +2521,12 @@ const file_devsmith_logs_v1_query_service_proto_rawDesc = "" +
 	"\amessage\x18\x06 \x01(\tR\amessage\x12!\n" +
 	"\fcontext_json\x18\b \x01(\tR\vcontextJson\x12\x1d\n" +
 	"\n" +
-	"pattern_id\x18\t \x01(\tR\tpatternIdJ\x04\b\a\x10\bR\acontext\"7\n" +
+	"pattern_id\x18\t \x01(\tR\tpatternId\x12$\n" +
+	"\x0eerror_group_id\x18\n" +
+	" \x01(\tR\ferrorGroupIdJ\x04\b\a\x10\bR\acontext\"7\n" +
 	"\rContextFilter\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value\"\xe1\x02\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value\"\x82\x03\n" +
 	"\x12ListEntriesRequest\x12\x18\n" +
 	"\aproject\x18\x01 \x03(\tR\aproject\x12\x18\n" +
 	"\aservice\x18\x02 \x03(\tR\aservice\x12\x14\n" +
@@ -1409,13 +2539,15 @@ const file_devsmith_logs_v1_query_service_proto_rawDesc = "" +
 	"\n" +
 	"page_token\x18\t \x01(\tR\tpageToken\x12\x18\n" +
 	"\apattern\x18\n" +
-	" \x03(\tR\apattern\"\xbc\x01\n" +
+	" \x03(\tR\apattern\x12\x1f\n" +
+	"\verror_group\x18\v \x03(\tR\n" +
+	"errorGroup\"\xbc\x01\n" +
 	"\x13ListEntriesResponse\x124\n" +
 	"\aentries\x18\x01 \x03(\v2\x1a.devsmith.logs.v1.LogEntryR\aentries\x12&\n" +
 	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\x12\x1d\n" +
 	"\n" +
 	"total_size\x18\x03 \x01(\x03R\ttotalSize\x12(\n" +
-	"\x10total_size_exact\x18\x04 \x01(\bR\x0etotalSizeExact\"\xa2\x02\n" +
+	"\x10total_size_exact\x18\x04 \x01(\bR\x0etotalSizeExact\"\xc3\x02\n" +
 	"\x0fGetStatsRequest\x12\x18\n" +
 	"\aproject\x18\x01 \x03(\tR\aproject\x12\x18\n" +
 	"\aservice\x18\x02 \x03(\tR\aservice\x12\x14\n" +
@@ -1424,7 +2556,9 @@ const file_devsmith_logs_v1_query_service_proto_rawDesc = "" +
 	"\x05until\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\x05until\x12\f\n" +
 	"\x01q\x18\x06 \x01(\tR\x01q\x129\n" +
 	"\acontext\x18\a \x03(\v2\x1f.devsmith.logs.v1.ContextFilterR\acontext\x12\x18\n" +
-	"\apattern\x18\b \x03(\tR\apattern\"\xc5\x01\n" +
+	"\apattern\x18\b \x03(\tR\apattern\x12\x1f\n" +
+	"\verror_group\x18\t \x03(\tR\n" +
+	"errorGroup\"\xc5\x01\n" +
 	"\x0fHistogramBucket\x120\n" +
 	"\x05start\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\x05start\x12E\n" +
 	"\x06counts\x18\x02 \x03(\v2-.devsmith.logs.v1.HistogramBucket.CountsEntryR\x06counts\x1a9\n" +
@@ -1504,13 +2638,126 @@ const file_devsmith_logs_v1_query_service_proto_rawDesc = "" +
 	"\x14ListPatternsResponse\x125\n" +
 	"\bpatterns\x18\x01 \x03(\v2\x19.devsmith.logs.v1.PatternR\bpatterns\x12&\n" +
 	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\x12%\n" +
-	"\x0ebucket_seconds\x18\x03 \x01(\x03R\rbucketSeconds2\xd9\x03\n" +
+	"\x0ebucket_seconds\x18\x03 \x01(\x03R\rbucketSeconds\"\xbc\x02\n" +
+	"\x16ListErrorGroupsRequest\x12\x18\n" +
+	"\aproject\x18\x01 \x03(\tR\aproject\x12\x18\n" +
+	"\aservice\x18\x02 \x03(\tR\aservice\x12\x14\n" +
+	"\x05level\x18\x03 \x03(\tR\x05level\x12\x16\n" +
+	"\x06status\x18\x04 \x03(\tR\x06status\x120\n" +
+	"\x05since\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\x05since\x120\n" +
+	"\x05until\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\x05until\x12\f\n" +
+	"\x01q\x18\a \x01(\tR\x01q\x12\x12\n" +
+	"\x04sort\x18\b \x01(\tR\x04sort\x12\x1b\n" +
+	"\tpage_size\x18\t \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\n" +
+	" \x01(\tR\tpageToken\"\xe6\a\n" +
+	"\n" +
+	"ErrorGroup\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12!\n" +
+	"\fproject_slug\x18\x02 \x01(\tR\vprojectSlug\x12\x14\n" +
+	"\x05title\x18\x03 \x01(\tR\x05title\x12\x18\n" +
+	"\aculprit\x18\x04 \x01(\tR\aculprit\x12\x14\n" +
+	"\x05level\x18\x05 \x01(\tR\x05level\x12\x14\n" +
+	"\x05count\x18\x06 \x01(\x03R\x05count\x129\n" +
+	"\n" +
+	"first_seen\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\tfirstSeen\x127\n" +
+	"\tlast_seen\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\blastSeen\x12\x1a\n" +
+	"\bservices\x18\t \x03(\tR\bservices\x12\x16\n" +
+	"\x06status\x18\n" +
+	" \x01(\tR\x06status\x12\x1e\n" +
+	"\n" +
+	"regression\x18\v \x01(\bR\n" +
+	"regression\x123\n" +
+	"\x05trend\x18\f \x03(\v2\x1d.devsmith.logs.v1.CountBucketR\x05trend\x124\n" +
+	"\aexample\x18\r \x01(\v2\x1a.devsmith.logs.v1.LogEntryR\aexample\x12\x17\n" +
+	"\aalso_in\x18\x0e \x03(\tR\x06alsoIn\x12%\n" +
+	"\x0eexception_type\x18\x0f \x01(\tR\rexceptionType\x12;\n" +
+	"\vcreate_time\x18\x10 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"createTime\x12=\n" +
+	"\fresolve_time\x18\x11 \x01(\v2\x1a.google.protobuf.TimestampR\vresolveTime\x12\x14\n" +
+	"\x05stack\x18\x12 \x01(\tR\x05stack\x12]\n" +
+	"\x11counts_by_service\x18\x13 \x03(\v21.devsmith.logs.v1.ErrorGroup.CountsByServiceEntryR\x0fcountsByService\x12]\n" +
+	"\x11counts_by_release\x18\x14 \x03(\v21.devsmith.logs.v1.ErrorGroup.CountsByReleaseEntryR\x0fcountsByRelease\x1aB\n" +
+	"\x14CountsByServiceEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\x03R\x05value:\x028\x01\x1aB\n" +
+	"\x14CountsByReleaseEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\x03R\x05value:\x028\x01\"\x9e\x01\n" +
+	"\x17ListErrorGroupsResponse\x124\n" +
+	"\x06groups\x18\x01 \x03(\v2\x1c.devsmith.logs.v1.ErrorGroupR\x06groups\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\x12%\n" +
+	"\x0ebucket_seconds\x18\x03 \x01(\x03R\rbucketSeconds\"\x8a\x01\n" +
+	"\x14GetErrorGroupRequest\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x120\n" +
+	"\x05since\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\x05since\x120\n" +
+	"\x05until\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\x05until\"K\n" +
+	"\x15GetErrorGroupResponse\x122\n" +
+	"\x05group\x18\x01 \x01(\v2\x1c.devsmith.logs.v1.ErrorGroupR\x05group\"A\n" +
+	"\x17UpdateErrorGroupRequest\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x16\n" +
+	"\x06status\x18\x02 \x01(\tR\x06status\"N\n" +
+	"\x18UpdateErrorGroupResponse\x122\n" +
+	"\x05group\x18\x01 \x01(\v2\x1c.devsmith.logs.v1.ErrorGroupR\x05group\"\xc7\x02\n" +
+	"\x11GetMetricsRequest\x12\x18\n" +
+	"\aproject\x18\x01 \x03(\tR\aproject\x12\x18\n" +
+	"\aservice\x18\x02 \x03(\tR\aservice\x12\x14\n" +
+	"\x05field\x18\x03 \x01(\tR\x05field\x12\x19\n" +
+	"\bgroup_by\x18\x04 \x03(\tR\agroupBy\x120\n" +
+	"\x05since\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\x05since\x120\n" +
+	"\x05until\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\x05until\x12-\n" +
+	"\x04step\x18\a \x01(\v2\x19.google.protobuf.DurationR\x04step\x12\x1b\n" +
+	"\tpage_size\x18\b \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\t \x01(\tR\tpageToken\"\xab\x01\n" +
+	"\fMetricBucket\x120\n" +
+	"\x05start\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\x05start\x12\x14\n" +
+	"\x05count\x18\x02 \x01(\x03R\x05count\x12\x10\n" +
+	"\x03p50\x18\x03 \x01(\x01R\x03p50\x12\x10\n" +
+	"\x03p95\x18\x04 \x01(\x01R\x03p95\x12\x10\n" +
+	"\x03p99\x18\x05 \x01(\x01R\x03p99\x12\x1d\n" +
+	"\n" +
+	"error_rate\x18\x06 \x01(\x01R\terrorRate\"\xfc\x02\n" +
+	"\fMetricSeries\x12?\n" +
+	"\x05group\x18\x01 \x03(\v2).devsmith.logs.v1.MetricSeries.GroupEntryR\x05group\x12\x14\n" +
+	"\x05count\x18\x02 \x01(\x03R\x05count\x12\x12\n" +
+	"\x04mean\x18\x03 \x01(\x01R\x04mean\x12\x10\n" +
+	"\x03p50\x18\x04 \x01(\x01R\x03p50\x12\x10\n" +
+	"\x03p90\x18\x05 \x01(\x01R\x03p90\x12\x10\n" +
+	"\x03p95\x18\x06 \x01(\x01R\x03p95\x12\x10\n" +
+	"\x03p99\x18\a \x01(\x01R\x03p99\x12\x10\n" +
+	"\x03max\x18\b \x01(\x01R\x03max\x12\x1d\n" +
+	"\n" +
+	"error_rate\x18\t \x01(\x01R\terrorRate\x128\n" +
+	"\abuckets\x18\n" +
+	" \x03(\v2\x1e.devsmith.logs.v1.MetricBucketR\abuckets\x12\x14\n" +
+	"\x05exact\x18\v \x01(\bR\x05exact\x1a8\n" +
+	"\n" +
+	"GroupEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xd5\x02\n" +
+	"\x12GetMetricsResponse\x12\x14\n" +
+	"\x05field\x18\x01 \x01(\tR\x05field\x12!\n" +
+	"\fstep_seconds\x18\x02 \x01(\x03R\vstepSeconds\x126\n" +
+	"\x06series\x18\x03 \x03(\v2\x1e.devsmith.logs.v1.MetricSeriesR\x06series\x12&\n" +
+	"\x0fnext_page_token\x18\x04 \x01(\tR\rnextPageToken\x12!\n" +
+	"\ftotal_series\x18\x05 \x01(\x03R\vtotalSeries\x12\x1f\n" +
+	"\vnon_numeric\x18\x06 \x01(\x03R\n" +
+	"nonNumeric\x120\n" +
+	"\x05since\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\x05since\x120\n" +
+	"\x05until\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\x05until2\xe7\x06\n" +
 	"\fQueryService\x12Z\n" +
 	"\vListEntries\x12$.devsmith.logs.v1.ListEntriesRequest\x1a%.devsmith.logs.v1.ListEntriesResponse\x12Q\n" +
 	"\bGetStats\x12!.devsmith.logs.v1.GetStatsRequest\x1a\".devsmith.logs.v1.GetStatsResponse\x12]\n" +
 	"\fListServices\x12%.devsmith.logs.v1.ListServicesRequest\x1a&.devsmith.logs.v1.ListServicesResponse\x12\\\n" +
 	"\vTailEntries\x12$.devsmith.logs.v1.TailEntriesRequest\x1a%.devsmith.logs.v1.TailEntriesResponse0\x01\x12]\n" +
-	"\fListPatterns\x12%.devsmith.logs.v1.ListPatternsRequest\x1a&.devsmith.logs.v1.ListPatternsResponseB6Z4github.com/devsmith/logs/gen/devsmith/logs/v1;logsv1b\x06proto3"
+	"\fListPatterns\x12%.devsmith.logs.v1.ListPatternsRequest\x1a&.devsmith.logs.v1.ListPatternsResponse\x12f\n" +
+	"\x0fListErrorGroups\x12(.devsmith.logs.v1.ListErrorGroupsRequest\x1a).devsmith.logs.v1.ListErrorGroupsResponse\x12`\n" +
+	"\rGetErrorGroup\x12&.devsmith.logs.v1.GetErrorGroupRequest\x1a'.devsmith.logs.v1.GetErrorGroupResponse\x12i\n" +
+	"\x10UpdateErrorGroup\x12).devsmith.logs.v1.UpdateErrorGroupRequest\x1a*.devsmith.logs.v1.UpdateErrorGroupResponse\x12W\n" +
+	"\n" +
+	"GetMetrics\x12#.devsmith.logs.v1.GetMetricsRequest\x1a$.devsmith.logs.v1.GetMetricsResponseB6Z4github.com/devsmith/logs/gen/devsmith/logs/v1;logsv1b\x06proto3"
 
 var (
 	file_devsmith_logs_v1_query_service_proto_rawDescOnce sync.Once
@@ -1524,76 +2771,123 @@ func file_devsmith_logs_v1_query_service_proto_rawDescGZIP() []byte {
 	return file_devsmith_logs_v1_query_service_proto_rawDescData
 }
 
-var file_devsmith_logs_v1_query_service_proto_msgTypes = make([]protoimpl.MessageInfo, 20)
+var file_devsmith_logs_v1_query_service_proto_msgTypes = make([]protoimpl.MessageInfo, 34)
 var file_devsmith_logs_v1_query_service_proto_goTypes = []any{
-	(*LogEntry)(nil),              // 0: devsmith.logs.v1.LogEntry
-	(*ContextFilter)(nil),         // 1: devsmith.logs.v1.ContextFilter
-	(*ListEntriesRequest)(nil),    // 2: devsmith.logs.v1.ListEntriesRequest
-	(*ListEntriesResponse)(nil),   // 3: devsmith.logs.v1.ListEntriesResponse
-	(*GetStatsRequest)(nil),       // 4: devsmith.logs.v1.GetStatsRequest
-	(*HistogramBucket)(nil),       // 5: devsmith.logs.v1.HistogramBucket
-	(*GetStatsResponse)(nil),      // 6: devsmith.logs.v1.GetStatsResponse
-	(*ListServicesRequest)(nil),   // 7: devsmith.logs.v1.ListServicesRequest
-	(*Service)(nil),               // 8: devsmith.logs.v1.Service
-	(*ListServicesResponse)(nil),  // 9: devsmith.logs.v1.ListServicesResponse
-	(*TailEntriesRequest)(nil),    // 10: devsmith.logs.v1.TailEntriesRequest
-	(*TailEntriesResponse)(nil),   // 11: devsmith.logs.v1.TailEntriesResponse
-	(*ListPatternsRequest)(nil),   // 12: devsmith.logs.v1.ListPatternsRequest
-	(*CountBucket)(nil),           // 13: devsmith.logs.v1.CountBucket
-	(*Pattern)(nil),               // 14: devsmith.logs.v1.Pattern
-	(*ListPatternsResponse)(nil),  // 15: devsmith.logs.v1.ListPatternsResponse
-	nil,                           // 16: devsmith.logs.v1.HistogramBucket.CountsEntry
-	nil,                           // 17: devsmith.logs.v1.GetStatsResponse.ByLevelEntry
-	nil,                           // 18: devsmith.logs.v1.GetStatsResponse.ByServiceEntry
-	nil,                           // 19: devsmith.logs.v1.Pattern.CountsByLevelEntry
-	(*timestamppb.Timestamp)(nil), // 20: google.protobuf.Timestamp
+	(*LogEntry)(nil),                 // 0: devsmith.logs.v1.LogEntry
+	(*ContextFilter)(nil),            // 1: devsmith.logs.v1.ContextFilter
+	(*ListEntriesRequest)(nil),       // 2: devsmith.logs.v1.ListEntriesRequest
+	(*ListEntriesResponse)(nil),      // 3: devsmith.logs.v1.ListEntriesResponse
+	(*GetStatsRequest)(nil),          // 4: devsmith.logs.v1.GetStatsRequest
+	(*HistogramBucket)(nil),          // 5: devsmith.logs.v1.HistogramBucket
+	(*GetStatsResponse)(nil),         // 6: devsmith.logs.v1.GetStatsResponse
+	(*ListServicesRequest)(nil),      // 7: devsmith.logs.v1.ListServicesRequest
+	(*Service)(nil),                  // 8: devsmith.logs.v1.Service
+	(*ListServicesResponse)(nil),     // 9: devsmith.logs.v1.ListServicesResponse
+	(*TailEntriesRequest)(nil),       // 10: devsmith.logs.v1.TailEntriesRequest
+	(*TailEntriesResponse)(nil),      // 11: devsmith.logs.v1.TailEntriesResponse
+	(*ListPatternsRequest)(nil),      // 12: devsmith.logs.v1.ListPatternsRequest
+	(*CountBucket)(nil),              // 13: devsmith.logs.v1.CountBucket
+	(*Pattern)(nil),                  // 14: devsmith.logs.v1.Pattern
+	(*ListPatternsResponse)(nil),     // 15: devsmith.logs.v1.ListPatternsResponse
+	(*ListErrorGroupsRequest)(nil),   // 16: devsmith.logs.v1.ListErrorGroupsRequest
+	(*ErrorGroup)(nil),               // 17: devsmith.logs.v1.ErrorGroup
+	(*ListErrorGroupsResponse)(nil),  // 18: devsmith.logs.v1.ListErrorGroupsResponse
+	(*GetErrorGroupRequest)(nil),     // 19: devsmith.logs.v1.GetErrorGroupRequest
+	(*GetErrorGroupResponse)(nil),    // 20: devsmith.logs.v1.GetErrorGroupResponse
+	(*UpdateErrorGroupRequest)(nil),  // 21: devsmith.logs.v1.UpdateErrorGroupRequest
+	(*UpdateErrorGroupResponse)(nil), // 22: devsmith.logs.v1.UpdateErrorGroupResponse
+	(*GetMetricsRequest)(nil),        // 23: devsmith.logs.v1.GetMetricsRequest
+	(*MetricBucket)(nil),             // 24: devsmith.logs.v1.MetricBucket
+	(*MetricSeries)(nil),             // 25: devsmith.logs.v1.MetricSeries
+	(*GetMetricsResponse)(nil),       // 26: devsmith.logs.v1.GetMetricsResponse
+	nil,                              // 27: devsmith.logs.v1.HistogramBucket.CountsEntry
+	nil,                              // 28: devsmith.logs.v1.GetStatsResponse.ByLevelEntry
+	nil,                              // 29: devsmith.logs.v1.GetStatsResponse.ByServiceEntry
+	nil,                              // 30: devsmith.logs.v1.Pattern.CountsByLevelEntry
+	nil,                              // 31: devsmith.logs.v1.ErrorGroup.CountsByServiceEntry
+	nil,                              // 32: devsmith.logs.v1.ErrorGroup.CountsByReleaseEntry
+	nil,                              // 33: devsmith.logs.v1.MetricSeries.GroupEntry
+	(*timestamppb.Timestamp)(nil),    // 34: google.protobuf.Timestamp
+	(*durationpb.Duration)(nil),      // 35: google.protobuf.Duration
 }
 var file_devsmith_logs_v1_query_service_proto_depIdxs = []int32{
-	20, // 0: devsmith.logs.v1.LogEntry.timestamp:type_name -> google.protobuf.Timestamp
-	20, // 1: devsmith.logs.v1.ListEntriesRequest.since:type_name -> google.protobuf.Timestamp
-	20, // 2: devsmith.logs.v1.ListEntriesRequest.until:type_name -> google.protobuf.Timestamp
+	34, // 0: devsmith.logs.v1.LogEntry.timestamp:type_name -> google.protobuf.Timestamp
+	34, // 1: devsmith.logs.v1.ListEntriesRequest.since:type_name -> google.protobuf.Timestamp
+	34, // 2: devsmith.logs.v1.ListEntriesRequest.until:type_name -> google.protobuf.Timestamp
 	1,  // 3: devsmith.logs.v1.ListEntriesRequest.context:type_name -> devsmith.logs.v1.ContextFilter
 	0,  // 4: devsmith.logs.v1.ListEntriesResponse.entries:type_name -> devsmith.logs.v1.LogEntry
-	20, // 5: devsmith.logs.v1.GetStatsRequest.since:type_name -> google.protobuf.Timestamp
-	20, // 6: devsmith.logs.v1.GetStatsRequest.until:type_name -> google.protobuf.Timestamp
+	34, // 5: devsmith.logs.v1.GetStatsRequest.since:type_name -> google.protobuf.Timestamp
+	34, // 6: devsmith.logs.v1.GetStatsRequest.until:type_name -> google.protobuf.Timestamp
 	1,  // 7: devsmith.logs.v1.GetStatsRequest.context:type_name -> devsmith.logs.v1.ContextFilter
-	20, // 8: devsmith.logs.v1.HistogramBucket.start:type_name -> google.protobuf.Timestamp
-	16, // 9: devsmith.logs.v1.HistogramBucket.counts:type_name -> devsmith.logs.v1.HistogramBucket.CountsEntry
-	17, // 10: devsmith.logs.v1.GetStatsResponse.by_level:type_name -> devsmith.logs.v1.GetStatsResponse.ByLevelEntry
-	18, // 11: devsmith.logs.v1.GetStatsResponse.by_service:type_name -> devsmith.logs.v1.GetStatsResponse.ByServiceEntry
+	34, // 8: devsmith.logs.v1.HistogramBucket.start:type_name -> google.protobuf.Timestamp
+	27, // 9: devsmith.logs.v1.HistogramBucket.counts:type_name -> devsmith.logs.v1.HistogramBucket.CountsEntry
+	28, // 10: devsmith.logs.v1.GetStatsResponse.by_level:type_name -> devsmith.logs.v1.GetStatsResponse.ByLevelEntry
+	29, // 11: devsmith.logs.v1.GetStatsResponse.by_service:type_name -> devsmith.logs.v1.GetStatsResponse.ByServiceEntry
 	5,  // 12: devsmith.logs.v1.GetStatsResponse.histogram:type_name -> devsmith.logs.v1.HistogramBucket
-	20, // 13: devsmith.logs.v1.GetStatsResponse.since:type_name -> google.protobuf.Timestamp
-	20, // 14: devsmith.logs.v1.GetStatsResponse.until:type_name -> google.protobuf.Timestamp
-	20, // 15: devsmith.logs.v1.Service.last_log_at:type_name -> google.protobuf.Timestamp
+	34, // 13: devsmith.logs.v1.GetStatsResponse.since:type_name -> google.protobuf.Timestamp
+	34, // 14: devsmith.logs.v1.GetStatsResponse.until:type_name -> google.protobuf.Timestamp
+	34, // 15: devsmith.logs.v1.Service.last_log_at:type_name -> google.protobuf.Timestamp
 	8,  // 16: devsmith.logs.v1.ListServicesResponse.services:type_name -> devsmith.logs.v1.Service
 	1,  // 17: devsmith.logs.v1.TailEntriesRequest.context:type_name -> devsmith.logs.v1.ContextFilter
 	0,  // 18: devsmith.logs.v1.TailEntriesResponse.entry:type_name -> devsmith.logs.v1.LogEntry
-	20, // 19: devsmith.logs.v1.ListPatternsRequest.since:type_name -> google.protobuf.Timestamp
-	20, // 20: devsmith.logs.v1.ListPatternsRequest.until:type_name -> google.protobuf.Timestamp
+	34, // 19: devsmith.logs.v1.ListPatternsRequest.since:type_name -> google.protobuf.Timestamp
+	34, // 20: devsmith.logs.v1.ListPatternsRequest.until:type_name -> google.protobuf.Timestamp
 	1,  // 21: devsmith.logs.v1.ListPatternsRequest.context:type_name -> devsmith.logs.v1.ContextFilter
-	20, // 22: devsmith.logs.v1.CountBucket.start:type_name -> google.protobuf.Timestamp
-	19, // 23: devsmith.logs.v1.Pattern.counts_by_level:type_name -> devsmith.logs.v1.Pattern.CountsByLevelEntry
-	20, // 24: devsmith.logs.v1.Pattern.first_seen:type_name -> google.protobuf.Timestamp
-	20, // 25: devsmith.logs.v1.Pattern.last_seen:type_name -> google.protobuf.Timestamp
+	34, // 22: devsmith.logs.v1.CountBucket.start:type_name -> google.protobuf.Timestamp
+	30, // 23: devsmith.logs.v1.Pattern.counts_by_level:type_name -> devsmith.logs.v1.Pattern.CountsByLevelEntry
+	34, // 24: devsmith.logs.v1.Pattern.first_seen:type_name -> google.protobuf.Timestamp
+	34, // 25: devsmith.logs.v1.Pattern.last_seen:type_name -> google.protobuf.Timestamp
 	0,  // 26: devsmith.logs.v1.Pattern.examples:type_name -> devsmith.logs.v1.LogEntry
 	13, // 27: devsmith.logs.v1.Pattern.trend:type_name -> devsmith.logs.v1.CountBucket
-	20, // 28: devsmith.logs.v1.Pattern.create_time:type_name -> google.protobuf.Timestamp
+	34, // 28: devsmith.logs.v1.Pattern.create_time:type_name -> google.protobuf.Timestamp
 	14, // 29: devsmith.logs.v1.ListPatternsResponse.patterns:type_name -> devsmith.logs.v1.Pattern
-	2,  // 30: devsmith.logs.v1.QueryService.ListEntries:input_type -> devsmith.logs.v1.ListEntriesRequest
-	4,  // 31: devsmith.logs.v1.QueryService.GetStats:input_type -> devsmith.logs.v1.GetStatsRequest
-	7,  // 32: devsmith.logs.v1.QueryService.ListServices:input_type -> devsmith.logs.v1.ListServicesRequest
-	10, // 33: devsmith.logs.v1.QueryService.TailEntries:input_type -> devsmith.logs.v1.TailEntriesRequest
-	12, // 34: devsmith.logs.v1.QueryService.ListPatterns:input_type -> devsmith.logs.v1.ListPatternsRequest
-	3,  // 35: devsmith.logs.v1.QueryService.ListEntries:output_type -> devsmith.logs.v1.ListEntriesResponse
-	6,  // 36: devsmith.logs.v1.QueryService.GetStats:output_type -> devsmith.logs.v1.GetStatsResponse
-	9,  // 37: devsmith.logs.v1.QueryService.ListServices:output_type -> devsmith.logs.v1.ListServicesResponse
-	11, // 38: devsmith.logs.v1.QueryService.TailEntries:output_type -> devsmith.logs.v1.TailEntriesResponse
-	15, // 39: devsmith.logs.v1.QueryService.ListPatterns:output_type -> devsmith.logs.v1.ListPatternsResponse
-	35, // [35:40] is the sub-list for method output_type
-	30, // [30:35] is the sub-list for method input_type
-	30, // [30:30] is the sub-list for extension type_name
-	30, // [30:30] is the sub-list for extension extendee
-	0,  // [0:30] is the sub-list for field type_name
+	34, // 30: devsmith.logs.v1.ListErrorGroupsRequest.since:type_name -> google.protobuf.Timestamp
+	34, // 31: devsmith.logs.v1.ListErrorGroupsRequest.until:type_name -> google.protobuf.Timestamp
+	34, // 32: devsmith.logs.v1.ErrorGroup.first_seen:type_name -> google.protobuf.Timestamp
+	34, // 33: devsmith.logs.v1.ErrorGroup.last_seen:type_name -> google.protobuf.Timestamp
+	13, // 34: devsmith.logs.v1.ErrorGroup.trend:type_name -> devsmith.logs.v1.CountBucket
+	0,  // 35: devsmith.logs.v1.ErrorGroup.example:type_name -> devsmith.logs.v1.LogEntry
+	34, // 36: devsmith.logs.v1.ErrorGroup.create_time:type_name -> google.protobuf.Timestamp
+	34, // 37: devsmith.logs.v1.ErrorGroup.resolve_time:type_name -> google.protobuf.Timestamp
+	31, // 38: devsmith.logs.v1.ErrorGroup.counts_by_service:type_name -> devsmith.logs.v1.ErrorGroup.CountsByServiceEntry
+	32, // 39: devsmith.logs.v1.ErrorGroup.counts_by_release:type_name -> devsmith.logs.v1.ErrorGroup.CountsByReleaseEntry
+	17, // 40: devsmith.logs.v1.ListErrorGroupsResponse.groups:type_name -> devsmith.logs.v1.ErrorGroup
+	34, // 41: devsmith.logs.v1.GetErrorGroupRequest.since:type_name -> google.protobuf.Timestamp
+	34, // 42: devsmith.logs.v1.GetErrorGroupRequest.until:type_name -> google.protobuf.Timestamp
+	17, // 43: devsmith.logs.v1.GetErrorGroupResponse.group:type_name -> devsmith.logs.v1.ErrorGroup
+	17, // 44: devsmith.logs.v1.UpdateErrorGroupResponse.group:type_name -> devsmith.logs.v1.ErrorGroup
+	34, // 45: devsmith.logs.v1.GetMetricsRequest.since:type_name -> google.protobuf.Timestamp
+	34, // 46: devsmith.logs.v1.GetMetricsRequest.until:type_name -> google.protobuf.Timestamp
+	35, // 47: devsmith.logs.v1.GetMetricsRequest.step:type_name -> google.protobuf.Duration
+	34, // 48: devsmith.logs.v1.MetricBucket.start:type_name -> google.protobuf.Timestamp
+	33, // 49: devsmith.logs.v1.MetricSeries.group:type_name -> devsmith.logs.v1.MetricSeries.GroupEntry
+	24, // 50: devsmith.logs.v1.MetricSeries.buckets:type_name -> devsmith.logs.v1.MetricBucket
+	25, // 51: devsmith.logs.v1.GetMetricsResponse.series:type_name -> devsmith.logs.v1.MetricSeries
+	34, // 52: devsmith.logs.v1.GetMetricsResponse.since:type_name -> google.protobuf.Timestamp
+	34, // 53: devsmith.logs.v1.GetMetricsResponse.until:type_name -> google.protobuf.Timestamp
+	2,  // 54: devsmith.logs.v1.QueryService.ListEntries:input_type -> devsmith.logs.v1.ListEntriesRequest
+	4,  // 55: devsmith.logs.v1.QueryService.GetStats:input_type -> devsmith.logs.v1.GetStatsRequest
+	7,  // 56: devsmith.logs.v1.QueryService.ListServices:input_type -> devsmith.logs.v1.ListServicesRequest
+	10, // 57: devsmith.logs.v1.QueryService.TailEntries:input_type -> devsmith.logs.v1.TailEntriesRequest
+	12, // 58: devsmith.logs.v1.QueryService.ListPatterns:input_type -> devsmith.logs.v1.ListPatternsRequest
+	16, // 59: devsmith.logs.v1.QueryService.ListErrorGroups:input_type -> devsmith.logs.v1.ListErrorGroupsRequest
+	19, // 60: devsmith.logs.v1.QueryService.GetErrorGroup:input_type -> devsmith.logs.v1.GetErrorGroupRequest
+	21, // 61: devsmith.logs.v1.QueryService.UpdateErrorGroup:input_type -> devsmith.logs.v1.UpdateErrorGroupRequest
+	23, // 62: devsmith.logs.v1.QueryService.GetMetrics:input_type -> devsmith.logs.v1.GetMetricsRequest
+	3,  // 63: devsmith.logs.v1.QueryService.ListEntries:output_type -> devsmith.logs.v1.ListEntriesResponse
+	6,  // 64: devsmith.logs.v1.QueryService.GetStats:output_type -> devsmith.logs.v1.GetStatsResponse
+	9,  // 65: devsmith.logs.v1.QueryService.ListServices:output_type -> devsmith.logs.v1.ListServicesResponse
+	11, // 66: devsmith.logs.v1.QueryService.TailEntries:output_type -> devsmith.logs.v1.TailEntriesResponse
+	15, // 67: devsmith.logs.v1.QueryService.ListPatterns:output_type -> devsmith.logs.v1.ListPatternsResponse
+	18, // 68: devsmith.logs.v1.QueryService.ListErrorGroups:output_type -> devsmith.logs.v1.ListErrorGroupsResponse
+	20, // 69: devsmith.logs.v1.QueryService.GetErrorGroup:output_type -> devsmith.logs.v1.GetErrorGroupResponse
+	22, // 70: devsmith.logs.v1.QueryService.UpdateErrorGroup:output_type -> devsmith.logs.v1.UpdateErrorGroupResponse
+	26, // 71: devsmith.logs.v1.QueryService.GetMetrics:output_type -> devsmith.logs.v1.GetMetricsResponse
+	63, // [63:72] is the sub-list for method output_type
+	54, // [54:63] is the sub-list for method input_type
+	54, // [54:54] is the sub-list for extension type_name
+	54, // [54:54] is the sub-list for extension extendee
+	0,  // [0:54] is the sub-list for field type_name
 }
 
 func init() { file_devsmith_logs_v1_query_service_proto_init() }
@@ -1607,7 +2901,7 @@ func file_devsmith_logs_v1_query_service_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_devsmith_logs_v1_query_service_proto_rawDesc), len(file_devsmith_logs_v1_query_service_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   20,
+			NumMessages:   34,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -19,11 +19,15 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	QueryService_ListEntries_FullMethodName  = "/devsmith.logs.v1.QueryService/ListEntries"
-	QueryService_GetStats_FullMethodName     = "/devsmith.logs.v1.QueryService/GetStats"
-	QueryService_ListServices_FullMethodName = "/devsmith.logs.v1.QueryService/ListServices"
-	QueryService_TailEntries_FullMethodName  = "/devsmith.logs.v1.QueryService/TailEntries"
-	QueryService_ListPatterns_FullMethodName = "/devsmith.logs.v1.QueryService/ListPatterns"
+	QueryService_ListEntries_FullMethodName      = "/devsmith.logs.v1.QueryService/ListEntries"
+	QueryService_GetStats_FullMethodName         = "/devsmith.logs.v1.QueryService/GetStats"
+	QueryService_ListServices_FullMethodName     = "/devsmith.logs.v1.QueryService/ListServices"
+	QueryService_TailEntries_FullMethodName      = "/devsmith.logs.v1.QueryService/TailEntries"
+	QueryService_ListPatterns_FullMethodName     = "/devsmith.logs.v1.QueryService/ListPatterns"
+	QueryService_ListErrorGroups_FullMethodName  = "/devsmith.logs.v1.QueryService/ListErrorGroups"
+	QueryService_GetErrorGroup_FullMethodName    = "/devsmith.logs.v1.QueryService/GetErrorGroup"
+	QueryService_UpdateErrorGroup_FullMethodName = "/devsmith.logs.v1.QueryService/UpdateErrorGroup"
+	QueryService_GetMetrics_FullMethodName       = "/devsmith.logs.v1.QueryService/GetMetrics"
 )
 
 // QueryServiceClient is the client API for QueryService service.
@@ -46,6 +50,18 @@ type QueryServiceClient interface {
 	// ListPatterns lists the log patterns of the matching entries, most
 	// frequent first, with exact counts over the range.
 	ListPatterns(ctx context.Context, in *ListPatternsRequest, opts ...grpc.CallOption) (*ListPatternsResponse, error)
+	// ListErrorGroups lists the error groups of the matching WARN, ERROR and
+	// FATAL entries (ERROR and FATAL unless level says otherwise), with exact
+	// counts and trends over the range.
+	ListErrorGroups(ctx context.Context, in *ListErrorGroupsRequest, opts ...grpc.CallOption) (*ListErrorGroupsResponse, error)
+	// GetErrorGroup returns one error group with its latest stack and its
+	// counts by service and release.
+	GetErrorGroup(ctx context.Context, in *GetErrorGroupRequest, opts ...grpc.CallOption) (*GetErrorGroupResponse, error)
+	// UpdateErrorGroup sets a group's status (maintainers and admins).
+	UpdateErrorGroup(ctx context.Context, in *UpdateErrorGroupRequest, opts ...grpc.CallOption) (*UpdateErrorGroupResponse, error)
+	// GetMetrics computes latency-style statistics (count, mean, percentiles,
+	// max, error rate) of a numeric context field, grouped and over time.
+	GetMetrics(ctx context.Context, in *GetMetricsRequest, opts ...grpc.CallOption) (*GetMetricsResponse, error)
 }
 
 type queryServiceClient struct {
@@ -115,6 +131,46 @@ func (c *queryServiceClient) ListPatterns(ctx context.Context, in *ListPatternsR
 	return out, nil
 }
 
+func (c *queryServiceClient) ListErrorGroups(ctx context.Context, in *ListErrorGroupsRequest, opts ...grpc.CallOption) (*ListErrorGroupsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListErrorGroupsResponse)
+	err := c.cc.Invoke(ctx, QueryService_ListErrorGroups_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *queryServiceClient) GetErrorGroup(ctx context.Context, in *GetErrorGroupRequest, opts ...grpc.CallOption) (*GetErrorGroupResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetErrorGroupResponse)
+	err := c.cc.Invoke(ctx, QueryService_GetErrorGroup_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *queryServiceClient) UpdateErrorGroup(ctx context.Context, in *UpdateErrorGroupRequest, opts ...grpc.CallOption) (*UpdateErrorGroupResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(UpdateErrorGroupResponse)
+	err := c.cc.Invoke(ctx, QueryService_UpdateErrorGroup_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *queryServiceClient) GetMetrics(ctx context.Context, in *GetMetricsRequest, opts ...grpc.CallOption) (*GetMetricsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetMetricsResponse)
+	err := c.cc.Invoke(ctx, QueryService_GetMetrics_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // QueryServiceServer is the server API for QueryService service.
 // All implementations must embed UnimplementedQueryServiceServer
 // for forward compatibility.
@@ -135,6 +191,18 @@ type QueryServiceServer interface {
 	// ListPatterns lists the log patterns of the matching entries, most
 	// frequent first, with exact counts over the range.
 	ListPatterns(context.Context, *ListPatternsRequest) (*ListPatternsResponse, error)
+	// ListErrorGroups lists the error groups of the matching WARN, ERROR and
+	// FATAL entries (ERROR and FATAL unless level says otherwise), with exact
+	// counts and trends over the range.
+	ListErrorGroups(context.Context, *ListErrorGroupsRequest) (*ListErrorGroupsResponse, error)
+	// GetErrorGroup returns one error group with its latest stack and its
+	// counts by service and release.
+	GetErrorGroup(context.Context, *GetErrorGroupRequest) (*GetErrorGroupResponse, error)
+	// UpdateErrorGroup sets a group's status (maintainers and admins).
+	UpdateErrorGroup(context.Context, *UpdateErrorGroupRequest) (*UpdateErrorGroupResponse, error)
+	// GetMetrics computes latency-style statistics (count, mean, percentiles,
+	// max, error rate) of a numeric context field, grouped and over time.
+	GetMetrics(context.Context, *GetMetricsRequest) (*GetMetricsResponse, error)
 	mustEmbedUnimplementedQueryServiceServer()
 }
 
@@ -159,6 +227,18 @@ func (UnimplementedQueryServiceServer) TailEntries(*TailEntriesRequest, grpc.Ser
 }
 func (UnimplementedQueryServiceServer) ListPatterns(context.Context, *ListPatternsRequest) (*ListPatternsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListPatterns not implemented")
+}
+func (UnimplementedQueryServiceServer) ListErrorGroups(context.Context, *ListErrorGroupsRequest) (*ListErrorGroupsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListErrorGroups not implemented")
+}
+func (UnimplementedQueryServiceServer) GetErrorGroup(context.Context, *GetErrorGroupRequest) (*GetErrorGroupResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetErrorGroup not implemented")
+}
+func (UnimplementedQueryServiceServer) UpdateErrorGroup(context.Context, *UpdateErrorGroupRequest) (*UpdateErrorGroupResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method UpdateErrorGroup not implemented")
+}
+func (UnimplementedQueryServiceServer) GetMetrics(context.Context, *GetMetricsRequest) (*GetMetricsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetMetrics not implemented")
 }
 func (UnimplementedQueryServiceServer) mustEmbedUnimplementedQueryServiceServer() {}
 func (UnimplementedQueryServiceServer) testEmbeddedByValue()                      {}
@@ -264,6 +344,78 @@ func _QueryService_ListPatterns_Handler(srv interface{}, ctx context.Context, de
 	return interceptor(ctx, in, info, handler)
 }
 
+func _QueryService_ListErrorGroups_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListErrorGroupsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(QueryServiceServer).ListErrorGroups(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: QueryService_ListErrorGroups_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(QueryServiceServer).ListErrorGroups(ctx, req.(*ListErrorGroupsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _QueryService_GetErrorGroup_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetErrorGroupRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(QueryServiceServer).GetErrorGroup(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: QueryService_GetErrorGroup_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(QueryServiceServer).GetErrorGroup(ctx, req.(*GetErrorGroupRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _QueryService_UpdateErrorGroup_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(UpdateErrorGroupRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(QueryServiceServer).UpdateErrorGroup(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: QueryService_UpdateErrorGroup_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(QueryServiceServer).UpdateErrorGroup(ctx, req.(*UpdateErrorGroupRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _QueryService_GetMetrics_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetMetricsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(QueryServiceServer).GetMetrics(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: QueryService_GetMetrics_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(QueryServiceServer).GetMetrics(ctx, req.(*GetMetricsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // QueryService_ServiceDesc is the grpc.ServiceDesc for QueryService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -286,6 +438,22 @@ var QueryService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ListPatterns",
 			Handler:    _QueryService_ListPatterns_Handler,
+		},
+		{
+			MethodName: "ListErrorGroups",
+			Handler:    _QueryService_ListErrorGroups_Handler,
+		},
+		{
+			MethodName: "GetErrorGroup",
+			Handler:    _QueryService_GetErrorGroup_Handler,
+		},
+		{
+			MethodName: "UpdateErrorGroup",
+			Handler:    _QueryService_UpdateErrorGroup_Handler,
+		},
+		{
+			MethodName: "GetMetrics",
+			Handler:    _QueryService_GetMetrics_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{
