@@ -1,6 +1,7 @@
 package jsontext
 
 import (
+	"strings"
 	"unicode"
 	"unicode/utf16"
 	"unicode/utf8"
@@ -63,7 +64,14 @@ func Unquote(text string, v Value) string {
 	if v.Flags&Escaped == 0 && (v.Flags&NonASCII == 0 || utf8.ValidString(s)) {
 		return s
 	}
-	b := make([]byte, 0, len(s)+utf8.UTFMax)
+	return string(AppendUnquote(make([]byte, 0, len(s)+utf8.UTFMax), text, v))
+}
+
+// AppendUnquote appends the content of the string v of text to dst,
+// decoded as Unquote decodes it, for a caller that reuses its buffer.
+func AppendUnquote(dst []byte, text string, v Value) []byte {
+	s := text[v.Start+1 : v.End-1]
+	b := dst
 	for r := 0; r < len(s); {
 		c := s[r]
 		switch {
@@ -101,13 +109,24 @@ func Unquote(text string, v Value) string {
 			}
 			r++
 		case c < utf8.RuneSelf:
-			b = append(b, c)
-			r++
+			e := r + 1
+			if v.Flags&NonASCII == 0 {
+				if k := strings.IndexByte(s[e:], '\\'); k >= 0 {
+					e += k
+				} else {
+					e = len(s)
+				}
+			}
+			for e < len(s) && s[e] != '\\' && s[e] < utf8.RuneSelf {
+				e++
+			}
+			b = append(b, s[r:e]...)
+			r = e
 		default:
 			rr, size := utf8.DecodeRuneInString(s[r:])
 			b = utf8.AppendRune(b, rr)
 			r += size
 		}
 	}
-	return string(b)
+	return b
 }
