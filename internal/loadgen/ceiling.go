@@ -63,9 +63,12 @@ func Ceiling(ctx context.Context, pool *pgxpool.Pool, batches []*Batch, cfg Ceil
 	var rows [][]any
 	recv := time.Now()
 	var sigs signature.Hasher
+	var groups seedGroups
 	for _, b := range batches {
 		for _, e := range b.Entries {
-			rows = append(rows, []any{cfg.ProjectID, e.TS, int64(0), e.Service, levelNumber(e.Level), e.Message, e.Context, recv, sigs.Of(e.Message)})
+			sig, level := sigs.Of(e.Message), levelNumber(e.Level)
+			fp := groups.add(cfg.ProjectID, e.Service, level, e.Message, e.Context, sig, e.TS)
+			rows = append(rows, []any{cfg.ProjectID, e.TS, int64(0), e.Service, level, e.Message, e.Context, recv, sig, fp})
 		}
 	}
 	cols := logstore.ColumnNames()

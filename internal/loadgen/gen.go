@@ -16,6 +16,7 @@ import (
 	"time"
 
 	logsv1 "github.com/devsmith/logs/gen/devsmith/logs/v1"
+	"github.com/devsmith/logs/internal/jsontext"
 )
 
 // Entry is one generated log entry.
@@ -145,16 +146,17 @@ func appendHex(b []byte, r *rand.Rand, n int) []byte {
 	return b
 }
 
+// batchErrorShare is the share of a batch's ERROR and FATAL entries that
+// are failing requests with a stack (errorEntryOf): few enough to keep
+// issue 4's entry shape.
+const batchErrorShare = 0.1
+
 // NewEntry draws one entry at ts.
 func (s Shape) NewEntry(r *rand.Rand, ts time.Time) Entry {
 	lvl := levelOf(r)
-	return Entry{
-		TS:      ts,
-		Level:   lvl,
-		Service: s.Services[r.IntN(len(s.Services))],
-		Message: messageOf(r, lvl),
-		Context: contextOf(r, s.RunID),
-	}
+	svc := s.Services[r.IntN(len(s.Services))]
+	msg, ctx := entryOf(r, lvl, s.RunID, batchErrorShare)
+	return Entry{TS: ts, Level: lvl, Service: svc, Message: msg, Context: ctx}
 }
 
 // Batch is one pre-encoded request.
@@ -289,4 +291,105 @@ func (b *Batch) PayloadBytes() int {
 		n += len(e.Message) + len(e.Context)
 	}
 	return n
+}
+
+// A few code paths that fail, as the sample middleware logs them: the
+// message, the exception type and a stack in the context (Node-, Python-
+// and Go-like), with the ids, numbers and line numbers (by release) that
+// vary between occurrences of one path. Each path is one error group per
+// project (docs/errors.md); the last has no stack and is grouped by its
+// message's signature.
+var (
+	releases    = []string{"v1.4.0", "v1.4.1", "v1.5.0"}
+	errorRoutes = []string{"/api/v1/payments", "/api/v1/users", "/api/v1/cart/items", "/api/v1/inventory", "/api/v1/reports"}
+)
+
+// errorEntryOf draws a failing request's message and context: one of the
+// code paths above, in release rel (which moves its line numbers).
+func errorEntryOf(r *rand.Rand, run string) (msg, ctx string) {
+	rel := r.IntN(len(releases))
+	ln := func(base int) string { return strconv.Itoa(base + 3*rel) }
+	id := strconv.Itoa(r.IntN(1_000_000))
+	var typ, stack string
+	var m []byte
+	route := errorRoutes[0]
+	switch k := r.IntN(6); k {
+	case 0:
+		ms := strconv.Itoa(1000 + r.IntN(29000))
+		typ, route = "PaymentError", "/api/v1/payments"
+		m = append(m, "payment "+id+" failed: timeout after "+ms+" ms"...)
+		stack = "PaymentError: " + string(m) +
+			"\n    at chargeCard (/srv/shop/billing.js:" + ln(41) + ":11)" +
+			"\n    at async processOrder (/srv/shop/orders.js:" + ln(88) + ":5)" +
+			"\n    at async /srv/shop/routes.js:" + ln(17) + ":7" +
+			"\n    at Layer.handle [as handle_request] (/srv/shop/node_modules/express/lib/router/layer.js:95:5)" +
+			"\n    at next (/srv/shop/node_modules/express/lib/router/route.js:149:13)"
+	case 1:
+		typ, route = "TypeError", "/api/v1/users"
+		m = append(m, "Cannot read properties of undefined (reading 'email')"...)
+		stack = "TypeError: " + string(m) +
+			"\n    at loadUser (/srv/shop/users.js:" + ln(23) + ":20)" +
+			"\n    at /srv/shop/routes.js:" + ln(31) + ":18" +
+			"\n    at Layer.handle [as handle_request] (/srv/shop/node_modules/express/lib/router/layer.js:95:5)" +
+			"\n    at process.processTicksAndRejections (node:internal/process/task_queues:95:5)"
+	case 2:
+		typ, route = "KeyError", "/api/v1/cart/items"
+		m = append(m, "'sku-"+id+"'"...)
+		stack = "Traceback (most recent call last):" +
+			"\n  File \"/usr/lib/python3/dist-packages/flask/app.py\", line 1484, in full_dispatch_request\n    rv = self.dispatch_request()" +
+			"\n  File \"/srv/cart/views.py\", line " + ln(52) + ", in add_item\n    reserve_stock(item)" +
+			"\n  File \"/srv/cart/inventory.py\", line " + ln(19) + ", in reserve_stock\n    level = STOCK[item[\"sku\"]]" +
+			"\nKeyError: " + string(m) + "\n"
+	case 3:
+		typ, route = "psycopg2.OperationalError", "/api/v1/reports"
+		m = append(m, "connection to server at \"10.0.3."+strconv.Itoa(r.IntN(250))+"\", port 5432 failed: timeout expired"...)
+		stack = "Traceback (most recent call last):" +
+			"\n  File \"/srv/reports/jobs.py\", line " + ln(77) + ", in fetch_report\n    conn = psycopg2.connect(DSN)" +
+			"\n  File \"/usr/lib/python3/dist-packages/psycopg2/__init__.py\", line 122, in connect\n    conn = _connect(dsn, connection_factory=connection_factory, **kwasync)" +
+			"\npsycopg2.OperationalError: " + string(m) + "\n"
+	case 4:
+		n := r.IntN(8)
+		typ, route = "runtime.boundsError", "/api/v1/cart/items"
+		m = append(m, "runtime error: index out of range ["+strconv.Itoa(n+2)+"] with length "+strconv.Itoa(n+1)...)
+		stack = "goroutine " + strconv.Itoa(1+r.IntN(5000)) + " [running]:" +
+			"\nmain.(*Cart).Item(...)\n\t/srv/cart/cart.go:" + ln(64) +
+			"\nmain.handleCart({0xb2c4f0, 0xc0001c0000}, 0xc0001b4000)\n\t/srv/cart/handlers.go:" + ln(112) + " +0x1d3" +
+			"\nnet/http.HandlerFunc.ServeHTTP(0xc0001a8000?, {0xb2c4f0?, 0xc0001c0000?}, 0x6?)\n\t/usr/local/go/src/net/http/server.go:2220 +0x29" +
+			"\nnet/http.(*conn).serve(0xc0001a6000, {0xb2d1a8, 0xc0001a4000})\n\t/usr/local/go/src/net/http/server.go:2102 +0x625" +
+			"\ncreated by net/http.(*Server).Serve in goroutine 1\n\t/usr/local/go/src/net/http/server.go:3454 +0x485\n"
+	default:
+		typ, route = "context.deadlineExceededError", "/api/v1/inventory"
+		m = append(m, "upstream request to "+hosts[r.IntN(len(hosts))]+" failed: context deadline exceeded (after "+strconv.Itoa(1000+r.IntN(9000))+"ms)"...)
+	}
+	msg = "GET " + route + "/" + id + " 500: " + typ + ": " + string(m)
+	b := make([]byte, 0, 96+len(stack)+len(m))
+	b = append(b, `{"request_id":"`...)
+	b = appendHex(b, r, 16)
+	b = append(b, `","path":`...)
+	b = jsontext.AppendString(b, route+"/"+id)
+	b = append(b, `,"status":500,"release":"`...)
+	b = append(b, releases[rel]...)
+	b = append(b, `","error_type":`...)
+	b = jsontext.AppendString(b, typ)
+	b = append(b, `,"error":`...)
+	b = jsontext.AppendString(b, string(m))
+	if stack != "" {
+		b = append(b, `,"stack":`...)
+		b = jsontext.AppendString(b, stack)
+	}
+	if run != "" {
+		b = append(b, `,"run":`...)
+		b = strconv.AppendQuote(b, run)
+	}
+	b = append(b, '}')
+	return msg, string(b)
+}
+
+// entryOf draws an entry's message and context at level; errorShare of
+// its ERROR and FATAL entries are failing requests (errorEntryOf).
+func entryOf(r *rand.Rand, level, run string, errorShare float64) (msg, ctx string) {
+	if (level == "ERROR" || level == "FATAL") && r.Float64() < errorShare {
+		return errorEntryOf(r, run)
+	}
+	return messageOf(r, level), contextOf(r, run)
 }

@@ -193,6 +193,8 @@ func seedDay(ctx context.Context, pool *pgxpool.Pool, cfg SeedConfig, services, 
 		var sigs logstore.Signatures
 		seenSig := map[[2]int64]bool{}
 		var hasher signature.Hasher
+		// And its error groups, each once with its first event (errors.go).
+		var eg seedGroups
 		row := make([]any, len(cols))
 		i := int64(0)
 		src := pgx.CopyFromFunc(func() ([]any, error) {
@@ -204,10 +206,12 @@ func seedDay(ctx context.Context, pool *pgxpool.Pool, cfg SeedConfig, services, 
 			p := cfg.Projects[pick(r, projWeights)]
 			svc := services[pick(r, svcWeights)]
 			lvl := levelOf(r)
-			msg := messageOf(r, lvl)
+			msg, cctx := entryOf(r, lvl, "", seedErrorShare)
 			sig := hasher.Of(msg)
+			level := levelNumber(lvl)
 			row[0], row[1], row[2], row[3] = p.ID, ts, firstID+k, svc
-			row[4], row[5], row[6], row[7], row[8] = levelNumber(lvl), msg, contextOf(r, ""), received, sig
+			row[4], row[5], row[6], row[7], row[8] = level, msg, cctx, received, sig
+			row[9] = eg.add(p.ID, svc, level, msg, cctx, sig, ts)
 			if key := [2]int64{p.ID, sig}; !seenSig[key] {
 				seenSig[key] = true
 				sigs.Add(p.ID, sig, msg, ts)
@@ -248,9 +252,9 @@ func seedDay(ctx context.Context, pool *pgxpool.Pool, cfg SeedConfig, services, 
 				ro.ProjectIDs, ro.Services, ro.Days = append(ro.ProjectIDs, k.project), append(ro.Services, k.service), append(ro.Days, k.day)
 				ro.Counts, ro.LastLogAt = append(ro.Counts, ru.count), append(ro.LastLogAt, ru.last)
 			}
-			// Rollups and signature rows, as a writer records them; no
-			// journal rows (no tail follows a seed).
-			return logstore.RecordCommitted(ctx, tx, &ro, &logstore.Spans{}, &sigs)
+			// Rollups, signature and error group rows, as a writer records
+			// them; no journal rows (no tail follows a seed).
+			return logstore.RecordCommitted(ctx, tx, &ro, &logstore.Spans{}, &sigs, &eg.out)
 		})
 		if err != nil {
 			return fmt.Errorf("seeding day %d: %w", day, err)

@@ -17,7 +17,7 @@ const EntryColumns = "project_id, ts, id, service_name, level, message, context,
 
 // Columns are every column of logs.entries in table order: what a writer
 // supplies for each row (a COPY's column list), in this order.
-const Columns = "project_id, ts, id, service_name, level, message, context, received_at, signature"
+const Columns = "project_id, ts, id, service_name, level, message, context, received_at, signature, error_fp"
 
 // ColumnNames are Columns as a list (for pgx.CopyFrom).
 func ColumnNames() []string { return strings.Split(Columns, ", ") }

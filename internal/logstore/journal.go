@@ -61,9 +61,11 @@ type Rollups struct {
 }
 
 // committedSQL adds the rollups ($1..$5), inserts the journal rows
-// ($6..$10) and the signatures' rows that do not exist yet ($11..$14; an
+// ($6..$10), the signatures' rows that do not exist yet ($11..$14; an
 // existing row takes an earlier first_seen, so it is the oldest entry's ts
-// whatever order entries arrive in), and notifies, in one statement. Rollup and signature rows are locked in key
+// whatever order entries arrive in) and the error groups' rows that do not
+// exist yet ($15..$20, errorGroupsCTE, the same way), and notifies, in one
+// statement. Rollup, signature and error group rows are locked in key
 // order, so concurrent writers never wait on each other in opposite orders.
 const committedSQL = `WITH r AS (
 	INSERT INTO logs.entry_rollups AS e (project_id, service_name, day, count, last_log_at)
@@ -80,31 +82,32 @@ const committedSQL = `WITH r AS (
 	ORDER BY p, g
 	ON CONFLICT (project_id, signature) DO UPDATE SET first_seen = EXCLUDED.first_seen
 	WHERE logs.pattern_signatures.first_seen > EXCLUDED.first_seen
-)
+), ` + errorGroupsCTE + `
 SELECT pg_notify('` + JournalChannel + `', '')`
 
-func committedArgs(r *Rollups, j *Spans, g *Signatures) []any {
+func committedArgs(r *Rollups, j *Spans, g *Signatures, e *ErrorGroups) []any {
 	if g == nil {
 		g = &Signatures{}
 	}
-	return []any{r.ProjectIDs, r.Services, r.Days, r.Counts, r.LastLogAt, j.ProjectIDs, j.MinIDs, j.MaxIDs, j.MinTS, j.MaxTS,
-		g.ProjectIDs, g.Signatures, g.Messages, g.FirstSeen}
+	return append([]any{r.ProjectIDs, r.Services, r.Days, r.Counts, r.LastLogAt, j.ProjectIDs, j.MinIDs, j.MaxIDs, j.MinTS, j.MaxTS,
+		g.ProjectIDs, g.Signatures, g.Messages, g.FirstSeen}, errorGroupsArgs(e)...)
 }
 
 // QueueCommitted queues on b, for the transaction that wrote the entries
 // (before its COMMIT, in the same round trip), the one statement that adds
 // r to the rollups, records j in the journal, inserts the rows of g's
-// signatures that have none (g may be nil or hold only some of the
-// transaction's signatures: those the writer does not know to have a row)
-// and notifies JournalChannel. Its result is read with Exec.
-func QueueCommitted(b *pgx.Batch, r *Rollups, j *Spans, g *Signatures) {
-	b.Queue(committedSQL, committedArgs(r, j, g)...)
+// signatures and of e's error groups that have none (g and e may be nil or
+// hold only some of the transaction's pairs: those the writer does not
+// know to have a row) and notifies JournalChannel. Its result is read with
+// Exec.
+func QueueCommitted(b *pgx.Batch, r *Rollups, j *Spans, g *Signatures, e *ErrorGroups) {
+	b.Queue(committedSQL, committedArgs(r, j, g, e)...)
 }
 
 // RecordCommitted runs QueueCommitted's statement on its own, within the
 // caller's transaction tx.
-func RecordCommitted(ctx context.Context, tx Querier, r *Rollups, j *Spans, g *Signatures) error {
-	if _, err := tx.Exec(ctx, committedSQL, committedArgs(r, j, g)...); err != nil {
+func RecordCommitted(ctx context.Context, tx Querier, r *Rollups, j *Spans, g *Signatures, e *ErrorGroups) error {
+	if _, err := tx.Exec(ctx, committedSQL, committedArgs(r, j, g, e)...); err != nil {
 		return fmt.Errorf("recording rollups and the tail journal: %w", err)
 	}
 	return nil

@@ -48,7 +48,7 @@ func TestEntryRoundTrip(t *testing.T) {
 	var src [][]any
 	for l := logstore.MinLevel; l <= logstore.MaxLevel; l++ {
 		ts := day.Add(time.Duration(l) * time.Minute)
-		src = append(src, []any{int64(7), ts, int64(l) * 10, "api", l, "m " + l.String(), `{"k": "v"}`, recv, int64(l) * 1000})
+		src = append(src, []any{int64(7), ts, int64(l) * 10, "api", l, "m " + l.String(), `{"k": "v"}`, recv, int64(l) * 1000, int64(0)})
 	}
 	n, err := pool.CopyFrom(ctx, pgx.Identifier{"logs", "entries"}, logstore.ColumnNames(), pgx.CopyFromRows(src))
 	require.NoError(t, err)
@@ -147,7 +147,7 @@ func TestJournalVisibility(t *testing.T) {
 	open, err := pool.Begin(ctx)
 	require.NoError(t, err)
 	defer func() { _ = open.Rollback(ctx) }()
-	require.NoError(t, logstore.RecordCommitted(ctx, open, &logstore.Rollups{}, spans(span(1, 10, 20), span(2, 15, 16)), nil))
+	require.NoError(t, logstore.RecordCommitted(ctx, open, &logstore.Rollups{}, spans(span(1, 10, 20), span(2, 15, 16)), nil, nil))
 	var openXID uint64
 	require.NoError(t, open.QueryRow(ctx, "SELECT pg_current_xact_id()::text::bigint").Scan(&openXID))
 	rows, s1, err := logstore.ReadJournal(ctx, pool, &s0)
@@ -158,13 +158,13 @@ func TestJournalVisibility(t *testing.T) {
 	// One that rolls back.
 	aborted, err := pool.Begin(ctx)
 	require.NoError(t, err)
-	require.NoError(t, logstore.RecordCommitted(ctx, aborted, &logstore.Rollups{}, spans(span(3, 1, 1)), nil))
+	require.NoError(t, logstore.RecordCommitted(ctx, aborted, &logstore.Rollups{}, spans(span(3, 1, 1)), nil, nil))
 	require.NoError(t, aborted.Rollback(ctx))
 
 	// One that commits after the snapshot s1 was taken.
 	later, err := pool.Begin(ctx)
 	require.NoError(t, err)
-	require.NoError(t, logstore.RecordCommitted(ctx, later, &logstore.Rollups{}, spans(span(1, 30, 40)), nil))
+	require.NoError(t, logstore.RecordCommitted(ctx, later, &logstore.Rollups{}, spans(span(1, 30, 40)), nil, nil))
 	require.NoError(t, later.Commit(ctx))
 	waitNotification(t, conn)
 
@@ -208,7 +208,7 @@ func TestQueueCommittedInOneRoundTrip(t *testing.T) {
 	commit := func(r logstore.Rollups, j *logstore.Spans) {
 		b := &pgx.Batch{}
 		b.Queue("BEGIN")
-		logstore.QueueCommitted(b, &r, j, nil)
+		logstore.QueueCommitted(b, &r, j, nil, nil)
 		b.Queue("COMMIT")
 		require.NoError(t, c.SendBatch(ctx, b).Close())
 	}
@@ -260,7 +260,7 @@ func TestPruneJournal(t *testing.T) {
 	for i := range int64(3) {
 		tx, err := pool.Begin(ctx)
 		require.NoError(t, err)
-		require.NoError(t, logstore.RecordCommitted(ctx, tx, &logstore.Rollups{}, spans(span(1, 10*i, 10*i+1)), nil))
+		require.NoError(t, logstore.RecordCommitted(ctx, tx, &logstore.Rollups{}, spans(span(1, 10*i, 10*i+1)), nil, nil))
 		require.NoError(t, tx.Commit(ctx))
 	}
 	_, err := pool.Exec(ctx, `UPDATE logs.tail_journal SET created_at = now() - make_interval(secs => $1) WHERE min_id = 0`,

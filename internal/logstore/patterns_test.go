@@ -82,7 +82,7 @@ func TestSignatureRowKeepsTheOldestEntry(t *testing.T) {
 	}{{"first", t2}, {"older", t2.Add(-time.Hour)}, {"newer", t2.Add(time.Hour)}} {
 		var g logstore.Signatures
 		g.Add(1, 42, w.msg, w.ts)
-		require.NoError(t, logstore.RecordCommitted(ctx, pool, &logstore.Rollups{}, &logstore.Spans{}, &g))
+		require.NoError(t, logstore.RecordCommitted(ctx, pool, &logstore.Rollups{}, &logstore.Spans{}, &g, nil))
 	}
 	var msg string
 	var first time.Time

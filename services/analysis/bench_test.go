@@ -48,7 +48,7 @@ func BenchmarkMine(b *testing.B) {
 		seen[[2]int64{project, s}] = true
 		sigs.Add(project, s, msg, time.Now())
 	}
-	require.NoError(b, logstore.RecordCommitted(ctx, pool, &logstore.Rollups{}, &logstore.Spans{}, &sigs))
+	require.NoError(b, logstore.RecordCommitted(ctx, pool, &logstore.Rollups{}, &logstore.Spans{}, &sigs, nil))
 	conn, err := pgx.ConnectConfig(ctx, pool.Config().ConnConfig.Copy())
 	require.NoError(b, err)
 	defer conn.Close(ctx)

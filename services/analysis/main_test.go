@@ -94,7 +94,7 @@ func write(t *testing.T, pool *pgxpool.Pool, project int64, msgs ...string) []in
 			sigs.Add(project, s, m, now)
 		}
 	}
-	require.NoError(t, logstore.RecordCommitted(ctx, tx, &logstore.Rollups{}, &logstore.Spans{}, &sigs))
+	require.NoError(t, logstore.RecordCommitted(ctx, tx, &logstore.Rollups{}, &logstore.Spans{}, &sigs, nil))
 	require.NoError(t, tx.Commit(ctx))
 	return out
 }

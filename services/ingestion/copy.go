@@ -73,7 +73,7 @@ func (c *copyReader) fill() {
 // logstore.Columns order.
 func appendCopyRow(buf []byte, b *batch, r *row) []byte {
 	be := binary.BigEndian
-	buf = be.AppendUint16(buf, 9) // fields
+	buf = be.AppendUint16(buf, 10) // fields
 	buf = be.AppendUint32(buf, 8)
 	buf = be.AppendUint64(buf, uint64(b.projectID))
 	buf = be.AppendUint32(buf, 8)
@@ -93,5 +93,7 @@ func appendCopyRow(buf []byte, b *batch, r *row) []byte {
 	buf = be.AppendUint64(buf, uint64(b.receivedAt-pgEpochMicros))
 	buf = be.AppendUint32(buf, 8)
 	buf = be.AppendUint64(buf, uint64(r.sig))
+	buf = be.AppendUint32(buf, 8)
+	buf = be.AppendUint64(buf, uint64(r.fp))
 	return buf
 }

@@ -37,6 +37,7 @@ type row struct {
 	id       int64 // assigned by the writer
 	msg      string
 	sig      int64  // msg's signature (package signature)
+	fp       int64  // its error group's fingerprint (groups.go); 0 below WARN
 	ctx      string // a JSON object
 	ctxClose int32  // index of ctx's closing brace
 	exOff    int32  // extras are batch.arena[exOff:exOff+exLen]: `"k":v,"k":v`
@@ -129,6 +130,7 @@ func normalize(projectID int64, service, batchID string, logs []*logsv1.LogInput
 	}
 	size := 0
 	var sigs signature.Hasher
+	var groups batchGroups
 	for i, in := range logs {
 		reject := func(reason string) {
 			b.out.Rejected = append(b.out.Rejected, rejection{Index: int32(i), Reason: reason})
@@ -206,6 +208,7 @@ func normalize(projectID int64, service, batchID string, logs []*logsv1.LogInput
 		}
 		r.msg = msg
 		r.sig = sigs.Of(msg)
+		size += groups.add(b, &r)
 		if truncated {
 			extra("_truncated")
 			b.arena = append(b.arena, "true"...)

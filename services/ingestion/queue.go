@@ -14,7 +14,8 @@ type batch struct {
 	keyDigest  [sha256.Size]byte // authn.Digest of the API key it came with
 	receivedAt int64             // microseconds since the Unix epoch
 	rows       []row
-	arena      []byte // the rows' context extras
+	arena      []byte      // the rows' context extras
+	errs       []errorDesc // the rows' error groups, one per fingerprint (groups.go)
 	out        outcome
 	outJSON    string // out as stored in logs.ingested_batches, when batchID != ""
 	size       int    // approximate bytes, for the queue bound

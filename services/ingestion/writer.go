@@ -17,8 +17,8 @@ import (
 // maxGroupRows rows or maxGroupBytes) and writes it in one transaction: the
 // API keys verified (keys.go), batch_id rows (dedup.go), ids from reserved
 // blocks (ids.go), one binary COPY (copy.go), rollups, the tail journal rows,
-// new signatures' rows and notification (rollups.go, signatures.go,
-// logstore.QueueCommitted), then commits and
+// new signatures' and error groups' rows and notification (rollups.go,
+// signatures.go, groups.go, logstore.QueueCommitted), then commits and
 // acknowledges every batch of the group. Batches whose key is refused are answered and the rest written
 // again; if the transaction fails otherwise, each batch is retried alone so
 // that only the culprit gets the error.
@@ -33,12 +33,13 @@ const (
 
 // writer is one group-commit loop; its state is reused between groups.
 type writer struct {
-	s     *Service
-	log   *zap.Logger
-	ids   []idRange
-	group []*batch
-	cr    copyReader
-	sigs  knownSignatures
+	s      *Service
+	log    *zap.Logger
+	ids    []idRange
+	group  []*batch
+	cr     copyReader
+	sigs   knownSignatures
+	groups knownGroups
 }
 
 func newWriter(s *Service) *writer {
@@ -180,8 +181,11 @@ func (w *writer) commit(ctx context.Context, group []*batch) (err error) {
 			return fmt.Errorf("copying %d entries: %w", nrows, err)
 		}
 		r, j := summarize(group)
-		logstore.QueueCommitted(last, &r, &j, w.sigs.collect(group))
-		defer func() { w.sigs.done(err == nil) }()
+		logstore.QueueCommitted(last, &r, &j, w.sigs.collect(group), w.groups.collect(group))
+		defer func() {
+			w.sigs.done(err == nil)
+			w.groups.done(err == nil)
+		}()
 	}
 	last.Queue("COMMIT")
 	br := conn.SendBatch(ctx, last)

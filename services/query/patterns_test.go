@@ -60,7 +60,7 @@ func copyEntries(t testing.TB, pool *pgxpool.Pool, rows []sigRow) {
 			[]string{"project_id", "ts", "id", "service_name", "level", "message", "context", "signature"}, pgx.CopyFromRows(src)); err != nil {
 			return err
 		}
-		return logstore.RecordCommitted(ctx, tx, &logstore.Rollups{}, &logstore.Spans{}, &sigs)
+		return logstore.RecordCommitted(ctx, tx, &logstore.Rollups{}, &logstore.Spans{}, &sigs, nil)
 	}))
 }
 

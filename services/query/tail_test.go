@@ -96,7 +96,7 @@ func announce(t *testing.T, tx pgx.Tx, rows []row, ids []int64, sigs *logstore.S
 		}
 	}
 	if sigs != nil {
-		require.NoError(t, logstore.RecordCommitted(context.Background(), tx, &logstore.Rollups{}, &logstore.Spans{}, sigs))
+		require.NoError(t, logstore.RecordCommitted(context.Background(), tx, &logstore.Rollups{}, &logstore.Spans{}, sigs, nil))
 	}
 	for _, id := range order {
 		notify(t, tx, *byProject[id])
@@ -113,7 +113,7 @@ func notify(t *testing.T, tx pgx.Tx, p logstore.Span) {
 	t.Helper()
 	var j logstore.Spans
 	j.Add(p)
-	require.NoError(t, logstore.RecordCommitted(context.Background(), tx, &logstore.Rollups{}, &j, nil))
+	require.NoError(t, logstore.RecordCommitted(context.Background(), tx, &logstore.Rollups{}, &j, nil, nil))
 }
 
 // receiver collects a stream's entries on a channel; the channel closes
