@@ -2,7 +2,11 @@
 // Example Express app shipping its logs to DevSmith Logs.
 //   DEVSMITH_API_KEY=dsk_... PORT=3001 node app.js
 // GET / (200), GET /error (throws: logged at ERROR with its stack, answered
-// 500), GET /health (not logged). SIGTERM/SIGINT: stop, flush, exit.
+// 500), GET /health (not logged). Two routes fail the way real code does,
+// each from one code path whatever the id, so that each is one error group
+// on the platform's Errors page: GET /orders/:id/pay (a PaymentError
+// "payment <id> failed: timeout after <n> ms" thrown in chargeCard) and
+// GET /users/:id (a TypeError in loadUser). SIGTERM/SIGINT: stop, flush, exit.
 const express = require('express');
 const DevSmithLogger = require('../javascript/logger'); // in your app: require('./logger')
 const { requestLogger, errorHandler } = require('./middleware');
@@ -19,6 +23,37 @@ app.get('/', (req, res) => {
 app.get('/error', () => {
   throw new Error('boom: /error always fails');
 });
+
+class PaymentError extends Error {
+  constructor(message) {
+    super(message);
+    this.name = 'PaymentError';
+  }
+}
+
+// chargeCard stands for a payment provider's client that times out.
+function chargeCard(orderId) {
+  const waited = 1000 + Math.floor(Math.random() * 29000);
+  throw new PaymentError(`payment ${orderId} failed: timeout after ${waited} ms`);
+}
+
+function payOrder(req, res) {
+  chargeCard(req.params.id);
+  res.json({ paid: true });
+}
+
+// loadUser reads a user that is not there: a TypeError.
+function loadUser(id) {
+  const users = {};
+  return users[id].name;
+}
+
+function showUser(req, res) {
+  res.json({ name: loadUser(req.params.id) });
+}
+
+app.get('/orders/:id/pay', payOrder);
+app.get('/users/:id', showUser);
 
 app.get('/health', (req, res) => {
   res.json({ status: 'ok' });

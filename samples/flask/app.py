@@ -3,9 +3,14 @@
     DEVSMITH_API_KEY=dsk_... PORT=5000 /usr/bin/python3 app.py
 
 GET / (200), GET /error (raises: logged at ERROR with its stack, answered
-500), GET /health (not logged). SIGTERM or Ctrl-C: stop, flush, exit.
+500), GET /health (not logged). Two routes fail the way real code does, each
+from one code path whatever the id, so that each is one error group on the
+platform's Errors page: GET /orders/<id>/pay (a PaymentError "payment <id>
+failed: timeout after <n> ms" raised in charge_card) and GET /users/<id> (a
+KeyError in load_user). SIGTERM or Ctrl-C: stop, flush, exit.
 """
 import os
+import random
 import signal
 import sys
 
@@ -30,6 +35,33 @@ def index():
 @app.get("/error")
 def error():
     raise RuntimeError("boom: /error always fails")
+
+
+class PaymentError(Exception):
+    """A payment provider's failure."""
+
+
+def charge_card(order_id):
+    """Stands for a payment provider's client that times out."""
+    waited = random.randint(1000, 30000)
+    raise PaymentError("payment %s failed: timeout after %d ms" % (order_id, waited))
+
+
+@app.get("/orders/<id>/pay")
+def pay_order(id):
+    charge_card(id)
+    return jsonify(paid=True)
+
+
+def load_user(user_id):
+    """Reads a user that is not there: a KeyError."""
+    users = {}
+    return users[user_id]["name"]
+
+
+@app.get("/users/<id>")
+def show_user(id):
+    return jsonify(name=load_user(id))
 
 
 @app.get("/health")

@@ -3,13 +3,19 @@
 //	DEVSMITH_API_KEY=dsk_... PORT=8080 go run .
 //
 // GET / (200), GET /error (panics: logged at ERROR with its stack, answered
-// 500), GET /health (not logged). SIGTERM or Ctrl-C: stop, flush, exit.
+// 500), GET /health (not logged). Two routes fail the way real code does,
+// each from one code path whatever the id, so that each is one error group
+// on the platform's Errors page: GET /orders/:id/pay (panics with a
+// *PaymentError "payment <id> failed: timeout after <n> ms" in chargeCard)
+// and GET /users/:id (a runtime error, an assignment to a nil map, in
+// loadUser). SIGTERM or Ctrl-C: stop, flush, exit.
 package main
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"os"
@@ -50,6 +56,8 @@ func run(ctx context.Context, ready func(addr string)) error {
 	r.Use(ginlog.Middleware(log, ginlog.Options{}))
 	r.GET("/", func(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"hello": "world"}) })
 	r.GET("/error", func(c *gin.Context) { panic("boom: /error always fails") })
+	r.GET("/orders/:id/pay", payOrder)
+	r.GET("/users/:id", showUser)
 	r.GET("/health", func(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"status": "ok"}) })
 
 	host := os.Getenv("HOST")
@@ -89,3 +97,32 @@ func run(ctx context.Context, ready func(addr string)) error {
 	}
 	return err
 }
+
+// PaymentError is a payment provider's failure.
+type PaymentError struct {
+	OrderID string
+	Waited  int // milliseconds
+}
+
+func (e *PaymentError) Error() string {
+	return fmt.Sprintf("payment %s failed: timeout after %d ms", e.OrderID, e.Waited)
+}
+
+// chargeCard stands for a payment provider's client that times out.
+func chargeCard(orderID string) {
+	panic(&PaymentError{OrderID: orderID, Waited: 1000 + rand.IntN(29000)})
+}
+
+func payOrder(c *gin.Context) {
+	chargeCard(c.Param("id"))
+	c.JSON(http.StatusOK, gin.H{"paid": true})
+}
+
+// loadUser caches into a map it never made: a runtime error.
+func loadUser(id string) string {
+	var cache map[string]string
+	cache[id] = "loading"
+	return cache[id]
+}
+
+func showUser(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"name": loadUser(c.Param("id"))}) }

@@ -47,7 +47,7 @@ func TestAppServesAndFlushesOnShutdown(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("app did not start")
 	}
-	for path, want := range map[string]int{"/": 200, "/error": 500, "/health": 200} {
+	for path, want := range map[string]int{"/": 200, "/error": 500, "/health": 200, "/orders/17/pay": 500, "/users/3": 500} {
 		res, err := http.Get(base + path)
 		if err != nil {
 			t.Fatal(err)
@@ -76,8 +76,19 @@ func TestAppServesAndFlushesOnShutdown(t *testing.T) {
 			}
 		}
 	}
-	if service != "gin-test" || len(byPath) != 2 || byPath["/"]["level"] != "INFO" || byPath["/error"]["level"] != "ERROR" {
+	if service != "gin-test" || len(byPath) != 4 || byPath["/"]["level"] != "INFO" || byPath["/error"]["level"] != "ERROR" {
 		t.Fatalf("service %q entries %v", service, got)
+	}
+	// The failing routes: their own exception types, their stacks through
+	// their own functions.
+	for path, want := range map[string][2]string{"/orders/17/pay": {"*main.PaymentError", ".chargeCard("}, "/users/3": {"runtime.plainError", ".loadUser("}} {
+		ctx := byPath[path]["context"].(map[string]any)
+		if byPath[path]["level"] != "ERROR" || ctx["error_type"] != want[0] || !strings.Contains(ctx["stack"].(string), want[1]) {
+			t.Fatalf("%s: %v", path, byPath[path])
+		}
+	}
+	if msg, _ := byPath["/orders/17/pay"]["message"].(string); !strings.HasPrefix(msg, "GET /orders/17/pay 500: panic: payment 17 failed: timeout after ") {
+		t.Fatalf("message %q", msg)
 	}
 	if stack := byPath["/error"]["context"].(map[string]any)["stack"].(string); !strings.Contains(stack, "main.go") {
 		t.Fatalf("stack %q", stack)

@@ -205,3 +205,28 @@ func benchIngestParallel(b *testing.B, writers int) {
 	b.ReportMetric(100*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
 	b.ReportMetric(float64(b.N)/float64(max(s.commits.Load(), 1)), "batches/tx")
 }
+
+// BenchmarkNormalizeErrors is normalize of 100 entries as the Express
+// sample logs failed requests (a Node stack in the context), at INFO (no
+// fingerprint) and at ERROR: the difference, over 100, is what grouping
+// costs per ERROR entry at ingest.
+func BenchmarkNormalizeErrors(b *testing.B) {
+	for _, level := range []string{"info", "error"} {
+		b.Run(level, func(b *testing.B) {
+			now := time.Now()
+			logs := make([]*logsv1.LogInput, 100)
+			for i := range logs {
+				logs[i] = nodeError(i, 20+i%3, now.Add(-time.Duration(i)*time.Millisecond))
+				logs[i].Level = level
+			}
+			b.ReportAllocs()
+			for b.Loop() {
+				bt := normalize(1, "api", "", logs, now, benchLimits)
+				if len(bt.rows) != 100 {
+					b.Fatal(len(bt.rows))
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/100, "ns/entry")
+		})
+	}
+}
