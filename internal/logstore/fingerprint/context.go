@@ -199,8 +199,8 @@ func str(text string, v jsontext.Value) string {
 
 // stackText returns the stack of the context (unquoted into f.buf, or a
 // substring of text): the first stack slot holding a non-empty string or
-// list of strings (joined by line breaks), else an exception member that
-// holds a traceback.
+// list of strings (its lines), else an exception member that holds a
+// traceback.
 func (f *Fingerprinter) stackText(text string) string {
 	for _, s := range stackSlots {
 		if st := f.textOf(text, f.ctx[s]); strings.TrimSpace(st) != "" {
@@ -237,7 +237,9 @@ func (f *Fingerprinter) textOf(text string, v jsontext.Value) string {
 				break
 			}
 			if e.Flags&jsontext.String != 0 {
-				if len(f.buf) > 0 {
+				// Lines with or without their line breaks (Python's
+				// traceback.format_exception keeps them).
+				if len(f.buf) > 0 && f.buf[len(f.buf)-1] != '\n' {
 					f.buf = append(f.buf, '\n')
 				}
 				f.buf = jsontext.AppendUnquote(f.buf, text[v.Start:v.End], e)

@@ -118,6 +118,7 @@ func TestStackKeys(t *testing.T) {
 		{"traceback": nodeStack},
 		{"stacktrace": nodeStack},
 		{"stack": strings.Split(nodeStack, "\n")},
+		{"stack": strings.SplitAfter(nodeStack, "\n")}, // Python's traceback.format_exception
 		{"user": map[string]any{"stack": "not this"}, "stack": nodeStack},
 	} {
 		in := entry(t, "x", ctx)
