@@ -29,6 +29,10 @@
 //   - signature: the hash of the message's masked tokens (package
 //     signature), which names the entry's pattern (patterns.go); 0 for
 //     entries stored before migration 0004.
+//   - error_fp: the fingerprint of a WARN, ERROR or FATAL entry (package
+//     fingerprint), which names its error group with project_id
+//     (groups.go); 0 for other levels and entries stored before migration
+//     0006.
 //
 // EntryColumns and ScanEntry are how a reader selects and reads a row,
 // Entry.Proto how it hands one to a client; Columns is every column in
