@@ -25,7 +25,8 @@ import (
 const shift = 3
 
 // copyTree copies dir into a new temporary directory, the file named
-// main (relative) prefixed with comment lines when shifted.
+// main (relative) prefixed with comment lines when shifted, and ".txt"
+// dropped from names.
 func copyTree(t *testing.T, dir, main, comment string, shifted bool) string {
 	t.Helper()
 	dst := t.TempDir()
@@ -34,6 +35,11 @@ func copyTree(t *testing.T, dir, main, comment string, shifted bool) string {
 			return err
 		}
 		rel, _ := filepath.Rel(dir, p)
+		// Node's dependencies are checked in as deps/ (node_modules/ is
+		// ignored by git).
+		if r, ok := strings.CutPrefix(rel, "deps"); ok {
+			rel = "node_modules" + r
+		}
 		if d.IsDir() {
 			return os.MkdirAll(filepath.Join(dst, rel), 0o755)
 		}

@@ -1,7 +1,8 @@
 // Fails from a few call sites, for the fingerprint's tests (fingerprint_test.go):
 //   node app.js <pay|paytype|user> <id>
 // prints the error's stack to stdout. runner is a dependency
-// (node_modules/runner): its frames are not the application's.
+// (deps/runner, copied to node_modules/runner by the test): its frames
+// are not the application's.
 'use strict';
 const run = require('runner');
 
