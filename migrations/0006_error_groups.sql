@@ -8,9 +8,15 @@
 ALTER TABLE logs.entries ADD COLUMN error_fp bigint NOT NULL DEFAULT 0;
 
 -- A group's entries, and the counts of a project's groups over a range:
--- only the rows with a fingerprint, a small share of the table.
+-- only the rows with a fingerprint, a small share of the table. It carries
+-- each row's level and service, so that the error groups' counts (ERROR and
+-- FATAL by default, WARN on request; by service), levels, services and
+-- trends are index-only scans: without them every counted row is a heap
+-- visit (1M entries, 150,000 of them with a fingerprint: the 24 h counts of
+-- ERROR and FATAL took 78 ms from the heap, 55 ms index-only for every
+-- level, services/query/README.md).
 SET LOCAL maintenance_work_mem = '256MB';
-CREATE INDEX entries_error_fp_idx ON logs.entries (project_id, error_fp, ts) WHERE error_fp <> 0;
+CREATE INDEX entries_error_fp_idx ON logs.entries (project_id, error_fp, ts) INCLUDE (level, service_name) WHERE error_fp <> 0;
 
 -- One row per (project, fingerprint), inserted in the transaction that
 -- writes the fingerprint's first entry (like logs.pattern_signatures), so a
