@@ -13,7 +13,7 @@ import (
 
 // EntryColumns are the columns of logs.entries a reader selects, in the
 // order ScanEntry reads them.
-const EntryColumns = "project_id, ts, id, service_name, level, message, context, signature"
+const EntryColumns = "project_id, ts, id, service_name, level, message, context, signature, error_fp"
 
 // Columns are every column of logs.entries in table order: what a writer
 // supplies for each row (a COPY's column list), in this order.
@@ -43,29 +43,38 @@ type Entry struct {
 	// Pattern is the pattern the entry is in; ScanEntry leaves it 0, and
 	// ResolvePatterns sets it.
 	Pattern int64
+	// ErrorFP is the fingerprint of a WARN, ERROR or FATAL entry (package
+	// fingerprint), 0 for other levels and entries stored before migration
+	// 0006.
+	ErrorFP int64
+	// ErrorGroup is the id of the entry's error group (errors.go), 0 when
+	// ErrorFP is; ScanEntry leaves it 0, and ResolveErrorGroups sets it.
+	ErrorGroup int64
 }
 
 // ScanEntry reads a row selected with EntryColumns (for pgx.CollectRows).
 func ScanEntry(row pgx.CollectableRow) (Entry, error) {
 	var e Entry
-	err := row.Scan(&e.ProjectID, &e.TS, &e.ID, &e.Service, &e.Level, &e.Message, &e.Context, &e.Signature)
+	err := row.Scan(&e.ProjectID, &e.TS, &e.ID, &e.Service, &e.Level, &e.Message, &e.Context, &e.Signature, &e.ErrorFP)
 	return e, err
 }
 
 // Proto is the entry as the API returns it, in the project named slug; its
-// Pattern must be resolved (ResolvePatterns). The context goes out as the
+// Pattern and ErrorGroup must be resolved (ResolvePatterns,
+// ResolveErrorGroups). The context goes out as the
 // jsonb's text as PostgreSQL writes it (pgx hands it over unchanged): every
 // digit of a number is kept.
 func (e *Entry) Proto(slug string) *logsv1.LogEntry {
 	return &logsv1.LogEntry{
-		Id:          e.ID,
-		ProjectSlug: slug,
-		ServiceName: e.Service,
-		Timestamp:   timestamppb.New(e.TS),
-		Level:       e.Level.String(),
-		Message:     e.Message,
-		ContextJson: ContextJSON(e.Context),
-		PatternId:   FormatPatternID(e.Pattern),
+		Id:           e.ID,
+		ProjectSlug:  slug,
+		ServiceName:  e.Service,
+		Timestamp:    timestamppb.New(e.TS),
+		Level:        e.Level.String(),
+		Message:      e.Message,
+		ContextJson:  ContextJSON(e.Context),
+		PatternId:    FormatPatternID(e.Pattern),
+		ErrorGroupId: FormatErrorGroupID(e.ErrorGroup),
 	}
 }
 
