@@ -103,16 +103,20 @@ func (s *Service) lead(ctx context.Context) error {
 	}
 	s.log.Info("pattern miner leading", zap.Int("replayed_signatures", n), zap.Int("projects", len(st.projects)),
 		zap.Duration("replay", time.Since(started)))
+	var reg regressions
 	for {
 		passStart := time.Now()
 		n, err := st.mineChunk(ctx, conn, s.cfg.MineBatch, s.log)
 		if err != nil {
 			return unlessDone(ctx, err)
 		}
+		if err := reg.check(ctx, conn, s.log); err != nil {
+			return unlessDone(ctx, err)
+		}
 		if n == s.cfg.MineBatch {
 			continue // more are waiting
 		}
-		if err := waitForCommits(ctx, conn, s.cfg.MineInterval); err != nil {
+		if err := waitForCommits(ctx, conn, min(s.cfg.MineInterval, regressionEvery)); err != nil {
 			return unlessDone(ctx, err)
 		}
 		if !wait(ctx, minPass-time.Since(passStart)) {

@@ -2,7 +2,8 @@
 // in the logs of the projects a signed-in user may read (package insights
 // computes them), and runs the pattern miner: one replica per database
 // groups every new message signature into its project's patterns
-// (mining.go, package patterns). See README.md for the decisions.
+// (mining.go, package patterns) and reopens the resolved error groups that
+// happen again (regressions.go). See README.md for the decisions.
 package analysis
 
 import (
@@ -86,8 +87,9 @@ func (s *Service) Authenticator() authn.Authenticator {
 	}
 }
 
-// Run mines patterns (when this replica is, or becomes, the one miner of
-// the database) until ctx ends, then returns nil.
+// Run mines patterns and reopens regressed error groups (when this replica
+// is, or becomes, the one miner of the database) until ctx ends, then
+// returns nil.
 func (s *Service) Run(ctx context.Context) error {
 	s.mine(ctx)
 	return nil

@@ -326,7 +326,7 @@ type exampleItem struct {
 }
 
 // readExamples fills the examples of items, newest first, with their
-// pattern ids (logstore.ResolvePatterns).
+// pattern and error group ids (logstore.ResolveEntries).
 func readExamples(ctx context.Context, db *pgxpool.Pool, items []*exampleItem, slugs map[int64]string) error {
 	if len(items) == 0 {
 		return nil
@@ -350,7 +350,7 @@ func readExamples(ctx context.Context, db *pgxpool.Pool, items []*exampleItem, s
 	)
 	// The columns after the item are logstore.EntryColumns, in its order
 	// (the order of logstore.ScanEntry).
-	_, err = pgx.ForEachRow(rows, []any{&item, &e.ProjectID, &e.TS, &e.ID, &e.Service, &e.Level, &e.Message, &e.Context, &e.Signature}, func() error {
+	_, err = pgx.ForEachRow(rows, []any{&item, &e.ProjectID, &e.TS, &e.ID, &e.Service, &e.Level, &e.Message, &e.Context, &e.Signature, &e.ErrorFP}, func() error {
 		owners, entries = append(owners, item), append(entries, e)
 		e.Context = nil
 		return nil
@@ -358,7 +358,7 @@ func readExamples(ctx context.Context, db *pgxpool.Pool, items []*exampleItem, s
 	if err != nil {
 		return fmt.Errorf("reading examples: %w", err)
 	}
-	if err := logstore.ResolvePatterns(ctx, db, entries); err != nil {
+	if err := logstore.ResolveEntries(ctx, db, entries); err != nil {
 		return err
 	}
 	for i := range entries {
