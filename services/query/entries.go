@@ -19,7 +19,7 @@ func (s *Service) ListEntries(ctx context.Context, req *logsv1.ListEntriesReques
 	f, err := parseFilters(ctx, rawFilters{
 		project: req.GetProject(), service: req.GetService(), level: req.GetLevel(),
 		since: req.GetSince(), until: req.GetUntil(), q: req.GetQ(), context: req.GetContext(),
-		pattern: req.GetPattern(),
+		pattern: req.GetPattern(), errorGroup: req.GetErrorGroup(),
 	})
 	if err != nil {
 		return nil, err
@@ -58,7 +58,7 @@ func (s *Service) ListEntries(ctx context.Context, req *logsv1.ListEntriesReques
 		if more = len(rows) > pageSize; more {
 			rows = rows[:pageSize]
 		}
-		if err := logstore.ResolvePatterns(ctx, tx, rows); err != nil {
+		if err := logstore.ResolveEntries(ctx, tx, rows); err != nil {
 			return err
 		}
 		if after == nil && !more {

@@ -47,6 +47,13 @@ type filters struct {
 	// whose entries are the patterns' entries, as parallel arrays
 	// (resolveMembers); the pattern condition selects exactly these.
 	memberProjects, memberSigs []int64
+	// errorGroups are the requested error group ids, sorted, each once;
+	// empty: no error group filter.
+	errorGroups []int64
+	// groupProjects and groupFPs are the (project, fingerprint) pairs of
+	// the groups in f's projects, as parallel arrays (resolveMembers): the
+	// error group condition selects exactly their entries.
+	groupProjects, groupFPs []int64
 }
 
 // rawFilters are the filter fields every request shares.
@@ -56,6 +63,7 @@ type rawFilters struct {
 	q                       string
 	context                 []*logsv1.ContextFilter
 	pattern                 []string
+	errorGroup              []string
 }
 
 // parseFilters validates raw against the caller's principal.
@@ -168,18 +176,62 @@ func parseFilters(ctx context.Context, raw rawFilters) (*filters, error) {
 	}
 	slices.Sort(f.patterns)
 	f.patterns = slices.Compact(f.patterns)
+
+	if err := checkList("error_group", raw.errorGroup); err != nil {
+		return nil, err
+	}
+	for _, v := range raw.errorGroup {
+		v = strings.TrimSpace(v)
+		if v == "" {
+			continue
+		}
+		id, ok := logstore.ParseErrorGroupID(v)
+		if !ok {
+			return nil, apierr.Invalidf("error_group %q is not an error group id (decimal digits)", v)
+		}
+		f.errorGroups = append(f.errorGroups, id)
+	}
+	slices.Sort(f.errorGroups)
+	f.errorGroups = slices.Compact(f.errorGroups)
 	return f, nil
 }
 
 // resolveMembers looks up the (project, signature) pairs of f's patterns
 // in f's projects, as they are now: the miner maps new signatures to
 // patterns as it goes, so a reader resolves them in the snapshot it reads
-// the entries in (a tail: at each journal read). It reports false when a
-// pattern filter has no pair at all: the answer is empty, and the
-// statement is not run.
+// the entries in (a tail: at each journal read). It also looks up the
+// (project, fingerprint) of f's error groups: an id that is no group of a
+// project the caller may read is NotFound (whether it exists elsewhere is
+// not revealed); a readable group outside the requested projects matches
+// nothing. It reports false when a filter has no pair at all: the answer
+// is empty, and the statement is not run.
 func (f *filters) resolveMembers(ctx context.Context, q logstore.Querier) (bool, error) {
-	if len(f.patterns) == 0 {
-		return true, nil
+	found := true
+	if len(f.errorGroups) > 0 {
+		refs, err := logstore.ErrorGroupMembers(ctx, q, f.errorGroups)
+		if err != nil {
+			return false, err
+		}
+		readable := make(map[int64]bool, len(refs))
+		f.groupProjects, f.groupFPs = nil, nil
+		for _, r := range refs {
+			if _, ok := f.slugs[r.Project]; !ok {
+				continue
+			}
+			readable[r.ID] = true
+			if _, ok := slices.BinarySearch(f.projects, r.Project); ok {
+				f.groupProjects, f.groupFPs = append(f.groupProjects, r.Project), append(f.groupFPs, r.Fingerprint)
+			}
+		}
+		for _, id := range f.errorGroups {
+			if !readable[id] {
+				return false, apierr.NotFoundf("error group %q not found", logstore.FormatErrorGroupID(id))
+			}
+		}
+		found = len(f.groupFPs) > 0
+	}
+	if len(f.patterns) == 0 || !found {
+		return found, nil
 	}
 	ps, sigs, err := logstore.PatternMembers(ctx, q, f.projects, f.patterns)
 	if err != nil {
@@ -284,6 +336,14 @@ func (f *filters) hash() [8]byte {
 			num(id)
 		}
 	}
+	if len(f.errorGroups) > 0 {
+		// Likewise only with an error group filter.
+		str("error_group")
+		num(int64(len(f.errorGroups)))
+		for _, id := range f.errorGroups {
+			num(id)
+		}
+	}
 	var out [8]byte
 	copy(out[:], h.Sum(nil))
 	return out
@@ -354,6 +414,12 @@ func (f *filters) addFilters(b *sqlBuilder, o filterOpts) {
 		// The pairs resolveMembers found (a caller with none answers
 		// empty without running the statement).
 		b.and("(project_id, signature) IN (SELECT * FROM unnest(" + b.arg(f.memberProjects) + "::bigint[], " + b.arg(f.memberSigs) + "::bigint[]))")
+	}
+	if len(f.errorGroups) > 0 {
+		// The pairs resolveMembers found; error_fp <> 0 is the partial
+		// index's predicate, so the planner may use it.
+		b.and("error_fp <> 0")
+		b.and("(project_id, error_fp) IN (SELECT * FROM unnest(" + b.arg(f.groupProjects) + "::bigint[], " + b.arg(f.groupFPs) + "::bigint[]))")
 	}
 }
 

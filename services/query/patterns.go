@@ -105,7 +105,7 @@ func (s *Service) ListPatterns(ctx context.Context, req *logsv1.ListPatternsRequ
 		if examples, err = readExamples(ctx, tx, f, page); err != nil {
 			return err
 		}
-		return logstore.ResolvePatterns(ctx, tx, examples)
+		return logstore.ResolveEntries(ctx, tx, examples)
 	})
 	if err != nil {
 		return nil, err

@@ -95,7 +95,7 @@ func (s *Service) GetStats(ctx context.Context, req *logsv1.GetStatsRequest) (*l
 	f, err := parseFilters(ctx, rawFilters{
 		project: req.GetProject(), service: req.GetService(), level: req.GetLevel(),
 		since: req.GetSince(), until: req.GetUntil(), q: req.GetQ(), context: req.GetContext(),
-		pattern: req.GetPattern(),
+		pattern: req.GetPattern(), errorGroup: req.GetErrorGroup(),
 	})
 	if err != nil {
 		return nil, err

@@ -49,10 +49,18 @@ func oneShot(args []any) []any {
 func pageQuery(f *filters, after *cursor, limit int) (string, []any) {
 	b := &sqlBuilder{}
 	var projectArg string
-	if len(f.projects) == 1 {
+	switch {
+	case len(f.errorGroups) > 0:
+		// Each group's newest entries from its own range of the error
+		// index (project_id, error_fp, ts), merged: a rare group's page does
+		// not scan its project's range.
+		projectArg = "unnest(" + b.arg(f.groupProjects) + "::bigint[], " + b.arg(f.groupFPs) + "::bigint[]) AS p(id, fp)"
+		b.and("project_id = p.id")
+		b.and("error_fp = p.fp")
+	case len(f.projects) == 1:
 		b.and("project_id = " + b.arg(f.projects[0]))
-	} else {
-		projectArg = b.arg(f.projects)
+	default:
+		projectArg = "unnest(" + b.arg(f.projects) + "::bigint[]) AS p(id)"
 		b.and("project_id = p.id")
 	}
 	f.addFilters(b, filterOpts{times: true})
@@ -65,7 +73,7 @@ func pageQuery(f *filters, after *cursor, limit int) (string, []any) {
 	}
 	lim := b.arg(limit)
 	var inner string
-	if keysFirst := (len(f.services) > 0 || len(f.levels) > 0) && f.q == "" && len(f.context) == 0 && len(f.patterns) == 0; keysFirst {
+	if keysFirst := (len(f.services) > 0 || len(f.levels) > 0) && f.q == "" && len(f.context) == 0 && len(f.patterns) == 0 && len(f.errorGroups) == 0; keysFirst {
 		// The time bounds are repeated on the row lookup so that the planner
 		// prunes partitions there as well.
 		var bounds string
@@ -86,7 +94,7 @@ func pageQuery(f *filters, after *cursor, limit int) (string, []any) {
 	if projectArg == "" {
 		return inner, b.args
 	}
-	return "SELECT " + logstore.EntryColumnsOf("e") + " FROM unnest(" + projectArg + "::bigint[]) AS p(id) CROSS JOIN LATERAL (" + inner +
+	return "SELECT " + logstore.EntryColumnsOf("e") + " FROM " + projectArg + " CROSS JOIN LATERAL (" + inner +
 		") e ORDER BY e.ts DESC, e.id DESC LIMIT " + lim, b.args
 }
 

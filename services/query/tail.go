@@ -145,7 +145,7 @@ func (s *Service) deliver(ctx context.Context, stream logsv1.QueryService_TailEn
 		if err != nil {
 			return fmt.Errorf("reading tail entries: %w", err)
 		}
-		if err := logstore.ResolvePatterns(ctx, s.pool, rows); err != nil {
+		if err := logstore.ResolveEntries(ctx, s.pool, rows); err != nil {
 			return err
 		}
 		for i := range rows {
