@@ -182,3 +182,92 @@ func BenchmarkPatternFilter(b *testing.B) {
 		}
 	})
 }
+
+// groupBenchRows entries over one day in three projects, as loadgen's mix
+// of levels gives them: 15% WARN, ERROR or FATAL, each with one of
+// groupBenchFingerprints fingerprints per project (a few frequent, many
+// rare), every fingerprint with its group.
+// Run with: go test -run '^$' -bench ErrorGroups -benchtime 20x ./services/query/
+const (
+	groupBenchRows         = 1_000_000
+	groupBenchFingerprints = 300
+)
+
+func groupBenchService(b testing.TB) *Service {
+	b.Helper()
+	s, pool := newService(b, Config{}, day)
+	ctx := context.Background()
+	start := time.Now()
+	exec := func(sql string, args ...any) {
+		_, err := pool.Exec(ctx, sql, args...)
+		require.NoError(b, err)
+	}
+	exec(`INSERT INTO logs.entries (project_id, ts, service_name, level, message, context, error_fp)
+		SELECT 1 + i % 3, $1::timestamptz + (i * 86400000000::bigint / $2) * interval '1 microsecond',
+		       (ARRAY['api', 'worker', 'web', 'billing', 'auth'])[1 + (i / 3) % 5], l,
+		       'request ' || i || ' handled in ' || (i % 500) || ' ms',
+		       jsonb_build_object('request_id', md5(i::text), 'release', '1.' || (i % 4)),
+		       CASE WHEN l >= 4 THEN 1 + floor($3 * power(((hashint4(i) & 65535) / 65536.0), 3))::int ELSE 0 END
+		FROM (SELECT i, CASE WHEN i % 1000 < 150 THEN 2 WHEN i % 1000 < 850 THEN 3 WHEN i % 1000 < 940 THEN 4
+		                     WHEN i % 1000 < 998 THEN 5 ELSE 6 END AS l
+		      FROM generate_series(0, $2 - 1) i) s`, day, groupBenchRows, groupBenchFingerprints)
+	exec(`INSERT INTO logs.error_groups (project_id, fingerprint, exception_type, title, culprit, first_seen)
+		SELECT p, f, 'TypeError', 'TypeError: failure number ' || f, 'handler' || f || ' (app.js)', $1
+		FROM generate_series(1, 3) p, generate_series(1, $2::int) f`, day, groupBenchFingerprints)
+	exec(`VACUUM ANALYZE logs.entries`)
+	exec(`ANALYZE logs.error_groups`)
+	b.Logf("generated %d rows in %s", groupBenchRows, time.Since(start))
+	return s
+}
+
+func BenchmarkErrorGroups(b *testing.B) {
+	s := groupBenchService(b)
+	ctx := as(admin())
+	since, until := timestamppb.New(day), timestamppb.New(day.Add(24*time.Hour))
+	for _, bc := range []struct {
+		name string
+		req  *logsv1.ListErrorGroupsRequest
+	}{
+		{"24h first page", &logsv1.ListErrorGroupsRequest{Since: since, Until: until}},
+		{"24h first page by count", &logsv1.ListErrorGroupsRequest{Since: since, Until: until, Sort: "count"}},
+		{"24h one project", &logsv1.ListErrorGroupsRequest{Project: []string{"alpha"}, Since: since, Until: until}},
+		{"24h every level", &logsv1.ListErrorGroupsRequest{Level: []string{"warn", "error", "fatal"}, Since: since, Until: until}},
+		{"24h service", &logsv1.ListErrorGroupsRequest{Service: []string{"api"}, Since: since, Until: until}},
+		{"24h resolved", &logsv1.ListErrorGroupsRequest{Status: []string{"resolved"}, Since: since, Until: until}},
+		{"1h", &logsv1.ListErrorGroupsRequest{Since: timestamppb.New(day.Add(6 * time.Hour)), Until: timestamppb.New(day.Add(7 * time.Hour))}},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			for b.Loop() {
+				res, err := s.ListErrorGroups(ctx, bc.req)
+				if err != nil || (len(bc.req.GetStatus()) == 0 && (len(res.GetGroups()) == 0 || res.GetGroups()[0].GetExample() == nil)) {
+					b.Fatalf("%v, %d groups", err, len(res.GetGroups()))
+				}
+			}
+		})
+	}
+	b.Run("get the largest group 24h", func(b *testing.B) {
+		for b.Loop() {
+			res, err := s.GetErrorGroup(ctx, &logsv1.GetErrorGroupRequest{Id: "1", Since: since, Until: until})
+			if err != nil || res.GetGroup().GetCount() == 0 {
+				b.Fatalf("%v", err)
+			}
+		}
+	})
+	b.Run("entries of a rare group", func(b *testing.B) {
+		for b.Loop() {
+			res, err := s.ListEntries(ctx, &logsv1.ListEntriesRequest{ErrorGroup: []string{"250"}})
+			if err != nil || len(res.GetEntries()) == 0 {
+				b.Fatalf("%v, %d entries", err, len(res.GetEntries()))
+			}
+		}
+	})
+	b.Run("regression check, 300 resolved", func(b *testing.B) {
+		_, err := s.pool.Exec(context.Background(), `UPDATE logs.error_groups SET status = 'resolved', resolved_at = $1 WHERE project_id = 2`, day.Add(48*time.Hour))
+		require.NoError(b, err)
+		for b.Loop() {
+			if _, err := logstore.ReopenRegressions(context.Background(), s.pool); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
