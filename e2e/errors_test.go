@@ -1,0 +1,181 @@
+package e2e
+
+import (
+	"fmt"
+	"net/url"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+// Error groups through the REST API of the real platform: entries sent
+// with stacks group by code path at ingest, a group's entries are one
+// filter away, a resolved group that fails again reopens as a regression,
+// and a fingerprint shared by two projects is two groups, each also in the
+// other.
+
+// nodeStack is a Node trace of one code path: the same frames whatever the
+// order id and line numbers.
+func nodeStack(order, line int) string {
+	return fmt.Sprintf("TypeError: Cannot read properties of undefined (reading 'total')\n"+
+		"    at chargeOrder (/srv/shop/orders.js:%d:17)\n"+
+		"    at /srv/shop/app.js:%d:5\n"+
+		"    at Layer.handle [as handle_request] (/srv/shop/node_modules/express/lib/router/layer.js:95:5)\n"+
+		"    at next (node:internal/process/task_queues:140:7)", line, 20+order%7)
+}
+
+// pythonStack is a Python traceback of another failure at another place.
+func pythonStack(user int) string {
+	return "Traceback (most recent call last):\n" +
+		"  File \"/usr/lib/python3/dist-packages/flask/app.py\", line 1484, in full_dispatch_request\n" +
+		"    rv = self.dispatch_request()\n" +
+		fmt.Sprintf("  File \"/srv/shop/users.py\", line %d, in get_user\n", 30+user%3) +
+		"    return USERS[user_id]\n" +
+		fmt.Sprintf("KeyError: '%d'\n", user)
+}
+
+// errorEntry is one ERROR entry for the batch API.
+func errorEntry(ts time.Time, msg string, ctx map[string]any) map[string]any {
+	return map[string]any{"timestamp": ts.UTC().Format(time.RFC3339Nano), "level": "ERROR", "message": msg, "context": ctx}
+}
+
+func send(t *testing.T, pl *platform, key, service string, logs ...map[string]any) {
+	t.Helper()
+	r := pl.do(t, "POST", "/api/logs/batch", map[string]any{"service_name": service, "logs": logs}, bearer(key)).expect(t, 201)
+	require.EqualValues(t, len(logs), r.JSON["count"], "body: %s", r.Raw)
+}
+
+// groupsByTitle lists the groups of a query, by title.
+func groupsByTitle(t *testing.T, pl *platform, tok, query string) map[string]map[string]any {
+	t.Helper()
+	r := pl.do(t, "GET", "/api/logs/errors?"+query, nil, bearer(tok)).expect(t, 200).JSON
+	out := map[string]map[string]any{}
+	for _, g := range r["groups"].([]any) {
+		m := g.(map[string]any)
+		out[m["title"].(string)] = m
+	}
+	return out
+}
+
+func groupOf(t *testing.T, pl *platform, tok, id string) map[string]any {
+	t.Helper()
+	return pl.do(t, "GET", "/api/logs/errors/"+id, nil, bearer(tok)).expect(t, 200).JSON["group"].(map[string]any)
+}
+
+func TestErrorGroupsThroughTheAPI(t *testing.T) {
+	pl := startAllInOne(t)
+	admin, shop := sampleProject(t, pl, "shop")
+	worker := pl.do(t, "POST", "/api/logs/projects", map[string]string{"name": "worker", "slug": "worker"}, bearer(admin)).expect(t, 201).JSON["api_key"].(string)
+
+	now := time.Now()
+	var logs []map[string]any
+	for i, order := range []int{8812, 17, 40001, 5, 731} {
+		logs = append(logs, errorEntry(now.Add(time.Duration(i-10)*time.Second), fmt.Sprintf("payment %d failed", order),
+			map[string]any{"order_id": order, "stack": nodeStack(order, 41+i%2), "release": "1.4.2", "route": "/orders/:id/pay"}))
+	}
+	for i, user := range []int{3, 99} {
+		logs = append(logs, errorEntry(now.Add(time.Duration(i-20)*time.Second), fmt.Sprintf("user %d lookup failed", user),
+			map[string]any{"traceback": pythonStack(user), "version": "0.9"}))
+	}
+	logs = append(logs, map[string]any{"level": "INFO", "message": "order 5 paid"})
+	send(t, pl, shop, "api", logs...)
+	// A client fingerprint, in both projects.
+	client := map[string]any{"fingerprint": []string{"checkout", "timeout"}}
+	send(t, pl, shop, "api", errorEntry(now.Add(-30*time.Second), "checkout timed out after 30012 ms", client))
+	send(t, pl, worker, "jobs", errorEntry(now.Add(-31*time.Second), "checkout timed out after 5001 ms", client))
+
+	groups := groupsByTitle(t, pl, admin, "project=shop")
+	require.Len(t, groups, 3, "one group per code path: %v", groups)
+	var pay, users, checkout map[string]any
+	for title, g := range groups {
+		switch g["exception_type"] {
+		case "TypeError":
+			pay = g
+		case "KeyError":
+			users = g
+		default:
+			checkout = g
+		}
+		require.Equal(t, "shop", g["project_slug"], title)
+		require.Equal(t, "open", g["status"], title)
+	}
+	require.NotNil(t, pay, "%v", groups)
+	require.NotNil(t, users, "%v", groups)
+	require.NotNil(t, checkout, "%v", groups)
+	require.EqualValues(t, 5, pay["count"])
+	require.EqualValues(t, 2, users["count"])
+	require.EqualValues(t, 1, checkout["count"])
+	require.Equal(t, []any{"api"}, pay["services"])
+	require.Equal(t, "ERROR", pay["level"])
+	require.Contains(t, pay["culprit"], "chargeOrder")
+	require.Equal(t, []any{"worker"}, checkout["also_in"], "the same fingerprint in another project")
+	require.Empty(t, pay["also_in"])
+	example := pay["example"].(map[string]any)
+	require.Equal(t, "payment 731 failed", example["message"], "the newest entry")
+	require.Equal(t, pay["id"], example["error_group_id"])
+	var trend int64
+	for _, b := range pay["trend"].([]any) {
+		trend += num(t, b.(map[string]any)["count"])
+	}
+	require.EqualValues(t, 5, trend)
+
+	// The other project's group is its own, also in shop.
+	w := groupsByTitle(t, pl, admin, "project=worker")
+	require.Len(t, w, 1)
+	for _, g := range w {
+		require.NotEqual(t, checkout["id"], g["id"])
+		require.Equal(t, []any{"shop"}, g["also_in"])
+	}
+	// Across every project: four groups; by count, the payment first.
+	all := pl.do(t, "GET", "/api/logs/errors?sort=count", nil, bearer(admin)).expect(t, 200).JSON["groups"].([]any)
+	require.Len(t, all, 4)
+	require.Equal(t, pay["id"], all[0].(map[string]any)["id"])
+	pl.do(t, "GET", "/api/logs/errors?level=info", nil, bearer(admin)).expectError(t, 400, "INVALID_ARGUMENT", `level "INFO"`)
+	pl.do(t, "GET", "/api/logs/errors?sort=worst", nil, bearer(admin)).expectError(t, 400, "INVALID_ARGUMENT", `sort "worst"`)
+
+	// The group's page and its entries.
+	g := groupOf(t, pl, admin, pay["id"].(string))
+	require.Equal(t, nodeStack(731, 41), g["stack"])
+	require.Equal(t, map[string]any{"api": float64(5)}, g["counts_by_service"])
+	require.Equal(t, map[string]any{"1.4.2": float64(5)}, g["counts_by_release"])
+	require.Equal(t, map[string]any{"0.9": float64(2)}, groupOf(t, pl, admin, users["id"].(string))["counts_by_release"])
+	entries := entriesOf(t, pl, admin, "error_group="+pay["id"].(string))
+	require.Len(t, entries, 5)
+	for _, e := range entries {
+		require.Equal(t, pay["id"], e["error_group_id"])
+	}
+	stats := pl.do(t, "GET", "/api/logs/stats?error_group="+users["id"].(string), nil, bearer(admin)).expect(t, 200).JSON
+	require.EqualValues(t, 2, stats["total"])
+	pl.do(t, "GET", "/api/logs/errors/424242", nil, bearer(admin)).expectError(t, 404, "NOT_FOUND", `error group "424242" not found`)
+
+	// Resolve through the dashboard's session cookie; a cross-origin
+	// request is refused.
+	session := header("Cookie", "devsmith_session="+admin)
+	resolve := map[string]string{"status": "resolved"}
+	pl.do(t, "PATCH", "/api/logs/errors/"+users["id"].(string), resolve, session, header("Origin", "https://evil.example")).
+		expectError(t, 403, "PERMISSION_DENIED", "cross-origin")
+	origin := header("Origin", pl.baseURL)
+	r := pl.do(t, "PATCH", "/api/logs/errors/"+users["id"].(string), resolve, session, origin).expect(t, 200).JSON["group"].(map[string]any)
+	require.Equal(t, "resolved", r["status"])
+	require.NotEmpty(t, r["resolve_time"])
+	pl.do(t, "PATCH", "/api/logs/errors/"+users["id"].(string), map[string]string{"status": "done"}, session, origin).
+		expectError(t, 400, "INVALID_ARGUMENT", `status "done"`)
+	// An entry older than the resolution does not reopen it.
+	send(t, pl, shop, "api", errorEntry(now.Add(-time.Minute), "user 3 lookup failed", map[string]any{"traceback": pythonStack(3)}))
+
+	r = pl.do(t, "PATCH", "/api/logs/errors/"+pay["id"].(string), resolve, bearer(admin)).expect(t, 200).JSON["group"].(map[string]any)
+	require.Equal(t, "resolved", r["status"])
+	resolved := groupsByTitle(t, pl, admin, "project=shop&status=resolved&q="+url.QueryEscape("TYPEERROR: cannot"))
+	require.Len(t, resolved, 1)
+	require.Equal(t, pay["id"], resolved[pay["title"].(string)]["id"])
+	// It fails again: open again, a regression, within seconds.
+	send(t, pl, shop, "api", errorEntry(time.Now().Add(time.Second), "payment 9 failed", map[string]any{"order_id": 9, "stack": nodeStack(9, 43)}))
+	require.Eventually(t, func() bool {
+		g := groupOf(t, pl, admin, pay["id"].(string))
+		return g["status"] == "open" && g["regression"] == true
+	}, 10*time.Second, 50*time.Millisecond, "the resolved group that failed again is not reopened")
+	u := groupOf(t, pl, admin, users["id"].(string))
+	require.Equal(t, "resolved", u["status"], "an older entry does not reopen")
+	require.EqualValues(t, 3, u["count"])
+}
