@@ -1,8 +1,15 @@
 package e2e
 
 import (
+	"bufio"
 	"fmt"
+	"net/http"
 	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -178,4 +185,122 @@ func TestErrorGroupsThroughTheAPI(t *testing.T) {
 	u := groupOf(t, pl, admin, users["id"].(string))
 	require.Equal(t, "resolved", u["status"], "an older entry does not reopen")
 	require.EqualValues(t, 3, u["count"])
+}
+
+// startExampleApp runs one of samples' example apps against pl with key
+// and returns its base URL; stop ends it (SIGTERM: it flushes and exits 0).
+func startExampleApp(t *testing.T, pl *platform, app exampleApp, key string) (base string, stop func()) {
+	t.Helper()
+	argv := app.argv(t)
+	cmd := exec.Command(argv[0], argv[1:]...)
+	cmd.Env = append(os.Environ(), "PORT=0", "DEVSMITH_URL="+pl.baseURL+"/api/logs", "DEVSMITH_API_KEY="+key,
+		"DEVSMITH_SERVICE="+app.service, "DEVSMITH_FLUSH_INTERVAL=200ms")
+	stdout, err := cmd.StdoutPipe()
+	require.NoError(t, err)
+	cmd.Stderr = cmd.Stdout
+	require.NoError(t, cmd.Start())
+	lines := make(chan string, 100)
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			lines <- sc.Text()
+		}
+		close(lines)
+	}()
+	var output []string
+	timeout := time.After(60 * time.Second)
+	for base == "" {
+		select {
+		case l, ok := <-lines:
+			require.True(t, ok, "%s exited before listening: %s", app.name, strings.Join(output, "\n"))
+			output = append(output, l)
+			if m := listening.FindStringSubmatch(l); m != nil {
+				base = m[1]
+			}
+		case <-timeout:
+			_ = cmd.Process.Kill()
+			t.Fatalf("%s never listened: %s", app.name, strings.Join(output, "\n"))
+		}
+	}
+	go func() {
+		for range lines {
+		}
+	}()
+	stopped := false
+	stop = func() {
+		if stopped {
+			return
+		}
+		stopped = true
+		require.NoError(t, cmd.Process.Signal(syscall.SIGTERM))
+		require.NoError(t, cmd.Wait(), "%s exits 0 after flushing", app.name)
+	}
+	t.Cleanup(func() {
+		if !stopped {
+			stopped = true
+			_ = cmd.Process.Kill()
+			_ = cmd.Wait()
+		}
+	})
+	return base, stop
+}
+
+func get(t *testing.T, url string) int {
+	t.Helper()
+	res, err := http.Get(url)
+	require.NoError(t, err)
+	res.Body.Close()
+	return res.StatusCode
+}
+
+// The example apps' failing routes, many ids each: one group per code path
+// and app (the same failure with other ids, numbers and paths is one
+// group); a resolved group whose route fails again is open again, a
+// regression.
+func TestExampleAppsErrorGroups(t *testing.T) {
+	if _, err := os.Stat(filepath.Join(samplesDir, "express/node_modules")); err != nil {
+		t.Fatalf("samples/express has no node_modules: run `make deps` first (%v)", err)
+	}
+	pl := startAllInOne(t)
+	admin, key := sampleProject(t, pl, "apps")
+	for _, app := range exampleApps {
+		t.Run(app.name, func(t *testing.T) {
+			base, stop := startExampleApp(t, pl, app, key)
+			defer stop()
+			for _, id := range []string{"8812", "17", "40001", "5"} {
+				require.Equal(t, 500, get(t, base+"/orders/"+id+"/pay"), "order %s", id)
+			}
+			for _, id := range []string{"3", "99"} {
+				require.Equal(t, 500, get(t, base+"/users/"+id), "user %s", id)
+			}
+			// The groups of the app's service: one per route, once its
+			// entries are flushed.
+			var pay, users map[string]any
+			require.Eventually(t, func() bool {
+				r := pl.do(t, "GET", "/api/logs/errors?project=apps&service="+app.service, nil, bearer(admin)).expect(t, 200).JSON
+				pay, users = nil, nil
+				gs := r["groups"].([]any)
+				for _, g := range gs {
+					m := g.(map[string]any)
+					path, _ := m["example"].(map[string]any)["context"].(map[string]any)["path"].(string)
+					switch {
+					case strings.HasPrefix(path, "/orders/"):
+						pay = m
+					case strings.HasPrefix(path, "/users/"):
+						users = m
+					}
+				}
+				return len(gs) == 2 && pay != nil && users != nil && num(t, pay["count"]) == 4 && num(t, users["count"]) == 2
+			}, 30*time.Second, 100*time.Millisecond, "%s: want one group of 4 for /orders/:id/pay and one of 2 for /users/:id", app.name)
+			require.NotEqual(t, pay["exception_type"], users["exception_type"], "%v / %v", pay["title"], users["title"])
+			require.NotEmpty(t, groupOf(t, pl, admin, pay["id"].(string))["stack"])
+
+			pl.do(t, "PATCH", "/api/logs/errors/"+pay["id"].(string), map[string]string{"status": "resolved"}, bearer(admin)).expect(t, 200)
+			require.Equal(t, 500, get(t, base+"/orders/77/pay"))
+			require.Eventually(t, func() bool {
+				g := groupOf(t, pl, admin, pay["id"].(string))
+				return g["status"] == "open" && g["regression"] == true && num(t, g["count"]) == 5
+			}, 30*time.Second, 100*time.Millisecond, "%s: the resolved group that failed again is not reopened", app.name)
+		})
+	}
 }
