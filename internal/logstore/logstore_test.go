@@ -34,7 +34,7 @@ func TestColumnsAreTheTable(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, cols, logstore.ColumnNames())
 	require.Equal(t, logstore.EntryColumns, strings.Replace(logstore.Columns, ", received_at", "", 1))
-	require.Equal(t, "x.project_id, x.ts, x.id, x.service_name, x.level, x.message, x.context, x.signature", logstore.EntryColumnsOf("x"))
+	require.Equal(t, "x.project_id, x.ts, x.id, x.service_name, x.level, x.message, x.context, x.signature, x.error_fp", logstore.EntryColumnsOf("x"))
 }
 
 // TestEntryRoundTrip writes a row of every level with the column list and
@@ -48,7 +48,7 @@ func TestEntryRoundTrip(t *testing.T) {
 	var src [][]any
 	for l := logstore.MinLevel; l <= logstore.MaxLevel; l++ {
 		ts := day.Add(time.Duration(l) * time.Minute)
-		src = append(src, []any{int64(7), ts, int64(l) * 10, "api", l, "m " + l.String(), `{"k": "v"}`, recv, int64(l) * 1000, int64(0)})
+		src = append(src, []any{int64(7), ts, int64(l) * 10, "api", l, "m " + l.String(), `{"k": "v"}`, recv, int64(l) * 1000, int64(l) * 7})
 	}
 	n, err := pool.CopyFrom(ctx, pgx.Identifier{"logs", "entries"}, logstore.ColumnNames(), pgx.CopyFromRows(src))
 	require.NoError(t, err)
@@ -74,6 +74,8 @@ func TestEntryRoundTrip(t *testing.T) {
 	require.True(t, day.Add(4*time.Minute).Equal(e.TS), "%s", e.TS)
 	require.Equal(t, int64(40), e.ID)
 	require.Equal(t, int64(4000), e.Signature)
+	require.Equal(t, int64(28), e.ErrorFP)
+	require.Zero(t, e.ErrorGroup, "resolved by ResolveErrorGroups")
 	require.Equal(t, "api", e.Service)
 	require.Equal(t, logstore.LevelWarn, e.Level)
 	require.Equal(t, "m WARN", e.Message)

@@ -17,6 +17,7 @@ import (
 	"github.com/devsmith/logs/internal/apierr"
 	"github.com/devsmith/logs/internal/authn"
 	"github.com/devsmith/logs/internal/logstore"
+	"github.com/devsmith/logs/internal/logstore/fingerprint"
 )
 
 // Error groups (logstore/errors.go, docs/errors.md): ListErrorGroups,
@@ -569,7 +570,7 @@ func (s *Service) getGroup(ctx context.Context, f *filters, id int64) (*logsv1.E
 	pb.CountsByService = a.services
 	pb.CountsByRelease = releases
 	if a.example != nil {
-		pb.Stack = stackOf(a.example.Context)
+		pb.Stack = fingerprint.Stack(a.example.Context)
 	}
 	return pb, nil
 }
