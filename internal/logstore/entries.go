@@ -60,10 +60,9 @@ func ScanEntry(row pgx.CollectableRow) (Entry, error) {
 }
 
 // Proto is the entry as the API returns it, in the project named slug; its
-// Pattern and ErrorGroup must be resolved (ResolvePatterns,
-// ResolveErrorGroups). The context goes out as the
-// jsonb's text as PostgreSQL writes it (pgx hands it over unchanged): every
-// digit of a number is kept.
+// Pattern and ErrorGroup must be resolved (ResolveEntries). The context
+// goes out as the jsonb's text as PostgreSQL writes it (pgx hands it over
+// unchanged): every digit of a number is kept.
 func (e *Entry) Proto(slug string) *logsv1.LogEntry {
 	return &logsv1.LogEntry{
 		Id:           e.ID,
