@@ -74,11 +74,12 @@ func New(log *zap.Logger, pool *pgxpool.Pool, identity *authn.IdentityClient, cf
 		pool:     pool,
 		identity: identity,
 		cfg:      cfg,
-		lim:      limits{retention: cfg.Retention, maxMessage: cfg.MaxMessageBytes, maxContext: cfg.MaxContextBytes},
-		q:        newQueue(cfg.QueueRows, cfg.QueueBytes, cfg.Writers),
-		now:      time.Now,
-		readyCh:  make(chan struct{}),
-		stopCh:   make(chan struct{}),
+		lim: limits{retention: cfg.Retention, maxMessage: cfg.MaxMessageBytes, maxContext: cfg.MaxContextBytes,
+			metrics: newMetricSpec(cfg.MetricFields, cfg.MetricDimensions)},
+		q:       newQueue(cfg.QueueRows, cfg.QueueBytes, cfg.Writers),
+		now:     time.Now,
+		readyCh: make(chan struct{}),
+		stopCh:  make(chan struct{}),
 	}
 }
 

@@ -40,10 +40,11 @@ type writer struct {
 	cr     copyReader
 	sigs   knownSignatures
 	groups knownGroups
+	met    metricRollups
 }
 
 func newWriter(s *Service) *writer {
-	return &writer{s: s, log: s.log}
+	return &writer{s: s, log: s.log, met: metricRollups{spec: s.lim.metrics}}
 }
 
 // run writes groups until the queue is closed and empty.
@@ -174,6 +175,7 @@ func (w *writer) commit(ctx context.Context, group []*batch) (err error) {
 		}
 	}
 	last := &pgx.Batch{}
+	metrics := false
 	if nrows > 0 {
 		w.assignIDs(group)
 		w.cr.reset(group)
@@ -186,6 +188,11 @@ func (w *writer) commit(ctx context.Context, group []*batch) (err error) {
 			w.sigs.done(err == nil)
 			w.groups.done(err == nil)
 		}()
+		if m := w.met.collect(group); m.Len() > 0 {
+			logstore.QueueMetricRollups(last, m)
+			metrics = true
+		}
+		defer w.met.done()
 	}
 	last.Queue("COMMIT")
 	br := conn.SendBatch(ctx, last)
@@ -197,6 +204,11 @@ func (w *writer) commit(ctx context.Context, group []*batch) (err error) {
 	if nrows > 0 {
 		if _, err := br.Exec(); err != nil {
 			return fmt.Errorf("updating rollups and the tail journal: %w", err)
+		}
+	}
+	if metrics {
+		if _, err := br.Exec(); err != nil {
+			return fmt.Errorf("appending metric rollups: %w", err)
 		}
 	}
 	tag, err := br.Exec()
