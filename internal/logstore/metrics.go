@@ -152,7 +152,11 @@ type MetricRead struct {
 // ReadMetricRollups calls fn with every row q selects, in no order.
 func ReadMetricRollups(ctx context.Context, db Querier, q MetricQuery, fn func(*MetricRead) error) error {
 	var sb strings.Builder
-	args := []any{q.Projects, q.Field, q.Since, q.Until, q.Keys}
+	keys := q.Keys
+	if keys == nil {
+		keys = []string{} // ?& of NULL is NULL
+	}
+	args := []any{q.Projects, q.Field, q.Since, q.Until, keys}
 	sb.WriteString(`SELECT minute, service_name, dims ?& $5::text[], count, errors, non_numeric, sketch`)
 	for i := range q.Keys {
 		fmt.Fprintf(&sb, ", coalesce(dims ->> ($5::text[])[%d], '')", i+1)
