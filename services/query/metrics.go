@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"google.golang.org/protobuf/types/known/timestamppb"
@@ -305,8 +306,83 @@ func (r *metricsRequest) seriesProto(m *metricSeries) *logsv1.MetricSeries {
 }
 
 // metricsFromRollups merges the rollup rows of the range; ok is false when
-// they cannot answer (no row, or a row without a group_by key).
+// they cannot answer (no row, or a row without a group_by key). The range
+// is read in rollupParts parts (split at a bucket boundary, each on its own
+// connection and goroutine), so the database's scan and the merging run on
+// every core; each row is merged into its bucket only, and a series' total
+// is the merge of its buckets.
 func (s *Service) metricsFromRollups(ctx context.Context, r *metricsRequest) (series []*metricSeries, nonNumeric int64, ok bool, err error) {
+	parts := min(rollupParts, r.n)
+	results := make([]rollupPart, parts)
+	var wg sync.WaitGroup
+	for p := range parts {
+		lo, hi := r.n*p/parts, r.n*(p+1)/parts
+		since, until := r.first.Add(time.Duration(lo)*r.step), r.first.Add(time.Duration(hi)*r.step)
+		if p == 0 {
+			since = r.since
+		}
+		if p == parts-1 {
+			until = r.until
+		}
+		wg.Go(func() { results[p] = s.readRollupPart(ctx, r, since, until) })
+	}
+	wg.Wait()
+	rows := 0
+	index := make(map[string]*metricSeries)
+	for _, pr := range results {
+		if pr.err != nil {
+			return nil, 0, false, pr.err
+		}
+		if pr.incomplete {
+			return nil, 0, false, nil
+		}
+		rows += pr.rows
+		nonNumeric += pr.nonNumeric
+		for _, ms := range pr.series {
+			k := strings.Join(ms.values, "\x00")
+			have := index[k]
+			if have == nil {
+				index[k] = ms
+				series = append(series, ms)
+				continue
+			}
+			// The parts' buckets are disjoint.
+			for i, b := range ms.buckets {
+				if b != nil {
+					have.buckets[i] = b
+				}
+			}
+		}
+	}
+	if rows == 0 {
+		return nil, 0, false, nil
+	}
+	for _, ms := range series {
+		for _, b := range ms.buckets {
+			if b != nil {
+				ms.total.sk.Merge(&b.sk)
+				ms.total.errors += b.errors
+			}
+		}
+	}
+	return series, nonNumeric, true, nil
+}
+
+// rollupParts is how many parts of its range a query reads at once (the
+// cores of the machine measured: docs/metrics.md).
+const rollupParts = 2
+
+// rollupPart is what one part of the range read.
+type rollupPart struct {
+	series     []*metricSeries
+	nonNumeric int64
+	rows       int
+	incomplete bool
+	err        error
+}
+
+// readRollupPart merges the rows of [since, until) per group and bucket.
+func (s *Service) readRollupPart(ctx context.Context, r *metricsRequest, since, until time.Time) (out rollupPart) {
 	var keys []string
 	pos := make([]int, len(r.groupBy)) // group_by i is Values[pos[i]], or the service when -1
 	for i, k := range r.groupBy {
@@ -317,23 +393,20 @@ func (s *Service) metricsFromRollups(ctx context.Context, r *metricsRequest) (se
 		pos[i] = len(keys)
 		keys = append(keys, k)
 	}
-	q := logstore.MetricQuery{Projects: r.f.projects, Services: r.f.services, Field: r.field, Since: r.since, Until: r.until, Keys: keys}
+	q := logstore.MetricQuery{Projects: r.f.projects, Services: r.f.services, Field: r.field, Since: since, Until: until, Keys: keys}
 	index := make(map[string]*metricSeries)
 	var keyBuf []byte
 	values := make([]string, len(r.groupBy))
 	var tmp sketch.Sketch
-	rows := 0
-	incomplete := false
-	err = logstore.ReadMetricRollups(ctx, s.pool, q, func(m *logstore.MetricRead) error {
-		rows++
+	out.err = logstore.ReadMetricRollups(ctx, s.pool, q, func(m *logstore.MetricRead) error {
+		out.rows++
 		if !m.HasKeys {
-			incomplete = true
+			out.incomplete = true
+		}
+		if out.incomplete {
 			return nil
 		}
-		if incomplete {
-			return nil
-		}
-		nonNumeric += m.NonNumeric
+		out.nonNumeric += m.NonNumeric
 		if m.Count == 0 {
 			return nil
 		}
@@ -351,13 +424,8 @@ func (s *Service) metricsFromRollups(ctx context.Context, r *metricsRequest) (se
 		if ms == nil {
 			ms = &metricSeries{values: slices.Clone(values), buckets: make([]*metricAcc, r.n)}
 			index[string(keyBuf)] = ms
-			series = append(series, ms)
+			out.series = append(out.series, ms)
 		}
-		if err := tmp.UnmarshalBinary(m.Sketch); err != nil {
-			return fmt.Errorf("reading metric rollups: minute %s: %w", m.Minute, err)
-		}
-		ms.total.sk.Merge(&tmp)
-		ms.total.errors += m.Errors
 		i := int(m.Minute.Sub(r.first) / r.step)
 		if i < 0 || i >= r.n {
 			return fmt.Errorf("metric rollup minute %s outside the buckets from %s", m.Minute, r.first)
@@ -367,17 +435,14 @@ func (s *Service) metricsFromRollups(ctx context.Context, r *metricsRequest) (se
 			b = &metricAcc{}
 			ms.buckets[i] = b
 		}
+		if err := tmp.UnmarshalBinary(m.Sketch); err != nil {
+			return fmt.Errorf("reading metric rollups: minute %s: %w", m.Minute, err)
+		}
 		b.sk.Merge(&tmp)
 		b.errors += m.Errors
 		return nil
 	})
-	if err != nil {
-		return nil, 0, false, err
-	}
-	if rows == 0 || incomplete {
-		return nil, 0, false, nil
-	}
-	return series, nonNumeric, true, nil
+	return out
 }
 
 // metricsFromEntries computes the statistics from logs.entries: per group

@@ -5,10 +5,14 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"math/rand/v2"
+	"os"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/require"
 	"google.golang.org/grpc/codes"
@@ -389,4 +393,87 @@ func TestMetricsDefaults(t *testing.T) {
 	require.Equal(t, metricsBase, res.GetSince().AsTime())
 	require.Equal(t, metricsBase.Add(91*time.Minute), res.GetUntil().AsTime())
 	require.EqualValues(t, 120, res.GetStepSeconds())
+}
+
+// BenchmarkGetMetrics24h: a day of compacted rollups of 3 projects (the
+// member reads 2), 2 services, 8 routes and 4 statuses, each key seen every
+// minute with a lognormal latency (rows exact or bucketed by its traffic),
+// read over 24 h grouped by route. Run with:
+// go test -run '^$' -bench GetMetrics ./services/query/
+func BenchmarkGetMetrics24h(b *testing.B) {
+	for _, perMinute := range []int{5, 2000}[:benchVariants()] {
+		b.Run(fmt.Sprintf("values per key-minute=%d", perMinute), func(b *testing.B) {
+			s, pool := newService(b, Config{}, metricsBase)
+			ctx := context.Background()
+			r := rand.New(rand.NewPCG(1, 2))
+			routes := []string{"/a/:id", "/b", "/c/:id", "/d", "/e", "/f/:id", "/g", "/healthz"}
+			statuses := []string{"200", "201", "404", "500"}
+			rows := 0
+			for m := range 1440 {
+				var ins logstore.MetricRollups
+				minute := metricsBase.Add(time.Duration(m) * time.Minute)
+				for p := int64(1); p <= 3; p++ {
+					for _, svc := range []string{"api", "web"} {
+						for ri, rt := range routes {
+							for _, st := range statuses {
+								row := logstore.MetricRow{ProjectID: p, Minute: minute, Field: "duration_ms", Service: svc,
+									Dims: logstore.DimsJSON([]string{"route", "method", "status"}, func(i int) string { return []string{rt, "GET", st}[i] })}
+								for range perMinute {
+									row.Sketch.Add(math.Round(float64(ri+1)*10*math.Exp(r.NormFloat64()*0.7)*1000) / 1000)
+								}
+								ins.Add(&row)
+							}
+						}
+					}
+				}
+				require.NoError(b, logstore.InsertMetricRollups(ctx, pool, &ins, true))
+				rows += ins.Len()
+			}
+			_, err := pool.Exec(ctx, "VACUUM ANALYZE logs.metric_rollups")
+			require.NoError(b, err)
+			var size int64
+			require.NoError(b, pool.QueryRow(ctx, `SELECT sum(octet_length(sketch)) FROM logs.metric_rollups`).Scan(&size))
+			b.Logf("%d rollup rows, %.1f MB of sketches", rows, float64(size)/1e6)
+			if os.Getenv("EXPLAIN") != "" {
+				for _, q := range []string{
+					`SELECT minute, service_name, dims ?& $5::text[], count, errors, non_numeric, sketch, coalesce(dims ->> ($5::text[])[1], '') FROM logs.metric_rollups WHERE project_id = ANY($1::bigint[]) AND field = $2 AND minute >= $3 AND minute < $4`,
+					`SELECT minute, service_name, count, errors, non_numeric, sketch FROM logs.metric_rollups WHERE project_id = ANY($1::bigint[]) AND field = $2 AND minute >= $3 AND minute < $4`,
+					`SELECT minute, service_name, count, errors, non_numeric FROM logs.metric_rollups WHERE project_id = ANY($1::bigint[]) AND field = $2 AND minute >= $3 AND minute < $4`,
+				} {
+					for range 2 {
+						t0 := time.Now()
+						args := []any{pgx.QueryExecModeExec, []int64{1, 2}, "duration_ms", metricsBase, metricsBase.Add(24 * time.Hour), []string{"route"}}
+						if !strings.Contains(q, "$5") {
+							args = args[:5]
+						}
+						rs, err := pool.Query(ctx, q, args...)
+						require.NoError(b, err)
+						n := 0
+						for rs.Next() {
+							n++
+						}
+						require.NoError(b, rs.Err())
+						b.Logf("%d rows in %s: %.60s", n, time.Since(t0), q)
+					}
+					_ = q
+				}
+			}
+			req := &logsv1.GetMetricsRequest{GroupBy: []string{"route"}, Since: timestamppb.New(metricsBase), Until: timestamppb.New(metricsBase.Add(24 * time.Hour))}
+			b.ResetTimer()
+			for b.Loop() {
+				res, err := s.GetMetrics(as(member()), req)
+				if err != nil || len(res.GetSeries()) != len(routes) {
+					b.Fatal(err, len(res.GetSeries()))
+				}
+			}
+			b.ReportMetric(float64(rows)*2/3, "rows/op")
+		})
+	}
+}
+
+func benchVariants() int {
+	if os.Getenv("EXPLAIN") != "" {
+		return 1
+	}
+	return 2
 }
