@@ -12,6 +12,7 @@ import (
 
 	logsv1 "github.com/devsmith/logs/gen/devsmith/logs/v1"
 	"github.com/devsmith/logs/internal/authn"
+	"github.com/devsmith/logs/internal/logstore"
 )
 
 // benchLogs is a typical batch from a sample logger: ISO timestamps, known
@@ -287,5 +288,18 @@ func BenchmarkNormalizeErrors(b *testing.B) {
 			}
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/100, "ns/entry")
 		})
+	}
+}
+
+// BenchmarkExtractMetrics is the walk of one benchLogs context for the
+// default fields and dimensions.
+func BenchmarkExtractMetrics(b *testing.B) {
+	sp := newMetricSpec(defaultMetricFields(), defaultMetricDimensions())
+	c := benchLogs(1)[0].ContextJson
+	bt := &batch{metrics: make([]sample, 0, 1), metricDims: make([]string, 0, 3)}
+	b.ReportAllocs()
+	for b.Loop() {
+		bt.metrics, bt.metricDims = bt.metrics[:0], bt.metricDims[:0]
+		sp.extract(bt, c, logstore.LevelInfo)
 	}
 }

@@ -155,32 +155,21 @@ func (m *members) ws() {
 	}
 }
 
-// str skips the string starting at m.i and reports whether it had escapes.
+// str skips the string starting at m.i and reports whether it had escapes
+// (a byte loop: context strings are short, and a search call per string
+// costs more than the loop).
 func (m *members) str() (escaped, ok bool) {
-	j := m.i + 1
-	for {
-		k := strings.IndexByte(m.s[j:], '"')
-		if k < 0 {
-			return false, false
-		}
-		j += k
-		// The quote is escaped when an odd number of backslashes precede it.
-		bs := 0
-		for p := j - 1; p > m.i && m.s[p] == '\\'; p-- {
-			bs++
-		}
-		if bs > 0 {
-			escaped = true
-		}
-		if bs%2 == 0 {
-			if !escaped {
-				escaped = strings.IndexByte(m.s[m.i+1:j], '\\') >= 0
-			}
+	for j := m.i + 1; j < len(m.s); j++ {
+		switch m.s[j] {
+		case '"':
 			m.i = j + 1
 			return escaped, true
+		case '\\':
+			escaped = true
+			j++
 		}
-		j++
 	}
+	return false, false
 }
 
 // next moves to the next member; false at the end of the object (or when

@@ -131,6 +131,7 @@ func normalize(projectID int64, service, batchID string, logs []*logsv1.LogInput
 	}
 	if lim.metrics != nil {
 		b.metrics = make([]sample, 0, len(logs))
+		b.metricDims = make([]string, 0, len(logs)*len(lim.metrics.dims))
 	}
 	size := 0
 	var sigs signature.Hasher
