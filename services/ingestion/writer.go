@@ -18,7 +18,8 @@ import (
 // API keys verified (keys.go), batch_id rows (dedup.go), ids from reserved
 // blocks (ids.go), one binary COPY (copy.go), rollups, the tail journal rows,
 // new signatures' and error groups' rows and notification (rollups.go,
-// signatures.go, groups.go, logstore.QueueCommitted), then commits and
+// signatures.go, groups.go, logstore.QueueCommitted), the metric rollups
+// (metrics.go, logstore.QueueMetricRollups), then commits and
 // acknowledges every batch of the group. Batches whose key is refused are answered and the rest written
 // again; if the transaction fails otherwise, each batch is retried alone so
 // that only the culprit gets the error.
@@ -121,7 +122,8 @@ func (b *batch) answer(err error) {
 // written nothing, when a batch's key failed verification (that batch is
 // marked refused). Three round trips: (begin, verify the keys, record the
 // batch ids, reserve ids), the COPY, and (rollups, the tail journal and
-// notification, commit); a fourth only when a batch_id was seen before.
+// notification, metric rollups, commit); a fourth only when a batch_id was
+// seen before.
 func (w *writer) commit(ctx context.Context, group []*batch) (err error) {
 	ctx, cancel := context.WithTimeout(ctx, txTimeout)
 	defer cancel()
