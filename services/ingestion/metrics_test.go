@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math/rand/v2"
+	"strings"
 	"testing"
 	"time"
 
@@ -211,4 +213,42 @@ func TestMetricKeysBounded(t *testing.T) {
 	}
 	require.NotNil(t, other)
 	require.EqualValues(t, 201, other.count)
+}
+
+// TestMembersWalkAgreesWithEncodingJSON: the walk finds the top-level
+// members encoding/json finds, with the same raw values, in random
+// objects as RepairObject stores them.
+func TestMembersWalkAgreesWithEncodingJSON(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	pieces := []string{`"a"`, `"\"}"`, `"\\"`, `"é\n"`, `1`, `-2.5e3`, `null`, `true`, `[]`, `{}`, `[1,"]",{"x":"}"}]`, `{"k":[{"q":"\\\""}]}`}
+	ws := []string{"", " ", "\n\t "}
+	for range 2000 {
+		var sb strings.Builder
+		sb.WriteString(ws[r.IntN(3)] + "{")
+		n := r.IntN(6)
+		for i := range n {
+			if i > 0 {
+				sb.WriteString(ws[r.IntN(3)] + ",")
+			}
+			fmt.Fprintf(&sb, "%s\"k%d%s\"%s:%s%s", ws[r.IntN(3)], i, []string{"", `\"`, `\\`}[r.IntN(3)], ws[r.IntN(3)], ws[r.IntN(3)], pieces[r.IntN(len(pieces))])
+		}
+		sb.WriteString(ws[r.IntN(3)] + "}" + ws[r.IntN(3)])
+		text := sb.String()
+		obj, err := scanContext(text)
+		require.NoError(t, err, text)
+		var want map[string]json.RawMessage
+		require.NoError(t, json.Unmarshal([]byte(obj.Text), &want), text)
+		got := map[string]string{}
+		m := members{s: obj.Text}
+		for m.next() {
+			var key string
+			require.NoError(t, json.Unmarshal([]byte(obj.Text[m.keyStart:m.keyEnd]), &key))
+			got[key] = obj.Text[m.val.Start:m.val.End]
+		}
+		require.False(t, m.bad, text)
+		require.Len(t, got, len(want), text)
+		for k, v := range want {
+			require.Equal(t, string(v), got[k], "%s in %s", k, text)
+		}
+	}
 }
