@@ -25,6 +25,14 @@ import (
 // rows older than the entries' oldest partition (DeleteMetricRollupsBefore).
 // The query service reads them with ReadMetricRollups.
 
+// Past MetricCoarseAfter, the compactor merges a key's minute rows into
+// rows of MetricCoarseWidth (aligned to the Unix epoch): a reader whose
+// range reaches back that far reads it in whole MetricCoarseWidth slots.
+const (
+	MetricCoarseAfter = 2 * time.Hour
+	MetricCoarseWidth = 10 * time.Minute
+)
+
 // MaxMetricKeys bounds the dimension combinations of one (project, minute,
 // field, service): past it a key's values count under OtherDimension in
 // every dimension.
@@ -93,31 +101,43 @@ func (m *MetricRollups) Add(r *MetricRow) {
 	m.Sketches = append(m.Sketches, enc)
 }
 
-// insertMetricRollupsSQL appends the rows $1..$12, compacted $13.
+// insertMetricRollupsSQL appends the rows $1..$12, compacted $13, each
+// covering $14 minutes.
 const insertMetricRollupsSQL = `INSERT INTO logs.metric_rollups
-	(project_id, minute, field, service_name, dims, count, errors, non_numeric, sum, min, max, sketch, compacted)
-SELECT p, m, f, s, d::jsonb, c, e, n, su, mi, ma, sk, $13 FROM unnest($1::bigint[], $2::timestamptz[], $3::text[], $4::text[], $5::text[],
+	(project_id, minute, field, service_name, dims, count, errors, non_numeric, sum, min, max, sketch, compacted, minutes)
+SELECT p, m, f, s, d::jsonb, c, e, n, su, mi, ma, sk, $13, $14 FROM unnest($1::bigint[], $2::timestamptz[], $3::text[], $4::text[], $5::text[],
 	$6::bigint[], $7::bigint[], $8::bigint[], $9::float8[], $10::float8[], $11::float8[], $12::bytea[])
 	AS u(p, m, f, s, d, c, e, n, su, mi, ma, sk)`
 
-func (m *MetricRollups) args(compacted bool) []any {
+func (m *MetricRollups) args(compacted bool, minutes int16) []any {
 	return []any{m.ProjectIDs, m.Minutes, m.Fields, m.Services, m.Dims, m.Counts, m.Errors, m.NonNumeric,
-		m.Sums, m.Mins, m.Maxs, m.Sketches, compacted}
+		m.Sums, m.Mins, m.Maxs, m.Sketches, compacted, minutes}
 }
 
 // QueueMetricRollups queues on b, for the transaction that wrote the
 // entries m summarises (before its COMMIT, in the same round trip), the
 // statement that appends m's rows. Its result is read with Exec.
 func QueueMetricRollups(b *pgx.Batch, m *MetricRollups) {
-	b.Queue(insertMetricRollupsSQL, m.args(false)...)
+	b.Queue(insertMetricRollupsSQL, m.args(false, 1)...)
 }
 
-// InsertMetricRollups appends m's rows, marked compacted or not.
+// InsertMetricRollups appends m's rows (of one minute each), marked
+// compacted or not.
 func InsertMetricRollups(ctx context.Context, db Querier, m *MetricRollups, compacted bool) error {
+	return insertMetricRollups(ctx, db, m, compacted, 1)
+}
+
+// InsertCoarseMetricRollups appends m's rows, compacted, each covering
+// MetricCoarseWidth from its (aligned) minute.
+func InsertCoarseMetricRollups(ctx context.Context, db Querier, m *MetricRollups) error {
+	return insertMetricRollups(ctx, db, m, true, int16(MetricCoarseWidth/time.Minute))
+}
+
+func insertMetricRollups(ctx context.Context, db Querier, m *MetricRollups, compacted bool, minutes int16) error {
 	if m.Len() == 0 {
 		return nil
 	}
-	if _, err := db.Exec(ctx, insertMetricRollupsSQL, m.args(compacted)...); err != nil {
+	if _, err := db.Exec(ctx, insertMetricRollupsSQL, m.args(compacted, minutes)...); err != nil {
 		return fmt.Errorf("inserting %d metric rollups: %w", m.Len(), err)
 	}
 	return nil
@@ -134,12 +154,14 @@ type MetricQuery struct {
 	Keys []string
 }
 
-// MetricRead is one row as ReadMetricRollups hands it over. Values are the
+// MetricRead is one row as ReadMetricRollups hands it over; it covers
+// [Minute, Minute + Minutes). Values are the
 // row's values of the query's Keys (HasKeys false when the row lacks one of
 // them: it was written with other dimensions). Sketch is the encoding, only
 // valid during the callback.
 type MetricRead struct {
 	Minute     time.Time
+	Minutes    int16
 	Service    string
 	Values     []string
 	HasKeys    bool
@@ -157,7 +179,7 @@ func ReadMetricRollups(ctx context.Context, db Querier, q MetricQuery, fn func(*
 		keys = []string{} // ?& of NULL is NULL
 	}
 	args := []any{q.Projects, q.Field, q.Since, q.Until, keys}
-	sb.WriteString(`SELECT minute, service_name, dims ?& $5::text[], count, errors, non_numeric, sketch`)
+	sb.WriteString(`SELECT minute, minutes, service_name, dims ?& $5::text[], count, errors, non_numeric, sketch`)
 	for i := range q.Keys {
 		fmt.Fprintf(&sb, ", coalesce(dims ->> ($5::text[])[%d], '')", i+1)
 	}
@@ -173,7 +195,7 @@ func ReadMetricRollups(ctx context.Context, db Querier, q MetricQuery, fn func(*
 	}
 	defer rows.Close()
 	r := MetricRead{Values: make([]string, len(q.Keys))}
-	dest := []any{&r.Minute, &r.Service, &r.HasKeys, &r.Count, &r.Errors, &r.NonNumeric, &r.Sketch}
+	dest := []any{&r.Minute, &r.Minutes, &r.Service, &r.HasKeys, &r.Count, &r.Errors, &r.NonNumeric, &r.Sketch}
 	for i := range r.Values {
 		dest = append(dest, &r.Values[i])
 	}
@@ -192,23 +214,42 @@ func ReadMetricRollups(ctx context.Context, db Querier, q MetricQuery, fn func(*
 }
 
 // compactTakeSQL deletes and returns every row of up to $2 (project,
-// minute) pairs that have rows not compacted yet, with a minute before $1.
-// A row committed after the statement's snapshot is not seen, so it stays,
-// not compacted, for the next pass.
+// slot) pairs, a slot being $3 minutes from the Unix epoch, that have rows
+// matching the condition, before $1 (and from $4 when not null). A row
+// committed after the statement's snapshot is not seen, so it stays for the
+// next pass.
 const compactTakeSQL = `WITH k AS (
-	SELECT DISTINCT project_id, minute FROM logs.metric_rollups WHERE NOT compacted AND minute < $1 LIMIT $2
+	SELECT DISTINCT project_id, date_bin($3::bigint * interval '1 minute', minute, timestamptz '1970-01-01 00:00:00+00') AS slot
+	FROM logs.metric_rollups WHERE %s AND minute < $1 AND ($4::timestamptz IS NULL OR minute >= $4) LIMIT $2
 )
-DELETE FROM logs.metric_rollups r USING k WHERE r.project_id = k.project_id AND r.minute = k.minute
-RETURNING r.project_id, r.minute, r.field, r.service_name, r.dims::text, r.errors, r.non_numeric, r.sketch`
+DELETE FROM logs.metric_rollups r USING k
+WHERE r.project_id = k.project_id AND r.minute >= k.slot AND r.minute < k.slot + $3::bigint * interval '1 minute'
+RETURNING r.project_id, k.slot, r.field, r.service_name, r.dims::text, r.errors, r.non_numeric, r.sketch`
 
 // CompactMetricMinutes merges, in tx, the rows of up to limit (project,
-// minute) pairs before `before` that have rows not compacted yet: each
+// minute) pairs in [from, before) that have rows not compacted yet: each
 // (field, service, dims) key's rows become one compacted row, and a
 // (project, minute, field, service)'s keys past MaxMetricKeys (the fewest
 // values first) are merged into its OtherDimension key. It returns the rows
 // taken and written (0, 0 when nothing was pending).
-func CompactMetricMinutes(ctx context.Context, tx pgx.Tx, before time.Time, limit int) (in, out int, err error) {
-	rows, err := tx.Query(ctx, compactTakeSQL, before, limit)
+func CompactMetricMinutes(ctx context.Context, tx pgx.Tx, from, before time.Time, limit int) (in, out int, err error) {
+	return compactMetrics(ctx, tx, "NOT compacted", from, before, time.Minute, limit)
+}
+
+// CompactMetricSlots merges, in tx, the rows of up to limit (project,
+// MetricCoarseWidth slot) pairs before `before` (a slot boundary) that have
+// minute rows: each key's rows of the slot become one row covering the
+// slot, its keys bounded as CompactMetricMinutes bounds a minute's.
+func CompactMetricSlots(ctx context.Context, tx pgx.Tx, before time.Time, limit int) (in, out int, err error) {
+	return compactMetrics(ctx, tx, "minutes = 1", time.Time{}, before, MetricCoarseWidth, limit)
+}
+
+func compactMetrics(ctx context.Context, tx pgx.Tx, cond string, from, before time.Time, width time.Duration, limit int) (in, out int, err error) {
+	var fromArg *time.Time
+	if !from.IsZero() {
+		fromArg = &from
+	}
+	rows, err := tx.Query(ctx, fmt.Sprintf(compactTakeSQL, cond), before, limit, int64(width/time.Minute), fromArg)
 	if err != nil {
 		return 0, 0, fmt.Errorf("taking metric rollups: %w", err)
 	}
@@ -264,7 +305,7 @@ func CompactMetricMinutes(ctx context.Context, tx pgx.Tx, before time.Time, limi
 	for _, m := range list {
 		ins.Add(m)
 	}
-	if err := InsertMetricRollups(ctx, tx, &ins, true); err != nil {
+	if err := insertMetricRollups(ctx, tx, &ins, true, int16(width/time.Minute)); err != nil {
 		return 0, 0, err
 	}
 	return in, ins.Len(), nil

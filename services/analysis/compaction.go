@@ -17,8 +17,10 @@ import (
 // replica per database (the one whose transaction takes the advisory lock
 // compactorLock) merges each key's rollup rows of every minute before the
 // previous one into one compacted row (logstore.CompactMetricMinutes), a
-// chunk of minutes per transaction: a 24 h query then reads about keys ×
-// 1440 rows. Rows appended meanwhile, even for a minute being compacted,
+// chunk of minutes per transaction, and, for the minutes older than
+// logstore.MetricCoarseAfter, each key's rows of a ten-minute slot into one
+// (logstore.CompactMetricSlots): a 24 h query then reads about keys × (120
+// + 132) rows, not keys × 1440. Rows appended meanwhile, even for a minute being compacted,
 // are not in the transaction's snapshot and wait for the next pass, so no
 // value is lost or counted twice. The pass then deletes the rows of minutes
 // before the oldest partition of logs.entries (the entries' retention).
@@ -42,22 +44,31 @@ func (s *Service) compactLoop(ctx context.Context) {
 // compactMetrics runs one pass and returns the rows merged and written; 0,
 // 0 when another replica holds the lock.
 func (s *Service) compactMetrics(ctx context.Context) (in, out int, err error) {
-	before := s.now().UTC().Truncate(time.Minute).Add(-time.Minute)
-	for {
-		n, m, locked, err := s.compactChunk(ctx, before)
-		if err != nil || !locked {
-			return in, out, err
-		}
-		in, out = in+n, out+m
-		if n == 0 {
-			break
+	now := s.now().UTC()
+	before := now.Truncate(time.Minute).Add(-time.Minute)
+	// Minutes before coarse are merged into slots (a slot boundary).
+	coarse := now.Add(-logstore.MetricCoarseAfter).Truncate(logstore.MetricCoarseWidth)
+	for _, stage := range []func(pgx.Tx) (int, int, error){
+		func(tx pgx.Tx) (int, int, error) { return logstore.CompactMetricMinutes(ctx, tx, coarse, before, compactChunk) },
+		func(tx pgx.Tx) (int, int, error) { return logstore.CompactMetricSlots(ctx, tx, coarse, compactChunk) },
+	} {
+		for {
+			n, m, locked, err := s.compactChunk(ctx, stage)
+			if err != nil || !locked {
+				return in, out, err
+			}
+			in, out = in+n, out+m
+			if n == 0 {
+				break
+			}
 		}
 	}
 	return in, out, s.expireMetrics(ctx)
 }
 
-// compactChunk merges one chunk in one transaction, under the lock.
-func (s *Service) compactChunk(ctx context.Context, before time.Time) (in, out int, locked bool, err error) {
+// compactChunk runs one chunk of a stage in one transaction, under the
+// lock.
+func (s *Service) compactChunk(ctx context.Context, stage func(pgx.Tx) (int, int, error)) (in, out int, locked bool, err error) {
 	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		if err := tx.QueryRow(ctx, `SELECT pg_try_advisory_xact_lock($1)`, compactorLock).Scan(&locked); err != nil {
 			return fmt.Errorf("trying the compactor's lock: %w", err)
@@ -65,7 +76,7 @@ func (s *Service) compactChunk(ctx context.Context, before time.Time) (in, out i
 		if !locked {
 			return nil
 		}
-		in, out, err = logstore.CompactMetricMinutes(ctx, tx, before, compactChunk)
+		in, out, err = stage(tx)
 		return err
 	})
 	return in, out, locked, err

@@ -84,6 +84,7 @@ func readCompacted(t *testing.T, pool *pgxpool.Pool) map[compactedKey]*compacted
 func TestCompactMetricRollups(t *testing.T) {
 	t.Parallel()
 	pool := newPool(t)
+	withYesterday(t, pool)
 	s := newService(t, pool, testConfig())
 	now := time.Now().UTC().Truncate(time.Minute)
 	s.now = func() time.Time { return now.Add(30 * time.Second) }
@@ -138,6 +139,7 @@ func TestCompactMetricRollups(t *testing.T) {
 func TestCompactionLosesNoConcurrentInsert(t *testing.T) {
 	t.Parallel()
 	pool := newPool(t)
+	withYesterday(t, pool)
 	s := newService(t, pool, testConfig())
 	now := time.Now().UTC().Truncate(time.Minute)
 	s.now = func() time.Time { return now.Add(time.Hour) }
@@ -179,6 +181,7 @@ func TestCompactionLosesNoConcurrentInsert(t *testing.T) {
 func TestCompactionBoundsKeys(t *testing.T) {
 	t.Parallel()
 	pool := newPool(t)
+	withYesterday(t, pool)
 	s := newService(t, pool, testConfig())
 	m := time.Now().UTC().Truncate(time.Minute).Add(-time.Hour)
 	var routes []string
@@ -220,4 +223,65 @@ func TestCompactionExpiresRollups(t *testing.T) {
 	require.Zero(t, n)
 	require.NoError(t, pool.QueryRow(context.Background(), `SELECT count(*) FROM logs.metric_rollups`).Scan(&n))
 	require.EqualValues(t, 1, n)
+}
+
+// TestCompactionIntoSlots: past MetricCoarseAfter each key's rows of a
+// ten-minute slot become one row covering the slot; a late commit for an
+// old minute joins its slot's row at the next pass.
+func TestCompactionIntoSlots(t *testing.T) {
+	t.Parallel()
+	pool := newPool(t)
+	withYesterday(t, pool)
+	s := newService(t, pool, testConfig())
+	now := time.Now().UTC().Truncate(logstore.MetricCoarseWidth)
+	s.now = func() time.Time { return now }
+	old := now.Add(-logstore.MetricCoarseAfter - 30*time.Minute)                         // three slots, all past the boundary
+	require.NoError(t, partition.Create(context.Background(), pool, partition.Day(old))) // not expired
+	for m := range 30 {
+		appendRollups(t, pool, old.Add(time.Duration(m)*time.Minute), []string{"/a", "/b"}, m*10, 10)
+	}
+	recent := now.Add(-30 * time.Minute)
+	appendRollups(t, pool, recent, []string{"/a"}, 1, 5)
+	_, _, err := s.compactMetrics(context.Background())
+	require.NoError(t, err)
+	type slot struct {
+		minute  time.Time
+		minutes int
+		count   int64
+	}
+	read := func() map[string][]slot {
+		rows, err := pool.Query(context.Background(), `SELECT dims->>'route', minute, minutes, count FROM logs.metric_rollups ORDER BY 1, 2`)
+		require.NoError(t, err)
+		out := map[string][]slot{}
+		for rows.Next() {
+			var route string
+			var sl slot
+			require.NoError(t, rows.Scan(&route, &sl.minute, &sl.minutes, &sl.count))
+			sl.minute = sl.minute.UTC()
+			out[route] = append(out[route], sl)
+		}
+		require.NoError(t, rows.Err())
+		return out
+	}
+	got := read()
+	for _, route := range []string{"/a", "/b"} {
+		want := []slot{{old, 10, 100}, {old.Add(10 * time.Minute), 10, 100}, {old.Add(20 * time.Minute), 10, 100}}
+		if route == "/a" {
+			want = append(want, slot{recent, 1, 5})
+		}
+		require.Equal(t, want, got[route], route)
+	}
+
+	appendRollups(t, pool, old.Add(13*time.Minute), []string{"/b"}, 1000, 7)
+	_, _, err = s.compactMetrics(context.Background())
+	require.NoError(t, err)
+	require.Equal(t, slot{old.Add(10 * time.Minute), 10, 107}, read()["/b"][1])
+	require.Len(t, read()["/b"], 3)
+}
+
+// withYesterday adds yesterday's partition, so that rows of the last hours
+// are not expired whatever the time of day.
+func withYesterday(t *testing.T, pool *pgxpool.Pool) {
+	t.Helper()
+	require.NoError(t, partition.Create(context.Background(), pool, partition.Day(time.Now().Add(-24*time.Hour))))
 }

@@ -46,6 +46,9 @@ const (
 	defaultMetricSeries = 100
 	maxMetricSeries     = 1000
 	serviceGroupKey     = "service_name"
+	// coarseMargin: the query reads in slots from this much later than the
+	// compactor's boundary (logstore.MetricCoarseAfter).
+	coarseMargin = 10 * time.Minute
 )
 
 // metricsRequest is a validated GetMetrics request.
@@ -121,6 +124,18 @@ func (s *Service) parseMetrics(ctx context.Context, req *logsv1.GetMetricsReques
 		r.step = (d + time.Minute - 1) / time.Minute * time.Minute
 	} else {
 		r.step = max(roundWidth(r.until.Sub(r.since), maxBuckets), time.Minute)
+	}
+	// A range that reaches back to where the compactor keeps ten-minute
+	// slots is read in whole slots, and its step is whole slots
+	// (coarseMargin covers a compactor whose clock is ahead; a row that does
+	// not fit all the same sends the call to the exact path).
+	if coarse := now.Add(-logstore.MetricCoarseAfter + coarseMargin); r.since.Before(coarse) {
+		w := logstore.MetricCoarseWidth
+		r.since = floorTo(r.since, w)
+		r.step = (r.step + w - 1) / w * w
+		if r.until.Before(coarse.Add(w)) {
+			r.until = floorTo(r.until.Add(-time.Microsecond), w).Add(w)
+		}
 	}
 	r.first = floorTo(r.since, r.step)
 	last := floorTo(r.until.Add(-time.Microsecond), r.step)
@@ -425,6 +440,11 @@ func (s *Service) readRollupPart(ctx context.Context, r *metricsRequest, since, 
 			ms = &metricSeries{values: slices.Clone(values), buckets: make([]*metricAcc, r.n)}
 			index[string(keyBuf)] = ms
 			out.series = append(out.series, ms)
+		}
+		if w := time.Duration(m.Minutes) * time.Minute; w > time.Minute &&
+			(r.step%w != 0 || m.Minute.Before(r.since) || m.Minute.Add(w).After(r.until)) {
+			out.incomplete = true // a slot across a bucket or the range's end
+			return nil
 		}
 		i := int(m.Minute.Sub(r.first) / r.step)
 		if i < 0 || i >= r.n {

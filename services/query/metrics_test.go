@@ -94,7 +94,7 @@ var metricsBase = time.Date(2026, 3, 10, 10, 0, 0, 0, time.UTC)
 func newMetricsService(t *testing.T) (logsv1.QueryServiceClient, *pgxpool.Pool) {
 	t.Helper()
 	s, pool := newService(t, Config{}, metricsBase)
-	s.now = func() time.Time { return metricsBase.Add(2 * time.Hour) }
+	s.now = func() time.Time { return metricsBase.Add(90 * time.Minute) }
 	return serve(t, s, member()), pool
 }
 
@@ -352,9 +352,9 @@ func TestMetricsInvalid(t *testing.T) {
 		{"empty key", func(r *logsv1.GetMetricsRequest) { r.GroupBy = []string{""} }, "group_by must name a context key"},
 		{"negative step", func(r *logsv1.GetMetricsRequest) { r.Step = durationpb.New(-time.Minute) }, "step must be a positive duration"},
 		{"too many buckets", func(r *logsv1.GetMetricsRequest) {
-			r.Since = timestamppb.New(metricsBase.Add(-24 * time.Hour))
+			r.Since = timestamppb.New(metricsBase.Add(-30 * 24 * time.Hour))
 			r.Step = durationpb.New(time.Second)
-		}, "step: 1m0s splits the range into 1500 buckets; at most 1000"},
+		}, "step: 10m0s splits the range into 4326 buckets; at most 1000"},
 		{"since after until", func(r *logsv1.GetMetricsRequest) { r.Since = r.Until }, "since must be before until"},
 		{"range too long", func(r *logsv1.GetMetricsRequest) { r.Since = timestamppb.New(metricsBase.Add(-40 * 24 * time.Hour)) }, "since: the range is 961h0m0s; at most 31 days"},
 		{"negative page size", func(r *logsv1.GetMetricsRequest) { r.PageSize = -1 }, "page_size must not be negative"},
@@ -377,7 +377,7 @@ func TestMetricsDefaults(t *testing.T) {
 	c, _ := newMetricsService(t)
 	res, err := c.GetMetrics(as(member()), &logsv1.GetMetricsRequest{})
 	require.NoError(t, err)
-	now := metricsBase.Add(2 * time.Hour)
+	now := metricsBase.Add(90 * time.Minute)
 	require.Equal(t, now.Add(-time.Hour), res.GetSince().AsTime())
 	require.Equal(t, now, res.GetUntil().AsTime())
 	require.EqualValues(t, 60, res.GetStepSeconds())
@@ -408,7 +408,7 @@ func BenchmarkGetMetrics24h(b *testing.B) {
 			r := rand.New(rand.NewPCG(1, 2))
 			routes := []string{"/a/:id", "/b", "/c/:id", "/d", "/e", "/f/:id", "/g", "/healthz"}
 			statuses := []string{"200", "201", "404", "500"}
-			rows := 0
+			var rows int64
 			for m := range 1440 {
 				var ins logstore.MetricRollups
 				minute := metricsBase.Add(time.Duration(m) * time.Minute)
@@ -427,8 +427,19 @@ func BenchmarkGetMetrics24h(b *testing.B) {
 					}
 				}
 				require.NoError(b, logstore.InsertMetricRollups(ctx, pool, &ins, true))
-				rows += ins.Len()
 			}
+			// As the compactor leaves them: ten-minute rows past two hours.
+			for {
+				tx, err := pool.Begin(ctx)
+				require.NoError(b, err)
+				in, _, err := logstore.CompactMetricSlots(ctx, tx, metricsBase.Add(24*time.Hour), 1000)
+				require.NoError(b, err)
+				require.NoError(b, tx.Commit(ctx))
+				if in == 0 {
+					break
+				}
+			}
+			require.NoError(b, pool.QueryRow(ctx, `SELECT count(*) FROM logs.metric_rollups`).Scan(&rows))
 			_, err := pool.Exec(ctx, "VACUUM ANALYZE logs.metric_rollups")
 			require.NoError(b, err)
 			var size int64
@@ -476,4 +487,62 @@ func benchVariants() int {
 		return 1
 	}
 	return 2
+}
+
+// TestMetricsFromSlots: past logstore.MetricCoarseAfter the compactor
+// keeps ten-minute rows; a range reaching back there is read in whole
+// slots with a step of whole slots, and gives what the entries give.
+func TestMetricsFromSlots(t *testing.T) {
+	t.Parallel()
+	s, pool := newService(t, Config{}, metricsBase)
+	s.now = func() time.Time { return metricsBase.Add(5 * time.Hour) }
+	c := serve(t, s, member())
+	var reqs []request
+	for i := range 600 {
+		reqs = append(reqs, request{project: alpha, service: "api", ts: metricsBase.Add(time.Duration(i) * 5 * time.Second),
+			route: []string{"/a", "/b"}[i%2], status: 200, value: float64(i % 97)})
+	}
+	addRequests(t, pool, 50, reqs)
+	ctx := context.Background()
+	for {
+		tx, err := pool.Begin(ctx)
+		require.NoError(t, err)
+		in, _, err := logstore.CompactMetricSlots(ctx, tx, metricsBase.Add(3*time.Hour), 1000)
+		require.NoError(t, err)
+		require.NoError(t, tx.Commit(ctx))
+		if in == 0 {
+			break
+		}
+	}
+	var minuteRows int64
+	require.NoError(t, pool.QueryRow(ctx, `SELECT count(*) FROM logs.metric_rollups WHERE minutes = 1`).Scan(&minuteRows))
+	require.Zero(t, minuteRows)
+
+	mod := func(groupBy ...string) func(*logsv1.GetMetricsRequest) {
+		return func(r *logsv1.GetMetricsRequest) {
+			r.Since = timestamppb.New(metricsBase.Add(3 * time.Minute))
+			r.Until = timestamppb.New(metricsBase.Add(47 * time.Minute))
+			r.Step = durationpb.New(15 * time.Minute)
+			r.GroupBy = groupBy
+		}
+	}
+	fast, err := c.GetMetrics(as(member()), metricsReq(mod("route")))
+	require.NoError(t, err)
+	require.Equal(t, metricsBase, fast.GetSince().AsTime())
+	require.Equal(t, metricsBase.Add(50*time.Minute), fast.GetUntil().AsTime())
+	require.EqualValues(t, 1200, fast.GetStepSeconds())
+	exact, err := c.GetMetrics(as(member()), metricsReq(mod("route", "bytes")))
+	require.NoError(t, err)
+	require.Len(t, fast.GetSeries(), 2)
+	require.Len(t, exact.GetSeries(), 2)
+	for i, f := range fast.GetSeries() {
+		e := exact.GetSeries()[i]
+		require.EqualValues(t, 300, f.GetCount())
+		require.Equal(t, []any{f.GetCount(), f.GetP50(), f.GetP99(), f.GetMax()}, []any{e.GetCount(), e.GetP50(), e.GetP99(), e.GetMax()})
+		require.Len(t, f.GetBuckets(), 3)
+		for j, b := range f.GetBuckets() {
+			require.Equal(t, e.GetBuckets()[j].GetCount(), b.GetCount())
+			require.Equal(t, e.GetBuckets()[j].GetP95(), b.GetP95())
+		}
+	}
 }
