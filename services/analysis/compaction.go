@@ -49,7 +49,9 @@ func (s *Service) compactMetrics(ctx context.Context) (in, out int, err error) {
 	// Minutes before coarse are merged into slots (a slot boundary).
 	coarse := now.Add(-logstore.MetricCoarseAfter).Truncate(logstore.MetricCoarseWidth)
 	for _, stage := range []func(pgx.Tx) (int, int, error){
-		func(tx pgx.Tx) (int, int, error) { return logstore.CompactMetricMinutes(ctx, tx, coarse, before, compactChunk) },
+		func(tx pgx.Tx) (int, int, error) {
+			return logstore.CompactMetricMinutes(ctx, tx, coarse, before, compactChunk)
+		},
 		func(tx pgx.Tx) (int, int, error) { return logstore.CompactMetricSlots(ctx, tx, coarse, compactChunk) },
 	} {
 		for {
