@@ -20,9 +20,11 @@ import (
 // logs.metric_rollups per (project, minute, field, service, dimensions) of
 // the entries with a summarised field (QueueMetricRollups, a statement of
 // its own after QueueCommitted's). The analysis service merges each key's
-// rows of a minute into one compacted row (CompactMetricMinutes), bounding
-// the keys of a (project, minute, field) at MaxMetricKeys, and deletes the
-// rows older than the entries' oldest partition (DeleteMetricRollupsBefore).
+// rows of a minute into one compacted row (CompactMetricMinutes), and past
+// MetricCoarseAfter each key's rows of a MetricCoarseWidth slot into one
+// (CompactMetricSlots), bounding the keys of a (project, minute or slot,
+// field, service) at MaxMetricKeys, and deletes the rows older than the
+// entries' oldest partition (DeleteMetricRollupsBefore).
 // The query service reads them with ReadMetricRollups.
 
 // Past MetricCoarseAfter, the compactor merges a key's minute rows into
