@@ -63,6 +63,7 @@ type metricsRequest struct {
 	pageSize     int
 	offset       int
 	hash         [8]byte
+	untilArg     time.Time // until before widening: what a page token carries
 }
 
 func (s *Service) parseMetrics(ctx context.Context, req *logsv1.GetMetricsRequest) (*metricsRequest, error) {
@@ -99,10 +100,20 @@ func (s *Service) parseMetrics(ctx context.Context, req *logsv1.GetMetricsReques
 	// of now does not change it from page to page).
 	r.hash = metricsHash(f, r.field, r.groupBy, req.GetStep().AsDuration())
 
+	var tokUntil time.Time
+	if tok := req.GetPageToken(); tok != "" {
+		if r.offset, tokUntil, err = decodeMetricsToken(tok, r.hash); err != nil {
+			return nil, err
+		}
+	}
 	now := s.now()
 	until := ceilMicro(now)
-	if f.until != nil {
+	switch {
+	case f.until != nil:
 		until = *f.until
+	case !tokUntil.IsZero():
+		// The first page's default until: later pages rank the same range.
+		until = tokUntil
 	}
 	since := until.Add(-defaultMetricsRange)
 	if f.since != nil {
@@ -152,11 +163,7 @@ func (s *Service) parseMetrics(ctx context.Context, req *logsv1.GetMetricsReques
 	default:
 		r.pageSize = min(int(ps), maxMetricSeries)
 	}
-	if tok := req.GetPageToken(); tok != "" {
-		if r.offset, err = decodeMetricsToken(tok, r.hash); err != nil {
-			return nil, err
-		}
-	}
+	r.untilArg = until
 	return r, nil
 }
 
@@ -190,21 +197,25 @@ func metricsHash(f *filters, field string, groupBy []string, step time.Duration)
 	return out
 }
 
-// A metrics page token: version 1 | offset (4 bytes) | hash (8), base64url.
-func encodeMetricsToken(offset int, hash [8]byte) string {
-	var b [13]byte
+// A metrics page token: version 1 | offset (4 bytes) | until in Unix
+// microseconds (8) | the request's hash (8), base64url. until is the first
+// page's, so the pages of a listing whose until defaulted to now rank the
+// same range.
+func encodeMetricsToken(offset int, until time.Time, hash [8]byte) string {
+	var b [21]byte
 	b[0] = 1
 	binary.BigEndian.PutUint32(b[1:5], uint32(offset))
-	copy(b[5:], hash[:])
+	binary.BigEndian.PutUint64(b[5:13], uint64(until.UnixMicro()))
+	copy(b[13:], hash[:])
 	return base64.RawURLEncoding.EncodeToString(b[:])
 }
 
-func decodeMetricsToken(tok string, hash [8]byte) (int, error) {
+func decodeMetricsToken(tok string, hash [8]byte) (int, time.Time, error) {
 	b, err := base64.RawURLEncoding.DecodeString(tok)
-	if err != nil || len(b) != 13 || b[0] != 1 || [8]byte(b[5:13]) != hash {
-		return 0, errBadPageToken
+	if err != nil || len(b) != 21 || b[0] != 1 || [8]byte(b[13:21]) != hash {
+		return 0, time.Time{}, errBadPageToken
 	}
-	return int(binary.BigEndian.Uint32(b[1:5])), nil
+	return int(binary.BigEndian.Uint32(b[1:5])), time.UnixMicro(int64(binary.BigEndian.Uint64(b[5:13]))).UTC(), nil
 }
 
 // metricAcc is a series or a bucket being merged.
@@ -269,7 +280,7 @@ func (s *Service) GetMetrics(ctx context.Context, req *logsv1.GetMetricsRequest)
 			res.Series = append(res.Series, r.seriesProto(m))
 		}
 		if end < len(series) {
-			res.NextPageToken = encodeMetricsToken(end, r.hash)
+			res.NextPageToken = encodeMetricsToken(end, r.untilArg, r.hash)
 		}
 	}
 	return res, nil

@@ -9,6 +9,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -545,4 +546,29 @@ func TestMetricsFromSlots(t *testing.T) {
 			require.Equal(t, e.GetBuckets()[j].GetP95(), b.GetP95())
 		}
 	}
+}
+
+// TestMetricsPagesKeepTheDefaultUntil: the pages of a listing whose until
+// defaulted to now rank the first page's range.
+func TestMetricsPagesKeepTheDefaultUntil(t *testing.T) {
+	t.Parallel()
+	s, pool := newService(t, Config{}, metricsBase)
+	var calls atomic.Int64
+	s.now = func() time.Time { return metricsBase.Add(90*time.Minute + time.Duration(calls.Add(1)-1)*time.Hour) }
+	c := serve(t, s, member())
+	var reqs []request
+	for r := range 3 {
+		reqs = append(reqs, request{project: alpha, service: "api", ts: metricsBase.Add(time.Hour), route: fmt.Sprintf("/r%d", r), status: 200, value: r})
+	}
+	addRequests(t, pool, 100, reqs)
+	req := &logsv1.GetMetricsRequest{GroupBy: []string{"route"}, PageSize: 2}
+	first, err := c.GetMetrics(as(member()), req)
+	require.NoError(t, err)
+	require.Len(t, first.GetSeries(), 2)
+	req.PageToken = first.GetNextPageToken()
+	second, err := c.GetMetrics(as(member()), req)
+	require.NoError(t, err)
+	require.Equal(t, first.GetUntil().AsTime(), second.GetUntil().AsTime())
+	require.Len(t, second.GetSeries(), 1)
+	require.EqualValues(t, 3, second.GetTotalSeries())
 }
