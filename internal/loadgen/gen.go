@@ -155,6 +155,9 @@ const batchErrorShare = 0.1
 func (s Shape) NewEntry(r *rand.Rand, ts time.Time) Entry {
 	lvl := levelOf(r)
 	svc := s.Services[r.IntN(len(s.Services))]
+	if q, ok := requestOf(r, svc, lvl); ok {
+		return Entry{TS: ts, Level: lvl, Service: svc, Message: q.message(), Context: q.context(r, s.RunID)}
+	}
 	msg, ctx := entryOf(r, lvl, s.RunID, batchErrorShare)
 	return Entry{TS: ts, Level: lvl, Service: svc, Message: msg, Context: ctx}
 }

@@ -101,6 +101,20 @@ func QueryBench(ctx context.Context, api *API, cfg QueryBenchConfig) ([]*QueryCa
 		}
 		return nil
 	}
+	metricsOK := func(raw []byte) error {
+		var m struct {
+			Series []struct {
+				Count json.Number `json:"count"`
+			} `json:"series"`
+		}
+		if err := json.Unmarshal(raw, &m); err != nil {
+			return err
+		}
+		if len(m.Series) == 0 {
+			return fmt.Errorf("no series (seeded without request entries?)")
+		}
+		return nil
+	}
 	cases := []qcase{
 		{"newest page: 1 project, 1 service, levels WARN+ERROR, 24 h", 30 * time.Millisecond, "/api/logs/entries", func(i int) url.Values {
 			return url.Values{"project": {proj(i)}, "service": {svc(i)}, "level": {"WARN", "ERROR"}, "since": {since}, "until": {until}, "page_size": {"100"}}
@@ -139,6 +153,20 @@ func QueryBench(ctx context.Context, api *API, cfg QueryBenchConfig) ([]*QueryCa
 		{"search q=timeout: 1 project, all time", 0, "/api/logs/entries", func(i int) url.Values {
 			return url.Values{"project": {proj(i)}, "q": {"timeout"}, "page_size": {"100"}}
 		}, nonEmpty},
+		{fmt.Sprintf("metrics duration_ms by route: all %d projects, 24 h", len(cfg.Projects)), 500 * time.Millisecond, "/api/logs/metrics", func(i int) url.Values {
+			v := allProjects()
+			v.Set("since", since)
+			v.Set("until", until)
+			v.Set("group_by", "route")
+			return v
+		}, metricsOK},
+		{"metrics duration_ms by route: 1 project, 24 h", 500 * time.Millisecond, "/api/logs/metrics", func(i int) url.Values {
+			return url.Values{"project": {proj(i)}, "since": {since}, "until": {until}, "group_by": {"route"}}
+		}, metricsOK},
+		{"metrics by route, method, service_name: 1 project, 1 h", 0, "/api/logs/metrics", func(i int) url.Values {
+			return url.Values{"project": {proj(i)}, "since": {cfg.End.Add(-time.Hour).UTC().Format(time.RFC3339Nano)}, "until": {until},
+				"group_by": {"route", "method", "service_name"}}
+		}, metricsOK},
 	}
 
 	out := cfg.Out

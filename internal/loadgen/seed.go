@@ -195,6 +195,7 @@ func seedDay(ctx context.Context, pool *pgxpool.Pool, cfg SeedConfig, services, 
 		var hasher signature.Hasher
 		// And its error groups, each once with its first event (errors.go).
 		var eg seedGroups
+		var metrics seedMetrics
 		row := make([]any, len(cols))
 		i := int64(0)
 		src := pgx.CopyFromFunc(func() ([]any, error) {
@@ -206,7 +207,13 @@ func seedDay(ctx context.Context, pool *pgxpool.Pool, cfg SeedConfig, services, 
 			p := cfg.Projects[pick(r, projWeights)]
 			svc := services[pick(r, svcWeights)]
 			lvl := levelOf(r)
-			msg, cctx := entryOf(r, lvl, "", seedErrorShare)
+			var msg, cctx string
+			if q, ok := requestOf(r, svc, lvl); ok {
+				msg, cctx = q.message(), q.context(r, "")
+				metrics.add(p.ID, ts, svc, q, lvl)
+			} else {
+				msg, cctx = entryOf(r, lvl, "", seedErrorShare)
+			}
 			sig := hasher.Of(msg)
 			level := levelNumber(lvl)
 			row[0], row[1], row[2], row[3] = p.ID, ts, firstID+k, svc
@@ -252,9 +259,13 @@ func seedDay(ctx context.Context, pool *pgxpool.Pool, cfg SeedConfig, services, 
 				ro.ProjectIDs, ro.Services, ro.Days = append(ro.ProjectIDs, k.project), append(ro.Services, k.service), append(ro.Days, k.day)
 				ro.Counts, ro.LastLogAt = append(ro.Counts, ru.count), append(ro.LastLogAt, ru.last)
 			}
-			// Rollups, signature and error group rows, as a writer records
-			// them; no journal rows (no tail follows a seed).
-			return logstore.RecordCommitted(ctx, tx, &ro, &logstore.Spans{}, &sigs, &eg.out)
+			// Rollups, signature and error group rows and metric rollups, as
+			// a writer records them; no journal rows (no tail follows a
+			// seed).
+			if err := logstore.RecordCommitted(ctx, tx, &ro, &logstore.Spans{}, &sigs, &eg.out); err != nil {
+				return err
+			}
+			return logstore.InsertMetricRollups(ctx, tx, metrics.rollups(), false)
 		})
 		if err != nil {
 			return fmt.Errorf("seeding day %d: %w", day, err)

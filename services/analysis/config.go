@@ -19,6 +19,9 @@ const (
 	defaultMineBatch    = 5000
 	defaultLeaderRetry  = 2 * time.Second
 	defaultMaxPatterns  = 5000
+	// defaultCompactInterval: rollup rows of a minute are merged within
+	// about this long after it ends.
+	defaultCompactInterval = 15 * time.Second
 )
 
 // Config is the analysis service's settings: the reports' (Insights), the
@@ -43,6 +46,8 @@ type Config struct {
 	// MaxPatterns bounds the live patterns of each project; past it new
 	// messages that join no pattern go to the overflow pattern 0.
 	MaxPatterns int
+	// CompactInterval is how often the metric rollups are compacted.
+	CompactInterval time.Duration
 }
 
 // RegisterFlags declares the service's settings on fs, with their defaults.
@@ -55,6 +60,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.IntVar(&c.MineBatch, "pattern-mine-batch", defaultMineBatch, "new signatures the pattern miner takes per transaction")
 	durationflag.Var(fs, &c.LeaderRetry, "pattern-leader-retry", defaultLeaderRetry, "how often a replica that does not mine patterns tries to take over (one miner per database)")
 	fs.IntVar(&c.MaxPatterns, "pattern-max-per-project", defaultMaxPatterns, "live patterns per project; past it, messages that join none go to the overflow pattern")
+	durationflag.Var(fs, &c.CompactInterval, "metric-compact-interval", defaultCompactInterval, "how often one replica merges each minute's metric rollup rows into one per key")
 }
 
 // Validate checks the settings as given.
@@ -77,6 +83,7 @@ func (c Config) Validate() error {
 	atLeast("pattern-mine-batch", c.MineBatch, 1)
 	positive("pattern-leader-retry", c.LeaderRetry)
 	atLeast("pattern-max-per-project", c.MaxPatterns, 1)
+	positive("metric-compact-interval", c.CompactInterval)
 	return errors.Join(errs...)
 }
 
@@ -99,6 +106,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.LeaderRetry <= 0 {
 		c.LeaderRetry = defaultLeaderRetry
+	}
+	if c.CompactInterval <= 0 {
+		c.CompactInterval = defaultCompactInterval
 	}
 	if c.MaxPatterns <= 0 {
 		c.MaxPatterns = defaultMaxPatterns

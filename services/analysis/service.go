@@ -11,6 +11,7 @@ import (
 	"context"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -88,10 +89,13 @@ func (s *Service) Authenticator() authn.Authenticator {
 }
 
 // Run mines patterns and reopens regressed error groups (when this replica
-// is, or becomes, the one miner of the database) until ctx ends, then
-// returns nil.
+// is, or becomes, the one miner of the database) and compacts the metric
+// rollups (compaction.go) until ctx ends, then returns nil.
 func (s *Service) Run(ctx context.Context) error {
+	var wg sync.WaitGroup
+	wg.Go(func() { s.compactLoop(ctx) })
 	s.mine(ctx)
+	wg.Wait()
 	return nil
 }
 

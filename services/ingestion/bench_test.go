@@ -12,6 +12,7 @@ import (
 
 	logsv1 "github.com/devsmith/logs/gen/devsmith/logs/v1"
 	"github.com/devsmith/logs/internal/authn"
+	"github.com/devsmith/logs/internal/logstore"
 )
 
 // benchLogs is a typical batch from a sample logger: ISO timestamps, known
@@ -48,6 +49,49 @@ func BenchmarkNormalize100(b *testing.B) {
 			b.Fatal(len(bt.rows))
 		}
 	}
+}
+
+// BenchmarkNormalizeMetrics is BenchmarkNormalize100 with and without the
+// default metric fields and dimensions (every benchLogs entry has
+// duration_ms): the difference is the extraction's cost per entry.
+func BenchmarkNormalizeMetrics(b *testing.B) {
+	logs := benchLogs(100)
+	now := time.Now()
+	for _, on := range []bool{false, true, false, true} {
+		lim := benchLimits
+		if on {
+			lim.metrics = newMetricSpec(defaultMetricFields(), defaultMetricDimensions())
+		}
+		b.Run(fmt.Sprintf("metrics=%v", on), func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				bt := normalize(1, "api", "", logs, now, lim)
+				if len(bt.rows) != 100 || (on && len(bt.metrics) != 100) {
+					b.Fatal(len(bt.rows), len(bt.metrics))
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/100, "ns/entry")
+		})
+	}
+}
+
+// BenchmarkCollectMetrics is a writer's aggregation of a group's samples
+// into rollup rows (sketches encoded), per entry.
+func BenchmarkCollectMetrics(b *testing.B) {
+	lim := benchLimits
+	lim.metrics = newMetricSpec(defaultMetricFields(), defaultMetricDimensions())
+	bt := normalize(1, "api", "", benchLogs(1000), time.Now(), lim)
+	bt.write = true
+	group := []*batch{bt}
+	m := metricRollups{spec: lim.metrics}
+	b.ReportAllocs()
+	for b.Loop() {
+		if m.collect(group).Len() == 0 {
+			b.Fatal("no rows")
+		}
+		m.done()
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/1000, "ns/entry")
 }
 
 func BenchmarkScanObject(b *testing.B) {
@@ -176,9 +220,25 @@ func BenchmarkIngestBatchParallel(b *testing.B) {
 }
 
 func benchIngestParallel(b *testing.B, writers int) {
+	benchIngestParallelConfig(b, Config{Writers: writers})
+}
+
+// BenchmarkIngestMetrics is BenchmarkIngestBatchParallel's 2 writers with
+// the metric rollups off and on, alternated.
+func BenchmarkIngestMetrics(b *testing.B) {
+	for _, on := range []bool{false, true, false, true} {
+		cfg := Config{Writers: 2, MetricFields: []string{}}
+		if on {
+			cfg.MetricFields = nil // the default, duration_ms
+		}
+		b.Run(fmt.Sprintf("metrics=%v", on), func(b *testing.B) { benchIngestParallelConfig(b, cfg) })
+	}
+}
+
+func benchIngestParallelConfig(b *testing.B, cfg Config) {
 	pool := cluster.NewPool(b)
 	seedProjects(b, pool)
-	s := New(zap.NewNop(), pool, nil, Config{Writers: writers})
+	s := New(zap.NewNop(), pool, nil, cfg)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- s.Run(ctx) }()
@@ -228,5 +288,18 @@ func BenchmarkNormalizeErrors(b *testing.B) {
 			}
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/100, "ns/entry")
 		})
+	}
+}
+
+// BenchmarkExtractMetrics is the walk of one benchLogs context for the
+// default fields and dimensions.
+func BenchmarkExtractMetrics(b *testing.B) {
+	sp := newMetricSpec(defaultMetricFields(), defaultMetricDimensions())
+	c := benchLogs(1)[0].ContextJson
+	bt := &batch{metrics: make([]sample, 0, 1), metricDims: make([]string, 0, 3)}
+	b.ReportAllocs()
+	for b.Loop() {
+		bt.metrics, bt.metricDims = bt.metrics[:0], bt.metricDims[:0]
+		sp.extract(bt, c, logstore.LevelInfo)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"runtime"
+	"strings"
 	"time"
 
 	"github.com/devsmith/logs/internal/durationflag"
@@ -37,6 +38,48 @@ type Config struct {
 	// MaxConns sizes the service's own database pool; 0: Writers + 4.
 	// It must leave Writers + 2 (writers, maintenance, spare).
 	MaxConns int
+	// MetricFields are the top-level context fields summarised into metric
+	// rollups (docs/metrics.md); nil: defaultMetricFields, empty: none.
+	MetricFields []string
+	// MetricDimensions are the context keys a rollup is keyed by, besides
+	// the service; nil: defaultMetricDimensions.
+	MetricDimensions []string
+}
+
+// defaultMetricFields and defaultMetricDimensions are the summarised
+// fields and dimensions by default: the keys the sample middlewares
+// (Express, Flask, Gin) send with every request.
+func defaultMetricFields() []string     { return []string{"duration_ms"} }
+func defaultMetricDimensions() []string { return []string{"route", "method", "status"} }
+
+const (
+	// maxMetricFields bounds --metric-fields (a sample's field index is a
+	// byte, and each field costs a substring search per entry).
+	maxMetricFields = 8
+	// maxMetricDimensions bounds --metric-dimensions (each multiplies the
+	// keys of a minute).
+	maxMetricDimensions = 6
+)
+
+// listFlag is a comma-separated list of names; "" is the empty list.
+type listFlag struct{ v *[]string }
+
+func (l listFlag) String() string {
+	if l.v == nil {
+		return ""
+	}
+	return strings.Join(*l.v, ",")
+}
+
+func (l listFlag) Set(s string) error {
+	out := []string{}
+	for p := range strings.SplitSeq(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, strings.TrimPrefix(p, "context."))
+		}
+	}
+	*l.v = out
+	return nil
 }
 
 // RegisterFlags declares the service's settings on fs, with their defaults.
@@ -50,6 +93,14 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.IntVar(&c.QueueRows, "ingestion-queue-rows", defaultQueueRows, "entries waiting to be written before new batches are refused with 503 and Retry-After")
 	fs.IntVar(&c.QueueBytes, "ingestion-queue-bytes", defaultQueueBytes, "message and context bytes waiting to be written before new batches are refused")
 	fs.IntVar(&c.MaxConns, "ingestion-max-conns", 0, "database connections of the ingestion service's pool (0: writers + 4; at least writers + 2)")
+	if c.MetricFields == nil {
+		c.MetricFields = defaultMetricFields()
+	}
+	if c.MetricDimensions == nil {
+		c.MetricDimensions = defaultMetricDimensions()
+	}
+	fs.Var(listFlag{&c.MetricFields}, "metric-fields", "numeric top-level context fields summarised at ingest into per-minute percentile rollups (comma-separated; empty: none)")
+	fs.Var(listFlag{&c.MetricDimensions}, "metric-dimensions", "context keys the metric rollups are grouped by, besides the service (comma-separated, at most 6)")
 }
 
 // Validate checks the settings as given (zero stands for "automatic" only
@@ -75,6 +126,24 @@ func (c Config) Validate() error {
 	atLeast("ingestion-queue-bytes", c.QueueBytes, 1)
 	if c.MaxConns != 0 {
 		atLeast("ingestion-max-conns", c.MaxConns, c.withDefaults().Writers+2)
+	}
+	if len(c.MetricFields) > maxMetricFields {
+		errs = append(errs, fmt.Errorf("--metric-fields: %d fields, at most %d", len(c.MetricFields), maxMetricFields))
+	}
+	if len(c.MetricDimensions) > maxMetricDimensions {
+		errs = append(errs, fmt.Errorf("--metric-dimensions: %d keys, at most %d", len(c.MetricDimensions), maxMetricDimensions))
+	}
+	for _, l := range []struct {
+		flag  string
+		names []string
+	}{{"metric-fields", c.MetricFields}, {"metric-dimensions", c.MetricDimensions}} {
+		seen := map[string]bool{}
+		for _, n := range l.names {
+			if seen[n] || n == "service_name" || strings.ContainsRune(n, 0) {
+				errs = append(errs, fmt.Errorf("--%s: %q is repeated or reserved", l.flag, n))
+			}
+			seen[n] = true
+		}
 	}
 	return errors.Join(errs...)
 }
@@ -117,6 +186,12 @@ func (c Config) withDefaults() Config {
 	}
 	if c.MaxConns <= 0 {
 		c.MaxConns = c.Writers + spareConns
+	}
+	if c.MetricFields == nil {
+		c.MetricFields = defaultMetricFields()
+	}
+	if c.MetricDimensions == nil {
+		c.MetricDimensions = defaultMetricDimensions()
 	}
 	return c
 }

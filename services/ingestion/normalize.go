@@ -91,6 +91,7 @@ type limits struct {
 	retention  time.Duration
 	maxMessage int
 	maxContext int
+	metrics    *metricSpec // nil: nothing summarised
 }
 
 // checkEnvelope applies the rules that refuse a whole batch and returns the
@@ -127,6 +128,10 @@ func normalize(projectID int64, service, batchID string, logs []*logsv1.LogInput
 		batchID:    cleanText(batchID),
 		receivedAt: nowMicros,
 		rows:       make([]row, 0, len(logs)),
+	}
+	if lim.metrics != nil {
+		b.metrics = make([]sample, 0, len(logs))
+		b.metricDims = make([]string, 0, len(logs)*len(lim.metrics.dims))
 	}
 	size := 0
 	var sigs signature.Hasher
@@ -216,6 +221,9 @@ func normalize(projectID int64, service, batchID string, logs []*logsv1.LogInput
 		}
 		if n := len(b.arena) - exStart; n > 0 {
 			r.exOff, r.exLen = int32(exStart), int32(n)
+		}
+		if lim.metrics != nil && r.ctxComma {
+			lim.metrics.extract(b, r.ctx, r.level)
 		}
 		size += len(r.msg) + len(r.ctx) + rowOverhead
 		b.rows = append(b.rows, r)

@@ -19,6 +19,10 @@ type batch struct {
 	out        outcome
 	outJSON    string // out as stored in logs.ingested_batches, when batchID != ""
 	size       int    // approximate bytes, for the queue bound
+	// metrics are the rows' values of summarised fields, with their
+	// dimension values in metricDims (metrics.go).
+	metrics    []sample
+	metricDims []string
 
 	ctx  context.Context // the caller's
 	done chan struct{}   // closed once res or err is set

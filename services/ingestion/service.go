@@ -69,12 +69,13 @@ type Service struct {
 // (Authenticator); every write verifies them again (keys.go).
 func New(log *zap.Logger, pool *pgxpool.Pool, identity *authn.IdentityClient, cfg Config) *Service {
 	cfg = cfg.withDefaults()
+	metrics := newMetricSpec(cfg.MetricFields, cfg.MetricDimensions)
 	return &Service{
 		log:      log,
 		pool:     pool,
 		identity: identity,
 		cfg:      cfg,
-		lim:      limits{retention: cfg.Retention, maxMessage: cfg.MaxMessageBytes, maxContext: cfg.MaxContextBytes},
+		lim:      limits{retention: cfg.Retention, maxMessage: cfg.MaxMessageBytes, maxContext: cfg.MaxContextBytes, metrics: metrics},
 		q:        newQueue(cfg.QueueRows, cfg.QueueBytes, cfg.Writers),
 		now:      time.Now,
 		readyCh:  make(chan struct{}),

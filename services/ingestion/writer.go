@@ -18,7 +18,8 @@ import (
 // API keys verified (keys.go), batch_id rows (dedup.go), ids from reserved
 // blocks (ids.go), one binary COPY (copy.go), rollups, the tail journal rows,
 // new signatures' and error groups' rows and notification (rollups.go,
-// signatures.go, groups.go, logstore.QueueCommitted), then commits and
+// signatures.go, groups.go, logstore.QueueCommitted), the metric rollups
+// (metrics.go, logstore.QueueMetricRollups), then commits and
 // acknowledges every batch of the group. Batches whose key is refused are answered and the rest written
 // again; if the transaction fails otherwise, each batch is retried alone so
 // that only the culprit gets the error.
@@ -40,10 +41,11 @@ type writer struct {
 	cr     copyReader
 	sigs   knownSignatures
 	groups knownGroups
+	met    metricRollups
 }
 
 func newWriter(s *Service) *writer {
-	return &writer{s: s, log: s.log}
+	return &writer{s: s, log: s.log, met: metricRollups{spec: s.lim.metrics}}
 }
 
 // run writes groups until the queue is closed and empty.
@@ -120,7 +122,8 @@ func (b *batch) answer(err error) {
 // written nothing, when a batch's key failed verification (that batch is
 // marked refused). Three round trips: (begin, verify the keys, record the
 // batch ids, reserve ids), the COPY, and (rollups, the tail journal and
-// notification, commit); a fourth only when a batch_id was seen before.
+// notification, metric rollups, commit); a fourth only when a batch_id was
+// seen before.
 func (w *writer) commit(ctx context.Context, group []*batch) (err error) {
 	ctx, cancel := context.WithTimeout(ctx, txTimeout)
 	defer cancel()
@@ -174,6 +177,7 @@ func (w *writer) commit(ctx context.Context, group []*batch) (err error) {
 		}
 	}
 	last := &pgx.Batch{}
+	metrics := false
 	if nrows > 0 {
 		w.assignIDs(group)
 		w.cr.reset(group)
@@ -186,6 +190,11 @@ func (w *writer) commit(ctx context.Context, group []*batch) (err error) {
 			w.sigs.done(err == nil)
 			w.groups.done(err == nil)
 		}()
+		if m := w.met.collect(group); m.Len() > 0 {
+			logstore.QueueMetricRollups(last, m)
+			metrics = true
+		}
+		defer w.met.done()
 	}
 	last.Queue("COMMIT")
 	br := conn.SendBatch(ctx, last)
@@ -197,6 +206,11 @@ func (w *writer) commit(ctx context.Context, group []*batch) (err error) {
 	if nrows > 0 {
 		if _, err := br.Exec(); err != nil {
 			return fmt.Errorf("updating rollups and the tail journal: %w", err)
+		}
+	}
+	if metrics {
+		if _, err := br.Exec(); err != nil {
+			return fmt.Errorf("appending metric rollups: %w", err)
 		}
 	}
 	tag, err := br.Exec()

@@ -1,0 +1,243 @@
+package sketch
+
+import (
+	"encoding/binary"
+	"errors"
+	"math"
+	"slices"
+)
+
+// The binary form (the sketch column of logs.metric_rollups):
+//
+//	exact:    0x01 | scale (1 byte) | n (uvarint) | values
+//	bucketed: 0x02 | sum, min, max (float64, big-endian) | zero (uvarint) | neg store | pos store
+//
+// An exact sketch's values are sorted; with scale d < 0xff each value is
+// k/10^d for an integer k (the first k as a zigzag varint, then each
+// difference from the previous k as a uvarint), else each value is its 8
+// bytes. k/10^d is the float64 closest to the decimal k·10^-d, the value a
+// parser gives for that decimal, so a duration sent as 12.345 costs one or
+// two bytes and comes back bit for bit. Count, sum, min and max are
+// recomputed from the values.
+//
+// A store is its non-empty buckets: their number (uvarint), then each
+// bucket's index (the first as a zigzag varint, the next ones as the
+// uvarint difference from the previous) and count (uvarint).
+
+const (
+	formatExact    = 1
+	formatBucketed = 2
+	// rawScale marks exact values stored as their 8 bytes.
+	rawScale = 0xff
+	// maxScale is the most decimals tried for exact values.
+	maxScale = 6
+)
+
+var errFormat = errors.New("sketch: malformed encoding")
+
+var pow10 = [maxScale + 1]float64{1, 10, 100, 1000, 10000, 100000, 1000000}
+
+// MarshalBinary encodes s.
+func (s *Sketch) MarshalBinary() ([]byte, error) { return s.AppendBinary(nil) }
+
+// AppendBinary appends s's encoding to b.
+func (s *Sketch) AppendBinary(b []byte) ([]byte, error) {
+	if !s.bucketed {
+		if !s.sorted {
+			slices.Sort(s.values)
+			s.sorted = true
+		}
+		b = append(b, formatExact)
+		scale := scaleOf(s.values)
+		b = append(b, byte(scale))
+		b = binary.AppendUvarint(b, uint64(len(s.values)))
+		if scale == rawScale {
+			for _, v := range s.values {
+				b = binary.BigEndian.AppendUint64(b, math.Float64bits(v))
+			}
+			return b, nil
+		}
+		var prev int64
+		for i, v := range s.values {
+			k := int64(math.Round(v * pow10[scale]))
+			if i == 0 {
+				b = binary.AppendVarint(b, k)
+			} else {
+				b = binary.AppendUvarint(b, uint64(k-prev))
+			}
+			prev = k
+		}
+		return b, nil
+	}
+	b = append(b, formatBucketed)
+	b = binary.BigEndian.AppendUint64(b, math.Float64bits(s.sum))
+	b = binary.BigEndian.AppendUint64(b, math.Float64bits(s.min))
+	b = binary.BigEndian.AppendUint64(b, math.Float64bits(s.max))
+	b = binary.AppendUvarint(b, uint64(s.zero))
+	b = s.neg.appendBinary(b)
+	return s.pos.appendBinary(b), nil
+}
+
+// scaleOf is the fewest decimals d such that every value is k/10^d exactly
+// for an integer k below 2^53 (rawScale when none up to maxScale is).
+func scaleOf(vs []float64) int {
+	d := 0
+	for _, v := range vs {
+		for ; d <= maxScale; d++ {
+			k := math.Round(v * pow10[d])
+			if math.Abs(k) < 1<<53 && k/pow10[d] == v && !(v == 0 && math.Signbit(v)) {
+				break
+			}
+		}
+		if d > maxScale {
+			return rawScale
+		}
+	}
+	return d
+}
+
+func (st *store) appendBinary(b []byte) []byte {
+	n := 0
+	for _, c := range st.counts {
+		if c != 0 {
+			n++
+		}
+	}
+	b = binary.AppendUvarint(b, uint64(n))
+	first, prev := true, int32(0)
+	for k, c := range st.counts {
+		if c == 0 {
+			continue
+		}
+		i := st.offset + int32(k)
+		if first {
+			b = binary.AppendVarint(b, int64(i))
+			first = false
+		} else {
+			b = binary.AppendUvarint(b, uint64(i-prev))
+		}
+		prev = i
+		b = binary.AppendUvarint(b, uint64(c))
+	}
+	return b
+}
+
+// UnmarshalBinary replaces s with the sketch data encodes.
+func (s *Sketch) UnmarshalBinary(data []byte) error {
+	s.Reset()
+	d := decoder{b: data}
+	switch d.byte() {
+	case formatExact:
+		scale := int(d.byte())
+		n := d.uvarint()
+		if d.err || n > ExactLimit || (scale > maxScale && scale != rawScale) {
+			return errFormat
+		}
+		var k int64
+		for i := uint64(0); i < n; i++ {
+			var v float64
+			switch {
+			case scale == rawScale:
+				v = math.Float64frombits(d.uint64())
+			case i == 0:
+				k = d.varint()
+				v = float64(k) / pow10[scale]
+			default:
+				k += int64(d.uvarint())
+				v = float64(k) / pow10[scale]
+			}
+			if d.err || math.IsNaN(v) || math.IsInf(v, 0) {
+				return errFormat
+			}
+			s.values = append(s.values, v)
+			s.addStats(v, 1, v, v)
+		}
+		s.sorted = slices.IsSorted(s.values)
+	case formatBucketed:
+		s.bucketed = true
+		s.sum = math.Float64frombits(d.uint64())
+		s.min = math.Float64frombits(d.uint64())
+		s.max = math.Float64frombits(d.uint64())
+		s.zero = int64(d.uvarint())
+		if !d.readStore(&s.neg) || !d.readStore(&s.pos) || d.err {
+			return errFormat
+		}
+		s.count = s.zero + s.neg.total + s.pos.total
+	default:
+		return errFormat
+	}
+	if d.err || len(d.b) != 0 || s.count < 0 {
+		return errFormat
+	}
+	return nil
+}
+
+type decoder struct {
+	b   []byte
+	err bool
+}
+
+func (d *decoder) byte() byte {
+	if len(d.b) == 0 {
+		d.err = true
+		return 0
+	}
+	c := d.b[0]
+	d.b = d.b[1:]
+	return c
+}
+
+func (d *decoder) uint64() uint64 {
+	if len(d.b) < 8 {
+		d.err = true
+		return 0
+	}
+	v := binary.BigEndian.Uint64(d.b)
+	d.b = d.b[8:]
+	return v
+}
+
+func (d *decoder) uvarint() uint64 {
+	v, n := binary.Uvarint(d.b)
+	if n <= 0 {
+		d.err = true
+		return 0
+	}
+	d.b = d.b[n:]
+	return v
+}
+
+func (d *decoder) varint() int64 {
+	v, n := binary.Varint(d.b)
+	if n <= 0 {
+		d.err = true
+		return 0
+	}
+	d.b = d.b[n:]
+	return v
+}
+
+func (d *decoder) readStore(st *store) bool {
+	n := d.uvarint()
+	if d.err || n > uint64(len(d.b)) {
+		return false
+	}
+	var i int64
+	for k := uint64(0); k < n; k++ {
+		if k == 0 {
+			i = d.varint()
+		} else {
+			step := d.uvarint()
+			if step == 0 || step > maxBuckets*2 {
+				return false
+			}
+			i += int64(step)
+		}
+		c := d.uvarint()
+		if d.err || c == 0 || c > math.MaxInt64/2 || i < math.MinInt32/2 || i > math.MaxInt32/2 {
+			return false
+		}
+		st.add(int32(i), int64(c))
+	}
+	return true
+}
