@@ -200,7 +200,7 @@ export function BarChart({ title, buckets, stepSeconds, testid, unit = 'entries'
       <div class="chart-body">
         <div class="chart-y" aria-hidden="true">
           <span>{formatNumber(max)}</span>
-          <span>{formatNumber(max / 2)}</span>
+          <span>{Number.isInteger(max / 2) ? formatNumber(max / 2) : ''}</span>
           <span>0</span>
         </div>
         <div class="chart-plot">

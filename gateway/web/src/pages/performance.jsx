@@ -180,7 +180,7 @@ function Metrics({ f, data, loading }) {
           </span>
           <span class="muted small-text">
             {more && <span data-testid="more-series">{more}. </span>}
-            {nonNumeric > 0 && `${formatNumber(nonNumeric)} entries had ${data.field} as something other than a number and are not counted. `}
+            {nonNumeric > 0 && `${formatNumber(nonNumeric)} ${nonNumeric === 1 ? 'entry' : 'entries'} had ${data.field} as something other than a number and ${nonNumeric === 1 ? 'is' : 'are'} not counted. `}
             Pick a series to chart it.
           </span>
         </div>
