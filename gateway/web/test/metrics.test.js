@@ -113,10 +113,12 @@ test('a y axis ends at a round number at or above the largest value', () => {
 });
 
 test('line paths: a point per bucket at its middle, gaps for null, a lone point is a short stroke', () => {
-  assert.deepEqual(linePath([], {}), { d: '', points: [] });
+  assert.deepEqual(linePath([], {}), { d: '', dots: '', points: [] });
   const p = linePath([0, 50, 100, 50], { width: 400, height: 100, max: 100 });
   assert.equal(p.d, 'M50,100 L150,50 L250,0 L350,50');
+  assert.equal(p.dots, 'M50,100 h0 M150,50 h0 M250,0 h0 M350,50 h0');
   const gaps = linePath([10, null, 10, 20, null], { width: 500, height: 100, max: 20 });
   assert.equal(gaps.d, 'M20,50 L80,50 M250,50 L350,0');
   assert.equal(gaps.points[1], null);
+  assert.equal(gaps.dots, 'M50,50 h0 M250,50 h0 M350,0 h0');
 });

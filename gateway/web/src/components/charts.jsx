@@ -110,9 +110,15 @@ export function LineChart({ title, buckets, stepSeconds, lines, format, hrefAt, 
               <line key={f} x1="0" x2={W} y1={H * f} y2={H * f} class="grid" vector-effect="non-scaling-stroke" />
             ))}
             {mark != null && <rect class="chart-cursor" x={mark * col} width={col} y="0" height={H} />}
-            {lines.map((l) => (
-              <path key={l.key} class={`chart-line ${l.cls}`} d={linePath(l.values, { width: W, height: H, max }).d} vector-effect="non-scaling-stroke" data-line={l.key} />
-            ))}
+            {lines.map((l) => {
+              const p = linePath(l.values, { width: W, height: H, max });
+              return (
+                <g key={l.key} class={`chart-series ${l.cls}`} data-line={l.key}>
+                  <path class="chart-line" d={p.d} vector-effect="non-scaling-stroke" />
+                  <path class="chart-dots" d={p.dots} vector-effect="non-scaling-stroke" />
+                </g>
+              );
+            })}
             {buckets.map((b, i) => (
               <rect key={i} class="hit" x={i * col} width={col} y="0" height={H} data-index={i} data-start={b.start}>
                 <title>{bucketText(i)}</title>

@@ -188,11 +188,12 @@ export function niceCeil(n) {
  * An SVG path through `values` in a width × height box, one point per
  * bucket at the middle of its column (n columns over the width), y = 0 at
  * the top for `max`; a null value leaves a gap, and a point alone between
- * gaps is a short flat stroke so it shows. {d, points: [[x, y] | null]}.
+ * gaps is a short flat stroke so it shows. {d, dots, points: [[x, y] | null]}:
+ * `dots` marks every point.
  */
 export function linePath(values, { width = 1000, height = 160, max = 1 } = {}) {
   const n = (values || []).length;
-  if (!n) return { d: '', points: [] };
+  if (!n) return { d: '', dots: '', points: [] };
   const m = max > 0 ? max : 1;
   const col = width / n;
   const points = values.map((v, i) => (v == null || !Number.isFinite(Number(v)) ? null : [round(col * (i + 0.5)), round(height - (Math.max(0, Number(v)) / m) * height)]));
@@ -206,7 +207,13 @@ export function linePath(values, { width = 1000, height = 160, max = 1 } = {}) {
     else if (next) parts.push(`M${p[0]},${p[1]}`);
     else parts.push(`M${round(p[0] - col * 0.3)},${p[1]} L${round(p[0] + col * 0.3)},${p[1]}`);
   }
-  return { d: parts.join(' '), points };
+  // One zero-length segment per point: with round caps and a non-scaling
+  // stroke each is a round dot, whatever the SVG's aspect ratio.
+  const dots = points
+    .filter(Boolean)
+    .map(([x, y]) => `M${x},${y} h0`)
+    .join(' ');
+  return { d: parts.join(' '), dots, points };
 }
 
 function round(v) {
