@@ -4,7 +4,8 @@
 // shows its stack, counts, trend (and the trend's numbers as a table) and
 // examples; an admin resolves it and it shows resolved, a new event makes
 // it a regression; a viewer gets no buttons; an ERROR entry on the logs
-// page links to its group, and the group links back to exactly its entries.
+// page links to its group, and the group links back to exactly its entries;
+// markup in a message or stack stays text.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
@@ -15,6 +16,7 @@ const SLUG = 'errors-e2e';
 const OTHER = 'errors-e2e-worker';
 const VIEWER = { email: 'error-viewer@example.com', password: 'viewer-password-1' };
 const fmt = new Intl.NumberFormat('en-US').format;
+const XSS = '<img src=x onerror="window.__xss=1">';
 
 // Two code paths of a Node service: the same exception at the same in-app
 // frames, with ids, numbers, line numbers and request paths that differ per
@@ -40,10 +42,10 @@ const PATHS = {
     n: 3,
     type: 'RangeError',
     fn: 'chargeCard',
-    message: (i) => `RangeError: amount ${17 + i * 991} out of range for customer ${8000 + i}`,
+    message: (i) => `RangeError: amount ${17 + i * 991} out of range for customer ${8000 + i} ${XSS}`,
     stack: (i) =>
       [
-        `RangeError: amount ${17 + i * 991} out of range`,
+        `RangeError: amount ${17 + i * 991} out of range ${XSS}`,
         `    at chargeCard (/srv/app/src/billing.js:${88 + i}:11)`,
         `    at processPayment (/srv/app/src/payments.js:${20 + i}:5)`,
         `    at process.processTicksAndRejections (node:internal/process/task_queues:95:5)`,
@@ -272,6 +274,11 @@ describe('error groups', { timeout: 600_000 }, () => {
     await eventually(() => assert.equal(url().pathname, `/errors/${groups.payment.id}`));
     assert.equal(await page.getByTestId('group-heading').innerText(), groups.payment.title);
     assert.match(await page.getByTestId('culprit').innerText(), /chargeCard/);
+    // Titles, messages and stacks are text, never markup.
+    assert.ok((await page.getByTestId('group-heading').innerText()).includes(XSS));
+    assert.ok((await page.getByTestId('stack').innerText()).includes(XSS));
+    assert.equal(await page.locator('img[src="x"]').count(), 0);
+    assert.equal(await page.evaluate(() => window.__xss), undefined);
   });
 
   test('an admin resolves a group: it shows resolved, and a new event makes it a regression', async () => {
