@@ -217,7 +217,7 @@ describe('error groups', { timeout: 600_000 }, () => {
     await shot('errors.png');
 
     // Filters live in the URL: the status filter shows none resolved.
-    await page.getByTestId('status-filter').getByText('Resolved').click();
+    await page.getByTestId('status-filter').getByRole('radio', { name: 'Resolved' }).check();
     await eventually(() => assert.equal(url().searchParams.get('status'), 'resolved'));
     await page.getByText('No error groups match these filters').waitFor();
     await page.goBack();
