@@ -209,8 +209,12 @@ describe('performance', { timeout: 600_000 }, () => {
     assert.ok(Date.parse(p.get('since')) >= Date.parse(start), `since ${p.get('since')} at or after the bucket's start ${start}`);
     assert.ok(Date.parse(p.get('until')) - Date.parse(p.get('since')) <= Number(drawn.step_seconds) * 1000);
     assert.match(await page.getByTestId('context-chip').innerText(), /route = \/slow/);
+    // Exactly the bucket's entries: as many as the bucket counted.
+    const n = Number(drawn.series.find((s) => s.group.route === '/slow').buckets[i].count);
+    assert.ok(n > 0);
+    await eventually(async () => assert.equal((await page.getByTestId('count').innerText()).trim(), `1-${n} of ${n}`));
     const messages = page.locator('table[data-testid=entries] tbody tr.row td.c-msg');
-    await eventually(async () => assert.ok((await messages.count()) > 0, 'entries of the bucket'));
+    assert.equal(await messages.count(), n);
     for (const m of await messages.allInnerTexts()) assert.match(m, /^GET \/slow (200|500) in \d+ ms$/);
     await shot('performance-logs.png');
   });
