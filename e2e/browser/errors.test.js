@@ -14,6 +14,7 @@ import { ADMIN, artifacts, launchBrowser, sendBatch, startPlatform } from './har
 
 const SLUG = 'errors-e2e';
 const OTHER = 'errors-e2e-worker';
+const MANY = 'errors-e2e-many';
 const VIEWER = { email: 'error-viewer@example.com', password: 'viewer-password-1' };
 const fmt = new Intl.NumberFormat('en-US').format;
 const XSS = '<img src=x onerror="window.__xss=1">';
@@ -224,7 +225,37 @@ describe('error groups', { timeout: 600_000 }, () => {
     await eventually(async () => assert.equal(await rowsOf(page).count(), 2));
   });
 
+  test('search narrows the list; more than a page of groups loads page by page', async () => {
+    await page.goto(`/errors?project=${SLUG}`);
+    await page.getByRole('searchbox', { name: 'Search titles and culprits' }).fill('chargecard');
+    await page.getByRole('button', { name: 'Search', exact: true }).click();
+    await eventually(() => assert.equal(url().searchParams.get('q'), 'chargecard'));
+    await eventually(async () => assert.deepEqual(await rowsOf(page).evaluateAll((els) => els.map((el) => el.dataset.group)), [groups.payment.id]));
+
+    // 51 code paths: a page of 50, then the last one.
+    const many = await createProject('Errors E2E many', MANY);
+    const now = Date.now();
+    const logs = Array.from({ length: 51 }, (_, i) => ({
+      timestamp: new Date(now - 60e3 + i).toISOString(),
+      level: 'ERROR',
+      message: `Error: step ${i} failed`,
+      context: { stack: `Error: step ${i} failed\n    at step${i} (/srv/app/src/steps.js:${i + 1}:3)\n    at run (/srv/app/src/main.js:9:1)` },
+    }));
+    const r = await sendBatch(base, many.api_key, 'jobs', logs);
+    assert.equal(r.status, 201, JSON.stringify(r.body));
+    await eventually(async () => assert.equal((await apiGet(`/api/logs/errors?project=${MANY}&page_size=1000`)).groups.length, 51), { timeout: 30_000, interval: 250 });
+    await page.goto(`/errors?project=${MANY}`);
+    await eventually(async () => assert.equal((await page.getByTestId('groups-count').innerText()).trim(), '50 error groups (more to load)'));
+    await page.getByRole('button', { name: 'Load more error groups' }).click();
+    await eventually(async () => assert.equal((await page.getByTestId('groups-count').innerText()).trim(), '51 error groups'));
+    const ids = await rowsOf(page).evaluateAll((els) => els.map((el) => el.dataset.group));
+    assert.equal(new Set(ids).size, 51, 'no group twice');
+    assert.equal(await page.getByRole('button', { name: 'Load more error groups' }).count(), 0);
+  });
+
   test('a group’s page: stack, exception, counts by service and release, trend with its numbers, examples', async () => {
+    await page.goto(`/errors?project=${SLUG}&sort=count`);
+    await eventually(async () => assert.equal(await rowsOf(page).count(), 2));
     await rowsOf(page).nth(0).getByTestId('group-title').focus();
     await page.keyboard.press('Enter');
     await eventually(() => assert.equal(url().pathname, `/errors/${groups.order.id}`));
