@@ -1,8 +1,9 @@
 // The Performance page in a real browser against the real platform:
 // request entries with known durations on two routes give a table with the
 // slower route first and its p95, the percentile chart's text alternative
-// holds the numbers of each bucket, and a click on a point opens the logs
-// page on that route and bucket.
+// holds the numbers of each bucket, a click on a point (or the keyboard)
+// opens the logs page on exactly that route and bucket, and the field and
+// group_by choosers ask for what they say.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
@@ -229,6 +230,20 @@ describe('performance', { timeout: 600_000 }, () => {
     await page.keyboard.press('Enter');
     await eventually(() => assert.equal(url().pathname, '/'));
     assert.deepEqual(url().searchParams.getAll('context.route'), ['/slow']);
+  });
+
+  test('the field and group_by choosers: by service, and a field nobody sends', async () => {
+    await page.goto(`/performance?project=${SLUG}`);
+    await page.getByTestId('series').waitFor();
+    await page.getByTestId('perf-group-by').fill('service_name');
+    await page.getByRole('button', { name: 'Apply' }).click();
+    await eventually(() => assert.deepEqual(url().searchParams.getAll('group_by'), ['service_name']));
+    await eventually(async () => assert.deepEqual(await page.getByTestId('series-name').allInnerTexts(), ['api']));
+    assert.equal(await page.getByTestId('series').locator('tbody tr td').first().innerText(), fmt(200));
+    await page.getByTestId('perf-field').fill('queue_ms');
+    await page.getByRole('button', { name: 'Apply' }).click();
+    await eventually(() => assert.equal(url().searchParams.get('field'), 'queue_ms'));
+    assert.match(await page.getByTestId('no-series').innerText(), /No entry in this range has queue_ms as a number/);
   });
 
   test('the pages raised no script errors', () => {
