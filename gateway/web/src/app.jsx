@@ -5,7 +5,9 @@ import { Link, useLocation } from './router.jsx';
 import { Button, InlineError, Spinner } from './components/ui.jsx';
 import { Logo } from './components/logo.jsx';
 import { SignInPage, SetupPage } from './pages/auth.jsx';
+import { ErrorGroupPage, ErrorsPage } from './pages/errors.jsx';
 import { LogsPage } from './pages/logs.jsx';
+import { PerformancePage } from './pages/performance.jsx';
 import { ProjectsPage } from './pages/projects.jsx';
 import { UsersPage } from './pages/users.jsx';
 
@@ -107,6 +109,14 @@ function Shell({ user, signOut }) {
       page = <LogsPage user={user} />;
       title = 'Logs';
       break;
+    case '/errors':
+      page = <ErrorsPage user={user} />;
+      title = 'Errors';
+      break;
+    case '/performance':
+      page = <PerformancePage user={user} />;
+      title = 'Performance';
+      break;
     case '/projects':
       page = <ProjectsPage user={user} />;
       title = 'Projects';
@@ -115,19 +125,28 @@ function Shell({ user, signOut }) {
       page = isAdmin ? <UsersPage user={user} /> : <NotFound text="Only admins manage users." />;
       title = 'Users';
       break;
-    default:
-      page = <NotFound text="There is no page at this address." />;
-      title = 'Not found';
+    default: {
+      const group = /^\/errors\/(\d{1,19})$/.exec(loc.path);
+      if (group) {
+        page = <ErrorGroupPage key={group[1]} user={user} id={group[1]} />;
+        title = 'Error group';
+      } else {
+        page = <NotFound text="There is no page at this address." />;
+        title = 'Not found';
+      }
+    }
   }
   useEffect(() => {
     document.title = `${title} · DevSmith Logs`;
   }, [title]);
   const nav = [
     ['/', 'Logs'],
+    ['/errors', 'Errors'],
+    ['/performance', 'Performance'],
     ['/projects', 'Projects'],
     ...(isAdmin ? [['/users', 'Users']] : []),
   ];
-  const active = loc.path === '/logs' ? '/' : loc.path;
+  const active = loc.path === '/logs' ? '/' : loc.path.startsWith('/errors/') ? '/errors' : loc.path;
   return (
     <>
       <a class="skip" href="#main">

@@ -4,7 +4,10 @@ import {
   CUSTOM,
   DEFAULT_RANGE,
   emptyFilters,
+  errorGroupSearch,
   filtersToSearch,
+  metricSearch,
+  normalizeErrorGroups,
   fromLocalInput,
   normalizePatterns,
   parseFilters,
@@ -35,6 +38,8 @@ test('every filter survives the URL round trip', () => {
     { ...emptyFilters(), projects: ['a&b=c', 'ü ñ'], q: '<script>&"\'%' },
     { ...emptyFilters(), projects: ['shop'], patterns: ['00000000deadbeef', 'ffffffffffffffff'] },
     { ...emptyFilters(), view: 'patterns', levels: ['ERROR'] },
+    { ...emptyFilters(), projects: ['shop'], errorGroups: ['42', '9007199254740993'] },
+    { ...emptyFilters(), context: [{ key: 'route', value: '/orders/:id' }, { key: 'status', value: '500' }, { key: 'route', value: 'a&b=c' }] },
   ];
   for (const f of cases) {
     const s = filtersToSearch(f);
@@ -146,4 +151,60 @@ test('datetime-local values round trip through ISO instants', () => {
   assert.equal(fromLocalInput(''), null);
   assert.equal(fromLocalInput('2025-11-11'), null);
   assert.equal(toLocalInput(null), '');
+});
+
+test('error group ids are decimal digits without leading zeros; anything else is dropped', () => {
+  assert.deepEqual(normalizeErrorGroups(['42', '0042', '42', 'x1', '', '0', '-3', '1'.repeat(20), ' 7 ']), ['42', '7']);
+  const f = parseFilters('?error_group=12&error_group=abc');
+  assert.deepEqual(f.errorGroups, ['12']);
+  assert.equal(filtersToSearch(f), '?error_group=12');
+});
+
+test('context filters come from context.<key> parameters, keep their order and go to every query', () => {
+  const f = parseFilters('?context.route=%2Forders%2F%3Aid&context.status=500&context.=x&context.route=%2Forders%2F%3Aid&level=ERROR');
+  assert.deepEqual(f.context, [
+    { key: 'route', value: '/orders/:id' },
+    { key: 'status', value: '500' },
+  ]);
+  const win = { since: '2025-11-11T19:45:00.000Z', until: '2025-11-11T20:45:00.000Z' };
+  for (const p of [queryParams(f, win), patternListParams(f, win), tailParams(f)]) {
+    assert.deepEqual(p.getAll('context.route'), ['/orders/:id']);
+    assert.deepEqual(p.getAll('context.status'), ['500']);
+  }
+});
+
+test('the error group filter goes to entries and stats, not to the pattern list or the tail', () => {
+  const f = parseFilters('?project=shop&error_group=5&error_group=6');
+  const win = { since: '2025-11-11T19:45:00.000Z', until: '2025-11-11T20:45:00.000Z' };
+  assert.deepEqual(queryParams(f, win).getAll('error_group'), ['5', '6']);
+  assert.deepEqual(patternListParams(f, win).getAll('error_group'), []);
+  assert.deepEqual(tailParams(f).getAll('error_group'), [], 'TailEntries has no error_group: the live view filters itself');
+});
+
+test('a group links to its project and entries over its window', () => {
+  const s = errorGroupSearch('shop', '17', { since: '2025-11-11T19:45:00Z', until: '2025-11-11T20:45:00Z' });
+  assert.equal(s, '?project=shop&error_group=17&since=2025-11-11T19%3A45%3A00.000Z&until=2025-11-11T20%3A45%3A00.000Z');
+  const f = parseFilters(s);
+  assert.deepEqual(f.errorGroups, ['17']);
+  assert.equal(f.range, CUSTOM);
+});
+
+test('a metric bucket links to the logs of its series: service_name as the service, other keys as context filters', () => {
+  const win = { since: '2025-11-11T20:00:00Z', until: '2025-11-11T20:01:00Z' };
+  const cases = [
+    { group: { route: '/orders/:id' }, want: { services: [], context: [{ key: 'route', value: '/orders/:id' }] } },
+    { group: { service_name: 'api', route: '/a' }, want: { services: ['api'], context: [{ key: 'route', value: '/a' }] } },
+    { group: { 'context.method': 'GET' }, want: { services: [], context: [{ key: 'method', value: 'GET' }] } },
+    { group: { route: '' }, want: { services: [], context: [] }, note: 'an entry without the key cannot be filtered on' },
+    { group: {}, want: { services: [], context: [] } },
+  ];
+  for (const c of cases) {
+    const f = parseFilters(metricSearch(['shop'], c.group, win));
+    assert.deepEqual(f.projects, ['shop']);
+    assert.deepEqual(f.services, c.want.services, JSON.stringify(c.group));
+    assert.deepEqual(f.context, c.want.context, JSON.stringify(c.group));
+    assert.equal(f.range, CUSTOM);
+    assert.equal(f.since, '2025-11-11T20:00:00.000Z');
+    assert.equal(f.until, '2025-11-11T20:01:00.000Z');
+  }
 });

@@ -68,6 +68,17 @@ function EntryRow({ e, open, onToggle, filters }) {
                   </dd>
                 </>
               )}
+              {e.error_group_id && (
+                <>
+                  <dt>Error group</dt>
+                  <dd>
+                    <Link href={`/errors/${encodeURIComponent(e.error_group_id)}`} data-testid="entry-error-group" title="Open this entry's error group">
+                      {e.error_group_id}
+                    </Link>{' '}
+                    <span class="muted">(the recurring error this entry belongs to)</span>
+                  </dd>
+                </>
+              )}
             </dl>
             <div class="detail-msg">{e.message}</div>
             <div class="detail-head">
@@ -233,7 +244,10 @@ export function LiveEntries({ filters, win }) {
     setError(null);
     setSeedError(null);
 
+    // The tail takes no error group filter: keep only the chosen groups.
+    const groups = new Set(filters.errorGroups || []);
     const add = (entry) => {
+      if (groups.size && !groups.has(entry.error_group_id)) return;
       if (!seeded) {
         early.push(entry);
         if (early.length > TAIL_CAP) early = early.slice(-TAIL_CAP);

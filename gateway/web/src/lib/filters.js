@@ -25,7 +25,7 @@ const MAX_Q = 1000;
 
 /** The filters when the URL says nothing. */
 export function emptyFilters() {
-  return { projects: [], services: [], levels: [], patterns: [], range: DEFAULT_RANGE, since: null, until: null, q: '', live: false, view: DEFAULT_VIEW };
+  return { projects: [], services: [], levels: [], patterns: [], errorGroups: [], context: [], range: DEFAULT_RANGE, since: null, until: null, q: '', live: false, view: DEFAULT_VIEW };
 }
 
 function uniq(values) {
@@ -60,6 +60,50 @@ export function normalizePatterns(values) {
   return uniq(out);
 }
 
+/**
+ * Error group ids (LogEntry.error_group_id: decimal digits) without
+ * leading zeros; anything else is dropped.
+ */
+export function normalizeErrorGroups(values) {
+  const out = [];
+  for (const v of values) {
+    const s = String(v).trim();
+    if (/^\d{1,19}$/.test(s) && !/^0+$/.test(s)) out.push(s.replace(/^0+/, ''));
+  }
+  return uniq(out);
+}
+
+// A context filter's key: a top-level context key, as REST takes it after
+// "context." (ContextFilter.key).
+const CONTEXT_KEY = /^[^\s=&]{1,200}$/;
+const MAX_CONTEXT_VALUE = 1000;
+
+/**
+ * Context filters [{key, value}] from the `context.<key>=<value>`
+ * parameters: keys as written, values cut to 1,000 characters, exact
+ * duplicates dropped, order kept.
+ */
+export function contextFilters(p) {
+  const out = [];
+  const seen = new Set();
+  for (const [k, v] of p) {
+    if (!k.startsWith('context.')) continue;
+    const key = k.slice('context.'.length);
+    if (!CONTEXT_KEY.test(key)) continue;
+    const value = String(v).slice(0, MAX_CONTEXT_VALUE);
+    const id = `${key}\n${value}`;
+    if (seen.has(id)) continue;
+    seen.add(id);
+    out.push({ key, value });
+    if (out.length >= MAX_VALUES) break;
+  }
+  return out;
+}
+
+function appendContext(p, context) {
+  for (const c of context || []) p.append(`context.${c.key}`, c.value);
+}
+
 /** A valid ISO 8601 instant as the canonical toISOString() text, or null. */
 export function normalizeInstant(text) {
   if (text == null || text === '') return null;
@@ -79,6 +123,8 @@ export function parseFilters(search) {
   f.services = uniq(p.getAll('service'));
   f.levels = normalizeLevels(p.getAll('level'));
   f.patterns = normalizePatterns(p.getAll('pattern'));
+  f.errorGroups = normalizeErrorGroups(p.getAll('error_group'));
+  f.context = contextFilters(p);
   f.q = (p.get('q') || '').slice(0, MAX_Q);
   f.live = p.get('live') === '1';
   f.view = VIEWS.includes(p.get('view')) ? p.get('view') : DEFAULT_VIEW;
@@ -108,6 +154,8 @@ export function filtersToSearch(f) {
   for (const v of f.services || []) p.append('service', v);
   for (const v of normalizeLevels(f.levels || [])) p.append('level', v);
   for (const v of normalizePatterns(f.patterns || [])) p.append('pattern', v);
+  for (const v of normalizeErrorGroups(f.errorGroups || [])) p.append('error_group', v);
+  appendContext(p, f.context);
   if (f.range === CUSTOM) {
     if (f.since) p.set('since', f.since);
     if (f.until) p.set('until', f.until);
@@ -150,12 +198,13 @@ export function resolveWindow(f, now) {
 export function queryParams(f, win) {
   const p = patternListParams(f, win);
   for (const v of f.patterns || []) p.append('pattern', v);
+  for (const v of f.errorGroups || []) p.append('error_group', v);
   return p;
 }
 
 /**
  * Parameters of /api/logs/patterns: those of the entries without the
- * pattern filter (the list is of patterns; it has none).
+ * pattern and error group filters (ListPatterns has neither).
  */
 export function patternListParams(f, win) {
   const p = new URLSearchParams();
@@ -165,10 +214,15 @@ export function patternListParams(f, win) {
   if (win && win.since) p.set('since', win.since);
   if (win && win.until) p.set('until', win.until);
   if (f.q) p.set('q', f.q);
+  appendContext(p, f.context);
   return p;
 }
 
-/** Parameters of /api/logs/tail: the filters without the time range. */
+/**
+ * Parameters of /api/logs/tail: the filters without the time range, and
+ * without the error group filter, which TailEntries does not take (the
+ * live view keeps only the entries of the chosen groups itself).
+ */
 export function tailParams(f) {
   const p = new URLSearchParams();
   for (const v of f.projects) p.append('project', v);
@@ -176,7 +230,41 @@ export function tailParams(f) {
   for (const v of f.levels) p.append('level', v);
   for (const v of f.patterns || []) p.append('pattern', v);
   if (f.q) p.set('q', f.q);
+  appendContext(p, f.context);
   return p;
+}
+
+/**
+ * The query string of the entries of one error group of a project over a
+ * window ({since, until}, ISO): where a group's "Show its entries" leads.
+ */
+export function errorGroupSearch(projectSlug, groupId, win) {
+  const f = { ...emptyFilters(), projects: projectSlug ? [projectSlug] : [], errorGroups: [groupId] };
+  if (win && (win.since || win.until)) {
+    f.range = CUSTOM;
+    f.since = normalizeInstant(win.since);
+    f.until = normalizeInstant(win.until);
+  }
+  return filtersToSearch(f);
+}
+
+/**
+ * The query string of the entries of one bucket of a metric series: the
+ * projects, the series' group as filters (`service_name` as the service
+ * filter, any other key as a context filter; a key whose value is "" means
+ * the entries lack it and cannot be filtered on) and the bucket's window.
+ */
+export function metricSearch(projects, group, win) {
+  const f = { ...emptyFilters(), projects: [...(projects || [])] };
+  for (const [key, value] of Object.entries(group || {}).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+    if (value === '') continue;
+    if (key === 'service_name') f.services.push(value);
+    else f.context.push({ key: key.replace(/^context\./, ''), value });
+  }
+  f.range = CUSTOM;
+  f.since = normalizeInstant(win && win.since);
+  f.until = normalizeInstant(win && win.until);
+  return filtersToSearch(f);
 }
 
 /**

@@ -4,7 +4,7 @@
 import { useEffect, useMemo, useState } from 'preact/hooks';
 import { api } from '../api.js';
 import { useAsync } from '../hooks.js';
-import { navigate, useLocation } from '../router.jsx';
+import { Link, navigate, useLocation } from '../router.jsx';
 import {
   CUSTOM,
   LEVELS,
@@ -221,6 +221,38 @@ function FilterBar({ filters, update, onRefresh }) {
             </button>
           </span>
         ))}
+        {filters.errorGroups.map((id) => (
+          <span key={`g${id}`} class="filter-chip" data-testid="error-group-chip">
+            <span>
+              Error group <Link href={`/errors/${id}`} class="mono">{id}</Link>
+            </span>
+            <button
+              type="button"
+              class="chip-remove"
+              aria-label={`Remove the filter on error group ${id}`}
+              title="Remove this filter"
+              onClick={() => update({ errorGroups: filters.errorGroups.filter((x) => x !== id) })}
+            >
+              ×
+            </button>
+          </span>
+        ))}
+        {filters.context.map((c, i) => (
+          <span key={`c${c.key}\n${c.value}`} class="filter-chip" data-testid="context-chip">
+            <span>
+              <span class="mono">{c.key}</span> = <span class="mono">{c.value}</span>
+            </span>
+            <button
+              type="button"
+              class="chip-remove"
+              aria-label={`Remove the filter ${c.key} = ${c.value}`}
+              title="Remove this filter"
+              onClick={() => update({ context: filters.context.filter((_, j) => j !== i) })}
+            >
+              ×
+            </button>
+          </span>
+        ))}
       </div>
       <div class="filter-row">
         <fieldset class="ranges">
@@ -283,7 +315,7 @@ function FilterBar({ filters, update, onRefresh }) {
           Refresh
         </Button>
         {filtersToSearch({ ...filters, live: false, view: 'entries' }) !== '' && (
-          <Button class="small link" onClick={() => update({ projects: [], services: [], levels: [], patterns: [], q: '', range: '24h', since: null, until: null })}>
+          <Button class="small link" onClick={() => update({ projects: [], services: [], levels: [], patterns: [], errorGroups: [], context: [], q: '', range: '24h', since: null, until: null })}>
             Reset filters
           </Button>
         )}
