@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"syscall"
 	"testing"
@@ -261,6 +262,12 @@ func TestExampleAppsErrorGroups(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(samplesDir, "express/node_modules")); err != nil {
 		t.Fatalf("samples/express has no node_modules: run `make deps` first (%v)", err)
 	}
+	// What each app's two failures are, as grouping names them.
+	want := map[string]struct{ payType, payCulprit, userType, userCulprit string }{
+		"express": {"PaymentError", "chargeCard (app.js)", "TypeError", "loadUser (app.js)"},
+		"flask":   {"PaymentError", "charge_card (app.py)", "KeyError", "load_user (app.py)"},
+		"gin":     {"*main.PaymentError", "main.chargeCard (main.go)", "runtime.plainError", "main.loadUser (main.go)"},
+	}
 	pl := startAllInOne(t)
 	admin, key := sampleProject(t, pl, "apps")
 	for _, app := range exampleApps {
@@ -292,7 +299,10 @@ func TestExampleAppsErrorGroups(t *testing.T) {
 				}
 				return len(gs) == 2 && pay != nil && users != nil && num(t, pay["count"]) == 4 && num(t, users["count"]) == 2
 			}, 30*time.Second, 100*time.Millisecond, "%s: want one group of 4 for /orders/:id/pay and one of 2 for /users/:id", app.name)
-			require.NotEqual(t, pay["exception_type"], users["exception_type"], "%v / %v", pay["title"], users["title"])
+			w := want[app.name]
+			require.Equal(t, []any{w.payType, w.payCulprit, w.userType, w.userCulprit},
+				[]any{pay["exception_type"], pay["culprit"], users["exception_type"], users["culprit"]}, "%v / %v", pay["title"], users["title"])
+			require.Regexp(t, `^`+regexp.QuoteMeta(w.payType)+`: payment \d+ failed: timeout after \d+ ms$`, pay["title"])
 			require.NotEmpty(t, groupOf(t, pl, admin, pay["id"].(string))["stack"])
 
 			pl.do(t, "PATCH", "/api/logs/errors/"+pay["id"].(string), map[string]string{"status": "resolved"}, bearer(admin)).expect(t, 200)

@@ -46,7 +46,7 @@ func TestMarshalWritesTheRESTShapes(t *testing.T) {
 		{
 			name: "strings escaped, html kept as text; context_json as the object context",
 			msg:  &logsv1.LogEntry{Message: "<script>\"x\"\n\u2028", ContextJson: `{"tags": ["a"], "userId": 123}`},
-			want: `{"id":0,"project_slug":"","service_name":"","timestamp":null,"level":"","message":"<script>\"x\"\n\u2028","context":{"tags":["a"],"userId":123},"pattern_id":""}`,
+			want: `{"id":0,"project_slug":"","service_name":"","timestamp":null,"level":"","message":"<script>\"x\"\n\u2028","context":{"tags":["a"],"userId":123},"pattern_id":"","error_group_id":""}`,
 		},
 	}
 	for _, c := range cases {
@@ -64,7 +64,7 @@ func TestMarshalWritesTheRESTShapes(t *testing.T) {
 func TestMarshalWritesContextByteForByte(t *testing.T) {
 	const stored = `{"a": 9007199254740993, "b": 9223372036854775807, "c": -9223372036854775808, "f": 1.5e300, "s": "x\u00e9"}`
 	entry := &logsv1.LogEntry{Id: 7, Level: "INFO", Message: "m", ContextJson: stored}
-	wantEntry := `{"id":7,"project_slug":"","service_name":"","timestamp":null,"level":"INFO","message":"m","context":` + stored + `,"pattern_id":""}`
+	wantEntry := `{"id":7,"project_slug":"","service_name":"","timestamp":null,"level":"INFO","message":"m","context":` + stored + `,"pattern_id":"","error_group_id":""}`
 
 	b, err := jsonMarshaler{}.Marshal(&logsv1.ListEntriesResponse{Entries: []*logsv1.LogEntry{entry}, TotalSize: 1, TotalSizeExact: true})
 	require.NoError(t, err)
