@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"net"
@@ -10,9 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -212,49 +209,14 @@ func TestExampleApps(t *testing.T) {
 	admin, key := sampleProject(t, pl, "apps")
 	for _, app := range exampleApps {
 		t.Run(app.name, func(t *testing.T) {
-			argv := app.argv(t)
-			cmd := exec.Command(argv[0], argv[1:]...)
-			cmd.Env = append(os.Environ(), "PORT=0", "DEVSMITH_URL="+pl.baseURL+"/api/logs", "DEVSMITH_API_KEY="+key,
-				"DEVSMITH_SERVICE="+app.service, "DEVSMITH_FLUSH_INTERVAL=200ms")
-			stdout, err := cmd.StdoutPipe()
-			require.NoError(t, err)
-			cmd.Stderr = cmd.Stdout
-			require.NoError(t, cmd.Start())
-			lines := make(chan string, 100)
-			go func() {
-				sc := bufio.NewScanner(stdout)
-				for sc.Scan() {
-					lines <- sc.Text()
-				}
-				close(lines)
-			}()
-			var base string
-			var output []string
-			timeout := time.After(60 * time.Second)
-			for base == "" {
-				select {
-				case l, ok := <-lines:
-					require.True(t, ok, "%s exited before listening: %s", app.name, strings.Join(output, "\n"))
-					output = append(output, l)
-					if m := listening.FindStringSubmatch(l); m != nil {
-						base = m[1]
-					}
-				case <-timeout:
-					t.Fatalf("%s never listened: %s", app.name, strings.Join(output, "\n"))
-				}
-			}
+			base, stop := startExampleApp(t, pl, app, key)
 			for path, want := range map[string]int{"/": 200, "/error": 500, "/health": 200} {
 				res, err := http.Get(base + path)
 				require.NoError(t, err)
 				res.Body.Close()
 				require.Equal(t, want, res.StatusCode, path)
 			}
-			require.NoError(t, cmd.Process.Signal(syscall.SIGTERM))
-			go func() {
-				for range lines {
-				}
-			}()
-			require.NoError(t, cmd.Wait(), "%s exits 0 after flushing", app.name)
+			stop() // SIGTERM: it flushes and exits 0
 
 			byPath := map[string][]map[string]any{}
 			for _, e := range entriesOf(t, pl, admin, "project=apps&service="+app.service) {

@@ -83,31 +83,15 @@ func (s *Service) ListErrorGroups(ctx context.Context, req *logsv1.ListErrorGrou
 	if len(f.levels) == 0 {
 		f.levels = defaultGroupLevels
 	}
-	offset := 0
-	if tok := req.GetPageToken(); tok != "" {
-		c, err := decodePatternToken(tok, hash)
-		if err != nil {
-			return nil, err
-		}
-		if f.until == nil {
-			f.until = &c.until
-		}
-		offset = c.offset
-	}
-	since, until, err := s.statsRange(f)
+	offset, until, tr, err := s.trendPage(f, req.GetPageToken(), hash)
 	if err != nil {
 		return nil, err
 	}
-	width, first, n, err := buckets(since, until, trendBuckets)
-	if err != nil {
-		return nil, err
-	}
-	res := &logsv1.ListErrorGroupsResponse{Groups: []*logsv1.ErrorGroup{}, BucketSeconds: int64(width / time.Second)}
+	res := &logsv1.ListErrorGroupsResponse{Groups: []*logsv1.ErrorGroup{}, BucketSeconds: int64(tr.width / time.Second)}
 	if len(f.projects) == 0 {
 		return res, nil
 	}
 
-	tr := trend{first: first, width: width, n: n}
 	var page []*groupAgg
 	var more bool
 	err = pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {

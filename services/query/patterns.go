@@ -48,31 +48,15 @@ func (s *Service) ListPatterns(ctx context.Context, req *logsv1.ListPatternsRequ
 		return nil, err
 	}
 	hash := f.hash() // of the filters as given, before the range's defaults
-	offset := 0
-	if tok := req.GetPageToken(); tok != "" {
-		c, err := decodePatternToken(tok, hash)
-		if err != nil {
-			return nil, err
-		}
-		if f.until == nil {
-			f.until = &c.until
-		}
-		offset = c.offset
-	}
-	since, until, err := s.statsRange(f)
+	offset, until, tr, err := s.trendPage(f, req.GetPageToken(), hash)
 	if err != nil {
 		return nil, err
 	}
-	width, first, n, err := buckets(since, until, trendBuckets)
-	if err != nil {
-		return nil, err
-	}
-	res := &logsv1.ListPatternsResponse{Patterns: []*logsv1.Pattern{}, BucketSeconds: int64(width / time.Second)}
+	res := &logsv1.ListPatternsResponse{Patterns: []*logsv1.Pattern{}, BucketSeconds: int64(tr.width / time.Second)}
 	if len(f.projects) == 0 {
 		return res, nil
 	}
 
-	tr := trend{first: first, width: width, n: n}
 	var page []*patternAgg
 	var more bool
 	var examples []logstore.Entry
@@ -149,6 +133,32 @@ func patternPageSize(n int32) (int, error) {
 }
 
 // trend is the buckets of a range: n of width from first.
+// trendPage reads the page token of a list paged by offset with a trend
+// per item (ListPatterns, ListErrorGroups): the page's offset, and the
+// range with its trend buckets, whose until a token pins to the first
+// page's (hash: of the filters as given).
+func (s *Service) trendPage(f *filters, tok string, hash [8]byte) (offset int, until time.Time, tr trend, err error) {
+	if tok != "" {
+		c, err := decodePatternToken(tok, hash)
+		if err != nil {
+			return 0, time.Time{}, trend{}, err
+		}
+		if f.until == nil {
+			f.until = &c.until
+		}
+		offset = c.offset
+	}
+	since, until, err := s.statsRange(f)
+	if err != nil {
+		return 0, time.Time{}, trend{}, err
+	}
+	width, first, n, err := buckets(since, until, trendBuckets)
+	if err != nil {
+		return 0, time.Time{}, trend{}, err
+	}
+	return offset, until, trend{first: first, width: width, n: n}, nil
+}
+
 type trend struct {
 	first time.Time
 	width time.Duration
