@@ -115,6 +115,18 @@ func QueryBench(ctx context.Context, api *API, cfg QueryBenchConfig) ([]*QueryCa
 		}
 		return nil
 	}
+	groupsOK := func(raw []byte) error {
+		var g struct {
+			Groups []json.RawMessage `json:"groups"`
+		}
+		if err := json.Unmarshal(raw, &g); err != nil {
+			return err
+		}
+		if len(g.Groups) == 0 {
+			return fmt.Errorf("no error groups (seeded without error entries?)")
+		}
+		return nil
+	}
 	cases := []qcase{
 		{"newest page: 1 project, 1 service, levels WARN+ERROR, 24 h", 30 * time.Millisecond, "/api/logs/entries", func(i int) url.Values {
 			return url.Values{"project": {proj(i)}, "service": {svc(i)}, "level": {"WARN", "ERROR"}, "since": {since}, "until": {until}, "page_size": {"100"}}
@@ -163,6 +175,15 @@ func QueryBench(ctx context.Context, api *API, cfg QueryBenchConfig) ([]*QueryCa
 		{"metrics duration_ms by route: 1 project, 24 h", 500 * time.Millisecond, "/api/logs/metrics", func(i int) url.Values {
 			return url.Values{"project": {proj(i)}, "since": {since}, "until": {until}, "group_by": {"route"}}
 		}, metricsOK},
+		{fmt.Sprintf("errors, first page: all %d projects, 24 h", len(cfg.Projects)), 100 * time.Millisecond, "/api/logs/errors", func(i int) url.Values {
+			v := allProjects()
+			v.Set("since", since)
+			v.Set("until", until)
+			return v
+		}, groupsOK},
+		{"errors, first page: 1 project, 24 h", 100 * time.Millisecond, "/api/logs/errors", func(i int) url.Values {
+			return url.Values{"project": {proj(i)}, "since": {since}, "until": {until}}
+		}, groupsOK},
 		{"metrics by route, method, service_name: 1 project, 1 h", 0, "/api/logs/metrics", func(i int) url.Values {
 			return url.Values{"project": {proj(i)}, "since": {cfg.End.Add(-time.Hour).UTC().Format(time.RFC3339Nano)}, "until": {until},
 				"group_by": {"route", "method", "service_name"}}
