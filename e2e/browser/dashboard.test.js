@@ -5,7 +5,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
-import { ADMIN, artifacts, launchBrowser, sendBatch, startPlatform } from './harness.js';
+import { ADMIN, artifacts, eventually, launchBrowser, sendBatch, sleep, startPlatform } from './harness.js';
 
 const XSS = '<script>window.__xss=1</script><img src=x onerror="window.__xss=2">';
 const SLUG = 'shop-api-e2e';
@@ -16,21 +16,6 @@ let page;
 let base;
 const state = { key: '', oldKey: '' };
 const pageErrors = [];
-
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-/** Retries an assertion until it passes or the time is up. */
-async function eventually(fn, { timeout = 10_000, interval = 100 } = {}) {
-  const deadline = Date.now() + timeout;
-  for (;;) {
-    try {
-      return await fn();
-    } catch (err) {
-      if (Date.now() > deadline) throw err;
-    }
-    await sleep(interval);
-  }
-}
 
 const shot = (name) => page.screenshot({ path: join(artifacts, name), fullPage: false });
 const countText = async () => (await page.locator('[data-testid=count]').innerText()).trim();

@@ -10,7 +10,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
-import { ADMIN, artifacts, launchBrowser, sendBatch, startPlatform } from './harness.js';
+import { ADMIN, artifacts, eventually, launchBrowser, sendBatch, sleep, startPlatform } from './harness.js';
 
 const SLUG = 'errors-e2e';
 const OTHER = 'errors-e2e-worker';
@@ -64,21 +64,6 @@ let token;
 const keys = {};
 const groups = {}; // path -> group (from the API)
 const pageErrors = [];
-
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-/** Retries an assertion until it passes or the time is up. */
-async function eventually(fn, { timeout = 10_000, interval = 100 } = {}) {
-  const deadline = Date.now() + timeout;
-  for (;;) {
-    try {
-      return await fn();
-    } catch (err) {
-      if (Date.now() > deadline) throw err;
-    }
-    await sleep(interval);
-  }
-}
 
 async function call(method, path, body, bearer = token) {
   const r = await fetch(`${base}${path}`, {

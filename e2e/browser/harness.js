@@ -28,7 +28,7 @@ function freePort() {
   });
 }
 
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 /**
  * Builds cmd/devsmith (unless DEVSMITH_E2E_BINARY names a built one), runs
@@ -195,4 +195,25 @@ export async function sendBatch(baseURL, apiKey, serviceName, logs) {
     /* not JSON */
   }
   return { status: r.status, body };
+}
+
+/** Retries an assertion until it passes or the time is up. */
+export async function eventually(fn, { timeout = 10_000, interval = 100 } = {}) {
+  const deadline = Date.now() + timeout;
+  for (;;) {
+    try {
+      return await fn();
+    } catch (err) {
+      if (Date.now() > deadline) throw err;
+    }
+    await sleep(interval);
+  }
+}
+
+/** GETs path from baseURL with a bearer token and returns the JSON body; anything but 200 fails. */
+export async function getJSON(baseURL, token, path) {
+  const r = await fetch(`${baseURL}${path}`, { headers: { Authorization: `Bearer ${token}` }, signal: AbortSignal.timeout(15_000) });
+  const body = await r.json().catch(() => null);
+  if (r.status !== 200) throw new Error(`GET ${path}: ${r.status} ${JSON.stringify(body)}`);
+  return body;
 }

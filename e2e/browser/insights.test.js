@@ -7,7 +7,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
-import { ADMIN, artifacts, launchBrowser, sendBatch, startPlatform } from './harness.js';
+import { ADMIN, artifacts, eventually, getJSON, launchBrowser, sendBatch, sleep, startPlatform } from './harness.js';
 
 const SLUG = 'insights-e2e';
 const XSS = '<img src=x onerror=alert(1)>';
@@ -30,28 +30,6 @@ let token;
 const pageErrors = [];
 const dialogs = [];
 const patternIds = {}; // shape key -> pattern id, read back through the API
-
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-/** Retries an assertion until it passes or the time is up. */
-async function eventually(fn, { timeout = 10_000, interval = 100 } = {}) {
-  const deadline = Date.now() + timeout;
-  for (;;) {
-    try {
-      return await fn();
-    } catch (err) {
-      if (Date.now() > deadline) throw err;
-    }
-    await sleep(interval);
-  }
-}
-
-async function apiGet(path) {
-  const r = await fetch(`${base}${path}`, { headers: { Authorization: `Bearer ${token}` }, signal: AbortSignal.timeout(15_000) });
-  const body = await r.json().catch(() => null);
-  assert.equal(r.status, 200, `GET ${path}: ${r.status} ${JSON.stringify(body)}`);
-  return body;
-}
 
 const shot = (name) => page.screenshot({ path: join(artifacts, name), fullPage: false });
 const countText = async () => (await page.locator('[data-testid=count]').innerText()).trim();
@@ -149,7 +127,7 @@ describe('patterns and insights', { timeout: 600_000 }, () => {
     // per shape, counts exact.
     const list = await eventually(
       async () => {
-        const r = await apiGet(`/api/logs/patterns?project=${SLUG}&page_size=100`);
+        const r = await getJSON(base, token, `/api/logs/patterns?project=${SLUG}&page_size=100`);
         assert.deepEqual(
           r.patterns.map((p) => Number(p.count)),
           SHAPES.map((s) => s.n),
@@ -167,7 +145,7 @@ describe('patterns and insights', { timeout: 600_000 }, () => {
       assert.equal(Number(p.counts_by_level[s.level]), s.n);
       patternIds[s.key] = p.id;
     }
-    const payment = await apiGet(`/api/logs/entries?project=${SLUG}&pattern=${patternIds.payment}&page_size=100`);
+    const payment = await getJSON(base, token, `/api/logs/entries?project=${SLUG}&pattern=${patternIds.payment}&page_size=100`);
     assert.equal(payment.entries.length, 12);
     for (const e of payment.entries) {
       assert.match(e.message, SHAPES[1].re);

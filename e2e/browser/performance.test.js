@@ -7,7 +7,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { ADMIN, artifacts, launchBrowser, sendBatch, startPlatform } from './harness.js';
+import { ADMIN, artifacts, eventually, getJSON, launchBrowser, sendBatch, startPlatform } from './harness.js';
 
 const SLUG = 'perf-e2e';
 // Durations per route: /slow 10, 20, ..., 1000 ms (p50 500, p95 950, p99
@@ -26,28 +26,6 @@ let token;
 let metrics; // the API's answer
 let drawn; // the answer the page drew
 const pageErrors = [];
-
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-/** Retries an assertion until it passes or the time is up. */
-async function eventually(fn, { timeout = 10_000, interval = 100 } = {}) {
-  const deadline = Date.now() + timeout;
-  for (;;) {
-    try {
-      return await fn();
-    } catch (err) {
-      if (Date.now() > deadline) throw err;
-    }
-    await sleep(interval);
-  }
-}
-
-async function apiGet(path) {
-  const r = await fetch(`${base}${path}`, { headers: { Authorization: `Bearer ${token}` }, signal: AbortSignal.timeout(15_000) });
-  const body = await r.json().catch(() => null);
-  assert.equal(r.status, 200, `GET ${path}: ${r.status} ${JSON.stringify(body)}`);
-  return body;
-}
 
 /** "950 ms" -> 950; "1,000 ms" -> 1000. */
 const ms = (text) => Number(text.replace(/ ms$/, '').replace(/,/g, ''));
@@ -118,7 +96,7 @@ describe('performance', { timeout: 600_000 }, () => {
   test('the API measures both routes with the known percentiles', async () => {
     metrics = await eventually(
       async () => {
-        const r = await apiGet(`/api/logs/metrics?project=${SLUG}&field=duration_ms&group_by=route`);
+        const r = await getJSON(base, token, `/api/logs/metrics?project=${SLUG}&field=duration_ms&group_by=route`);
         assert.deepEqual(r.series.map((s) => [s.group.route, Number(s.count)]).sort(), [
           ['/fast', 100],
           ['/slow', 100],
