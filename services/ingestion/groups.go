@@ -15,14 +15,7 @@ import (
 // carry. The writer inserts a logs.error_groups row for each (project,
 // fingerprint) its transaction writes that it does not know to have one,
 // in the commit's one statement (logstore.QueueCommitted): no round trip of
-// its own. Like signatures.go, a writer remembers the pairs it committed,
-// with the oldest ts it committed for each, so that in the steady state a
-// group sends no group row at all, and an entry older than that sends its
-// pair again, moving the row's first_seen back.
-
-// maxKnownGroups bounds a writer's memory of committed pairs; past it the
-// writer forgets them all and relearns.
-const maxKnownGroups = 1 << 16
+// its own, and none at all for pairs it remembers (pairs.go).
 
 // errorDesc is one fingerprint of a batch's rows: its group's description
 // (its first row's) and the oldest ts of its rows.
@@ -65,82 +58,36 @@ func readOnly(s string) []byte { return unsafe.Slice(unsafe.StringData(s), len(s
 
 type groupKey struct{ project, fp int64 }
 
-// groupState is what a writer knows of a pair: the oldest ts it committed
-// (first), and its index in the transaction's ErrorGroups while one is in
-// progress (at, else -1).
-type groupState struct {
-	first int64
-	at    int32
-}
-
-// pendingGroup is a pair of the transaction in progress and what the
-// writer knew of it before (prev, when known).
-type pendingGroup struct {
-	key   groupKey
-	prev  groupState
-	known bool
-}
-
-// knownGroups is one writer's memory of committed pairs.
+// knownGroups is one writer's memory of committed pairs (pairs.go).
 type knownGroups struct {
-	m       map[groupKey]groupState
-	pending []pendingGroup
-	out     logstore.ErrorGroups
+	mem pairMemory[groupKey]
+	out logstore.ErrorGroups
 }
 
 // collect returns the pairs of the group's written rows the writer does not
 // know to have a row, or whose rows are older than the writer knows, each
 // once, with its description and oldest ts.
 func (k *knownGroups) collect(group []*batch) *logstore.ErrorGroups {
-	if k.m == nil {
-		k.m = make(map[groupKey]groupState)
-	}
 	k.out.Reset()
-	k.pending = k.pending[:0]
 	for _, b := range group {
 		if !b.write {
 			continue
 		}
 		for i := range b.errs {
 			d := &b.errs[i]
-			key := groupKey{b.projectID, d.fp}
-			st, known := k.m[key]
-			switch {
-			case known && st.at >= 0: // already in this transaction
-				if d.firstSeen < st.first {
-					st.first = d.firstSeen
-					k.out.FirstSeen[st.at] = time.UnixMicro(d.firstSeen).UTC()
-					k.m[key] = st
-				}
-				continue
-			case known && d.firstSeen >= st.first:
-				continue
+			switch add, at := k.mem.offer(groupKey{b.projectID, d.fp}, d.firstSeen, k.out.Len()); {
+			case add:
+				k.out.Add(b.projectID, d.fp, d.typ, d.title, d.culprit, time.UnixMicro(d.firstSeen).UTC())
+			case at >= 0:
+				k.out.FirstSeen[at] = time.UnixMicro(d.firstSeen).UTC()
 			}
-			k.pending = append(k.pending, pendingGroup{key: key, prev: st, known: known})
-			k.m[key] = groupState{first: d.firstSeen, at: int32(k.out.Len())}
-			k.out.Add(b.projectID, d.fp, d.typ, d.title, d.culprit, time.UnixMicro(d.firstSeen).UTC())
 		}
 	}
 	return &k.out
 }
 
-// done records the outcome of the transaction the last collect was for:
-// its pairs are known, with their oldest ts, once it committed.
+// done records the outcome of the transaction the last collect was for.
 func (k *knownGroups) done(committed bool) {
-	for _, p := range k.pending {
-		switch {
-		case committed:
-			st := k.m[p.key]
-			k.m[p.key] = groupState{first: st.first, at: -1}
-		case p.known:
-			k.m[p.key] = groupState{first: p.prev.first, at: -1}
-		default:
-			delete(k.m, p.key)
-		}
-	}
-	k.pending = k.pending[:0]
-	if len(k.m) > maxKnownGroups {
-		clear(k.m)
-	}
+	k.mem.done(committed)
 	k.out.Reset() // drop the strings it referenced
 }

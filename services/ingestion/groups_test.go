@@ -143,6 +143,13 @@ func TestErrorGroupsAcrossWritersAndOrder(t *testing.T) {
 	require.Equal(t, t0.Add(-time.Minute), firstSeen())
 	write(one, nodeError(20, 23, t0.Add(-30*time.Minute))) // the first writer, which knows the pair, older
 	require.Equal(t, t0.Add(-30*time.Minute), firstSeen())
+	// The messages' one signature row moved back the same way (pairs.go
+	// serves both).
+	require.EqualValues(t, 1, count(t, e.pool, `SELECT count(DISTINCT signature) FROM logs.entries`))
+	var sigFirst time.Time
+	require.NoError(t, e.pool.QueryRow(context.Background(), `SELECT s.first_seen FROM logs.pattern_signatures s
+		JOIN (SELECT DISTINCT project_id, signature FROM logs.entries) e USING (project_id, signature)`).Scan(&sigFirst))
+	require.Equal(t, t0.Add(-30*time.Minute), sigFirst.UTC())
 	write(one, nodeError(21, 23, t0.Add(time.Hour))) // known and newer: no row sent
 	require.Equal(t, t0.Add(-30*time.Minute), firstSeen())
 	require.Zero(t, one.groups.collect(nil).Len())
