@@ -160,39 +160,12 @@ func parseFilters(ctx context.Context, raw rawFilters) (*filters, error) {
 	})
 	f.context = slices.Compact(f.context)
 
-	if err := checkList("pattern", raw.pattern); err != nil {
+	if f.patterns, err = parseIDs("pattern", raw.pattern, logstore.ParsePatternID, "a pattern id (16 hex digits)"); err != nil {
 		return nil, err
 	}
-	for _, v := range raw.pattern {
-		v = strings.TrimSpace(v)
-		if v == "" {
-			continue
-		}
-		id, ok := logstore.ParsePatternID(v)
-		if !ok {
-			return nil, apierr.Invalidf("pattern %q is not a pattern id (16 hex digits)", v)
-		}
-		f.patterns = append(f.patterns, id)
-	}
-	slices.Sort(f.patterns)
-	f.patterns = slices.Compact(f.patterns)
-
-	if err := checkList("error_group", raw.errorGroup); err != nil {
+	if f.errorGroups, err = parseIDs("error_group", raw.errorGroup, logstore.ParseErrorGroupID, "an error group id (decimal digits)"); err != nil {
 		return nil, err
 	}
-	for _, v := range raw.errorGroup {
-		v = strings.TrimSpace(v)
-		if v == "" {
-			continue
-		}
-		id, ok := logstore.ParseErrorGroupID(v)
-		if !ok {
-			return nil, apierr.Invalidf("error_group %q is not an error group id (decimal digits)", v)
-		}
-		f.errorGroups = append(f.errorGroups, id)
-	}
-	slices.Sort(f.errorGroups)
-	f.errorGroups = slices.Compact(f.errorGroups)
 	return f, nil
 }
 
@@ -428,3 +401,26 @@ var likeEscaper = strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
 // likePattern matches q anywhere, with LIKE's wildcards and escape taken
 // literally (backslash is ILIKE's default escape).
 func likePattern(q string) string { return "%" + likeEscaper.Replace(q) + "%" }
+
+// parseIDs reads the repeatable id parameter name: sorted, without
+// duplicates or blanks; a value parse refuses is INVALID_ARGUMENT naming
+// it and what it should be.
+func parseIDs(name string, vals []string, parse func(string) (int64, bool), what string) ([]int64, error) {
+	if err := checkList(name, vals); err != nil {
+		return nil, err
+	}
+	var ids []int64
+	for _, v := range vals {
+		v = strings.TrimSpace(v)
+		if v == "" {
+			continue
+		}
+		id, ok := parse(v)
+		if !ok {
+			return nil, apierr.Invalidf("%s %q is not %s", name, v, what)
+		}
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	return slices.Compact(ids), nil
+}
