@@ -22,12 +22,14 @@ type seedGroups struct {
 	out  logstore.ErrorGroups
 }
 
-// add returns the row's error_fp (0 below WARN) and records its pair.
+// add returns the row's error_fp (0 below WARN), records its pair and
+// counts it in its hour.
 func (g *seedGroups) add(project int64, service string, level logstore.Level, msg, ctx string, sig int64, ts time.Time) int64 {
 	if level < logstore.LevelWarn {
 		return 0
 	}
 	res := g.f.Compute(fingerprint.Input{Message: msg, Context: []byte(ctx), Signature: sig, Service: service})
+	g.out.Hours.Add(project, res.Fingerprint, level, service, ts.UnixMicro())
 	key := [2]int64{project, res.Fingerprint}
 	if g.seen == nil {
 		g.seen = map[[2]int64]int{}

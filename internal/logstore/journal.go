@@ -64,7 +64,8 @@ type Rollups struct {
 // ($6..$10), the signatures' rows that do not exist yet ($11..$14; an
 // existing row takes an earlier first_seen, so it is the oldest entry's ts
 // whatever order entries arrive in) and the error groups' rows that do not
-// exist yet ($15..$20, errorGroupsCTE, the same way), and notifies, in one
+// exist yet ($15..$20, errorGroupsCTE, the same way) with their hourly
+// counts ($21..$28), and notifies, in one
 // statement. Rollup, signature and error group rows are locked in key
 // order, so concurrent writers never wait on each other in opposite orders.
 const committedSQL = `WITH r AS (

@@ -23,7 +23,8 @@ import (
 // + 132) rows, not keys × 1440. Rows appended meanwhile, even for a minute being compacted,
 // are not in the transaction's snapshot and wait for the next pass, so no
 // value is lost or counted twice. The pass then deletes the rows of minutes
-// before the oldest partition of logs.entries (the entries' retention).
+// before the oldest partition of logs.entries (the entries' retention), and
+// the error groups' hourly counts of those days likewise.
 
 // compactorLock is the key of the transaction advisory lock of a
 // compaction pass.
@@ -84,7 +85,8 @@ func (s *Service) compactChunk(ctx context.Context, stage func(pgx.Tx) (int, int
 	return in, out, locked, err
 }
 
-// expireMetrics deletes the rollups of the days whose partition is gone.
+// expireMetrics deletes the metric rollups and the error groups' hourly
+// counts of the days whose partition is gone.
 func (s *Service) expireMetrics(ctx context.Context) error {
 	names, err := partition.List(ctx, s.pool)
 	if err != nil || len(names) == 0 {
@@ -94,6 +96,9 @@ func (s *Service) expireMetrics(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("reading partition %q: %w", names[0], err)
 	}
-	_, err = logstore.DeleteMetricRollupsBefore(ctx, s.pool, oldest)
+	if _, err := logstore.DeleteMetricRollupsBefore(ctx, s.pool, oldest); err != nil {
+		return err
+	}
+	_, err = logstore.DeleteErrorHoursBefore(ctx, s.pool, oldest)
 	return err
 }

@@ -208,7 +208,7 @@ func TestCompactionBoundsKeys(t *testing.T) {
 }
 
 // TestCompactionExpiresRollups: rows before the oldest partition are
-// deleted.
+// deleted, metric rollups and the error groups' hourly counts alike.
 func TestCompactionExpiresRollups(t *testing.T) {
 	t.Parallel()
 	pool := newPool(t)
@@ -216,6 +216,10 @@ func TestCompactionExpiresRollups(t *testing.T) {
 	today := partition.Day(time.Now())
 	appendRollups(t, pool, today.Add(-time.Minute), []string{"/a"}, 1, 1)
 	appendRollups(t, pool, today.Add(time.Minute), []string{"/a"}, 1, 1)
+	var hours logstore.ErrorGroups
+	hours.Hours.Add(1, 77, logstore.LevelError, "api", today.Add(-time.Minute).UnixMicro())
+	hours.Hours.Add(1, 77, logstore.LevelError, "api", today.Add(time.Minute).UnixMicro())
+	require.NoError(t, logstore.RecordCommitted(context.Background(), pool, &logstore.Rollups{}, &logstore.Spans{}, nil, &hours))
 	_, _, err := s.compactMetrics(context.Background())
 	require.NoError(t, err)
 	var n int64
@@ -223,6 +227,10 @@ func TestCompactionExpiresRollups(t *testing.T) {
 	require.Zero(t, n)
 	require.NoError(t, pool.QueryRow(context.Background(), `SELECT count(*) FROM logs.metric_rollups`).Scan(&n))
 	require.EqualValues(t, 1, n)
+	var hour time.Time
+	require.NoError(t, pool.QueryRow(context.Background(), `SELECT count(*), min(hour) FROM logs.error_group_hours`).Scan(&n, &hour))
+	require.EqualValues(t, 1, n)
+	require.Equal(t, today, hour.UTC())
 }
 
 // TestCompactionIntoSlots: past MetricCoarseAfter each key's rows of a

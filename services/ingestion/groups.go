@@ -15,7 +15,9 @@ import (
 // carry. The writer inserts a logs.error_groups row for each (project,
 // fingerprint) its transaction writes that it does not know to have one,
 // in the commit's one statement (logstore.QueueCommitted): no round trip of
-// its own, and none at all for pairs it remembers (pairs.go).
+// its own, and none at all for pairs it remembers (pairs.go). The same
+// statement adds every written row with a fingerprint to its hour's count
+// (logs.error_group_hours).
 
 // errorDesc is one fingerprint of a batch's rows: its group's description
 // (its first row's) and the oldest ts of its rows.
@@ -66,12 +68,18 @@ type knownGroups struct {
 
 // collect returns the pairs of the group's written rows the writer does not
 // know to have a row, or whose rows are older than the writer knows, each
-// once, with its description and oldest ts.
+// once, with its description and oldest ts, and the hourly counts of all
+// the rows with a fingerprint.
 func (k *knownGroups) collect(group []*batch) *logstore.ErrorGroups {
 	k.out.Reset()
 	for _, b := range group {
-		if !b.write {
+		if !b.write || len(b.errs) == 0 {
 			continue
+		}
+		for i := range b.rows {
+			if r := &b.rows[i]; r.fp != 0 {
+				k.out.Hours.Add(b.projectID, r.fp, r.level, b.service, r.ts)
+			}
 		}
 		for i := range b.errs {
 			d := &b.errs[i]

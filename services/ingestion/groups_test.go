@@ -165,4 +165,52 @@ func TestErrorGroupsAcrossWritersAndOrder(t *testing.T) {
 	require.NoError(t, b2.err)
 	require.Equal(t, t0.Add(-59*time.Minute), firstSeen())
 	require.EqualValues(t, 8, count(t, e.pool, `SELECT count(*) FROM logs.entries WHERE error_fp <> 0`))
+	requireHoursMatchEntries(t, e)
+}
+
+// requireHoursMatchEntries checks that logs.error_group_hours holds exactly
+// the hourly counts of the entries with a fingerprint.
+func requireHoursMatchEntries(t *testing.T, e *env) {
+	t.Helper()
+	const fromEntries = `SELECT project_id, error_fp, date_bin('1 hour', ts, timestamptz '1970-01-01 00:00:00+00') AS hour, level, service_name,
+		count(*) AS count, min(ts) AS first_ts, max(ts) AS last_ts FROM logs.entries WHERE error_fp <> 0 GROUP BY 1, 2, 3, 4, 5`
+	const rollup = `SELECT project_id, error_fp, hour, level, service_name, count, first_ts, last_ts FROM logs.error_group_hours`
+	require.NotZero(t, count(t, e.pool, `SELECT count(*) FROM logs.error_group_hours`))
+	require.Zero(t, count(t, e.pool, `SELECT count(*) FROM ((`+fromEntries+` EXCEPT `+rollup+`) UNION ALL (`+rollup+` EXCEPT `+fromEntries+`)) d`),
+		"the hourly counts differ from the entries")
+}
+
+// TestErrorHoursUnderConcurrentWriters: clients sending errors of a few
+// groups, services and hours at once through every writer leave hourly
+// counts that are exactly the entries' (writers upsert the same rows; none
+// waits on another in the opposite order).
+func TestErrorHoursUnderConcurrentWriters(t *testing.T) {
+	e := newEnv(t, envOptions{cfg: Config{Writers: 4}})
+	base := time.Now().Add(-3 * time.Hour).Truncate(time.Hour)
+	errs := make(chan error, 8)
+	for c := range 8 {
+		go func() {
+			var err error
+			for i := range 20 {
+				var logs []*logsv1.LogInput
+				for j := range 50 {
+					n := c*1000 + i*50 + j
+					in := nodeError(n%4, 20, base.Add(time.Duration(n%240)*time.Minute+time.Duration(n)*time.Millisecond))
+					if n%3 == 0 {
+						in.Level = "warn"
+					}
+					logs = append(logs, in)
+				}
+				if _, err = e.client.IngestBatch(alpha(), &logsv1.IngestBatchRequest{ServiceName: fmt.Sprintf("svc-%d", c%3), Logs: logs}); err != nil {
+					break
+				}
+			}
+			errs <- err
+		}()
+	}
+	for range 8 {
+		require.NoError(t, <-errs)
+	}
+	require.EqualValues(t, 8000, count(t, e.pool, `SELECT count(*) FROM logs.entries WHERE error_fp <> 0`))
+	requireHoursMatchEntries(t, e)
 }

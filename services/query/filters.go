@@ -336,6 +336,16 @@ func (b *sqlBuilder) arg(v any) string {
 
 func (b *sqlBuilder) and(cond string) { b.conds = append(b.conds, cond) }
 
+// group returns the conditions add adds, joined as where joins them, with
+// their arguments numbered among b's: a WHERE clause of one part of a
+// statement with several.
+func (b *sqlBuilder) group(add func(*sqlBuilder)) string {
+	c := &sqlBuilder{args: b.args}
+	add(c)
+	b.args = c.args
+	return c.where()
+}
+
 // where returns the conditions joined, or "true".
 func (b *sqlBuilder) where() string {
 	if len(b.conds) == 0 {

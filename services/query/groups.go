@@ -21,10 +21,11 @@ import (
 )
 
 // Error groups (logstore/errors.go, docs/errors.md): ListErrorGroups,
-// GetErrorGroup and UpdateErrorGroup. Counts are exact for the range,
-// counted from logs.entries through the partial index entries_error_fp_idx
-// (project_id, error_fp, ts) INCLUDE (level, service_name): an index-only
-// scan of the range's rows with a fingerprint, a small share of the table.
+// GetErrorGroup and UpdateErrorGroup. Counts are exact for the range: its
+// whole hours from logs.error_group_hours (the writers' hourly counts,
+// migration 0008), its partial hours at either end from logs.entries
+// through the partial index entries_error_fp_idx (project_id, error_fp, ts)
+// INCLUDE (level, service_name), an index-only scan (groupCounts).
 
 const (
 	defaultGroupPageSize = 50
@@ -215,32 +216,126 @@ type groupAgg struct {
 	example                *logstore.Entry
 }
 
-// groupsAggQuery counts the matching entries of every group in one scan of
-// the error index: per (project, fingerprint), in index order, with the
-// oldest and newest entry and the most severe level, joined to the group's
-// id. A status or q filter first selects the groups (logs.error_groups is
-// small), and the scan reads only theirs.
+// groupsAggQuery counts the matching entries of every group (groupCounts):
+// per (project, fingerprint), with the oldest and newest entry and the most
+// severe level, joined to the group's id. The groups are those of
+// logs.error_groups (small) in f's projects and, with a status or q filter,
+// only those it selects; the entries of the range's partial hours are read
+// per group, a range of the error index each (without the fingerprint, a
+// scan of the index would read every entry of the projects' day to find
+// an hour's).
 func groupsAggQuery(f *filters, g groupRequest) (string, []any) {
 	b := &sqlBuilder{}
-	b.and("error_fp <> 0")
-	f.addFilters(b, filterOpts{projects: true, times: true})
-	var gc []string
-	if len(g.statuses) > 0 {
-		gc = append(gc, "status = ANY("+b.arg(g.statuses)+"::text[])")
+	where := b.group(func(c *sqlBuilder) {
+		c.and("project_id = ANY(" + c.arg(f.projects) + "::bigint[])")
+		if len(g.statuses) > 0 {
+			c.and("status = ANY(" + c.arg(g.statuses) + "::text[])")
+		}
+		if g.q != "" {
+			q := c.arg(likePattern(g.q))
+			c.and("(title ILIKE " + q + " OR culprit ILIKE " + q + ")")
+		}
+	})
+	counts := groupCounts(b, f, countsBy{projects: true, keys: "k"}, "")
+	return `WITH k AS MATERIALIZED (SELECT id, project_id AS p, fingerprint AS f FROM logs.error_groups WHERE ` + where + `)
+	SELECT k.id, k.p, k.f, a.n, a.lo, a.hi, a.lvl FROM (
+		SELECT project_id, error_fp, sum(n)::bigint AS n, min(lo) AS lo, max(hi) AS hi, max(lvl) AS lvl
+		FROM (` + counts + `) u GROUP BY project_id, error_fp
+	) a JOIN k ON k.p = a.project_id AND k.f = a.error_fp`, b.args
+}
+
+// countsBy says how groupCounts groups its rows besides by (project_id,
+// error_fp), and whether it filters on f's projects.
+type countsBy struct {
+	projects bool
+	service  bool          // and by service_name
+	width    time.Duration // and by bucket, date_bin(width, ts): when not 0
+	// keys, when set, names a relation of (p, f) pairs whose entries alone
+	// are read, each pair's with a range of the error index (not with
+	// service or width).
+	keys string
+}
+
+// groupCounts is the UNION ALL of the counts of f's matching entries with a
+// fingerprint and condition cond (on project_id and error_fp, may be ""),
+// as rows (project_id, error_fp[, service_name][, bucket], n, lo, hi, lvl):
+// the range's whole hours from logs.error_group_hours (migration 0008),
+// when wholeHours says they serve, and the rest, or all of it, from the
+// error index of logs.entries. A key may have several rows.
+func groupCounts(b *sqlBuilder, f *filters, by countsBy, cond string) string {
+	keys, groupBy := "project_id, error_fp", "project_id, error_fp"
+	if by.service {
+		keys += ", service_name"
+		groupBy += ", service_name"
 	}
-	if g.q != "" {
-		q := b.arg(likePattern(g.q))
-		gc = append(gc, "(title ILIKE "+q+" OR culprit ILIKE "+q+")")
+	bucket := func(string) string { return "" }
+	if by.width > 0 {
+		w := b.arg(int64(by.width / time.Second))
+		bucket = func(col string) string {
+			return ", date_bin(" + w + "::bigint * interval '1 second', " + col + ", timestamptz '1970-01-01 00:00:00+00') AS bucket"
+		}
+		groupBy += ", bucket"
 	}
-	if len(gc) > 0 {
-		b.and("(project_id, error_fp) IN (SELECT project_id, fingerprint FROM logs.error_groups WHERE project_id = ANY(" +
-			b.arg(f.projects) + "::bigint[]) AND " + strings.Join(gc, " AND ") + ")")
+	entries := func(since, until time.Time) string {
+		e := *f
+		e.since, e.until = &since, &until
+		where := b.group(func(c *sqlBuilder) {
+			c.and("error_fp <> 0")
+			if by.keys != "" {
+				c.and("project_id = " + by.keys + ".p")
+				c.and("error_fp = " + by.keys + ".f")
+			}
+			e.addFilters(c, filterOpts{projects: by.projects && by.keys == "", times: true})
+			if cond != "" {
+				c.and(cond)
+			}
+		})
+		if by.keys != "" {
+			return "SELECT " + by.keys + ".p AS project_id, " + by.keys + ".f AS error_fp, x.n, x.lo, x.hi, x.lvl FROM " + by.keys +
+				" CROSS JOIN LATERAL (SELECT count(*) AS n, min(ts) AS lo, max(ts) AS hi, max(level) AS lvl FROM logs.entries WHERE " +
+				where + " HAVING count(*) > 0) x"
+		}
+		return "SELECT " + keys + bucket("ts") + ", count(*) AS n, min(ts) AS lo, max(ts) AS hi, max(level) AS lvl FROM logs.entries WHERE " +
+			where + " GROUP BY " + groupBy
 	}
-	return `SELECT g.id, a.project_id, a.error_fp, a.n, a.lo, a.hi, a.lvl FROM (
-		SELECT project_id, error_fp, count(*) AS n, min(ts) AS lo, max(ts) AS hi, max(level) AS lvl
-		FROM logs.entries WHERE ` + b.where() + `
-		GROUP BY project_id, error_fp
-	) a JOIN logs.error_groups g ON g.project_id = a.project_id AND g.fingerprint = a.error_fp`, b.args
+	lo, hi, ok := wholeHours(f, by.width)
+	if !ok {
+		return entries(*f.since, *f.until)
+	}
+	where := b.group(func(c *sqlBuilder) {
+		f.addFilters(c, filterOpts{projects: by.projects})
+		c.and("hour >= " + c.arg(lo))
+		c.and("hour < " + c.arg(hi))
+		if cond != "" {
+			c.and(cond)
+		}
+	})
+	parts := []string{"SELECT " + keys + bucket("hour") + ", count AS n, first_ts AS lo, last_ts AS hi, level AS lvl FROM logs.error_group_hours WHERE " + where}
+	if f.since.Before(lo) {
+		parts = append(parts, entries(*f.since, lo))
+	}
+	if hi.Before(*f.until) {
+		parts = append(parts, entries(hi, *f.until))
+	}
+	return strings.Join(parts, " UNION ALL ")
+}
+
+// wholeHours are the whole hours [lo, hi) of f's range that
+// logs.error_group_hours counts, if any: f has a range and filters only on
+// what those rows have (projects, services, levels), and buckets of width
+// (0: none) hold whole hours.
+func wholeHours(f *filters, width time.Duration) (lo, hi time.Time, ok bool) {
+	if f.since == nil || f.until == nil || f.q != "" || len(f.context) > 0 || len(f.patterns) > 0 || len(f.errorGroups) > 0 {
+		return lo, hi, false
+	}
+	if width%time.Hour != 0 {
+		return lo, hi, false
+	}
+	hi = floorTo(*f.until, time.Hour)
+	if lo = floorTo(*f.since, time.Hour); lo.Before(*f.since) {
+		lo = lo.Add(time.Hour)
+	}
+	return lo, hi, lo.Before(hi)
 }
 
 // aggregateGroups counts the matching entries of each group.
@@ -265,21 +360,14 @@ func aggregateGroups(ctx context.Context, tx logstore.Querier, f *filters, g gro
 
 // groupDetailQuery counts the matching entries of the groups (projects $1,
 // fingerprints $2) per service and trend bucket, with each combination's
-// oldest and newest entry and most severe level: one range of the error
-// index per group, index-only.
+// oldest and newest entry and most severe level (groupCounts, per group).
 func groupDetailQuery(f *filters, ps, fps []int64, width time.Duration) (string, []any) {
 	b := &sqlBuilder{}
 	keys := "unnest(" + b.arg(ps) + "::bigint[], " + b.arg(fps) + "::bigint[]) AS k(p, f)"
-	w := b.arg(int64(width / time.Second))
-	b.and("project_id = k.p")
-	b.and("error_fp = k.f")
-	b.and("error_fp <> 0")
-	f.addFilters(b, filterOpts{times: true})
+	counts := groupCounts(b, f, countsBy{service: true, width: width}, "project_id = k.p AND error_fp = k.f")
 	return `SELECT k.p, k.f, x.service_name, x.bucket, x.n, x.lo, x.hi, x.lvl FROM ` + keys + ` CROSS JOIN LATERAL (
-		SELECT service_name, date_bin(` + w + `::bigint * interval '1 second', ts, timestamptz '1970-01-01 00:00:00+00') AS bucket,
-		       count(*) AS n, min(ts) AS lo, max(ts) AS hi, max(level) AS lvl
-		FROM logs.entries WHERE ` + b.where() + `
-		GROUP BY 1, 2
+		SELECT service_name, bucket, sum(n)::bigint AS n, min(lo) AS lo, max(hi) AS hi, max(lvl) AS lvl
+		FROM (` + counts + `) u GROUP BY service_name, bucket
 	) x`, b.args
 }
 

@@ -21,11 +21,22 @@ type errRow struct {
 	fp int64
 }
 
-// insertErrors writes rows with plain SQL and returns their ids.
-func insertErrors(t testing.TB, db rowQuerier, rows ...errRow) []int64 {
+// errorWriter is a pool or a transaction.
+type errorWriter interface {
+	rowQuerier
+	logstore.Querier
+}
+
+// insertErrors writes rows with plain SQL, and their hourly counts as the
+// writers do (logstore.RecordCommitted), and returns their ids.
+func insertErrors(t testing.TB, db errorWriter, rows ...errRow) []int64 {
 	t.Helper()
 	ids := make([]int64, len(rows))
+	var hours logstore.ErrorGroups
 	for i, r := range rows {
+		if r.fp != 0 {
+			hours.Hours.Add(r.project, r.fp, logstore.Level(r.level), r.service, r.ts.UnixMicro())
+		}
 		c := r.context
 		if c == "" {
 			c = "{}"
@@ -33,6 +44,7 @@ func insertErrors(t testing.TB, db rowQuerier, rows ...errRow) []int64 {
 		require.NoError(t, db.QueryRow(context.Background(), `INSERT INTO logs.entries (project_id, ts, service_name, level, message, context, error_fp)
 			VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7) RETURNING id`, r.project, r.ts, r.service, r.level, r.message, c, r.fp).Scan(&ids[i]))
 	}
+	require.NoError(t, logstore.RecordCommitted(context.Background(), db, &logstore.Rollups{}, &logstore.Spans{}, nil, &hours))
 	return ids
 }
 
@@ -467,4 +479,101 @@ func TestTailCarriesErrorGroup(t *testing.T) {
 		}
 	}
 	require.Equal(t, map[string]string{"bad value": gid(id), "fine": ""}, got)
+}
+
+// The counts of a range are its whole hours' from logs.error_group_hours
+// and its partial hours' from the entries: for ranges that start and end
+// mid-hour, on the hour, within one hour, and across the day, every
+// group's count, first and last seen, services and trend equal those
+// counted from the entries themselves.
+func TestErrorGroupCountsAcrossHours(t *testing.T) {
+	t.Parallel()
+	s, _ := newService(t, Config{}, day)
+	fps := []int64{201, 202, 203}
+	ids := map[int64]int64{}
+	for _, fp := range fps {
+		ids[fp] = addGroup(t, s.pool, alpha, fp, "Error", fmt.Sprintf("error %d", fp), "here", day)
+	}
+	// 400 entries over the day, at minutes that are not round, in two
+	// services and three levels (WARN is not counted by default).
+	type ent struct {
+		fp      int64
+		ts      time.Time
+		service string
+		level   int16
+	}
+	var ents []ent
+	var rows []errRow
+	for i := range 400 {
+		e := ent{fps[i%3], day.Add(time.Duration(i*3593) * time.Second / 17).Truncate(time.Microsecond), []string{"api", "worker"}[i%2], []int16{4, 5, 6}[i%5%3]}
+		ents = append(ents, e)
+		rows = append(rows, errRow{row{alpha, e.ts, e.service, e.level, fmt.Sprintf("failure %d", i), ""}, e.fp})
+	}
+	insertErrors(t, s.pool, rows...)
+
+	for _, c := range []struct{ name, since, until string }{
+		{"whole day", "00:00", "24:00"},
+		{"mid-hour to mid-hour", "01:17", "22:41"},
+		{"on the hour to mid-hour", "03:00", "17:59"},
+		{"mid-hour to on the hour", "03:01", "18:00"},
+		{"within an hour", "05:10", "05:50"},
+		{"two partial hours", "05:10", "06:50"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			at := func(hm string) time.Time {
+				var h, m int
+				_, err := fmt.Sscanf(hm, "%d:%d", &h, &m)
+				require.NoError(t, err)
+				return day.Add(time.Duration(h)*time.Hour + time.Duration(m)*time.Minute)
+			}
+			since, until := at(c.since), at(c.until)
+			res, err := s.ListErrorGroups(as(member()), &logsv1.ListErrorGroupsRequest{
+				Project: []string{"alpha"}, Since: timestamppb.New(since), Until: timestamppb.New(until), Sort: "count",
+			})
+			require.NoError(t, err)
+			width := time.Duration(res.GetBucketSeconds()) * time.Second
+			type want struct {
+				count    int64
+				lo, hi   time.Time
+				services map[string]bool
+				trend    map[time.Time]int64
+			}
+			wants := map[int64]*want{}
+			for _, e := range ents {
+				if e.level < 5 || e.ts.Before(since) || !e.ts.Before(until) {
+					continue
+				}
+				w := wants[e.fp]
+				if w == nil {
+					w = &want{lo: e.ts, hi: e.ts, services: map[string]bool{}, trend: map[time.Time]int64{}}
+					wants[e.fp] = w
+				}
+				w.count++
+				w.lo, w.hi = earliest(w.lo, e.ts), maxTime(w.hi, e.ts)
+				w.services[e.service] = true
+				w.trend[floorTo(e.ts, width)]++
+			}
+			require.Len(t, res.GetGroups(), len(wants))
+			for fp, w := range wants {
+				var g *logsv1.ErrorGroup
+				for _, x := range res.GetGroups() {
+					if x.GetId() == gid(ids[fp]) {
+						g = x
+					}
+				}
+				require.NotNil(t, g, "group %d", fp)
+				require.Equal(t, w.count, g.GetCount(), "count of %d", fp)
+				require.Equal(t, w.lo, g.GetFirstSeen().AsTime(), "first seen of %d", fp)
+				require.Equal(t, w.hi, g.GetLastSeen().AsTime(), "last seen of %d", fp)
+				require.Len(t, g.GetServices(), len(w.services))
+				got := map[time.Time]int64{}
+				for _, b := range g.GetTrend() {
+					if b.GetCount() > 0 {
+						got[b.GetStart().AsTime()] = b.GetCount()
+					}
+				}
+				require.Equal(t, w.trend, got, "trend of %d (buckets of %s)", fp, width)
+			}
+		})
+	}
 }
