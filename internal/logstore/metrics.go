@@ -190,8 +190,11 @@ func ReadMetricRollups(ctx context.Context, db Querier, q MetricQuery, fn func(*
 		args = append(args, q.Services)
 		sb.WriteString(` AND service_name = ANY($6::text[])`)
 	}
-	// One-shot, planned for these values (like the query service's reads).
-	rows, err := db.Query(ctx, sb.String(), append([]any{pgx.QueryExecModeExec}, args...)...)
+	// One-shot, planned for these values (like the query service's reads),
+	// and described first, so that the rows come in the binary format: a
+	// 24 h read of 20 projects is 450,000 rows, and parsing their sketches
+	// from hex and their minutes from text took 40% of its CPU.
+	rows, err := db.Query(ctx, sb.String(), append([]any{pgx.QueryExecModeDescribeExec}, args...)...)
 	if err != nil {
 		return fmt.Errorf("reading metric rollups: %w", err)
 	}
