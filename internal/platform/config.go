@@ -29,6 +29,10 @@ const (
 	TargetQuery     = "query"
 	TargetAnalysis  = "analysis"
 	TargetGateway   = "gateway"
+	// TargetMigrate applies the database migrations and exits (a
+	// deployment's migration job); every service also applies them at
+	// start, under the same advisory lock.
+	TargetMigrate = "migrate"
 )
 
 // platformConns are the process's own database connections besides the
@@ -95,7 +99,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 }
 
 func (c *Config) registerProcessFlags(fs *flag.FlagSet) {
-	fs.StringVar(&c.Target, "target", TargetAll, "what this process runs: all, projects, ingestion, query, analysis or gateway")
+	fs.StringVar(&c.Target, "target", TargetAll, "what this process runs: all, projects, ingestion, query, analysis or gateway; migrate applies the migrations and exits")
 	fs.StringVar(&c.HTTPAddr, "http-addr", ":3000", "REST API and dashboard listen address (gateway)")
 	fs.StringVar(&c.GRPCAddr, "grpc-addr", "", "gRPC listen address of a single-service process (empty: :9101 projects, :9102 ingestion, :9103 query, :9104 analysis)")
 	fs.StringVar(&c.ProjectsAddr, "projects-addr", "127.0.0.1:9101", "projects service gRPC address (all-in-one: where it listens)")
@@ -164,8 +168,12 @@ func (c *Config) Validate() error {
 		if c.ServiceToken == "" {
 			errs = append(errs, errors.New("--service-token (DEVSMITH_SERVICE_TOKEN) is required when services run as separate processes"))
 		}
+	case TargetMigrate:
+		if c.DatabaseURL == "" {
+			errs = append(errs, errors.New("--database-url (DATABASE_URL) is required by --target=migrate"))
+		}
 	default:
-		errs = append(errs, fmt.Errorf("--target %q: must be all, projects, ingestion, query, analysis or gateway", c.Target))
+		errs = append(errs, fmt.Errorf("--target %q: must be all, projects, ingestion, query, analysis, gateway or migrate", c.Target))
 	}
 	if _, err := zapcore.ParseLevel(c.LogLevel); err != nil {
 		errs = append(errs, fmt.Errorf("--log-level %q: want debug, info, warn or error", c.LogLevel))

@@ -10,8 +10,11 @@ import (
 	"os/signal"
 	"syscall"
 
+	"github.com/jackc/pgx/v5/pgxpool"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
+
+	"github.com/devsmith/logs/migrations"
 )
 
 // Main runs a DevSmith process until SIGINT or SIGTERM and returns the exit
@@ -53,6 +56,15 @@ func run(args []string, target string, lookupEnv func(string) (string, bool), st
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
+	if cfg.Target == TargetMigrate {
+		if err := migrate(ctx, cfg.DatabaseURL); err != nil {
+			log.Error("migrating failed", zap.Error(err))
+			fmt.Fprintln(stderr, name+":", err)
+			return 1
+		}
+		log.Info("migrations applied")
+		return 0
+	}
 	p, err := Start(ctx, log, cfg)
 	if err != nil {
 		log.Error("startup failed", zap.Error(err))
@@ -133,4 +145,14 @@ func newLogger(level, format string) (*zap.Logger, error) {
 	cfg.Level = zap.NewAtomicLevelAt(lvl)
 	cfg.DisableStacktrace = true
 	return cfg.Build()
+}
+
+// migrate applies the migrations to the database at dsn (--target=migrate).
+func migrate(ctx context.Context, dsn string) error {
+	pool, err := pgxpool.New(ctx, dsn)
+	if err != nil {
+		return fmt.Errorf("connecting to PostgreSQL: %w", err)
+	}
+	defer pool.Close()
+	return migrations.Apply(ctx, pool)
 }

@@ -23,6 +23,7 @@ import (
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
 	"github.com/devsmith/logs/internal/pgtest"
+	"github.com/devsmith/logs/migrations"
 )
 
 var cluster *pgtest.Cluster
@@ -445,4 +446,31 @@ func TestStopDrainsInFlightBatches(t *testing.T) {
 	require.True(t, strings.HasPrefix(p.HTTPAddr, "127.0.0.1:"))
 	_, _, err = c.do("GET", "/healthz", nil, "")
 	require.Error(t, err, "the gateway no longer accepts")
+}
+
+// --target=migrate applies every migration to an empty database and exits
+// 0 (a deployment's migration job); without a database it is a usage error.
+func TestMigrateTarget(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	dsn := cluster.NewDatabase(t)
+	pool, err := pgxpool.New(ctx, dsn)
+	require.NoError(t, err)
+	defer pool.Close()
+	_, err = pool.Exec(ctx, "DROP SCHEMA logs CASCADE; TRUNCATE public.devsmith_schema_migrations")
+	require.NoError(t, err)
+
+	env := map[string]string{"DATABASE_URL": dsn, "DEVSMITH_LOG_FORMAT": "json"}
+	lookup := func(k string) (string, bool) { v, ok := env[k]; return v, ok }
+	var stdout, stderr bytes.Buffer
+	require.Equal(t, 0, run([]string{"--target=migrate"}, "", lookup, &stdout, &stderr), stderr.String())
+	pending, err := migrations.Pending(ctx, pool)
+	require.NoError(t, err)
+	require.Zero(t, pending)
+	var n int
+	require.NoError(t, pool.QueryRow(ctx, "SELECT count(*) FROM logs.error_group_hours").Scan(&n))
+
+	stderr.Reset()
+	require.Equal(t, 2, run([]string{"--target=migrate"}, "", func(string) (string, bool) { return "", false }, &stdout, &stderr))
+	require.Contains(t, stderr.String(), "--target=migrate")
 }
