@@ -9,7 +9,7 @@ PROTOC_GEN_GRPC_VERSION := v1.6.2
 GATEWAY_VERSION         := v2.32.0
 GRPCURL_VERSION         := v1.9.4
 
-.PHONY: run build test test-go test-samples test-web test-browser check-generated check-web web deps lint tools generate bench
+.PHONY: run build test test-go test-deploy test-samples test-web test-browser check-generated check-web web deps lint tools generate bench
 
 ## run: build and start every service in one process on :3000 (embedded PostgreSQL in ./data)
 run: build
@@ -33,7 +33,7 @@ web:
 	gateway/web/build.sh
 
 ## test: API checks, Go unit + end-to-end tests, sample logger tests, dashboard unit and browser tests
-test: tools deps lint check-generated check-web test-go test-samples test-web test-browser
+test: tools deps lint check-generated check-web test-go test-deploy test-samples test-web test-browser
 
 ## deps: npm packages the tests use (from each package-lock.json)
 deps:
@@ -45,6 +45,11 @@ deps:
 test-go:
 	go vet ./...
 	go test -count=1 -timeout 25m ./...
+
+## test-deploy: the Kubernetes manifests (Kustomize, strict API types) and
+## docker-compose.yml (the compose-spec loader), in their own module
+test-deploy:
+	cd deploy && GOWORK=off go vet ./... && GOWORK=off go test -count=1 ./...
 
 test-samples:
 	samples/test.sh
