@@ -9,9 +9,11 @@ package deploy_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -304,3 +306,70 @@ func TestCompose(t *testing.T) {
 	require.Equal(t, "service_healthy", p.Services["migrate"].DependsOn["postgres"].Condition)
 	require.Contains(t, p.Volumes, "pgdata")
 }
+
+// TestMonitoring: the alert rules and the Grafana dashboard parse, and name
+// only metrics that docs/operations.md lists (which its tests scrape from
+// the platform).
+func TestMonitoring(t *testing.T) {
+	doc, err := os.ReadFile("../docs/operations.md")
+	require.NoError(t, err)
+	known := map[string]bool{}
+	for _, m := range metricName.FindAllString(string(doc), -1) {
+		known[m] = true
+	}
+	require.Contains(t, known, "devsmith_ingest_entries_total")
+	check := func(file, expr string) {
+		t.Helper()
+		for _, m := range metricName.FindAllString(expr, -1) {
+			base := strings.TrimSuffix(strings.TrimSuffix(strings.TrimSuffix(m, "_bucket"), "_count"), "_sum")
+			require.True(t, known[m] || known[base], "%s: %s is not a metric of docs/operations.md", file, m)
+		}
+	}
+
+	raw, err := os.ReadFile("prometheus/alerts.yaml")
+	require.NoError(t, err)
+	var rules struct {
+		Groups []struct {
+			Name  string `json:"name"`
+			Rules []struct {
+				Alert       string            `json:"alert"`
+				Expr        string            `json:"expr"`
+				For         string            `json:"for"`
+				Labels      map[string]string `json:"labels"`
+				Annotations map[string]string `json:"annotations"`
+			} `json:"rules"`
+		} `json:"groups"`
+	}
+	require.NoError(t, yaml.UnmarshalStrict(raw, &rules))
+	require.NotEmpty(t, rules.Groups)
+	for _, g := range rules.Groups {
+		for _, r := range g.Rules {
+			require.NotEmpty(t, r.Alert)
+			require.NotEmpty(t, r.Annotations["summary"], r.Alert)
+			require.Contains(t, []string{"warning", "critical"}, r.Labels["severity"], r.Alert)
+			check("alerts.yaml "+r.Alert, r.Expr)
+		}
+	}
+
+	raw, err = os.ReadFile("grafana/devsmith.json")
+	require.NoError(t, err)
+	var dash struct {
+		Title  string `json:"title"`
+		Panels []struct {
+			Title   string `json:"title"`
+			Targets []struct {
+				Expr string `json:"expr"`
+			} `json:"targets"`
+		} `json:"panels"`
+	}
+	require.NoError(t, json.Unmarshal(raw, &dash))
+	require.NotEmpty(t, dash.Panels)
+	for _, p := range dash.Panels {
+		require.NotEmpty(t, p.Targets, p.Title)
+		for _, tg := range p.Targets {
+			check("devsmith.json "+p.Title, tg.Expr)
+		}
+	}
+}
+
+var metricName = regexp.MustCompile(`\bdevsmith_[a-z_]+[a-z]\b`)

@@ -44,6 +44,7 @@ type Gateway struct {
 	query     logsv1.QueryServiceClient
 	ready     ReadyFunc
 	inflight  *byteBudget // batch bodies in flight
+	tel       *telemetry
 
 	tails    context.Context // ended by EndTails: every live tail ends
 	endTails context.CancelFunc
@@ -63,6 +64,7 @@ func New(ctx context.Context, log *zap.Logger, cfg Config, b Backends, ready Rea
 		query:     logsv1.NewQueryServiceClient(b.Query),
 		ready:     ready,
 		inflight:  &byteBudget{max: cfg.MaxInflightBatchBytes},
+		tel:       newTelemetry(),
 	}
 	g.tails, g.endTails = context.WithCancel(context.Background())
 	gw := runtime.NewServeMux(

@@ -65,6 +65,7 @@ func (g *Gateway) accessLog(next http.Handler) http.Handler {
 		if rec.status == 0 {
 			rec.status = http.StatusOK
 		}
+		g.tel.observe(r, rec.status, time.Since(start))
 		g.log.Info("http request",
 			zap.String("method", r.Method),
 			zap.String("path", r.URL.Path),

@@ -46,6 +46,7 @@ type Config struct {
 	Target string
 
 	HTTPAddr      string // gateway listen address
+	MetricsAddr   string // Prometheus /metrics, /healthz and /readyz of this process (empty: none, but the gateway's port)
 	GRPCAddr      string // listen address of a single-service process
 	ProjectsAddr  string // where the projects service is (all-in-one: listens there)
 	IngestionAddr string
@@ -100,7 +101,8 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 
 func (c *Config) registerProcessFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.Target, "target", TargetAll, "what this process runs: all, projects, ingestion, query, analysis or gateway; migrate applies the migrations and exits")
-	fs.StringVar(&c.HTTPAddr, "http-addr", ":3000", "REST API and dashboard listen address (gateway)")
+	fs.StringVar(&c.HTTPAddr, "http-addr", ":3000", "REST API and dashboard listen address (gateway; it serves /metrics too)")
+	fs.StringVar(&c.MetricsAddr, "metrics-addr", "", "listen address of this process's Prometheus /metrics, /healthz and /readyz (for a service in its own process; empty: none)")
 	fs.StringVar(&c.GRPCAddr, "grpc-addr", "", "gRPC listen address of a single-service process (empty: :9101 projects, :9102 ingestion, :9103 query, :9104 analysis)")
 	fs.StringVar(&c.ProjectsAddr, "projects-addr", "127.0.0.1:9101", "projects service gRPC address (all-in-one: where it listens)")
 	fs.StringVar(&c.IngestionAddr, "ingestion-addr", "127.0.0.1:9102", "ingestion service gRPC address (all-in-one: where it listens)")

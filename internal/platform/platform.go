@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
@@ -58,7 +59,16 @@ type Process struct {
 
 	servers []*grpcServer
 	http    *http.Server
+	metrics *http.Server   // --metrics-addr
 	serveWG sync.WaitGroup // the Serve loops
+
+	// reg holds every metric of the process (telemetry.go); readies are
+	// its services' readiness checks, for the metrics address's /readyz.
+	reg     *prometheus.Registry
+	readies []func(context.Context) error
+
+	// MetricsAddr is where --metrics-addr bound, if set.
+	MetricsAddr string
 
 	// Addresses actually bound (useful when configured with port 0).
 	HTTPAddr string
@@ -101,9 +111,13 @@ func Start(ctx context.Context, log *zap.Logger, cfg Config) (*Process, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	p := &Process{log: log, cfg: cfg, GRPCAddr: map[string]string{}, pools: map[string]*pgxpool.Pool{}, runErr: make(chan error, 8)}
+	p := &Process{log: log, cfg: cfg, GRPCAddr: map[string]string{}, pools: map[string]*pgxpool.Pool{}, runErr: make(chan error, 8), reg: newRegistry()}
 	p.probeCtx, p.probeCancel = context.WithCancel(context.Background())
-	if err := p.start(ctx, cfg); err != nil {
+	err := p.start(ctx, cfg)
+	if err == nil && cfg.MetricsAddr != "" {
+		err = p.serveMetrics(cfg.MetricsAddr)
+	}
+	if err != nil {
 		// Undo what did start, in reverse order.
 		p.Stop(context.Background())
 		return nil, err
@@ -266,6 +280,7 @@ func (p *Process) newPool(ctx context.Context, service string, maxConns int) (*p
 		return nil, err
 	}
 	p.pools[service] = pool
+	p.reg.MustRegister(poolCollector(service, pool))
 	return pool, nil
 }
 
@@ -301,6 +316,10 @@ func (p *Process) serve(runCtx context.Context, name, addr string, svc service, 
 		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 10 * time.Second, PermitWithoutStream: true}),
 	)...)
 	svc.Register(srv)
+	if c, ok := svc.(interface{ Collectors() []prometheus.Collector }); ok {
+		p.reg.MustRegister(c.Collectors()...)
+	}
+	p.readies = append(p.readies, ready)
 	hs := health.NewServer()
 	healthpb.RegisterHealthServer(srv, hs)
 	reflection.Register(srv)
@@ -432,6 +451,7 @@ func (p *Process) startGateway(ctx context.Context, cfg Config) error {
 		}
 		return nil
 	}
+	p.readies = append(p.readies, ready)
 	gw, err := gateway.New(ctx, p.log.Named("gateway"), cfg.Gateway, backends, ready, web.Handler())
 	if err != nil {
 		return err
@@ -440,8 +460,12 @@ func (p *Process) startGateway(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return fmt.Errorf("gateway: listening on %s: %w", cfg.HTTPAddr, err)
 	}
+	p.reg.MustRegister(gw.Collectors()...)
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", p.metricsHandler())
+	mux.Handle("/", gw.Handler())
 	p.http = &http.Server{
-		Handler:           gw.Handler(),
+		Handler:           mux,
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       120 * time.Second,
 	}
@@ -497,6 +521,11 @@ func (p *Process) stop(ctx context.Context) {
 	if p.http != nil {
 		if err := p.http.Shutdown(ctx); err != nil {
 			p.log.Warn("gateway shutdown", zap.Error(err))
+		}
+	}
+	if p.metrics != nil {
+		if err := p.metrics.Shutdown(ctx); err != nil {
+			p.log.Warn("metrics server shutdown", zap.Error(err))
 		}
 	}
 	for i := len(p.servers) - 1; i >= 0; i-- {

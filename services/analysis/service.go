@@ -48,6 +48,7 @@ type Service struct {
 
 	// leading is true while this replica holds the miner's lock.
 	leading atomic.Bool
+	tel     *telemetry
 }
 
 // New makes the service. identity resolves session tokens (through the
@@ -60,7 +61,7 @@ func New(log *zap.Logger, pool *pgxpool.Pool, identity *authn.IdentityClient, cf
 	if cfg.LLM.Enabled() {
 		summarizer = llm.New(cfg.LLM, log.Named("llm"))
 	}
-	return &Service{
+	s := &Service{
 		log:      log,
 		pool:     pool,
 		identity: identity,
@@ -68,6 +69,8 @@ func New(log *zap.Logger, pool *pgxpool.Pool, identity *authn.IdentityClient, cf
 		analyzer: insights.New(log.Named("insights"), pool, cfg.Insights, summarizer),
 		now:      time.Now,
 	}
+	s.tel = newTelemetry(s)
+	return s
 }
 
 // Register registers AnalysisService on g.
@@ -104,7 +107,8 @@ func (s *Service) Leading() bool { return s.leading.Load() }
 
 // AnalyzeLogs reports on [since, until) over the requested projects the
 // caller may read (all of them when none is named).
-func (s *Service) AnalyzeLogs(ctx context.Context, req *logsv1.AnalyzeLogsRequest) (*logsv1.AnalyzeLogsResponse, error) {
+func (s *Service) AnalyzeLogs(ctx context.Context, req *logsv1.AnalyzeLogsRequest) (_ *logsv1.AnalyzeLogsResponse, err error) {
+	defer func(began time.Time) { s.tel.analysisDone(err, began) }(time.Now())
 	r, err := s.parseRequest(ctx, req)
 	if err != nil {
 		return nil, err

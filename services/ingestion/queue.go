@@ -57,6 +57,13 @@ type queue struct {
 	wake     chan struct{} // closed by close
 }
 
+// queuedRows is the rows waiting (a batch of none counts one).
+func (q *queue) queuedRows() int {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.rows
+}
+
 func newQueue(maxRows, maxBytes, writers int) *queue {
 	return &queue{maxRows: maxRows, maxBytes: maxBytes, wake: make(chan struct{}, writers)}
 }

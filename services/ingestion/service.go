@@ -63,6 +63,7 @@ type Service struct {
 	ready     atomic.Bool
 
 	commits atomic.Int64 // write transactions committed (observability, tests)
+	tel     *telemetry
 }
 
 // New returns the service. identity resolves API keys not yet known
@@ -70,13 +71,15 @@ type Service struct {
 func New(log *zap.Logger, pool *pgxpool.Pool, identity *authn.IdentityClient, cfg Config) *Service {
 	cfg = cfg.withDefaults()
 	metrics := newMetricSpec(cfg.MetricFields, cfg.MetricDimensions)
+	q := newQueue(cfg.QueueRows, cfg.QueueBytes, cfg.Writers)
 	return &Service{
 		log:      log,
 		pool:     pool,
 		identity: identity,
 		cfg:      cfg,
 		lim:      limits{retention: cfg.Retention, maxMessage: cfg.MaxMessageBytes, maxContext: cfg.MaxContextBytes, metrics: metrics},
-		q:        newQueue(cfg.QueueRows, cfg.QueueBytes, cfg.Writers),
+		q:        q,
+		tel:      newTelemetry(q),
 		now:      time.Now,
 		readyCh:  make(chan struct{}),
 		stopCh:   make(chan struct{}),
@@ -231,8 +234,9 @@ func principal(ctx context.Context) (*authn.Principal, error) {
 }
 
 // ingest checks, normalises and commits one batch.
-func (s *Service) ingest(ctx context.Context, p *authn.Principal, projectSlug, service string, logs []*logsv1.LogInput, batchID string) (*outcome, error) {
-	service, err := checkEnvelope(projectSlug, p.ProjectSlug, service, len(logs), s.cfg.MaxEntries, batchID)
+func (s *Service) ingest(ctx context.Context, p *authn.Principal, projectSlug, service string, logs []*logsv1.LogInput, batchID string) (out *outcome, err error) {
+	defer func(began time.Time) { s.tel.batchDone(p.ProjectSlug, len(logs), out, err, began) }(time.Now())
+	service, err = checkEnvelope(projectSlug, p.ProjectSlug, service, len(logs), s.cfg.MaxEntries, batchID)
 	if err != nil {
 		if kerr := s.checkKey(ctx, p); kerr != nil {
 			return nil, kerr
@@ -243,7 +247,7 @@ func (s *Service) ingest(ctx context.Context, p *authn.Principal, projectSlug, s
 	b.keyDigest = p.KeyDigest
 	// Even a batch with nothing to store goes through a writer, whose
 	// transaction verifies its key.
-	out, err := s.submit(ctx, b)
+	out, err = s.submit(ctx, b)
 	if errors.Is(err, context.DeadlineExceeded) {
 		// The batch may have been committed before the caller gave up.
 		return nil, apierr.WithCause(errTimedOut, err)

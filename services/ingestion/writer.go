@@ -125,6 +125,7 @@ func (b *batch) answer(err error) {
 // notification, metric rollups, commit); a fourth only when a batch_id was
 // seen before.
 func (w *writer) commit(ctx context.Context, group []*batch) (err error) {
+	began := time.Now()
 	ctx, cancel := context.WithTimeout(ctx, txTimeout)
 	defer cancel()
 	pc, err := w.s.pool.Acquire(ctx)
@@ -221,6 +222,8 @@ func (w *writer) commit(ctx context.Context, group []*batch) (err error) {
 		return fmt.Errorf("committing: the server answered %q", tag.String())
 	}
 	w.s.commits.Add(1)
+	w.s.tel.commitRows.Observe(float64(nrows))
+	w.s.tel.commitTime.Observe(time.Since(began).Seconds())
 	return nil
 }
 
