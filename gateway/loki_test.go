@@ -3,6 +3,7 @@ package gateway
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -334,4 +335,53 @@ func TestLokiBatchIDIsDeterministic(t *testing.T) {
 	require.NotEqual(t, id, lokiBatchID(d2, "api", 0), "another body")
 	require.NotEqual(t, id, lokiBatchID(d1, "web", 0), "another service")
 	require.NotEqual(t, id, lokiBatchID(d1, "api", 1), "another chunk")
+}
+
+// benchPush is a Promtail-like push of n entries: one stream per level,
+// ~112-byte lines, two structured metadata pairs each.
+func benchPush(b testing.TB, n int) []byte {
+	levels := []string{"info", "warn", "error", "debug"}
+	streams := make([]push.Stream, len(levels))
+	at := time.Unix(1764670000, 0)
+	for i := range streams {
+		streams[i].Labels = `{service_name="api-server", level="` + levels[i] + `"}`
+	}
+	for i := range n {
+		s := &streams[i%len(levels)]
+		s.Entries = append(s.Entries, push.Entry{
+			Timestamp: at.Add(time.Duration(i) * time.Millisecond),
+			Line:      "GET /api/v1/orders/123456 completed with status 200 in 12.34ms for user 4242 [trace 0af7651916cd43dd]" + strings.Repeat("x", i%16),
+			StructuredMetadata: push.LabelsAdapter{
+				{Name: "request_id", Value: "8448eb211c80319c"},
+				{Name: "run", Value: "peak-0123abcd"},
+			},
+		})
+	}
+	return pushBody(b, streams...)
+}
+
+// BenchmarkLokiDecode is the gateway's work on a 100-entry snappy push
+// before the IngestBatch call: decompress, decode, map.
+func BenchmarkLokiDecode(b *testing.B) {
+	body := benchPush(b, 100)
+	b.SetBytes(int64(len(body)))
+	b.ReportAllocs()
+	for b.Loop() {
+		n, err := snappyLen(body)
+		if err != nil {
+			b.Fatal(err)
+		}
+		raw, err := snappyDecode(body, n)
+		if err != nil {
+			b.Fatal(err)
+		}
+		streams, err := decodeLokiProto(raw)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if batches := mapLokiStreams(streams, lokiMaxBatchEntries); len(batches[0].logs) != 100 {
+			b.Fatal("entries lost")
+		}
+		_ = sha256.Sum256(body)
+	}
 }

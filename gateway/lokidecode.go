@@ -75,14 +75,19 @@ func decodeLokiProto(raw []byte) ([]lokiStream, error) {
 			return nil, badRequest("streams[%d].labels %s: %v", i, quoteCut(s.Labels), err)
 		}
 		entries := make([]lokiEntry, len(s.Entries))
+		metas := 0
+		for _, e := range s.Entries {
+			metas += len(e.StructuredMetadata)
+		}
+		arena := make([]lokiLabel, 0, metas) // every entry's metadata, one allocation
 		for j, e := range s.Entries {
 			entries[j] = lokiEntry{ns: unixNanos(e.Timestamp), line: e.Line}
 			if len(e.StructuredMetadata) > 0 {
-				meta := make([]lokiLabel, len(e.StructuredMetadata))
-				for k, m := range e.StructuredMetadata {
-					meta[k] = lokiLabel{name: m.Name, value: m.Value}
+				start := len(arena)
+				for _, m := range e.StructuredMetadata {
+					arena = append(arena, lokiLabel{name: m.Name, value: m.Value})
 				}
-				entries[j].meta = meta
+				entries[j].meta = arena[start:len(arena):len(arena)]
 			}
 		}
 		streams[i] = lokiStream{labels: labels, entries: entries}

@@ -51,6 +51,11 @@ func mapLokiStreams(streams []lokiStream, maxEntries int) []*lokiBatch {
 		total += len(streams[i].entries)
 	}
 	inputs := make([]logsv1.LogInput, total) // one allocation for every entry
+	// The entries' timestamps and own contexts are written into one text,
+	// made a string once at the end (a few allocations a push, not a few an
+	// entry); spans say where each entry's are.
+	text := make([]byte, 0, total*64)
+	spans := make([]lokiSpans, total)
 	n := 0
 	for si := range streams {
 		s := &streams[si]
@@ -87,8 +92,11 @@ func mapLokiStreams(streams []lokiStream, maxEntries int) []*lokiBatch {
 				last[service] = b
 			}
 			in := &inputs[n]
+			sp := &spans[n]
 			n++
-			in.Timestamp = strconv.FormatInt(e.ns, 10)
+			sp.ts0 = int32(len(text))
+			text = strconv.AppendInt(text, e.ns, 10)
+			sp.ts1 = int32(len(text))
 			in.Message = e.line
 			metaLevel := -1
 			in.Level = streamLevel
@@ -103,23 +111,42 @@ func mapLokiStreams(streams []lokiStream, maxEntries int) []*lokiBatch {
 			if len(e.meta) == 0 && !exact {
 				in.ContextJson = shared
 			} else {
-				ctx := make([]byte, 0, len(members)+64)
-				ctx = append(append(ctx, '{'), members...)
+				sp.ctx0 = int32(len(text))
+				text = append(append(text, '{'), members...)
 				for k, m := range e.meta {
 					if k != metaLevel {
-						ctx = appendMember(ctx, m)
+						text = appendMember(text, m)
 					}
 				}
 				if exact {
-					ctx = appendMember(ctx, lokiLabel{name: lokiTimestampKey, value: strconv.FormatInt(e.ns, 10)})
+					if text[len(text)-1] != '{' {
+						text = append(text, ',')
+					}
+					text = append(text, `"`+lokiTimestampKey+`":"`...)
+					text = append(strconv.AppendInt(text, e.ns, 10), '"')
 				}
-				in.ContextJson = string(append(ctx, '}'))
+				text = append(text, '}')
+				sp.ctx1 = int32(len(text))
 			}
 			b.logs = append(b.logs, in)
 			b.from = append(b.from, lokiPos{stream: int32(si), value: int32(vi)})
 		}
 	}
+	all := string(text)
+	for k := range n {
+		sp := &spans[k]
+		inputs[k].Timestamp = all[sp.ts0:sp.ts1]
+		if sp.ctx1 > 0 {
+			inputs[k].ContextJson = all[sp.ctx0:sp.ctx1]
+		}
+	}
 	return batches
+}
+
+// lokiSpans are where an entry's timestamp and (unless shared) context are
+// in mapLokiStreams' text.
+type lokiSpans struct {
+	ts0, ts1, ctx0, ctx1 int32
 }
 
 // appendMember appends `"name":value` (after a comma when dst has members).
