@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"fmt"
+	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -384,4 +386,97 @@ func BenchmarkLokiDecode(b *testing.B) {
 		}
 		_ = sha256.Sum256(body)
 	}
+}
+
+// fromPushTypes is what decodeLokiProto must make of raw: Loki's own
+// decoder's reading of it, in our shape.
+func fromPushTypes(t *testing.T, raw []byte) []lokiStream {
+	var req push.PushRequest
+	require.NoError(t, req.Unmarshal(raw))
+	var out []lokiStream
+	for _, s := range req.Streams {
+		labels, err := parseLokiLabels(s.Labels)
+		require.NoError(t, err)
+		ls := lokiStream{labels: labels}
+		for _, e := range s.Entries {
+			ns := int64(0)
+			if y := e.Timestamp.Year(); y >= 1678 && y <= 2261 {
+				ns = e.Timestamp.UnixNano()
+			}
+			le := lokiEntry{ns: ns, line: e.Line}
+			for _, m := range e.StructuredMetadata {
+				le.meta = append(le.meta, lokiLabel{name: m.Name, value: m.Value})
+			}
+			ls.entries = append(ls.entries, le)
+		}
+		out = append(out, ls)
+	}
+	return out
+}
+
+// The protowire decoder reads what Loki's push types write exactly as they
+// read it: random pushes, with the fields it skips (format, parsed, hash).
+func TestDecodeLokiProtoMatchesLokisTypes(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	text := func() string {
+		parts := []string{"", "a", "é", "😀", "line with spaces", "\"quoted\"", "\\", "\n", "\x00", strings.Repeat("x", 300)}
+		var b strings.Builder
+		for range r.IntN(4) {
+			b.WriteString(parts[r.IntN(len(parts))])
+		}
+		return b.String()
+	}
+	for range 300 {
+		var req push.PushRequest
+		if r.IntN(3) == 0 {
+			req.Format = "loki"
+		}
+		for s := range r.IntN(4) {
+			st := push.Stream{Labels: fmt.Sprintf(`{job="j%d", value=%q}`, s, text()), Hash: r.Uint64()}
+			for range r.IntN(5) {
+				e := push.Entry{Line: text()}
+				switch r.IntN(4) {
+				case 0: // absent: the zero time
+				case 1:
+					e.Timestamp = time.Unix(0, r.Int64N(1<<62))
+				case 2:
+					e.Timestamp = time.Unix(9_300_000_000+r.Int64N(1e9), 0) // beyond int64 nanoseconds
+				default:
+					e.Timestamp = time.Unix(1764670000, int64(r.IntN(1e9)))
+				}
+				for range r.IntN(3) {
+					e.StructuredMetadata = append(e.StructuredMetadata, push.LabelAdapter{Name: "k" + text(), Value: text()})
+				}
+				if r.IntN(4) == 0 {
+					e.Parsed = push.LabelsAdapter{{Name: "parsed", Value: "skipped"}}
+				}
+				st.Entries = append(st.Entries, e)
+			}
+			req.Streams = append(req.Streams, st)
+		}
+		raw, err := req.Marshal()
+		require.NoError(t, err)
+		got, err := decodeLokiProto(raw)
+		require.NoError(t, err)
+		want := fromPushTypes(t, raw)
+		require.Equal(t, len(want), len(got))
+		for i := range want {
+			require.Equal(t, want[i].labels, got[i].labels)
+			require.Equal(t, len(want[i].entries), len(got[i].entries))
+			for j := range want[i].entries {
+				require.Equal(t, want[i].entries[j], got[i].entries[j], "stream %d entry %d", i, j)
+			}
+		}
+	}
+}
+
+func TestDecodeLokiProtoRefusesBrokenMessages(t *testing.T) {
+	good, err := (&push.PushRequest{Streams: []push.Stream{{Labels: `{job="x"}`, Entries: []push.Entry{{Timestamp: time.Unix(1, 0), Line: "hello"}}}}}).Marshal()
+	require.NoError(t, err)
+	for cut := 1; cut < len(good); cut++ {
+		_, err := decodeLokiProto(good[:cut])
+		require.ErrorContains(t, err, "body is not a Loki PushRequest protobuf message", "cut at %d", cut)
+	}
+	_, err = decodeLokiProto([]byte{0xff, 0xff, 0xff})
+	require.ErrorContains(t, err, "body is not a Loki PushRequest protobuf message")
 }
