@@ -470,6 +470,23 @@ func TestDecodeLokiProtoMatchesLokisTypes(t *testing.T) {
 	}
 }
 
+// Invalid UTF-8 (a binary byte in a tailed file) becomes U+FFFD, as the
+// batch endpoint's decoder makes it: the IngestBatch call could not be
+// marshalled with it.
+func TestDecodeLokiProtoRepairsUTF8(t *testing.T) {
+	raw, err := (&push.PushRequest{Streams: []push.Stream{{
+		Labels:  `{job="a\xffb", host="` + "c\xffd" + `"}`,
+		Entries: []push.Entry{{Timestamp: time.Unix(1, 0), Line: "bad \xff byte", StructuredMetadata: push.LabelsAdapter{{Name: "k\xfe", Value: "v\xfd"}}}},
+	}}}).Marshal()
+	require.NoError(t, err)
+	streams, err := decodeLokiProto(raw)
+	require.NoError(t, err)
+	require.Equal(t, []lokiLabel{{name: "job", value: "a\uFFFDb"}, {name: "host", value: "c\uFFFDd"}}, streams[0].labels)
+	e := streams[0].entries[0]
+	require.Equal(t, "bad \uFFFD byte", e.line)
+	require.Equal(t, []lokiLabel{{name: "k\uFFFD", value: "v\uFFFD"}}, e.meta)
+}
+
 func TestDecodeLokiProtoRefusesBrokenMessages(t *testing.T) {
 	good, err := (&push.PushRequest{Streams: []push.Stream{{Labels: `{job="x"}`, Entries: []push.Entry{{Timestamp: time.Unix(1, 0), Line: "hello"}}}}}).Marshal()
 	require.NoError(t, err)

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 	"unsafe"
 
 	"github.com/golang/snappy"
@@ -216,10 +217,17 @@ func eachField(b []byte, fn func(num protowire.Number, typ protowire.Type, v []b
 	return nil
 }
 
-// bytesString is b as a string sharing its memory: the decoded body is
-// never modified.
+// bytesString is b as a string sharing its memory (the decoded body is
+// never modified), with invalid UTF-8 replaced by U+FFFD as the batch
+// endpoint's decoder does: a protobuf string must be valid UTF-8, or the
+// IngestBatch call could not be marshalled (Promtail reads files that
+// have such bytes).
 func bytesString(b []byte) string {
-	return unsafe.String(unsafe.SliceData(b), len(b))
+	s := unsafe.String(unsafe.SliceData(b), len(b))
+	if !utf8.ValidString(s) {
+		return strings.ToValidUTF8(s, "\uFFFD")
+	}
+	return s
 }
 
 // parseLokiLabels reads a stream's label set as the protobuf body carries
@@ -271,7 +279,7 @@ func parseLokiLabels(s string) ([]lokiLabel, error) {
 			if err != nil {
 				return nil, fmt.Errorf("label %s: its value has a bad escape", name)
 			}
-			value = v
+			value = strings.ToValidUTF8(v, "\uFFFD") // \xff is a valid escape
 		}
 		out = append(out, lokiLabel{name: name, value: value})
 		i = skipLabelSpace(s, j+1)
