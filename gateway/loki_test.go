@@ -205,6 +205,13 @@ func TestDecodeLokiJSON(t *testing.T) {
 		},
 	}}, streams)
 
+	// Invalid UTF-8 becomes U+FFFD (the IngestBatch call must be marshalled).
+	streams, err = decodeLokiJSON([]byte("{\"streams\":[{\"stream\":{\"job\":\"a\xffb\"},\"values\":[[\"1\",\"bad \xff\",{\"m\":{\"x\":\"\xfe\"}}]]}]}"))
+	require.NoError(t, err)
+	require.Equal(t, "a\uFFFDb", streams[0].labels[0].value)
+	require.Equal(t, "bad \uFFFD", streams[0].entries[0].line)
+	require.Equal(t, "{\"x\":\"\uFFFD\"}", streams[0].entries[0].meta[0].value)
+
 	bad := []struct{ body, want string }{
 		{`{"streams":[`, "malformed JSON body"},
 		{`[]`, `the body must be a JSON object {"streams": [...]}, not a JSON array`},

@@ -413,7 +413,8 @@ func decodeLokiJSONValue(raw json.RawMessage) (lokiEntry, error) {
 			} else if t := bytes.TrimSpace(v); !bytes.Equal(t, []byte("null")) {
 				var buf bytes.Buffer
 				_ = json.Compact(&buf, t) // valid: it was decoded
-				e.meta = append(e.meta, lokiLabel{name: name, value: buf.String(), raw: true})
+				// Invalid UTF-8 can only be inside its strings: U+FFFD keeps it JSON.
+				e.meta = append(e.meta, lokiLabel{name: name, value: strings.ToValidUTF8(buf.String(), "\uFFFD"), raw: true})
 			}
 		}
 		slices.SortFunc(e.meta, func(a, b lokiLabel) int { return strings.Compare(a.name, b.name) })
@@ -427,9 +428,10 @@ func jsonString(raw json.RawMessage) (string, bool) {
 	if len(raw) < 2 || raw[0] != '"' {
 		return "", false
 	}
-	if bytes.IndexByte(raw[1:len(raw)-1], '\\') < 0 {
-		return string(raw[1 : len(raw)-1]), true
+	if inner := raw[1 : len(raw)-1]; bytes.IndexByte(inner, '\\') < 0 && utf8.Valid(inner) {
+		return string(inner), true
 	}
+	// encoding/json unescapes, and makes invalid UTF-8 U+FFFD.
 	var s string
 	if err := json.Unmarshal(raw, &s); err != nil {
 		return "", false
