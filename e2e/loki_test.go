@@ -111,6 +111,7 @@ func TestLokiPush(t *testing.T) {
 			push.Stream{Labels: `{service_name="checkout", level="error", filename="/var/log/checkout.log"}`, Entries: []push.Entry{
 				{Timestamp: at, Line: "pbuf payment failed", StructuredMetadata: push.LabelsAdapter{{Name: "trace_id", Value: "0af7651916cd43dd8448eb211c80319c"}}},
 				{Timestamp: at.Add(time.Microsecond - 789), Line: "pbuf whole microseconds"},
+				{Timestamp: at, Line: "pbuf a binary \xff byte"},
 			}},
 			push.Stream{Labels: `{job="varlogs", host="web-1"}`, Entries: []push.Entry{
 				{Timestamp: at, Line: `level=warn msg="pbuf disk 91% full"`},
@@ -122,7 +123,8 @@ func TestLokiPush(t *testing.T) {
 		lokiPush(t, pl, body, "application/x-protobuf", bearer(key)).expect(t, 204)
 
 		got := byMessage(t, entries("q=pbuf"))
-		require.Len(t, got, 6)
+		require.Len(t, got, 7)
+		require.Contains(t, got, "pbuf a binary \uFFFD byte", "invalid UTF-8 is stored as U+FFFD")
 		e := got["pbuf payment failed"]
 		require.Equal(t, "checkout", e["service_name"])
 		require.Equal(t, "ERROR", e["level"])
