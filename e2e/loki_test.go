@@ -72,15 +72,15 @@ func TestLokiPush(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 			defer cancel()
 			cmd := exec.CommandContext(ctx, "node", filepath.Join(lokiJSDir, "driver.js"))
-			json := "0"
+			json, contentType := "0", "application/x-protobuf"
 			if mode == "json" {
-				json = "1"
+				json, contentType = "1", "application/json"
 			}
 			cmd.Env = append(cmd.Environ(), "LOKI_HOST="+pl.baseURL, "LOKI_KEY="+key, "LOKI_JSON="+json,
 				"LOKI_SERVICE="+service, "DRIVER_RUN_ID="+runID, "DRIVER_COUNT=40", fmt.Sprintf("DRIVER_START_MS=%d", base.UnixMilli()))
 			out, err := cmd.CombinedOutput()
 			require.NoError(t, err, "%s", out)
-			require.Contains(t, string(out), "sent 40 entries")
+			require.Contains(t, string(out), "sent 40 entries as "+contentType, "winston-loki sent the body this test is for")
 
 			got := byMessage(t, entries("service="+service+"&context.run="+runID))
 			require.Len(t, got, 40)
