@@ -3,6 +3,8 @@ module github.com/devsmith/logs
 go 1.26.8
 
 require (
+	github.com/golang/snappy v1.0.0
+	github.com/grafana/loki/pkg/push v0.0.0-20250630054201-94c0ba7b0952
 	github.com/grpc-ecosystem/grpc-gateway/v2 v2.32.0
 	github.com/jackc/pgx/v5 v5.12.0
 	github.com/prometheus/client_model v0.6.3
@@ -15,6 +17,8 @@ require (
 	google.golang.org/grpc v1.85.0
 	google.golang.org/protobuf v1.36.12
 )
+
+require github.com/gogo/protobuf v1.3.2 // indirect
 
 require (
 	github.com/beorn7/perks v1.0.1 // indirect
@@ -36,3 +40,9 @@ require (
 	golang.org/x/text v0.43.0 // indirect
 	google.golang.org/genproto/googleapis/api v0.0.0-20261012220534-4341edf3f941 // indirect
 )
+
+// github.com/grafana/loki/pkg/push requires the genproto of before its
+// split into googleapis/api and googleapis/rpc, whose packages would then be
+// in two modules (an ambiguous import); the next version, after the split,
+// is taken instead.
+exclude google.golang.org/genproto v0.0.0-20230410155749-daa745c078e1

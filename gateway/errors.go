@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"go.uber.org/zap"
@@ -20,11 +21,17 @@ import (
 func writeError(w http.ResponseWriter, err error) {
 	st := statusOf(err)
 	httpStatus, retry := apierr.HTTPStatus(st)
+	setRetryAfter(w, retry)
+	writeErrorBody(w, httpStatus, st.Code(), st.Message())
+}
+
+// setRetryAfter sets Retry-After to retry in whole seconds (at least 1),
+// when retry is positive.
+func setRetryAfter(w http.ResponseWriter, retry time.Duration) {
 	if retry > 0 {
 		secs := int(retry.Seconds() + 0.999)
 		w.Header().Set("Retry-After", strconv.Itoa(max(secs, 1)))
 	}
-	writeErrorBody(w, httpStatus, st.Code(), st.Message())
 }
 
 func writeErrorBody(w http.ResponseWriter, httpStatus int, code codes.Code, msg string) {
@@ -108,6 +115,12 @@ func codeName(c codes.Code) string {
 // errorHandler is grpc-gateway's error hook. Internal errors are logged here
 // and answered with a generic message: nothing internal reaches a client.
 func (g *Gateway) errorHandler(ctx context.Context, _ *runtime.ServeMux, _ runtime.Marshaler, w http.ResponseWriter, r *http.Request, err error) {
+	writeError(w, g.publicStatus(r, err).Err())
+}
+
+// publicStatus is the status a client may see for err: internal failures
+// and transport errors are logged and replaced by generic messages.
+func (g *Gateway) publicStatus(r *http.Request, err error) *status.Status {
 	st := statusOf(err)
 	if st.Code() == codes.Unknown || st.Code() == codes.Internal {
 		g.log.Error("request failed", zap.String("path", r.URL.Path), zap.Error(err))
@@ -118,7 +131,7 @@ func (g *Gateway) errorHandler(ctx context.Context, _ *runtime.ServeMux, _ runti
 		g.log.Warn("backend unavailable", zap.String("path", r.URL.Path), zap.Error(err))
 		st = status.New(codes.Unavailable, "a backend service is unavailable; retry shortly")
 	}
-	writeError(w, st.Err())
+	return st
 }
 
 func (g *Gateway) routingErrorHandler(_ context.Context, _ *runtime.ServeMux, _ runtime.Marshaler, w http.ResponseWriter, r *http.Request, httpStatus int) {

@@ -1,6 +1,6 @@
 // Package gateway is the platform's REST edge (docs/architecture.md):
 // grpc-gateway for the resource APIs, hand-written handlers for batch
-// ingestion and the live tail (SSE), health endpoints, the session cookie,
+// ingestion, Loki's push API and the live tail (SSE), health endpoints, the session cookie,
 // and access logs.
 package gateway
 
@@ -99,6 +99,7 @@ func New(ctx context.Context, log *zap.Logger, cfg Config, b Backends, ready Rea
 
 	api := withTimeout(gw, cfg.RequestTimeout)
 	g.mux.Handle("POST /api/logs/batch", http.HandlerFunc(g.handleBatch))
+	g.mux.Handle("POST "+lokiPushPath, http.HandlerFunc(g.handleLokiPush))
 	g.mux.Handle("GET /api/logs/tail", http.HandlerFunc(g.handleTail))
 	g.mux.Handle("/api/", api)
 	g.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {

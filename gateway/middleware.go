@@ -94,7 +94,8 @@ func (g *Gateway) recoverPanics(next http.Handler) http.Handler {
 
 // checkOrigin refuses state-changing requests that a browser sent from
 // another origin (the session cookie is SameSite=Strict as well). The batch
-// endpoint is exempt: it is authenticated by API key, never by cookie.
+// and Loki push endpoints are exempt: they are authenticated by API key,
+// never by cookie.
 func (g *Gateway) checkOrigin(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.Method {
@@ -103,7 +104,7 @@ func (g *Gateway) checkOrigin(next http.Handler) http.Handler {
 			return
 		}
 		origin := r.Header.Get("Origin")
-		if origin == "" || r.URL.Path == "/api/logs/batch" {
+		if origin == "" || r.URL.Path == "/api/logs/batch" || isLokiPath(r) {
 			next.ServeHTTP(w, r)
 			return
 		}
@@ -116,31 +117,41 @@ func (g *Gateway) checkOrigin(next http.Handler) http.Handler {
 }
 
 // limitBody bounds request bodies to MaxBodyBytes after decompression and
-// decompresses gzip bodies.
+// decompresses gzip bodies. Its errors are plain text on the Loki push path
+// (as Loki answers), JSON elsewhere.
 func (g *Gateway) limitBody(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Body == nil || r.Body == http.NoBody {
 			next.ServeHTTP(w, r)
 			return
 		}
+		fail := writeErrorBody
+		if isLokiPath(r) {
+			fail = func(w http.ResponseWriter, httpStatus int, _ codes.Code, msg string) {
+				writeLokiText(w, httpStatus, msg)
+			}
+		}
 		if r.ContentLength > g.cfg.MaxBodyBytes {
-			writeErrorBody(w, http.StatusRequestEntityTooLarge, codes.ResourceExhausted, tooLargeMessage(g.cfg.MaxBodyBytes))
+			fail(w, http.StatusRequestEntityTooLarge, codes.ResourceExhausted, tooLargeMessage(g.cfg.MaxBodyBytes))
 			return
 		}
 		body := io.ReadCloser(http.MaxBytesReader(w, r.Body, g.cfg.MaxBodyBytes))
-		switch enc := strings.ToLower(strings.TrimSpace(r.Header.Get("Content-Encoding"))); enc {
-		case "", "identity":
-		case "gzip", "x-gzip":
+		switch enc := strings.ToLower(strings.TrimSpace(r.Header.Get("Content-Encoding"))); {
+		case enc == "" || enc == "identity":
+		case enc == "snappy" && isLokiPath(r):
+			// Loki's clients may say so of their snappy protobuf; the
+			// handler decompresses it.
+		case enc == "gzip" || enc == "x-gzip":
 			zr, err := gzip.NewReader(body)
 			if err != nil {
-				writeErrorBody(w, http.StatusBadRequest, codes.InvalidArgument, "body is not valid gzip: "+err.Error())
+				fail(w, http.StatusBadRequest, codes.InvalidArgument, "body is not valid gzip: "+err.Error())
 				return
 			}
 			body = readCloser{Reader: http.MaxBytesReader(w, zr, g.cfg.MaxBodyBytes), Closer: r.Body}
 			r.Header.Del("Content-Encoding")
 			r.ContentLength = -1
 		default:
-			writeErrorBody(w, http.StatusUnsupportedMediaType, codes.InvalidArgument, "Content-Encoding "+enc+" is not supported; send identity or gzip")
+			fail(w, http.StatusUnsupportedMediaType, codes.InvalidArgument, "Content-Encoding "+enc+" is not supported; send identity or gzip")
 			return
 		}
 		r.Body = body

@@ -35,7 +35,8 @@ type Target struct {
 
 // LoadConfig is one phase of sending.
 type LoadConfig struct {
-	// Transport is "rest" (POST /api/logs/batch) or "grpc" (IngestStream).
+	// Transport is "rest" (POST /api/logs/batch), "grpc" (IngestStream) or
+	// "loki" (POST /loki/api/v1/push, snappy protobuf: loki.go).
 	Transport string
 	// Concurrency is the number of clients of a closed loop (Rate 0): each
 	// sends its next batch when the last one is answered.
@@ -164,6 +165,13 @@ func Run(ctx context.Context, t Target, cfg LoadConfig) (*Result, error) {
 		sender = func(ctx context.Context, b *Batch, scheduled time.Time) {
 			sendREST(ctx, client, t, gz, b, ids.next(), scheduled, col)
 		}
+	case "loki":
+		client := newHTTPClient(conns, cfg.Timeout)
+		defer client.CloseIdleConnections()
+		var err error
+		if sender, err = newLokiSender(client, t, cfg.Batches, col); err != nil {
+			return nil, err
+		}
 	case "grpc":
 		if cfg.Rate > 0 {
 			return nil, errors.New("the gRPC transport runs closed-loop only (no --rate)")
@@ -180,7 +188,7 @@ func Run(ctx context.Context, t Target, cfg LoadConfig) (*Result, error) {
 			streamGRPC(ctx, client, t.APIKey, cfg, deadline, next, ids.next, col)
 		}
 	default:
-		return nil, fmt.Errorf("transport %q: want rest or grpc", cfg.Transport)
+		return nil, fmt.Errorf("transport %q: want rest, grpc or loki", cfg.Transport)
 	}
 
 	var idx atomic.Int64
