@@ -49,8 +49,9 @@ func sleepCtx(ctx context.Context, d time.Duration) bool {
 // ids already printed with it. A resumed tail streams that token's whole
 // transaction again (docs/api.md), so those ids are dropped once.
 type tailState struct {
-	token string
-	ids   map[string]bool
+	token  string
+	ids    map[string]bool
+	opened bool // a stream was open before: the next one is a reconnection
 }
 
 func (s *tailState) seen(tok, id string) bool {
@@ -94,10 +95,9 @@ func logsTail(ctx context.Context, env Env, args []string) error {
 	pr := newPrinter(env, c.output, len(f.project) != 1)
 	pr.header()
 	st := &tailState{}
-	connected := false
 	for attempt := 0; ; {
 		start := time.Now()
-		err := tailOnce(ctx, env, cl, q, st, pr, connected)
+		err := tailOnce(ctx, env, cl, q, st, pr)
 		if ctx.Err() != nil {
 			return nil // Ctrl-C: a normal end
 		}
@@ -108,7 +108,6 @@ func logsTail(ctx context.Context, env Env, args []string) error {
 		if errors.Is(err, errPrinting) {
 			return err
 		}
-		connected = true
 		if time.Since(start) > stableAfter {
 			attempt = 0
 		}
@@ -135,7 +134,7 @@ func tailCause(err error) string {
 }
 
 // tailOnce follows one connection until it ends; it returns why.
-func tailOnce(ctx context.Context, env Env, cl *client, q map[string][]string, st *tailState, pr *printer, reconnect bool) error {
+func tailOnce(ctx context.Context, env Env, cl *client, q map[string][]string, st *tailState, pr *printer) error {
 	hdr := http.Header{"Accept": {"text/event-stream"}}
 	if st.token != "" {
 		hdr.Set("Last-Event-ID", st.token)
@@ -180,9 +179,22 @@ func tailOnce(ctx context.Context, env Env, cl *client, q map[string][]string, s
 			id, event = "", ""
 			data.Reset()
 		case strings.HasPrefix(line, ":"):
-			// Comments: the start marker and the pings.
-			if reconnect && strings.TrimSpace(line[1:]) == "tail started" && st.token != "" {
+			// Comments: the start marker (said on stderr, so a script or a
+			// test knows the tail is in place) and the pings.
+			reconnect := st.opened
+			c := strings.TrimSpace(line[1:])
+			if c == "tail started" || c == "tail resumed" {
+				st.opened = true
+			}
+			switch {
+			case c == "tail resumed":
+				fmt.Fprintln(env.Stderr, "devsmith logs tail: reconnected; resumed after the last entry")
+			case c == "tail started" && !reconnect:
+				fmt.Fprintf(env.Stderr, "devsmith logs tail: following %s (Ctrl-C stops)\n", cl.server)
+			case c == "tail started" && st.token != "":
 				fmt.Fprintln(env.Stderr, "devsmith logs tail: reconnected, but the server could not resume from the last entry; entries in between may be missing")
+			case c == "tail started":
+				fmt.Fprintln(env.Stderr, "devsmith logs tail: reconnected")
 			}
 		default:
 			field, value, _ := strings.Cut(line, ":")
