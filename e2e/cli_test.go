@@ -292,6 +292,29 @@ func TestCLI(t *testing.T) {
 	st := pl.do(t, "GET", "/api/logs/stats?project=cli-shop&service=cli-send", nil, bearer(cred.Token)).expect(t, 200)
 	require.EqualValues(t, n, st.JSON["total"])
 
+	// SIGINT flushes what was read: 150 lines on a pipe that stays open,
+	// a flush interval that would not fire; the first 100 go as a batch,
+	// the signal sends the other 50 and the exit is clean.
+	pr, pw, err := os.Pipe()
+	require.NoError(t, err)
+	defer pw.Close()
+	sender := c.start(t, pr, "logs", "send", "--service", "cli-sigint", "--api-key", key, "--flush-interval", "10m")
+	pr.Close() // the child has it
+	for i := range 150 {
+		fmt.Fprintf(pw, "sigint line %d\n", i)
+	}
+	countOf := func(service string) int {
+		var n int
+		require.NoError(t, db.QueryRow(context.Background(), `SELECT count(*) FROM logs.entries WHERE service_name = $1`, service).Scan(&n))
+		return n
+	}
+	require.Eventually(t, func() bool { return countOf("cli-sigint") == 100 }, 30*time.Second, 20*time.Millisecond)
+	require.NoError(t, sender.cmd.Process.Signal(syscall.SIGINT))
+	<-sender.done
+	require.Equal(t, 0, sender.cmd.ProcessState.ExitCode(), "stderr: %q", sender.lines(true))
+	require.Equal(t, 150, countOf("cli-sigint"))
+	require.True(t, containsLine(sender.lines(true), "150 lines read, 150 stored in 2 batches"), "stderr: %q", sender.lines(true))
+
 	// The tail got the ten ERROR entries, context exact, and nothing else.
 	tail.waitFor(t, "ten ERROR entries on the tail", func(stdout, _ []string) bool { return len(stdout) >= 10 })
 	rows := jsonLines(t, strings.Join(tail.lines(false), "\n"))
