@@ -52,9 +52,9 @@ type wireEntry struct {
 }
 
 // lineEntry turns a line into an entry. A line that is a JSON object with
-// a non-empty string "message" is taken as that entry: its level,
-// timestamp and context fields as they are, and any other field added to
-// the context (unless --raw). Any other line is the message, at the
+// a non-empty string "message" (or "msg") is taken as that entry: its
+// level (a string), timestamp (or "time") and context fields as they are,
+// and any other field added to the context (unless --raw). Any other line is the message, at the
 // default level.
 func lineEntry(line string, level string, raw bool, read time.Time) wireEntry {
 	def := wireEntry{Message: line, Timestamp: json.RawMessage(`"` + read.UTC().Format(time.RFC3339Nano) + `"`)}
@@ -71,16 +71,26 @@ func lineEntry(line string, level string, raw bool, read time.Time) wireEntry {
 	if d.Decode(&obj) != nil {
 		return def
 	}
+	// slog, zap and pino write "msg" and "time": taken alike.
+	msgKey, timeKey := "message", "timestamp"
+	if _, ok := obj[msgKey]; !ok {
+		msgKey = "msg"
+	}
+	if _, ok := obj[timeKey]; !ok {
+		timeKey = "time"
+	}
 	var msg string
-	if json.Unmarshal(obj["message"], &msg) != nil || msg == "" {
+	if json.Unmarshal(obj[msgKey], &msg) != nil || msg == "" {
 		return def
 	}
 	e := wireEntry{Message: msg, Level: def.Level, Timestamp: def.Timestamp}
-	if l, ok := obj["level"]; ok && string(l) != "null" {
-		e.Level = l
+	used := map[string]bool{msgKey: true, "context": true}
+	var lvl string
+	if json.Unmarshal(obj["level"], &lvl) == nil && lvl != "" {
+		e.Level, used["level"] = obj["level"], true // a number (pino's 30) stays in the context
 	}
-	if ts, ok := obj["timestamp"]; ok && string(ts) != "null" {
-		e.Timestamp = ts
+	if ts, ok := obj[timeKey]; ok && string(ts) != "null" {
+		e.Timestamp, used[timeKey] = ts, true
 	}
 	ctx := map[string]json.RawMessage{}
 	if c, ok := obj["context"]; ok && string(c) != "null" {
@@ -91,8 +101,7 @@ func lineEntry(line string, level string, raw bool, read time.Time) wireEntry {
 		}
 	}
 	for k, v := range obj {
-		switch k {
-		case "message", "level", "timestamp", "context":
+		if used[k] {
 			continue
 		}
 		if _, dup := ctx[k]; !dup {
