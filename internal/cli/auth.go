@@ -136,7 +136,7 @@ func terminalFd(r any) (int, bool) {
 func runLogin(ctx context.Context, env Env, args []string) error {
 	var c common
 	usage := "login [--email you@example.com] [--server URL]"
-	fs := newFlags("login", usage, &c)
+	fs := newFlags("login", &c)
 	email := fs.String("email", "", "the account's email (env DEVSMITH_EMAIL; asked when stdin is a terminal)")
 	pos, err := parse(fs, usage+"\n\nThe password is asked without echo on a terminal, else read as the first line\nof stdin, or taken from DEVSMITH_PASSWORD.", args, env.Stdout)
 	if err != nil {
@@ -217,7 +217,7 @@ func runLogin(ctx context.Context, env Env, args []string) error {
 func runLogout(ctx context.Context, env Env, args []string) error {
 	var c common
 	usage := "logout"
-	set := newFlags("logout", usage, &c)
+	set := newFlags("logout", &c)
 	pos, err := parse(set, usage, args, env.Stdout)
 	if err != nil {
 		return err

@@ -45,7 +45,7 @@ func TestParseFlagsAndPositionals(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var c common
-			fs := newFlags("x", "x", &c)
+			fs := newFlags("x", &c)
 			yes := fs.Bool("yes", false, "")
 			var levels list
 			var ctx pairs

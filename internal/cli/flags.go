@@ -15,17 +15,14 @@ type common struct {
 	output string
 }
 
-// newFlags is a subcommand's flag set with the common flags; usage is the
-// synopsis printed by --help.
-func newFlags(name, usage string, c *common) *flag.FlagSet {
+// newFlags is a subcommand's flag set with the common flags.
+func newFlags(name string, c *common) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	fs.Usage = func() {}
 	fs.StringVar(&c.server, "server", "", "server URL (env DEVSMITH_SERVER, else the one signed in to, else http://localhost:3000)")
 	fs.StringVar(&c.token, "token", "", "session token (env DEVSMITH_TOKEN; default: the saved session)")
 	fs.StringVar(&c.output, "output", "table", "table or json (JSON lines)")
-	fs.Lookup("output").DefValue = "table"
-	_ = usage
 	return fs
 }
 

@@ -95,7 +95,7 @@ func findProject(ctx context.Context, cl *client, ref string) (project, error) {
 func projectsList(ctx context.Context, env Env, args []string) error {
 	var c common
 	usage := "projects list [--output table|json]"
-	fs := newFlags("projects list", usage, &c)
+	fs := newFlags("projects list", &c)
 	pos, err := parse(fs, usage, args, env.Stdout)
 	if err != nil {
 		return err
@@ -139,7 +139,7 @@ func projectsList(ctx context.Context, env Env, args []string) error {
 func projectsCreate(ctx context.Context, env Env, args []string) error {
 	var c common
 	usage := "projects create SLUG [--name NAME] [--description TEXT] [--repository-url URL]"
-	fs := newFlags("projects create", usage, &c)
+	fs := newFlags("projects create", &c)
 	name := fs.String("name", "", "display name (default: the slug)")
 	slug := fs.String("slug", "", "the slug (or give it as the argument)")
 	desc := fs.String("description", "", "description")
@@ -193,7 +193,7 @@ func projectsCreate(ctx context.Context, env Env, args []string) error {
 func projectsRotate(ctx context.Context, env Env, args []string) error {
 	var c common
 	usage := "projects rotate-key SLUG|ID"
-	fs := newFlags("projects rotate-key", usage, &c)
+	fs := newFlags("projects rotate-key", &c)
 	pos, err := parse(fs, usage, args, env.Stdout)
 	if err != nil {
 		return err
@@ -232,7 +232,7 @@ func projectsRotate(ctx context.Context, env Env, args []string) error {
 func projectsDelete(ctx context.Context, env Env, args []string) error {
 	var c common
 	usage := "projects delete SLUG|ID [--yes]"
-	fs := newFlags("projects delete", usage, &c)
+	fs := newFlags("projects delete", &c)
 	yes := fs.Bool("yes", false, "do not ask for confirmation")
 	pos, err := parse(fs, usage, args, env.Stdout)
 	if err != nil {

@@ -113,7 +113,7 @@ func logsQuery(ctx context.Context, env Env, args []string) error {
 	var c common
 	var f filters
 	usage := "logs query [--project P] [--service S] [--level L] [--since 1h] [--until T] [--q TEXT] [--context k=v] [--pattern ID] [--error-group ID] [--limit N]"
-	fs := newFlags("logs query", usage, &c)
+	fs := newFlags("logs query", &c)
 	f.register(fs, true, true)
 	limit := fs.Int("limit", 100, "at most this many entries (newest first), paging as needed; 0 for all")
 	pos, err := parse(fs, usage, args, env.Stdout)

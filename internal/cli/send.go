@@ -117,7 +117,7 @@ func lineEntry(line string, level string, raw bool, read time.Time) wireEntry {
 func logsSend(ctx context.Context, env Env, args []string) error {
 	var c common
 	usage := "logs send --service NAME [--level INFO] [--api-key KEY] [--project SLUG]  < lines"
-	fs := newFlags("logs send", usage, &c)
+	fs := newFlags("logs send", &c)
 	var o sendOptions
 	fs.StringVar(&o.service, "service", "", "service name of the entries (required)")
 	fs.StringVar(&o.level, "level", "INFO", "level of plain lines (a JSON line's own level wins)")

@@ -72,7 +72,7 @@ func logsTail(ctx context.Context, env Env, args []string) error {
 	var c common
 	var f filters
 	usage := "logs tail [--project P] [--service S] [--level L] [--q TEXT] [--context k=v] [--pattern ID]"
-	fs := newFlags("logs tail", usage, &c)
+	fs := newFlags("logs tail", &c)
 	f.register(fs, false, false)
 	pos, err := parse(fs, usage, args, env.Stdout)
 	if err != nil {
