@@ -69,8 +69,8 @@ type Result struct {
 	Batches   int64 // batches confirmed
 	Rejected  int64 // entries refused one by one (bad entries; not retried)
 	Truncated int64
-	Streams   int   // streams that were answered
-	Retries   int   // streams that failed and were retried
+	Streams   int // streams that were answered
+	Retries   int // streams that failed and were retried
 	Reasons   []string
 }
 
