@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -100,7 +101,11 @@ type streamProc struct {
 
 func (c *cliEnv) start(t *testing.T, stdin io.Reader, args ...string) *streamProc {
 	t.Helper()
-	cmd := c.cmd(stdin, nil, args...)
+	return startCmd(t, c.cmd(stdin, nil, args...))
+}
+
+func startCmd(t *testing.T, cmd *exec.Cmd) *streamProc {
+	t.Helper()
 	outPipe, err := cmd.StdoutPipe()
 	require.NoError(t, err)
 	errPipe, err := cmd.StderrPipe()
@@ -373,11 +378,118 @@ func TestCLI(t *testing.T) {
 	require.Equal(t, 4, code, errOut)
 	require.Contains(t, errOut, "devsmith logs query: cannot reach "+down)
 
+	// On a terminal (a pty from script(1)): the password prompt does not
+	// echo, and the table is coloured unless NO_COLOR is set.
+	tty := newCLI(t, pl.baseURL)
+	login := tty.startTTY(t, nil, "login", "--email", adminEmail)
+	login.waitOutput(t, "Password: ")
+	_, err = fmt.Fprintln(login.stdin, adminPassword)
+	require.NoError(t, err)
+	out, code = login.wait(t)
+	require.Equal(t, 0, code, out)
+	require.Contains(t, out, "Signed in to "+pl.baseURL)
+	require.NotContains(t, out, adminPassword, "the password was echoed")
+	out, code = tty.startTTY(t, []string{"NO_COLOR"}, "logs", "query", "--project", "cli-shop", "--level", "ERROR", "--limit", "1").wait(t)
+	require.Equal(t, 0, code, out)
+	require.Contains(t, out, "\x1b[31mERROR\x1b[0m", "coloured on a terminal")
+	out, code = tty.startTTY(t, nil, "logs", "query", "--project", "cli-shop", "--level", "ERROR", "--limit", "1").wait(t)
+	require.Equal(t, 0, code, out)
+	require.Contains(t, out, "ERROR cli-send")
+	require.NotContains(t, out, "\x1b[", "NO_COLOR")
+
 	// Logout ends the session on the server and forgets it.
 	require.Contains(t, c.mustRun(t, "", "logout"), "Signed out.")
 	_, err = os.Stat(credPath)
 	require.True(t, os.IsNotExist(err), "credentials removed")
 	pl.do(t, "GET", "/api/auth/me", nil, bearer(cred.Token)).expect(t, 401)
+}
+
+// ttyProc is a client command run on a pseudo-terminal by script(1)
+// (util-linux/bsdutils), its stdin a pipe into the terminal, its output
+// (prompts without a newline too) collected as it comes.
+type ttyProc struct {
+	cmd   *exec.Cmd
+	stdin io.WriteCloser
+	mu    sync.Mutex
+	out   bytes.Buffer
+	wake  chan struct{}
+	done  chan struct{}
+}
+
+func (p *ttyProc) Write(b []byte) (int, error) {
+	p.mu.Lock()
+	p.out.Write(b)
+	p.mu.Unlock()
+	select {
+	case p.wake <- struct{}{}:
+	default:
+	}
+	return len(b), nil
+}
+
+func (p *ttyProc) output() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.out.String()
+}
+
+// waitOutput waits until the output holds s.
+func (p *ttyProc) waitOutput(t *testing.T, s string) {
+	t.Helper()
+	deadline := time.After(60 * time.Second)
+	for !strings.Contains(p.output(), s) {
+		select {
+		case <-p.wake:
+		case <-p.done:
+			require.Contains(t, p.output(), s)
+			return
+		case <-deadline:
+			t.Fatalf("timed out waiting for %q in %q", s, p.output())
+		}
+	}
+}
+
+// wait waits for the end and returns the output and the exit code.
+func (p *ttyProc) wait(t *testing.T) (string, int) {
+	t.Helper()
+	select {
+	case <-p.done:
+	case <-time.After(60 * time.Second):
+		t.Fatalf("the command did not end: %q", p.output())
+	}
+	return p.output(), p.cmd.ProcessState.ExitCode()
+}
+
+// startTTY runs devsmith on a terminal; unset names variables removed
+// from the environment (cmd sets NO_COLOR=1).
+func (c *cliEnv) startTTY(t *testing.T, unset []string, args ...string) *ttyProc {
+	t.Helper()
+	line := filepath.Join(binDir, "devsmith")
+	for _, a := range args {
+		line += " '" + strings.ReplaceAll(a, "'", `'\''`) + "'"
+	}
+	pr, pw, err := os.Pipe()
+	require.NoError(t, err)
+	cmd := exec.Command("script", "-qefc", line, "/dev/null")
+	cmd.Stdin = pr
+	for _, kv := range c.cmd(nil, nil).Env {
+		name, _, _ := strings.Cut(kv, "=")
+		if !slices.Contains(unset, name) {
+			cmd.Env = append(cmd.Env, kv)
+		}
+	}
+	cmd.Env = append(cmd.Env, "TERM=xterm")
+	p := &ttyProc{cmd: cmd, stdin: pw, wake: make(chan struct{}, 1), done: make(chan struct{})}
+	cmd.Stdout, cmd.Stderr = p, p
+	require.NoError(t, cmd.Start())
+	pr.Close()
+	go func() { _ = cmd.Wait(); close(p.done) }()
+	t.Cleanup(func() {
+		pw.Close()
+		_ = cmd.Process.Kill()
+		<-p.done
+	})
+	return p
 }
 
 func lastWord(s string) string {
