@@ -172,9 +172,7 @@ func runLogin(ctx context.Context, env Env, args []string) error {
 	password, ok := env.Lookup("DEVSMITH_PASSWORD")
 	if !ok || password == "" {
 		if tty {
-			fmt.Fprint(env.Stderr, "Password: ")
-			b, err := term.ReadPassword(fd)
-			fmt.Fprintln(env.Stderr)
+			b, err := readPassword(fd, env.Stderr, "Password: ")
 			if err != nil {
 				return fmt.Errorf("reading the password: %w", err)
 			}
