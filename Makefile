@@ -66,17 +66,21 @@ check-web:
 	@test -z "$$(git status --porcelain -- gateway/web/dist)" || { echo "gateway/web/dist is stale: run 'make web' and commit"; git status --short -- gateway/web/dist | head; exit 1; }
 	@echo "gateway/web/dist is up to date"
 
-## generate: regenerate gen/ from proto/ offline with the locally installed plugins
+## generate: regenerate gen/ (and samples/grpc-go/ingestpb) from proto/ offline with the locally installed plugins
 generate: tools
-	rm -rf gen
+	rm -rf gen samples/grpc-go/ingestpb
 	buf generate
+	buf generate --template buf.gen.grpc-go.yaml
 
-## check-generated: fail when gen/ is stale
+## check-generated: fail when gen/ (or the gRPC sample's stubs) is stale
 check-generated: tools
 	@tmp=$$(mktemp -d) && trap 'rm -rf $$tmp' EXIT && \
 	  buf generate -o $$tmp && \
 	  diff -r $$tmp/gen gen >/dev/null || { echo "gen/ is stale: run 'make generate' and commit"; diff -r $$tmp/gen gen | head -20; exit 1; }
-	@echo "gen/ is up to date"
+	@tmp=$$(mktemp -d) && trap 'rm -rf $$tmp' EXIT && \
+	  buf generate --template buf.gen.grpc-go.yaml -o $$tmp && \
+	  diff -r $$tmp/samples/grpc-go/ingestpb samples/grpc-go/ingestpb >/dev/null || { echo "samples/grpc-go/ingestpb is stale: run 'make generate' and commit"; diff -r $$tmp/samples/grpc-go/ingestpb samples/grpc-go/ingestpb | head -20; exit 1; }
+	@echo "gen/ and samples/grpc-go/ingestpb are up to date"
 
 ## lint: buf STANDARD + COMMENTS lint, and wire/JSON compatibility (buf.yaml) with
 ## the merge base of HEAD with main (what a branch changed in all) and with HEAD~1
