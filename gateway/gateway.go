@@ -1,6 +1,6 @@
 // Package gateway is the platform's REST edge (docs/architecture.md):
 // grpc-gateway for the resource APIs, hand-written handlers for batch
-// ingestion, Loki's push API and the live tail (SSE), health endpoints, the session cookie,
+// ingestion, Loki's push API, OTLP/HTTP logs and the live tail (SSE), health endpoints, the session cookie,
 // and access logs.
 package gateway
 
@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
+	collogspb "go.opentelemetry.io/proto/otlp/collector/logs/v1"
 	"go.uber.org/zap"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/metadata"
@@ -41,6 +42,7 @@ type Gateway struct {
 	cfg       Config
 	mux       *http.ServeMux
 	ingestion logsv1.IngestionServiceClient
+	otlp      collogspb.LogsServiceClient // the ingestion service's OTLP LogsService
 	query     logsv1.QueryServiceClient
 	ready     ReadyFunc
 	inflight  *byteBudget // batch bodies in flight
@@ -61,6 +63,7 @@ func New(ctx context.Context, log *zap.Logger, cfg Config, b Backends, ready Rea
 		cfg:       cfg,
 		mux:       http.NewServeMux(),
 		ingestion: logsv1.NewIngestionServiceClient(b.Ingestion),
+		otlp:      collogspb.NewLogsServiceClient(b.Ingestion),
 		query:     logsv1.NewQueryServiceClient(b.Query),
 		ready:     ready,
 		inflight:  &byteBudget{max: cfg.MaxInflightBatchBytes},
@@ -100,6 +103,7 @@ func New(ctx context.Context, log *zap.Logger, cfg Config, b Backends, ready Rea
 	api := withTimeout(gw, cfg.RequestTimeout)
 	g.mux.Handle("POST /api/logs/batch", http.HandlerFunc(g.handleBatch))
 	g.mux.Handle("POST "+lokiPushPath, http.HandlerFunc(g.handleLokiPush))
+	g.mux.Handle("POST "+otlpPath, http.HandlerFunc(g.handleOTLP))
 	g.mux.Handle("GET /api/logs/tail", http.HandlerFunc(g.handleTail))
 	g.mux.Handle("/api/", api)
 	g.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {

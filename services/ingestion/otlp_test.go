@@ -42,7 +42,9 @@ func arrv(vs ...*commonpb.AnyValue) *commonpb.AnyValue {
 func kvlv(kvs ...*commonpb.KeyValue) *commonpb.AnyValue {
 	return &commonpb.AnyValue{Value: &commonpb.AnyValue_KvlistValue{KvlistValue: &commonpb.KeyValueList{Values: kvs}}}
 }
-func kv(k string, v *commonpb.AnyValue) *commonpb.KeyValue { return &commonpb.KeyValue{Key: k, Value: v} }
+func kv(k string, v *commonpb.AnyValue) *commonpb.KeyValue {
+	return &commonpb.KeyValue{Key: k, Value: v}
+}
 
 // otlpRequest is one resource (service, when not "") with one scope of recs.
 func otlpRequest(service string, recs ...*logspb.LogRecord) *collogspb.ExportLogsServiceRequest {
@@ -65,8 +67,8 @@ func TestOTLPLevels(t *testing.T) {
 		{1, "", "TRACE"}, {4, "", "TRACE"}, {5, "", "DEBUG"}, {8, "", "DEBUG"},
 		{9, "", "INFO"}, {12, "", "INFO"}, {13, "", "WARN"}, {16, "", "WARN"},
 		{17, "", "ERROR"}, {20, "", "ERROR"}, {21, "", "FATAL"}, {24, "", "FATAL"},
-		{17, "whatever", "ERROR"},  // the number wins
-		{0, "warning", "warning"},  // no number: the text, read like a batch's level
+		{17, "whatever", "ERROR"},    // the number wins
+		{0, "warning", "warning"},    // no number: the text, read like a batch's level
 		{25, "Critical", "Critical"}, // outside the ranges: as unset
 		{0, "", ""},
 	} {
@@ -246,7 +248,7 @@ func TestOTLPExport(t *testing.T) {
 					kv("exception.stacktrace", sv("PaymentError: card declined\n    at charge (/srv/app/pay.js:10:5)\n    at main (/srv/app/index.js:3:1)")),
 					kv("max", iv(math.MaxInt64)),
 				}},
-				{TimeUnixNano: now, Body: sv("")},   // no message: rejected
+				{TimeUnixNano: now, Body: sv("")},    // no message: rejected
 				{TimeUnixNano: old, Body: sv("old")}, // past retention: rejected
 			}}}},
 		{Resource: &resourcepb.Resource{Attributes: []*commonpb.KeyValue{kv("service.name", sv("otlp-worker"))}},
