@@ -37,7 +37,7 @@ test: tools deps lint check-generated check-web test-go test-deploy test-samples
 
 ## deps: npm packages the tests use (from each package-lock.json)
 deps:
-	@for d in samples/express gateway/web e2e/browser e2e/loki-js; do \
+	@for d in samples/express gateway/web e2e/browser e2e/loki-js e2e/otlp-js; do \
 	  if [ ! -d $$d/node_modules ] || [ $$d/package-lock.json -nt $$d/node_modules/.package-lock.json ]; then \
 	    (cd $$d && npm ci --no-audit --no-fund --loglevel=error) || exit 1; fi; \
 	done
