@@ -1,13 +1,24 @@
 package gateway
 
 import (
+	"context"
 	"encoding/hex"
+	"errors"
+	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
+	"go.uber.org/zap/zaptest"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	spb "google.golang.org/genproto/googleapis/rpc/status"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/devsmith/logs/internal/apierr"
 )
 
 // specExample is the logs example of opentelemetry-proto
@@ -102,5 +113,52 @@ func TestOTLPEncodingOf(t *testing.T) {
 	for _, ct := range []string{"", "text/plain", "application/grpc"} {
 		_, ok := otlpEncodingOf(ct)
 		require.False(t, ok, ct)
+	}
+}
+
+// TestOTLPErrorAnswers: the statuses the ingestion service answers become
+// the HTTP answers OTLP exporters act on, with a google.rpc.Status body
+// encoded like the request.
+func TestOTLPErrorAnswers(t *testing.T) {
+	log := zaptest.NewLogger(t)
+	g := &Gateway{log: log}
+	mapped := func(err error) error { return apierr.ToStatus(context.Background(), log, "/test", err) }
+	for _, c := range []struct {
+		name       string
+		err        error
+		enc        otlpEncoding
+		httpStatus int
+		retryAfter string
+		code       codes.Code
+		msg        string
+	}{
+		{"overloaded", mapped(apierr.Unavailable(2*time.Second, "ingestion is overloaded; retry later")), otlpProtobuf, 503, "2", codes.Unavailable, "ingestion is overloaded"},
+		{"throttled", mapped(apierr.Throttled(3*time.Second, "slow down")), otlpJSON, 429, "3", codes.ResourceExhausted, "slow down"},
+		{"invalid", mapped(apierr.Invalidf("bad thing")), otlpJSON, 400, "", codes.InvalidArgument, "bad thing"},
+		{"unauthenticated", mapped(apierr.Unauthenticatedf("invalid or revoked API key")), otlpProtobuf, 401, "", codes.Unauthenticated, "invalid or revoked API key"},
+		{"a backend gone: no addresses shown", status.Error(codes.Unavailable, "dial tcp 10.1.2.3:9102: connection refused"), otlpProtobuf, 503, "1", codes.Unavailable, "a backend service is unavailable"},
+		{"internal: no text shown", errors.New("pq: secret SQL"), otlpJSON, 500, "", codes.Internal, "internal error"},
+	} {
+		w := httptest.NewRecorder()
+		g.writeOTLPError(w, httptest.NewRequest("POST", "/v1/logs", nil), c.enc, c.err)
+		require.Equal(t, c.httpStatus, w.Code, c.name)
+		require.Equal(t, c.retryAfter, w.Header().Get("Retry-After"), c.name)
+		require.Equal(t, c.enc.contentType(), w.Header().Get("Content-Type"), c.name)
+		st := &spb.Status{}
+		if c.enc == otlpJSON {
+			require.NoError(t, protojson.Unmarshal(w.Body.Bytes(), st), c.name)
+		} else {
+			require.NoError(t, proto.Unmarshal(w.Body.Bytes(), st), c.name)
+		}
+		require.EqualValues(t, c.code, st.GetCode(), c.name)
+		require.Contains(t, st.GetMessage(), c.msg, c.name)
+		require.NotContains(t, st.GetMessage(), "10.1.2.3", c.name)
+		require.NotContains(t, st.GetMessage(), "SQL", c.name)
+		if c.retryAfter != "" && c.name != "a backend gone: no addresses shown" {
+			var ri errdetails.RetryInfo
+			require.Len(t, st.GetDetails(), 1, c.name)
+			require.NoError(t, st.GetDetails()[0].UnmarshalTo(&ri), c.name)
+			require.Equal(t, c.retryAfter+"s", ri.GetRetryDelay().AsDuration().String(), c.name)
+		}
 	}
 }

@@ -13,6 +13,7 @@ import (
 	commonpb "go.opentelemetry.io/proto/otlp/common/v1"
 	logspb "go.opentelemetry.io/proto/otlp/logs/v1"
 	resourcepb "go.opentelemetry.io/proto/otlp/resource/v1"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/encoding/gzip"
@@ -324,4 +325,59 @@ func TestOTLPTruncatedIsAWarning(t *testing.T) {
 	got := entries(t, e.pool, "")
 	require.Len(t, got, 1)
 	require.Equal(t, true, got[0].Context["_truncated"])
+}
+
+// TestOTLPPartialFailureRetry: one service's part is refused for load
+// (Unavailable with RetryInfo, what the exporter retries) while the other's
+// is committed; the exporter's retry of the whole request then stores the
+// refused part and nothing of the committed one again.
+func TestOTLPPartialFailureRetry(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, envOptions{noRun: true, cfg: Config{QueueRows: 10}})
+	s := e.svc
+	readyWithoutRun(t, s)
+	now := uint64(time.Now().UnixNano())
+	records := func(prefix string, n int) []*logspb.LogRecord {
+		out := make([]*logspb.LogRecord, n)
+		for i := range out {
+			out[i] = &logspb.LogRecord{TimeUnixNano: now, Body: sv(prefix + " " + string(rune('a'+i)))}
+		}
+		return out
+	}
+	// Six rows wait in the queue (no writer runs yet).
+	firstDone := make(chan error, 1)
+	go func() {
+		_, err := otlpExport(t, e, "dsk_alpha", otlpRequest("first", records("first", 6)...))
+		firstDone <- err
+	}()
+	require.Eventually(t, func() bool { return queueRows(s) == 6 }, 10*time.Second, time.Millisecond)
+
+	// small (3 rows) fits beside them, big (6 rows) does not.
+	req := otlpRequest("small", records("small", 3)...)
+	req.ResourceLogs = append(req.ResourceLogs, otlpRequest("big", records("big", 6)...).ResourceLogs...)
+	done := make(chan error, 1)
+	go func() {
+		_, err := otlpExport(t, e, "dsk_alpha", req)
+		done <- err
+	}()
+	require.Eventually(t, func() bool { return queueRows(s) == 9 }, 10*time.Second, time.Millisecond)
+	startWriters(t, s, 1)
+	require.NoError(t, <-firstDone)
+	st := requireStatus(t, <-done, codes.Unavailable, "ingestion is overloaded; retry later")
+	var retry time.Duration
+	for _, d := range st.Details() {
+		if ri, ok := d.(*errdetails.RetryInfo); ok {
+			retry = ri.GetRetryDelay().AsDuration()
+		}
+	}
+	require.Equal(t, time.Second, retry, "RetryInfo tells the exporter when to retry")
+	require.EqualValues(t, 3, count(t, e.pool, "SELECT count(*) FROM logs.entries WHERE service_name = 'small'"))
+	require.Zero(t, count(t, e.pool, "SELECT count(*) FROM logs.entries WHERE service_name = 'big'"))
+
+	// The exporter retries the same request.
+	res, err := otlpExport(t, e, "dsk_alpha", req)
+	require.NoError(t, err)
+	require.Nil(t, res.GetPartialSuccess())
+	require.EqualValues(t, 3, count(t, e.pool, "SELECT count(*) FROM logs.entries WHERE service_name = 'small'"), "stored once")
+	require.EqualValues(t, 6, count(t, e.pool, "SELECT count(*) FROM logs.entries WHERE service_name = 'big'"))
 }
