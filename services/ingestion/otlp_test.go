@@ -128,7 +128,7 @@ func TestOTLPMapping(t *testing.T) {
 	req := &collogspb.ExportLogsServiceRequest{ResourceLogs: []*logspb.ResourceLogs{{
 		Resource: &resourcepb.Resource{Attributes: []*commonpb.KeyValue{kv("service.name", sv("checkout")), kv("host.name", sv("h1")), kv("pid", iv(42))}},
 		ScopeLogs: []*logspb.ScopeLogs{{
-			Scope:      &commonpb.InstrumentationScope{Name: "app/payments", Version: "1.2.0"},
+			Scope:      &commonpb.InstrumentationScope{Name: "app/payments", Version: "1.2.0", Attributes: []*commonpb.KeyValue{kv("lib", sv("pay"))}},
 			LogRecords: []*logspb.LogRecord{rec},
 		}},
 	}}}
@@ -145,7 +145,7 @@ func TestOTLPMapping(t *testing.T) {
 		`"raw":"aGk=","list":[1,"two",[]],"map":{"inner":9007199254740993,"deeper":{"b":false}},"unset":null,` +
 		`"exception.type":"PaymentError",` +
 		`"trace_id":"0af7651916cd43dd8448eb211c80319c","span_id":"b7ad6b716920331a","trace_flags":1,` +
-		`"resource":{"host.name":"h1","pid":42},"scope":{"name":"app/payments","version":"1.2.0"}}`
+		`"resource":{"host.name":"h1","pid":42},"scope":{"name":"app/payments","version":"1.2.0","attributes":{"lib":"pay"}}}`
 	require.Equal(t, want, in.ContextJson)
 	require.True(t, json.Valid([]byte(in.ContextJson)))
 	// It passes the batch path's context check unchanged.
