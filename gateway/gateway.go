@@ -13,9 +13,9 @@ import (
 	"time"
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
-	collogspb "go.opentelemetry.io/proto/otlp/collector/logs/v1"
 	"go.uber.org/zap"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/encoding"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/protobuf/proto"
 
@@ -42,7 +42,8 @@ type Gateway struct {
 	cfg       Config
 	mux       *http.ServeMux
 	ingestion logsv1.IngestionServiceClient
-	otlp      collogspb.LogsServiceClient // the ingestion service's OTLP LogsService
+	otlp      grpc.ClientConnInterface // the ingestion service's, for OTLP's LogsService (otlp.go)
+	otlpCall  []grpc.CallOption        // forwardCodec: protobuf bodies sent as received
 	query     logsv1.QueryServiceClient
 	ready     ReadyFunc
 	inflight  *byteBudget // batch bodies in flight
@@ -63,7 +64,8 @@ func New(ctx context.Context, log *zap.Logger, cfg Config, b Backends, ready Rea
 		cfg:       cfg,
 		mux:       http.NewServeMux(),
 		ingestion: logsv1.NewIngestionServiceClient(b.Ingestion),
-		otlp:      collogspb.NewLogsServiceClient(b.Ingestion),
+		otlp:      b.Ingestion,
+		otlpCall:  []grpc.CallOption{grpc.ForceCodecV2(forwardCodec{encoding.GetCodecV2(protoCodecName)})},
 		query:     logsv1.NewQueryServiceClient(b.Query),
 		ready:     ready,
 		inflight:  &byteBudget{max: cfg.MaxInflightBatchBytes},

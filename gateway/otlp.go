@@ -14,6 +14,8 @@ import (
 	collogspb "go.opentelemetry.io/proto/otlp/collector/logs/v1"
 	"go.uber.org/zap"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/encoding"
+	"google.golang.org/grpc/mem"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/encoding/protojson"
@@ -95,7 +97,14 @@ func (g *Gateway) handleOTLP(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), g.cfg.RequestTimeout)
 	defer cancel()
 	ctx = metadata.NewOutgoingContext(ctx, outgoingAuth(r))
-	res, err := g.otlp.Export(ctx, req)
+	// A protobuf body is forwarded as received (it parsed: the service
+	// reads the same request); only a JSON one is marshalled.
+	var in any = req
+	if enc == otlpProtobuf {
+		in = rawRequest(body)
+	}
+	res := &collogspb.ExportLogsServiceResponse{}
+	err = g.otlp.Invoke(ctx, collogspb.LogsService_Export_FullMethodName, in, res, g.otlpCall...)
 	if err != nil {
 		g.writeOTLPError(w, r, enc, err)
 		return
@@ -108,6 +117,30 @@ func (g *Gateway) handleOTLP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", enc.contentType())
 	w.WriteHeader(http.StatusOK)
 	_, _ = w.Write(out)
+}
+
+// protoCodecName is the name of gRPC's protobuf codec (its content subtype).
+const protoCodecName = "proto"
+
+// rawRequest is an ExportLogsServiceRequest already in protobuf, which
+// forwardCodec sends as it is.
+type rawRequest []byte
+
+// forwardCodec is gRPC's protobuf codec, except that it sends a rawRequest
+// unchanged: a protobuf body is decoded once at the gateway (to answer 400
+// for one that does not parse) but not encoded again.
+type forwardCodec struct{ encoding.CodecV2 }
+
+// Marshal implements encoding.CodecV2.
+func (c forwardCodec) Marshal(v any) (mem.BufferSlice, error) {
+	if r, ok := v.(rawRequest); ok {
+		return mem.BufferSlice{mem.SliceBuffer(r)}, nil
+	}
+	out, err := c.CodecV2.Marshal(v)
+	if err != nil {
+		return nil, fmt.Errorf("encoding OTLP request: %w", err)
+	}
+	return out, nil
 }
 
 func marshalOTLP(enc otlpEncoding, m proto.Message) ([]byte, error) {
