@@ -381,3 +381,26 @@ func TestOTLPPartialFailureRetry(t *testing.T) {
 	require.EqualValues(t, 3, count(t, e.pool, "SELECT count(*) FROM logs.entries WHERE service_name = 'small'"), "stored once")
 	require.EqualValues(t, 6, count(t, e.pool, "SELECT count(*) FROM logs.entries WHERE service_name = 'big'"))
 }
+
+// BenchmarkOTLPMap100 maps a 100-record request (one service, four
+// attributes a record, as the load generator's entries carry) into the
+// entries normalize takes, batch ids included.
+func BenchmarkOTLPMap100(b *testing.B) {
+	recs := make([]*logspb.LogRecord, 100)
+	for i := range recs {
+		recs[i] = &logspb.LogRecord{
+			TimeUnixNano: 1796205600123456789 + uint64(i), ObservedTimeUnixNano: 1796205600123456789, SeverityNumber: 9,
+			Body: sv("GET /api/v1/orders/123456 completed with status 200 in 12.50ms for user 4711 [trace 0af7651916cd43dd]"),
+			Attributes: []*commonpb.KeyValue{kv("request_id", sv("8f14e45fceea467f")), kv("user_id", iv(4711)),
+				kv("duration_ms", dv(12.5)), kv("run", sv("peak-0123abcd"))},
+		}
+	}
+	req := otlpRequest("api", recs...)
+	b.ReportAllocs()
+	for b.Loop() {
+		parts := mapOTLP(req, 10_000)
+		if parts[0].batchID() == "" {
+			b.Fatal("no batch id")
+		}
+	}
+}
