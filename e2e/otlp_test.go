@@ -228,6 +228,7 @@ func TestOTLPExporters(t *testing.T) {
 func testOTLPJS(t *testing.T, pl *platform, admin, key string) {
 	dir, err := filepath.Abs("otlp-js")
 	require.NoError(t, err)
+	require.DirExists(t, filepath.Join(dir, "node_modules/@opentelemetry/sdk-logs"), "e2e/otlp-js needs its npm packages: run `make deps`")
 	runID := fmt.Sprint(time.Now().UnixNano())
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
