@@ -225,8 +225,8 @@ type partHasher struct {
 
 func newPartHasher(seq int) *partHasher {
 	h := &partHasher{sum: sha256.New()}
-	// The part's position among the service's parts is in its digest, so
-	// that two chunks of equal content are not mistaken for a retry.
+	// The part's position in the request is in its digest, so that two
+	// chunks of one service with equal content are not taken for a retry.
 	h.h = binary.AppendUvarint(h.h[:0], uint64(seq))
 	h.sum.Write(h.h)
 	return h
