@@ -87,6 +87,20 @@ func (o *otlpLogs) Export(ctx context.Context, req *collogspb.ExportLogsServiceR
 		return nil, err
 	}
 	parts := mapOTLP(req, o.s.cfg.MaxEntries)
+	written := 0 // parts that go through a writer, whose transaction verifies the key
+	for i := range parts {
+		if parts[i].invalid == "" {
+			written++
+		}
+	}
+	if written == 0 {
+		// Nothing to write (an empty request, or only refused parts): the
+		// key is verified here instead, so a rotated one is refused even
+		// when remembered.
+		if err := o.s.checkKey(ctx, p); err != nil {
+			return nil, err
+		}
+	}
 	res := make([]otlpResult, len(parts))
 	ingest := func(i int) {
 		part := &parts[i]

@@ -404,3 +404,24 @@ func BenchmarkOTLPMap100(b *testing.B) {
 		}
 	}
 }
+
+// TestOTLPRotatedKeyRefused: a rotated key, though remembered, is refused
+// for records and for a request with nothing to store alike.
+func TestOTLPRotatedKeyRefused(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, envOptions{})
+	_, err := otlpExport(t, e, "dsk_alpha", otlpRequest("svc", &logspb.LogRecord{Body: sv("before")}))
+	require.NoError(t, err)
+	rotate(t, e, 1, "dsk_alpha_rotated")
+	for name, req := range map[string]*collogspb.ExportLogsServiceRequest{
+		"records":           otlpRequest("svc", &logspb.LogRecord{Body: sv("after")}),
+		"empty":             {},
+		"only refused ones": otlpRequest(strings.Repeat("x", 201), &logspb.LogRecord{Body: sv("after")}),
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, err := otlpExport(t, e, "dsk_alpha", req)
+			requireStatus(t, err, codes.Unauthenticated, "invalid or revoked API key")
+		})
+	}
+	require.EqualValues(t, 1, count(t, e.pool, "SELECT count(*) FROM logs.entries"))
+}
