@@ -89,7 +89,16 @@ func (g *Gateway) handleOTLP(w http.ResponseWriter, r *http.Request) {
 		}
 		return
 	}
-	req, err := decodeOTLP(enc, body)
+	// A protobuf body is checked (checkWire) and forwarded as received:
+	// the service decodes it, once. A JSON one is decoded here and sent in
+	// protobuf.
+	var in any
+	if enc == otlpProtobuf {
+		err = checkOTLPProtobuf(body)
+		in = rawRequest(body)
+	} else {
+		in, err = decodeOTLPJSON(body)
+	}
 	if err != nil {
 		g.writeOTLPError(w, r, enc, err)
 		return
@@ -97,12 +106,6 @@ func (g *Gateway) handleOTLP(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), g.cfg.RequestTimeout)
 	defer cancel()
 	ctx = metadata.NewOutgoingContext(ctx, outgoingAuth(r))
-	// A protobuf body is forwarded as received (it parsed: the service
-	// reads the same request); only a JSON one is marshalled.
-	var in any = req
-	if enc == otlpProtobuf {
-		in = rawRequest(body)
-	}
 	res := &collogspb.ExportLogsServiceResponse{}
 	err = g.otlp.Invoke(ctx, collogspb.LogsService_Export_FullMethodName, in, res, g.otlpCall...)
 	if err != nil {
@@ -127,8 +130,8 @@ const protoCodecName = "proto"
 type rawRequest []byte
 
 // forwardCodec is gRPC's protobuf codec, except that it sends a rawRequest
-// unchanged: a protobuf body is decoded once at the gateway (to answer 400
-// for one that does not parse) but not encoded again.
+// unchanged: a protobuf body is checked at the gateway (to answer 400 for
+// one that does not parse), neither decoded nor encoded again.
 type forwardCodec struct{ encoding.CodecV2 }
 
 // Marshal implements encoding.CodecV2.
@@ -158,16 +161,21 @@ func marshalOTLP(enc otlpEncoding, m proto.Message) ([]byte, error) {
 	return b, nil
 }
 
-// decodeOTLP parses a request body; its errors are InvalidArgument statuses
-// naming what was wrong.
-func decodeOTLP(enc otlpEncoding, body []byte) (*collogspb.ExportLogsServiceRequest, error) {
-	req := &collogspb.ExportLogsServiceRequest{}
-	if enc == otlpProtobuf {
-		if err := proto.Unmarshal(body, req); err != nil {
-			return nil, badRequest("body is not a protobuf ExportLogsServiceRequest: %v", err)
-		}
-		return req, nil
+// otlpRequestDesc is the descriptor checkWire walks a protobuf body with.
+var otlpRequestDesc = (&collogspb.ExportLogsServiceRequest{}).ProtoReflect().Descriptor()
+
+// checkOTLPProtobuf answers whether a protobuf body parses (checkWire),
+// with an InvalidArgument status naming why not.
+func checkOTLPProtobuf(body []byte) error {
+	if err := checkWire(body, otlpRequestDesc); err != nil {
+		return badRequest("body is not a protobuf ExportLogsServiceRequest: %v", err)
 	}
+	return nil
+}
+
+// decodeOTLPJSON parses an OTLP/JSON body.
+func decodeOTLPJSON(body []byte) (*collogspb.ExportLogsServiceRequest, error) {
+	req := &collogspb.ExportLogsServiceRequest{}
 	body, err := otlpJSONIDs(body)
 	if err != nil {
 		return nil, err

@@ -51,7 +51,7 @@ const specExample = `{
 }`
 
 func TestDecodeOTLPJSON(t *testing.T) {
-	req, err := decodeOTLP(otlpJSON, []byte(specExample))
+	req, err := decodeOTLPJSON([]byte(specExample))
 	require.NoError(t, err)
 	rec := req.GetResourceLogs()[0].GetScopeLogs()[0].GetLogRecords()[0]
 	require.Equal(t, "5b8efff798038103d269b633813fc60c", hex.EncodeToString(rec.GetTraceId()), "hex, not base64")
@@ -68,7 +68,7 @@ func TestDecodeOTLPJSON(t *testing.T) {
 	  {"time_unix_nano": 1544712660300000000, "severity_number": "SEVERITY_NUMBER_WARN", "trace_id": "", "span_id": "eee19b7ec3c1b174",
 	   "futureField": {"x": [1, 2]}, "attributes": [{"key": "traceId", "value": {"stringValue": "not an id"}},
 	   {"key": "big", "value": {"intValue": 9223372036854775807}}]}]}]}]}`
-	req, err = decodeOTLP(otlpJSON, []byte(other))
+	req, err = decodeOTLPJSON([]byte(other))
 	require.NoError(t, err)
 	rec = req.GetResourceLogs()[0].GetScopeLogs()[0].GetLogRecords()[0]
 	require.EqualValues(t, 13, rec.GetSeverityNumber())
@@ -93,7 +93,12 @@ func TestDecodeOTLPErrorsNameWhatIsWrong(t *testing.T) {
 		{"too deep", otlpJSON, `{"x": ` + strings.Repeat("[", 600) + strings.Repeat("]", 600) + `}`, "nested more than 512 levels"},
 		{"not protobuf", otlpProtobuf, "\x0a\xff\xff\xff", "body is not a protobuf ExportLogsServiceRequest"},
 	} {
-		_, err := decodeOTLP(c.enc, []byte(c.body))
+		var err error
+		if c.enc == otlpJSON {
+			_, err = decodeOTLPJSON([]byte(c.body))
+		} else {
+			err = checkOTLPProtobuf([]byte(c.body))
+		}
 		st, ok := status.FromError(err)
 		require.True(t, ok, c.name)
 		require.Equal(t, codes.InvalidArgument, st.Code(), c.name)
