@@ -26,7 +26,8 @@ import (
 )
 
 // OTLP/HTTP logs (docs/otlp.md): POST /v1/logs with a protobuf or JSON
-// ExportLogsServiceRequest, passed to the ingestion service's
+// ExportLogsServiceRequest (protobuf checked by checkWire and forwarded
+// as received, JSON decoded here), passed to the ingestion service's
 // opentelemetry.proto.collector.logs.v1.LogsService/Export (which maps,
 // validates and stores the records) over the gateway's ingestion
 // connection. Answers are encoded like the request: the
