@@ -37,7 +37,7 @@ test: tools deps lint check-generated check-web test-go test-deploy test-samples
 
 ## deps: npm packages the tests use (from each package-lock.json)
 deps:
-	@for d in samples/express gateway/web e2e/browser e2e/loki-js; do \
+	@for d in samples/express gateway/web e2e/browser e2e/loki-js e2e/otlp-js; do \
 	  if [ ! -d $$d/node_modules ] || [ $$d/package-lock.json -nt $$d/node_modules/.package-lock.json ]; then \
 	    (cd $$d && npm ci --no-audit --no-fund --loglevel=error) || exit 1; fi; \
 	done
@@ -118,11 +118,18 @@ BENCH_DURATION ?= 30s
 BENCH_ENTRIES  ?= 10000000
 BENCH_FLAGS    ?=
 
-.PHONY: bench-query bench-go
+.PHONY: bench-query bench-go bench-otlp
 
 ## bench: ingestion benchmark against a fresh all-in-one: peak (16 clients), raw COPY ceiling, latency at half the peak, 2x overload (about 3 minutes)
 bench: build
 	./bin/devsmith-loadgen ingest --duration $(BENCH_DURATION) $(BENCH_FLAGS)
+
+## bench-otlp: the peak phase over OTLP/HTTP protobuf (POST /v1/logs) and over the batch endpoint, alternating, 3 runs each on fresh platforms (about 4 minutes)
+bench-otlp: build
+	@for i in 1 2 3; do for t in otlp rest; do \
+	  echo "== run $$i, --transport $$t"; \
+	  ./bin/devsmith-loadgen ingest --transport $$t --phases peak --duration 15s $(BENCH_FLAGS) | grep -E '^  (logs/s|latency|CPU|peak  )' || exit 1; \
+	done; done
 
 ## bench-query: seed $(BENCH_ENTRIES) entries into ./data/bench (once; about 3 minutes for 10M), then time the dashboard's queries
 bench-query: build

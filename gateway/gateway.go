@@ -1,6 +1,6 @@
 // Package gateway is the platform's REST edge (docs/architecture.md):
 // grpc-gateway for the resource APIs, hand-written handlers for batch
-// ingestion, Loki's push API and the live tail (SSE), health endpoints, the session cookie,
+// ingestion, Loki's push API, OTLP/HTTP logs and the live tail (SSE), health endpoints, the session cookie,
 // and access logs.
 package gateway
 
@@ -15,6 +15,7 @@ import (
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"go.uber.org/zap"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/encoding"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/protobuf/proto"
 
@@ -41,6 +42,8 @@ type Gateway struct {
 	cfg       Config
 	mux       *http.ServeMux
 	ingestion logsv1.IngestionServiceClient
+	otlp      grpc.ClientConnInterface // the ingestion service's, for OTLP's LogsService (otlp.go)
+	otlpCall  []grpc.CallOption        // forwardCodec: protobuf bodies sent as received
 	query     logsv1.QueryServiceClient
 	ready     ReadyFunc
 	inflight  *byteBudget // batch bodies in flight
@@ -61,6 +64,8 @@ func New(ctx context.Context, log *zap.Logger, cfg Config, b Backends, ready Rea
 		cfg:       cfg,
 		mux:       http.NewServeMux(),
 		ingestion: logsv1.NewIngestionServiceClient(b.Ingestion),
+		otlp:      b.Ingestion,
+		otlpCall:  []grpc.CallOption{grpc.ForceCodecV2(forwardCodec{encoding.GetCodecV2(protoCodecName)})},
 		query:     logsv1.NewQueryServiceClient(b.Query),
 		ready:     ready,
 		inflight:  &byteBudget{max: cfg.MaxInflightBatchBytes},
@@ -100,6 +105,7 @@ func New(ctx context.Context, log *zap.Logger, cfg Config, b Backends, ready Rea
 	api := withTimeout(gw, cfg.RequestTimeout)
 	g.mux.Handle("POST /api/logs/batch", http.HandlerFunc(g.handleBatch))
 	g.mux.Handle("POST "+lokiPushPath, http.HandlerFunc(g.handleLokiPush))
+	g.mux.Handle("POST "+otlpPath, http.HandlerFunc(g.handleOTLP))
 	g.mux.Handle("GET /api/logs/tail", http.HandlerFunc(g.handleTail))
 	g.mux.Handle("/api/", api)
 	g.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {

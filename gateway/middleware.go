@@ -93,9 +93,9 @@ func (g *Gateway) recoverPanics(next http.Handler) http.Handler {
 }
 
 // checkOrigin refuses state-changing requests that a browser sent from
-// another origin (the session cookie is SameSite=Strict as well). The batch
-// and Loki push endpoints are exempt: they are authenticated by API key,
-// never by cookie.
+// another origin (the session cookie is SameSite=Strict as well). The batch,
+// Loki push and OTLP endpoints are exempt: they are authenticated by API
+// key, never by cookie.
 func (g *Gateway) checkOrigin(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.Method {
@@ -104,7 +104,7 @@ func (g *Gateway) checkOrigin(next http.Handler) http.Handler {
 			return
 		}
 		origin := r.Header.Get("Origin")
-		if origin == "" || r.URL.Path == "/api/logs/batch" || isLokiPath(r) {
+		if origin == "" || r.URL.Path == "/api/logs/batch" || isLokiPath(r) || r.URL.Path == otlpPath {
 			next.ServeHTTP(w, r)
 			return
 		}

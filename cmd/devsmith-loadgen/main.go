@@ -119,7 +119,7 @@ func ingest(ctx context.Context, args []string) error {
 		grpcAddr string
 		selfProf string
 	)
-	fs.StringVar(&cfg.Transport, "transport", "rest", "rest (POST /api/logs/batch), grpc (IngestStream) or loki (POST /loki/api/v1/push, snappy protobuf as Promtail sends it)")
+	fs.StringVar(&cfg.Transport, "transport", "rest", "rest (POST /api/logs/batch), grpc (IngestStream), loki (POST /loki/api/v1/push, snappy protobuf as Promtail sends it) or otlp (POST /v1/logs, OTLP protobuf as OpenTelemetry exporters send it)")
 	fs.StringVar(&grpcAddr, "grpc-addr", "", "ingestion gRPC address (with --url and --transport grpc)")
 	fs.IntVar(&cfg.Concurrency, "concurrency", 16, "clients of the closed-loop phases")
 	fs.IntVar(&cfg.BatchSize, "batch", 100, "entries per batch")

@@ -35,8 +35,9 @@ type Target struct {
 
 // LoadConfig is one phase of sending.
 type LoadConfig struct {
-	// Transport is "rest" (POST /api/logs/batch), "grpc" (IngestStream) or
-	// "loki" (POST /loki/api/v1/push, snappy protobuf: loki.go).
+	// Transport is "rest" (POST /api/logs/batch), "grpc" (IngestStream),
+	// "loki" (POST /loki/api/v1/push, snappy protobuf: loki.go) or "otlp"
+	// (POST /v1/logs, OTLP protobuf: otlp.go).
 	Transport string
 	// Concurrency is the number of clients of a closed loop (Rate 0): each
 	// sends its next batch when the last one is answered.
@@ -172,6 +173,15 @@ func Run(ctx context.Context, t Target, cfg LoadConfig) (*Result, error) {
 		if sender, err = newLokiSender(client, t, cfg.Batches, col); err != nil {
 			return nil, err
 		}
+	case "otlp":
+		client := newHTTPClient(conns, cfg.Timeout)
+		defer client.CloseIdleConnections()
+		var gz *sync.Pool
+		if cfg.Gzip {
+			gz = newGzipPool()
+		}
+		s := newOTLPSender(client, t, gz, col)
+		sender = s.send // no batch_id: the platform derives one per request (otlp.go)
 	case "grpc":
 		if cfg.Rate > 0 {
 			return nil, errors.New("the gRPC transport runs closed-loop only (no --rate)")
@@ -188,7 +198,7 @@ func Run(ctx context.Context, t Target, cfg LoadConfig) (*Result, error) {
 			streamGRPC(ctx, client, t.APIKey, cfg, deadline, next, ids.next, col)
 		}
 	default:
-		return nil, fmt.Errorf("transport %q: want rest, grpc or loki", cfg.Transport)
+		return nil, fmt.Errorf("transport %q: want rest, grpc, loki or otlp", cfg.Transport)
 	}
 
 	var idx atomic.Int64

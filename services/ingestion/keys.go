@@ -7,6 +7,7 @@ import (
 	"sync"
 
 	"github.com/jackc/pgx/v5"
+	collogspb "go.opentelemetry.io/proto/otlp/collector/logs/v1"
 	"google.golang.org/grpc/metadata"
 
 	logsv1 "github.com/devsmith/logs/gen/devsmith/logs/v1"
@@ -68,7 +69,8 @@ func (h *keyHints) drop(d [sha256.Size]byte) {
 	delete(h.m, d)
 }
 
-// Authenticator takes the project API key of both methods: from the hints
+// Authenticator takes the project API key of IngestionService's methods
+// and of OTLP's LogsService/Export (otlp.go): from the hints
 // when the key is known, else resolved through the projects service. The
 // key is verified again where the batch is written. It answers statuses: it
 // runs before the error-mapping interceptor.
@@ -84,7 +86,8 @@ func (s *Service) Authenticator() authn.Authenticator {
 
 func (s *Service) authenticate(ctx context.Context, fullMethod string, md metadata.MD) (*authn.Principal, error) {
 	switch fullMethod {
-	case logsv1.IngestionService_IngestBatch_FullMethodName, logsv1.IngestionService_IngestStream_FullMethodName:
+	case logsv1.IngestionService_IngestBatch_FullMethodName, logsv1.IngestionService_IngestStream_FullMethodName,
+		collogspb.LogsService_Export_FullMethodName:
 	default:
 		return nil, errUnknownMethod
 	}

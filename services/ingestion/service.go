@@ -86,9 +86,11 @@ func New(log *zap.Logger, pool *pgxpool.Pool, identity *authn.IdentityClient, cf
 	}
 }
 
-// Register registers IngestionService on g.
+// Register registers IngestionService and OTLP's
+// opentelemetry.proto.collector.logs.v1.LogsService (otlp.go) on g.
 func (s *Service) Register(g *grpc.Server) {
 	logsv1.RegisterIngestionServiceServer(g, s)
+	s.registerOTLP(g)
 }
 
 // Ready tells whether partitions have been ensured and batches are taken

@@ -71,6 +71,7 @@ const testRetention = 3 * 24 * time.Hour
 type env struct {
 	svc    *Service
 	pool   *pgxpool.Pool
+	conn   *grpc.ClientConn // the server's, for other clients (OTLP)
 	client logsv1.IngestionServiceClient
 }
 
@@ -109,7 +110,7 @@ func newEnv(t *testing.T, o envOptions) *env {
 		grpc.MaxRecvMsgSize(16<<20))...)
 	svc.Register(srv)
 	conn := grpctest.Serve(t, srv, grpc.WithDefaultCallOptions(grpc.MaxCallSendMsgSize(16<<20)))
-	return &env{svc: svc, pool: pool, client: logsv1.NewIngestionServiceClient(conn)}
+	return &env{svc: svc, pool: pool, conn: conn, client: logsv1.NewIngestionServiceClient(conn)}
 }
 
 func keyCtx(key string) context.Context {
