@@ -26,6 +26,9 @@ if [ "$(go env CGO_ENABLED)" = "1" ] && command -v gcc >/dev/null 2>&1; then
   go_race=(-race)
 fi
 
+section sync "sync.sh --check (the example apps' logger copies match samples/{javascript,python,go})"
+./sync.sh --check || failed+=("sync (a logger copy differs: run samples/sync.sh)")
+
 run javascript javascript node --test --test-reporter=spec
 if [ ! -d express/node_modules ]; then
   section express "npm ci --no-audit --no-fund"
