@@ -167,9 +167,10 @@ class DevSmithLogger
     true
   end
 
-  # Logger#<<: the raw text as an INFO entry.
+  # Logger#<<: the raw text as an INFO entry, whatever the level.
   def <<(msg)
-    add(INFO, msg.to_s.chomp)
+    write("INFO", msg.to_s.chomp, {})
+    self
   end
 
   # log(Logger::WARN, "message") as ::Logger#log, or log("TRACE", "message",
