@@ -3,12 +3,14 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"io/fs"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -18,9 +20,69 @@ import (
 
 // The sample loggers and example apps of samples/, run against the real
 // platform: every entry arrives exactly once, with level, service and
-// context intact, also across a platform outage.
+// context intact, also across a platform outage. The example apps and the
+// Java, Ruby, PHP and shell loggers run from a copy of their folder alone,
+// outside the repository, as a user who copies one folder would run them.
 
 var samplesDir, _ = filepath.Abs("../samples")
+
+// copies holds, per samples/ folder, its copy outside the repository, made
+// (and built) once per test binary: see sampleCopy.
+var copies = struct {
+	mu   sync.Mutex
+	dirs map[string]string
+}{dirs: map[string]string{}}
+
+// sampleCopy copies samples/<name> alone (without node_modules or build
+// output) into an empty folder outside the repository, runs setup there
+// once (npm ci, javac, ...), and returns the copy. The copy lives in the
+// test binary's temporary folder, so later tests reuse it.
+func sampleCopy(t *testing.T, name string, setup ...[]string) string {
+	t.Helper()
+	copies.mu.Lock()
+	defer copies.mu.Unlock()
+	if dir, ok := copies.dirs[name]; ok {
+		return dir
+	}
+	dst := filepath.Join(binDir, "samples-copy", name)
+	require.NoError(t, os.RemoveAll(dst))
+	src := filepath.Join(samplesDir, name)
+	err := filepath.WalkDir(src, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(src, path)
+		if d.IsDir() && (d.Name() == "node_modules" || d.Name() == "build") {
+			return filepath.SkipDir
+		}
+		target := filepath.Join(dst, rel)
+		if d.IsDir() {
+			return os.MkdirAll(target, 0o755)
+		}
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(target, b, info.Mode().Perm())
+	})
+	require.NoError(t, err, "copying samples/%s", name)
+	require.NotContains(t, dst, filepath.Dir(samplesDir), "the copy is outside the repository")
+	for _, argv := range setup {
+		cmd := exec.Command(argv[0], argv[1:]...)
+		cmd.Dir = dst
+		// GOWORK=off: no go.work above the copy anyway; -mod=mod: go.sum is
+		// completed from the module proxy if the folder needs it.
+		cmd.Env = append(os.Environ(), "GOWORK=off", "GOFLAGS=-mod=mod")
+		out, err := cmd.CombinedOutput()
+		require.NoError(t, err, "in the copy of samples/%s: %s: %s", name, strings.Join(argv, " "), out)
+	}
+	copies.dirs[name] = dst
+	return dst
+}
 
 // sampleProject creates a project and returns an admin session and its key.
 func sampleProject(t *testing.T, pl *platform, slug string) (string, string) {
@@ -53,6 +115,30 @@ var drivers = []driver{
 		return []string{"/usr/bin/python3", filepath.Join(samplesDir, "python/examples/driver.py")}
 	}},
 	{"go", func(t *testing.T) []string { return []string{goBinary(t, "go", "./cmd/driver")} }},
+	{"java", func(t *testing.T) []string {
+		dir := sampleCopy(t, "java", []string{"javac", "-d", "build", "devsmith/DevSmithLogger.java", "devsmith/DevSmithHandler.java", "examples/Driver.java"})
+		return []string{"java", "-cp", filepath.Join(dir, "build"), "Driver"}
+	}},
+	{"ruby", func(t *testing.T) []string {
+		return []string{"ruby", filepath.Join(sampleCopy(t, "ruby"), "examples/driver.rb")}
+	}},
+	{"php", func(t *testing.T) []string {
+		return []string{"php", filepath.Join(sampleCopy(t, "php"), "examples/driver.php")}
+	}},
+	{"shell", func(t *testing.T) []string {
+		return []string{"bash", filepath.Join(sampleCopy(t, "shell"), "examples/driver.sh")}
+	}},
+}
+
+// driverOf is the driver of lang.
+func driverOf(t *testing.T, lang string) driver {
+	for _, d := range drivers {
+		if d.lang == lang {
+			return d
+		}
+	}
+	t.Fatalf("no driver %q", lang)
+	return driver{}
 }
 
 func runDriver(ctx context.Context, argv []string, env ...string) ([]byte, error) {
@@ -117,20 +203,60 @@ func TestSampleLoggers(t *testing.T) {
 			requireDriverEntries(t, pl, admin, "samples", d.lang, runID, 250)
 		})
 	}
-	t.Run("a refused key fails the final flush", func(t *testing.T) {
+	for _, lang := range []string{"python", "java", "ruby", "php", "shell"} {
+		t.Run(lang+": a refused key fails the final flush", func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			out, err := runDriver(ctx, driverOf(t, lang).cmd(t), "DEVSMITH_URL="+pl.baseURL+"/api/logs", "DEVSMITH_API_KEY=dsk_wrong",
+				"DEVSMITH_SERVICE=driver-"+lang, "DRIVER_COUNT=3")
+			require.Error(t, err, "%s", out)
+			require.Contains(t, string(out), "401")
+			require.NotContains(t, string(out), "dsk_wrong")
+		})
+	}
+	// Nothing sent before the exit: a batch of 1000 and an hour's interval
+	// hold every entry until the exit hook (shutdown hook, at_exit, shutdown
+	// function) flushes them; the driver does not call close.
+	for _, lang := range []string{"java", "ruby", "php"} {
+		t.Run(lang+": pending entries are flushed at exit", func(t *testing.T) {
+			runID := "exit-" + lang + "-" + fmt.Sprint(time.Now().UnixNano())
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			out, err := runDriver(ctx, driverOf(t, lang).cmd(t),
+				"DEVSMITH_URL="+pl.baseURL+"/api/logs", "DEVSMITH_API_KEY="+key, "DEVSMITH_SERVICE=driver-"+lang,
+				"DRIVER_COUNT=7", "DRIVER_RUN_ID="+runID, "DRIVER_EXIT_FLUSH=1",
+				"DEVSMITH_BATCH_SIZE=1000", "DEVSMITH_FLUSH_INTERVAL=1h")
+			require.NoError(t, err, "%s", out)
+			require.Contains(t, string(out), "flushing at exit")
+			requireDriverEntries(t, pl, admin, "samples", lang, runID, 7)
+		})
+	}
+	t.Run("shell: stdin lines, batched, each once", func(t *testing.T) {
+		runID := "stdin-" + fmt.Sprint(time.Now().UnixNano())
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
-		out, err := runDriver(ctx, drivers[1].cmd(t), "DEVSMITH_URL="+pl.baseURL+"/api/logs", "DEVSMITH_API_KEY=dsk_wrong",
-			"DEVSMITH_SERVICE=driver-python", "DRIVER_COUNT=3")
-		require.Error(t, err, "%s", out)
-		require.Contains(t, string(out), "401")
-		require.NotContains(t, string(out), "dsk_wrong")
+		out, err := runDriver(ctx, driverOf(t, "shell").cmd(t),
+			"DEVSMITH_URL="+pl.baseURL+"/api/logs", "DEVSMITH_API_KEY="+key, "DEVSMITH_SERVICE=driver-shell",
+			"DRIVER_COUNT=250", "DRIVER_RUN_ID="+runID, "DRIVER_STDIN=1")
+		require.NoError(t, err, "%s", out)
+		entries := entriesOf(t, pl, admin, "project=samples&service=driver-shell&context.run_id="+runID)
+		require.Len(t, entries, 250)
+		seen := map[string]bool{}
+		for _, e := range entries {
+			msg := e["message"].(string)
+			require.False(t, seen[msg], "%q stored twice", msg)
+			seen[msg] = true
+			require.Equal(t, "INFO", e["level"])
+			require.Equal(t, "shell", e["context"].(map[string]any)["lang"])
+		}
+		require.True(t, seen["driver shell "+runID+" 0"] && seen["driver shell "+runID+" 249"])
 	})
 }
 
-// TestSampleLoggersSurviveAnOutage stops the platform for 10 s while all
-// three drivers log, starts it again on the same data and address, and
-// finds every entry exactly once.
+// TestSampleLoggersSurviveAnOutage stops the platform for 10 s while every
+// driver logs, starts it again on the same data and address, and finds
+// every entry exactly once: the batches that failed were retried with
+// their batch_id, and none was stored twice.
 func TestSampleLoggersSurviveAnOutage(t *testing.T) {
 	dataDir := newDataDir(t)
 	addr := freeAddr(t)
@@ -191,20 +317,25 @@ type exampleApp struct {
 	argv          func(t *testing.T) []string
 }
 
+// exampleApps run from a copy of their folder alone: express after npm ci
+// in the copy, gin built there with GOWORK=off and GOFLAGS=-mod=mod.
 var exampleApps = []exampleApp{
-	{"express", "app-express", func(*testing.T) []string { return []string{"node", filepath.Join(samplesDir, "express/app.js")} }},
-	{"flask", "app-flask", func(*testing.T) []string {
-		return []string{"/usr/bin/python3", filepath.Join(samplesDir, "flask/app.py")}
+	{"express", "app-express", func(t *testing.T) []string {
+		dir := sampleCopy(t, "express", []string{"npm", "ci", "--no-audit", "--no-fund", "--prefer-offline", "--loglevel=error"})
+		return []string{"node", filepath.Join(dir, "app.js")}
 	}},
-	{"gin", "app-gin", func(t *testing.T) []string { return []string{goBinary(t, "gin", ".")} }},
+	{"flask", "app-flask", func(t *testing.T) []string {
+		return []string{"/usr/bin/python3", filepath.Join(sampleCopy(t, "flask"), "app.py")}
+	}},
+	{"gin", "app-gin", func(t *testing.T) []string {
+		dir := sampleCopy(t, "gin", []string{"go", "build", "-o", "gin-app", "."})
+		return []string{filepath.Join(dir, "gin-app")}
+	}},
 }
 
 var listening = regexp.MustCompile(`listening on (http://\S+)`)
 
 func TestExampleApps(t *testing.T) {
-	if _, err := os.Stat(filepath.Join(samplesDir, "express/node_modules")); err != nil {
-		t.Fatalf("samples/express has no node_modules: run `make deps` first (%v)", err)
-	}
 	pl := startAllInOne(t)
 	admin, key := sampleProject(t, pl, "apps")
 	for _, app := range exampleApps {
