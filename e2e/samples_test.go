@@ -231,6 +231,45 @@ func TestSampleLoggers(t *testing.T) {
 			requireDriverEntries(t, pl, admin, "samples", lang, runID, 7)
 		})
 	}
+	t.Run("java: from SLF4J through slf4j-jdk14 and logging.properties", func(t *testing.T) {
+		// SLF4J's API and JUL binding from Debian's libslf4j-java (.ci/run installs it).
+		api, binding := "/usr/share/java/slf4j-api.jar", "/usr/share/java/slf4j-jdk14.jar"
+		for _, jar := range []string{api, binding} {
+			_, err := os.Stat(jar)
+			require.NoError(t, err, "SLF4J from Debian: apt-get install libslf4j-java")
+		}
+		dir := sampleCopy(t, "java", []string{"javac", "-d", "build", "devsmith/DevSmithLogger.java", "devsmith/DevSmithHandler.java", "examples/Driver.java"})
+		classes := t.TempDir()
+		javac := exec.Command("javac", "-d", classes, "-cp", filepath.Join(dir, "build")+":"+api, filepath.Join(dir, "examples/slf4j/Slf4jExample.java"))
+		b, err := javac.CombinedOutput()
+		require.NoError(t, err, "%s", b)
+		runID := "slf4j-" + fmt.Sprint(time.Now().UnixNano())
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		out, err := runDriver(ctx, []string{"java", "-cp", strings.Join([]string{classes, filepath.Join(dir, "build"), api, binding}, ":"),
+			"-Djava.util.logging.config.file=" + filepath.Join(dir, "examples/slf4j/logging.properties"), "Slf4jExample", "9", runID},
+			"DEVSMITH_URL="+pl.baseURL+"/api/logs", "DEVSMITH_API_KEY="+key, "DEVSMITH_SERVICE=slf4j-app")
+		require.NoError(t, err, "%s", out)
+		entries := entriesOf(t, pl, admin, "project=samples&service=slf4j-app&q="+runID)
+		require.Len(t, entries, 9, "every SLF4J call arrives once, flushed when LogManager closes the handler at exit")
+		byMsg := map[string]map[string]any{}
+		for _, e := range entries {
+			byMsg[e["message"].(string)] = e
+		}
+		for i := 0; i < 9; i++ {
+			e := byMsg[fmt.Sprintf("slf4j %s %d", runID, i)]
+			require.NotNil(t, e, "entry %d: SLF4J's {} placeholders filled", i)
+			want := map[bool]string{true: "WARN", false: "INFO"}[i%3 == 2]
+			if i == 8 {
+				want = "ERROR"
+			}
+			require.Equal(t, want, e["level"], "entry %d", i)
+			require.Equal(t, "Slf4jExample", e["context"].(map[string]any)["logger"])
+		}
+		last := byMsg[fmt.Sprintf("slf4j %s 8", runID)]["context"].(map[string]any)
+		require.Equal(t, "java.lang.IllegalStateException: boom", last["exception"])
+		require.Contains(t, last["stack"], "at Slf4jExample.main")
+	})
 	t.Run("shell: stdin lines, batched, each once", func(t *testing.T) {
 		runID := "stdin-" + fmt.Sprint(time.Now().UnixNano())
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
