@@ -9,7 +9,7 @@ PROTOC_GEN_GRPC_VERSION := v1.6.2
 GATEWAY_VERSION         := v2.32.0
 GRPCURL_VERSION         := v1.9.4
 
-.PHONY: run build test test-go test-deploy test-samples test-web test-browser check-generated check-web web deps lint tools generate bench
+.PHONY: run build test test-go test-deploy test-samples sync-samples test-web test-browser check-generated check-web web deps lint tools generate bench
 
 ## run: build and start every service in one process on :3000 (embedded PostgreSQL in ./data)
 run: build
@@ -53,6 +53,10 @@ test-deploy:
 
 test-samples:
 	samples/test.sh
+
+## sync-samples: copy the canonical sample loggers over the example apps' copies (samples/sync.sh)
+sync-samples:
+	samples/sync.sh
 
 test-web:
 	cd gateway/web && npm test
