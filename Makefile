@@ -23,7 +23,8 @@ build: gateway/web/dist/index.html
 # alone); it is rebuilt when its sources or the sample loggers it serves are
 # newer, when npm is there to do it.
 WEB_SRC := $(shell find gateway/web/src -type f) gateway/web/build.mjs gateway/web/package.json gateway/web/package-lock.json \
-	$(wildcard samples/javascript/logger.js samples/python/logger.py) $(filter-out %_test.go,$(wildcard samples/go/*.go))
+	$(wildcard samples/javascript/logger.js samples/python/logger.py) $(filter-out %_test.go,$(wildcard samples/go/*.go)) \
+	$(wildcard samples/java/devsmith/*.java samples/ruby/devsmith_logger.rb samples/php/DevSmithLogger.php samples/shell/devsmith-log.sh)
 gateway/web/dist/index.html: $(WEB_SRC)
 	@if command -v npm >/dev/null 2>&1; then gateway/web/build.sh; \
 	else echo "npm not found: using the committed dashboard in gateway/web/dist (install Node.js 20+ to rebuild it)"; fi

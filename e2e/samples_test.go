@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io/fs"
 	"net"
@@ -408,6 +409,67 @@ func TestExampleApps(t *testing.T) {
 			require.Equal(t, "ERROR", bad["level"])
 			require.EqualValues(t, 500, bad["context"].(map[string]any)["status"])
 			require.NotEmpty(t, bad["context"].(map[string]any)["stack"])
+		})
+	}
+}
+
+// TestSetupSnippets runs every setup snippet the dashboard shows for a new
+// project's key, as a user pasting it into a terminal would (bash, in an
+// empty folder): the snippets download the sample loggers from the
+// platform's own /samples/ and send their hello entries, which arrive.
+func TestSetupSnippets(t *testing.T) {
+	pl := startAllInOne(t)
+	admin, key := sampleProject(t, pl, "snippets")
+	// The files the dashboard's build serves, per language, as build.mjs lists them for the page.
+	files := map[string][]string{}
+	served := filepath.Join(samplesDir, "../gateway/web/dist/_samples")
+	require.NoError(t, filepath.WalkDir(served, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		rel, _ := filepath.Rel(served, path)
+		lang, file, _ := strings.Cut(filepath.ToSlash(rel), "/")
+		files[lang] = append(files[lang], file)
+		return nil
+	}))
+	filesJSON, err := json.Marshal(files)
+	require.NoError(t, err)
+	script := fmt.Sprintf(`import { buildSnippets } from %q;
+process.stdout.write(JSON.stringify(buildSnippets({ origin: %q, apiKey: %q, slug: 'snippets', service: 'hello', files: %s })));`,
+		"file://"+filepath.Join(samplesDir, "../gateway/web/src/lib/snippets.js"), pl.baseURL, key, filesJSON)
+	out, err := exec.Command("node", "--input-type=module", "-e", script).Output()
+	require.NoError(t, err)
+	var snippets []struct{ ID, Code string }
+	require.NoError(t, json.Unmarshal(out, &snippets))
+
+	want := map[string][]string{ // what each snippet logs, level and message
+		"curl": {"INFO", "Hello from curl"}, "node": {"INFO", "Hello from Node.js"}, "python": {"INFO", "Hello from Python"},
+		"go": {"INFO", "Hello from Go"}, "java": {"INFO", "Hello from Java"}, "ruby": {"INFO", "Hello from Ruby"},
+		"php": {"INFO", "Hello from PHP"}, "shell": {"INFO", "Hello from the shell", "WARN", "one entry per line"},
+	}
+	require.Len(t, snippets, len(want), "a check for every snippet on the page")
+	for _, sn := range snippets {
+		t.Run(sn.ID, func(t *testing.T) {
+			w, ok := want[sn.ID]
+			require.True(t, ok, "no expectation for the %s snippet", sn.ID)
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+			defer cancel()
+			cmd := exec.CommandContext(ctx, "bash", "-euo", "pipefail", "-c", sn.Code)
+			cmd.Dir = t.TempDir() // an empty folder outside the repository
+			cmd.Env = append(os.Environ(), "GOWORK=off", "GOFLAGS=-mod=mod")
+			b, err := cmd.CombinedOutput()
+			require.NoError(t, err, "the %s snippet:\n%s\n%s", sn.ID, sn.Code, b)
+			for i := 0; i < len(w); i += 2 {
+				entries := entriesOf(t, pl, admin, "project=snippets&service=hello&q="+strings.ReplaceAll(w[i+1], " ", "+"))
+				var found []map[string]any
+				for _, e := range entries {
+					if e["message"] == w[i+1] {
+						found = append(found, e)
+					}
+				}
+				require.Len(t, found, 1, "%s snippet: %q arrives once", sn.ID, w[i+1])
+				require.Equal(t, w[i], found[0]["level"])
+			}
 		})
 	}
 }

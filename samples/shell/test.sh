@@ -26,6 +26,10 @@ check "backoff 1 s then 2 s" 3 "$((SECONDS - start >= 3 && SECONDS - start < 6 ?
 check "the key is never printed" "" "$(grep -c dsk_secret <<<"$err" | grep -v '^0$')"
 err=$(printf 'a\nb\n' | DEVSMITH_RETRIES=0 devsmith-log info 2>&1); rc=$?
 check "stdin lines to an unreachable platform: exit 1" "1 devsmith-log: giving up after 1 attempts (HTTP 000)" "$rc $err"
+err=$(bash -euo pipefail -c '. ./devsmith-log.sh; printf "a\nb\n" | DEVSMITH_RETRIES=0 devsmith-log info' 2>&1); rc=$?
+check "under set -euo pipefail: the same answer" "1 devsmith-log: giving up after 1 attempts (HTTP 000)" "$rc $err"
+err=$(env -u DEVSMITH_API_KEY bash -euo pipefail -c '. ./devsmith-log.sh; DEVSMITH_RETRIES=0 devsmith-log info one' 2>&1); rc=$?
+check "under set -u without a key: an answer, not an unbound variable" "1 devsmith-log: giving up after 1 attempts (HTTP 000)" "$rc $err"
 
 # A port that accepts and never answers: curl waits, and its command line is readable meanwhile.
 exec 3< <(exec python3 -c 'import socket,sys,time; s=socket.socket(); s.bind(("127.0.0.1",0)); s.listen(8); print(s.getsockname()[1], flush=True); time.sleep(30)')
