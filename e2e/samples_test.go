@@ -344,6 +344,51 @@ func TestSampleLoggersSurviveAnOutage(t *testing.T) {
 	}
 }
 
+// TestSampleLoggersSplitOn413WithGzip runs every batching logger, gzip on,
+// against a platform that takes at most 40 entries a batch: their batches
+// of 100 get 413, are split in halves with new batch ids (50: 413 again,
+// 25: stored), and every entry arrives once. (The shell's devsmith-log
+// sends one entry per call here, uncompressed: it has neither.)
+func TestSampleLoggersSplitOn413WithGzip(t *testing.T) {
+	t.Setenv("DEVSMITH_MAX_BATCH_ENTRIES", "40") // read by the platform started below
+	pl := startAllInOne(t)
+	admin, key := sampleProject(t, pl, "split")
+	logs := make([]map[string]any, 41)
+	for i := range logs {
+		logs[i] = map[string]any{"message": "over the limit"}
+	}
+	pl.do(t, "POST", "/api/logs/batch", map[string]any{"service_name": "probe", "logs": logs}, bearer(key)).expect(t, 413)
+
+	const n = 120 // a batch of 100 (split twice) and one of 20
+	runID := fmt.Sprint("split-", time.Now().UnixNano())
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	var batching []driver
+	for _, d := range drivers {
+		if d.lang != "shell" {
+			batching = append(batching, d)
+		}
+	}
+	var wg sync.WaitGroup
+	outs := make([][]byte, len(batching))
+	errs := make([]error, len(batching))
+	for i, d := range batching {
+		argv := d.cmd(t)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			outs[i], errs[i] = runDriver(ctx, argv,
+				"DEVSMITH_URL="+pl.baseURL+"/api/logs", "DEVSMITH_API_KEY="+key, "DEVSMITH_SERVICE=driver-"+d.lang,
+				fmt.Sprint("DRIVER_COUNT=", n), "DRIVER_RUN_ID="+runID, "DEVSMITH_GZIP=1")
+		}()
+	}
+	wg.Wait()
+	for i, d := range batching {
+		require.NoError(t, errs[i], "%s driver: %s", d.lang, outs[i])
+		requireDriverEntries(t, pl, admin, "split", d.lang, runID, n)
+	}
+}
+
 func freeAddr(t *testing.T) string {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
