@@ -233,8 +233,18 @@ class DevSmithLogger
         stderr("dropped #{@unreported_drops} log entries while the platform was unreachable (buffer full)")
         @unreported_drops = 0
       end
+      @abandoned = !ok # the worker stops retrying; a batch in flight comes back to the buffer
+      @stopped = true
+      @cond.broadcast
+    end
+    begin
+      @worker.wakeup if !ok && @worker && Thread.current != @worker # out of a backoff sleep
+    rescue ThreadError
+      nil # it has ended
+    end
+    @worker&.join(1) unless Thread.current == @worker
+    @lock.synchronize do
       if !ok && @count.positive?
-        @abandoned = true
         stderr("#{@count} log entries were not delivered before close (last error: #{@last_error.empty? ? 'none' : @last_error})")
         @stats[:discarded] += @count
         @queue.clear
@@ -242,10 +252,7 @@ class DevSmithLogger
         @count = 0
         @bytes = 0
       end
-      @stopped = true
-      @cond.broadcast
     end
-    @worker&.join(1)
     ok
   rescue StandardError => e
     stderr("close failed: #{e.message}")
@@ -425,7 +432,7 @@ class DevSmithLogger
           end
         when :fail
           # Still failing after the retries: back to the buffer whole, same batch_id.
-          requeue_front(batch) unless @abandoned
+          requeue_front(batch)
           pause = [@interval, retry_after].max
           pause = [pause, [@base_delay, retry_after].max].min if now < @urgent_deadline
           @paused_until = now + pause

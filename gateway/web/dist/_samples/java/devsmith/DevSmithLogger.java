@@ -220,8 +220,20 @@ public final class DevSmithLogger implements AutoCloseable {
                 stderr("dropped " + unreportedDrops + " log entries while the platform was unreachable (buffer full)", null);
                 unreportedDrops = 0;
             }
+            abandoned = !ok;  // the worker stops retrying; a batch in flight comes back to the buffer
+            stopped = true;
+            lock.notifyAll();
+        }
+        if (!ok) worker.interrupt();  // out of a backoff sleep or a request
+        if (Thread.currentThread() != worker) {
+            try {
+                worker.join(1000);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+        synchronized (lock) {
             if (!ok && count > 0) {
-                abandoned = true;
                 stderr(count + " log entries were not delivered before close (last error: " + (lastError.isEmpty() ? "none" : lastError) + ")", null);
                 stats[3] += count;
                 queue.clear();
@@ -229,8 +241,6 @@ public final class DevSmithLogger implements AutoCloseable {
                 count = 0;
                 bytes = 0;
             }
-            stopped = true;
-            lock.notifyAll();
         }
         return ok;
     }
@@ -383,7 +393,7 @@ public final class DevSmithLogger implements AutoCloseable {
                         break;
                     default:
                         // Still failing after the retries: back to the buffer whole, same batch_id.
-                        if (!abandoned) requeueFront(batch);
+                        requeueFront(batch);
                         pausedUntil = System.currentTimeMillis() + Math.max(intervalMs, retryAfter[0]);
                         if (urgentDeadline > System.currentTimeMillis()) {
                             pausedUntil = Math.min(pausedUntil, System.currentTimeMillis() + Math.max(baseDelayMs, retryAfter[0]));
