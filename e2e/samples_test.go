@@ -31,8 +31,13 @@ var samplesDir, _ = filepath.Abs("../samples")
 // (and built) once per test binary: see sampleCopy.
 var copies = struct {
 	mu   sync.Mutex
-	dirs map[string]string
-}{dirs: map[string]string{}}
+	dirs map[string]*sampleDir
+}{dirs: map[string]*sampleDir{}}
+
+type sampleDir struct {
+	mu   sync.Mutex // held while the copy is made, so one folder's setup does not wait for another's
+	path string     // set once made
+}
 
 // sampleCopy copies samples/<name> alone (without node_modules or build
 // output) into an empty folder outside the repository, runs setup there
@@ -41,9 +46,16 @@ var copies = struct {
 func sampleCopy(t *testing.T, name string, setup ...[]string) string {
 	t.Helper()
 	copies.mu.Lock()
-	defer copies.mu.Unlock()
-	if dir, ok := copies.dirs[name]; ok {
-		return dir
+	sd, ok := copies.dirs[name]
+	if !ok {
+		sd = &sampleDir{}
+		copies.dirs[name] = sd
+	}
+	copies.mu.Unlock()
+	sd.mu.Lock()
+	defer sd.mu.Unlock()
+	if sd.path != "" {
+		return sd.path
 	}
 	dst := filepath.Join(binDir, "samples-copy", name)
 	require.NoError(t, os.RemoveAll(dst))
@@ -81,7 +93,7 @@ func sampleCopy(t *testing.T, name string, setup ...[]string) string {
 		out, err := cmd.CombinedOutput()
 		require.NoError(t, err, "in the copy of samples/%s: %s: %s", name, strings.Join(argv, " "), out)
 	}
-	copies.dirs[name] = dst
+	sd.path = dst
 	return dst
 }
 
@@ -191,8 +203,10 @@ func requireDriverEntries(t *testing.T, pl *platform, tok, slug, lang, runID str
 func TestSampleLoggers(t *testing.T) {
 	pl := startAllInOne(t)
 	admin, key := sampleProject(t, pl, "samples")
+	// Every subtest has its own service or run id: they run side by side.
 	for _, d := range drivers {
 		t.Run(d.lang, func(t *testing.T) {
+			t.Parallel()
 			runID := "run-" + d.lang + "-" + fmt.Sprint(time.Now().UnixNano())
 			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 			defer cancel()
@@ -206,6 +220,7 @@ func TestSampleLoggers(t *testing.T) {
 	}
 	for _, lang := range []string{"python", "java", "ruby", "php", "shell"} {
 		t.Run(lang+": a refused key fails the final flush", func(t *testing.T) {
+			t.Parallel()
 			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 			defer cancel()
 			out, err := runDriver(ctx, driverOf(t, lang).cmd(t), "DEVSMITH_URL="+pl.baseURL+"/api/logs", "DEVSMITH_API_KEY=dsk_wrong",
@@ -220,6 +235,7 @@ func TestSampleLoggers(t *testing.T) {
 	// function) flushes them; the driver does not call close.
 	for _, lang := range []string{"java", "ruby", "php"} {
 		t.Run(lang+": pending entries are flushed at exit", func(t *testing.T) {
+			t.Parallel()
 			runID := "exit-" + lang + "-" + fmt.Sprint(time.Now().UnixNano())
 			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 			defer cancel()
@@ -233,6 +249,7 @@ func TestSampleLoggers(t *testing.T) {
 		})
 	}
 	t.Run("java: from SLF4J through slf4j-jdk14 and logging.properties", func(t *testing.T) {
+		t.Parallel()
 		// SLF4J's API and JUL binding from Debian's libslf4j-java (.ci/run installs it).
 		api, binding := "/usr/share/java/slf4j-api.jar", "/usr/share/java/slf4j-jdk14.jar"
 		for _, jar := range []string{api, binding} {
@@ -272,6 +289,7 @@ func TestSampleLoggers(t *testing.T) {
 		require.Contains(t, last["stack"], "at Slf4jExample.main")
 	})
 	t.Run("shell: stdin lines, batched, each once", func(t *testing.T) {
+		t.Parallel()
 		runID := "stdin-" + fmt.Sprint(time.Now().UnixNano())
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
@@ -312,12 +330,15 @@ func TestSampleLoggersSurviveAnOutage(t *testing.T) {
 	errs := make([]error, len(drivers))
 	for i, d := range drivers {
 		argv := d.cmd(t)
+		// The shell driver's calls take about 40 ms each already, and each
+		// one blocks through the outage retrying: no pause needed to span it.
+		interval := map[bool]string{true: "0", false: "50ms"}[d.lang == "shell"]
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			outs[i], errs[i] = runDriver(ctx, argv,
 				"DEVSMITH_URL="+pl.baseURL+"/api/logs", "DEVSMITH_API_KEY="+key, "DEVSMITH_SERVICE=driver-"+d.lang,
-				fmt.Sprint("DRIVER_COUNT=", n), "DRIVER_RUN_ID="+runID, "DRIVER_INTERVAL=50ms",
+				fmt.Sprint("DRIVER_COUNT=", n), "DRIVER_RUN_ID="+runID, "DRIVER_INTERVAL="+interval,
 				"DEVSMITH_FLUSH_INTERVAL=500ms", "DRIVER_CLOSE_TIMEOUT=120s")
 		}()
 	}
