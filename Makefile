@@ -9,7 +9,7 @@ PROTOC_GEN_GRPC_VERSION := v1.6.2
 GATEWAY_VERSION         := v2.32.0
 GRPCURL_VERSION         := v1.9.4
 
-.PHONY: run build test test-go test-deploy test-samples test-web test-browser check-generated check-web web deps lint tools generate bench
+.PHONY: run build test test-go test-deploy test-samples sync-samples test-web test-browser check-generated check-web web deps lint tools generate bench
 
 ## run: build and start every service in one process on :3000 (embedded PostgreSQL in ./data)
 run: build
@@ -23,7 +23,8 @@ build: gateway/web/dist/index.html
 # alone); it is rebuilt when its sources or the sample loggers it serves are
 # newer, when npm is there to do it.
 WEB_SRC := $(shell find gateway/web/src -type f) gateway/web/build.mjs gateway/web/package.json gateway/web/package-lock.json \
-	$(wildcard samples/javascript/logger.js samples/python/logger.py) $(filter-out %_test.go,$(wildcard samples/go/*.go))
+	$(wildcard samples/javascript/logger.js samples/python/logger.py) $(filter-out %_test.go,$(wildcard samples/go/*.go)) \
+	$(wildcard samples/java/devsmith/*.java samples/ruby/devsmith_logger.rb samples/php/DevSmithLogger.php samples/shell/devsmith-log.sh)
 gateway/web/dist/index.html: $(WEB_SRC)
 	@if command -v npm >/dev/null 2>&1; then gateway/web/build.sh; \
 	else echo "npm not found: using the committed dashboard in gateway/web/dist (install Node.js 20+ to rebuild it)"; fi
@@ -53,6 +54,10 @@ test-deploy:
 
 test-samples:
 	samples/test.sh
+
+## sync-samples: copy the canonical sample loggers over the example apps' copies (samples/sync.sh)
+sync-samples:
+	samples/sync.sh
 
 test-web:
 	cd gateway/web && npm test

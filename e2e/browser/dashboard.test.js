@@ -117,6 +117,10 @@ describe('dashboard', { timeout: 600_000 }, () => {
       ['Node.js', 'node', "require('./logger.js')"],
       ['Python', 'python', 'from logger import DevSmithLogger'],
       ['Go', 'go', 'logger.FromEnv()'],
+      ['Java', 'java', 'DevSmithLogger.fromEnv()'],
+      ['Ruby', 'ruby', 'DevSmithLogger.new'],
+      ['PHP', 'php', 'new DevSmithLogger()'],
+      ['Shell', 'shell', '. ./devsmith-log.sh'],
     ]) {
       await dialog.getByRole('tab', { name: tab }).click();
       const code = await dialog.getByTestId(`snippet-${id}`).innerText();

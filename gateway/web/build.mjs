@@ -27,6 +27,10 @@ function sampleFiles() {
     javascript: pick('javascript', (f) => f === 'logger.js'),
     python: pick('python', (f) => f === 'logger.py'),
     go: pick('go', (f) => f.endsWith('.go') && !f.endsWith('_test.go')),
+    java: pick('java/devsmith', (f) => f.endsWith('.java')).map((f) => `devsmith/${f}`),
+    ruby: pick('ruby', (f) => f === 'devsmith_logger.rb'),
+    php: pick('php', (f) => f === 'DevSmithLogger.php'),
+    shell: pick('shell', (f) => f === 'devsmith-log.sh'),
   };
 }
 
@@ -76,8 +80,10 @@ async function build() {
     if (!files.length) continue;
     // Under _samples/ so the go tool ignores the copied Go files; the
     // gateway serves them at /samples/.
-    mkdirSync(join(dist, '_samples', lang), { recursive: true });
-    for (const f of files) copyFileSync(join(samplesRoot, lang, f), join(dist, '_samples', lang, f));
+    for (const f of files) {
+      mkdirSync(dirname(join(dist, '_samples', lang, f)), { recursive: true });
+      copyFileSync(join(samplesRoot, lang, f), join(dist, '_samples', lang, f));
+    }
   }
 
   const sizes = [];

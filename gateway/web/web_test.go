@@ -55,7 +55,9 @@ func TestEmbeddedBuildIsComplete(t *testing.T) {
 	}
 
 	// The sample loggers the setup snippets download.
-	for _, p := range []string{"/samples/javascript/logger.js", "/samples/python/logger.py", "/samples/go/logger.go"} {
+	for _, p := range []string{"/samples/javascript/logger.js", "/samples/python/logger.py", "/samples/go/logger.go",
+		"/samples/java/devsmith/DevSmithLogger.java", "/samples/java/devsmith/DevSmithHandler.java",
+		"/samples/ruby/devsmith_logger.rb", "/samples/php/DevSmithLogger.php", "/samples/shell/devsmith-log.sh"} {
 		rec := serve(t, h, http.MethodGet, p, nil)
 		require.Equal(t, http.StatusOK, rec.Code, p)
 		require.Contains(t, rec.Body.String(), "DevSmith", p)

@@ -8,7 +8,7 @@
 // "payment <id> failed: timeout after <n> ms" thrown in chargeCard) and
 // GET /users/:id (a TypeError in loadUser). SIGTERM/SIGINT: stop, flush, exit.
 const express = require('express');
-const DevSmithLogger = require('../javascript/logger'); // in your app: require('./logger')
+const DevSmithLogger = require('./logger'); // a copy of samples/javascript/logger.js (samples/sync.sh)
 const { requestLogger, errorHandler } = require('./middleware');
 
 const log = new DevSmithLogger({ serviceName: process.env.DEVSMITH_SERVICE || 'express-example' });

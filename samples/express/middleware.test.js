@@ -6,7 +6,7 @@ const path = require('path');
 const { spawn } = require('child_process');
 const express = require('express');
 const { requestLogger, errorHandler } = require('./middleware');
-const DevSmithLogger = require('../javascript/logger');
+const DevSmithLogger = require('./logger');
 const { startFakePlatform } = require('../javascript/testing/fake-platform');
 
 // A logger that records entries and lets a test await them.

@@ -14,13 +14,10 @@ import random
 import signal
 import sys
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(HERE, "..", "python"))  # in your app: logger.py sits next to app.py
+from flask import Flask, jsonify
 
-from flask import Flask, jsonify  # noqa: E402
-
-from devsmith_flask import DevSmithFlask  # noqa: E402
-from logger import DevSmithLogger  # noqa: E402
+from devsmith_flask import DevSmithFlask
+from logger import DevSmithLogger  # a copy of samples/python/logger.py (samples/sync.sh)
 
 log = DevSmithLogger(service_name=os.environ.get("DEVSMITH_SERVICE") or "flask-example")
 app = Flask(__name__)

@@ -9,8 +9,8 @@ import urllib.error
 import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, HERE)
-sys.path.insert(0, os.path.join(HERE, "..", "python"))
+sys.path.insert(0, HERE)  # logger.py: this folder's copy, as the app uses
+sys.path.append(os.path.join(HERE, "..", "python"))  # fake_platform.py (tests only)
 
 from flask import Flask, abort, jsonify, redirect  # noqa: E402
 

@@ -2,10 +2,7 @@ module github.com/devsmith/logs/samples/gin
 
 go 1.25.0
 
-require (
-	github.com/devsmith/logs/samples/go v0.0.0
-	github.com/gin-gonic/gin v1.12.0
-)
+require github.com/gin-gonic/gin v1.12.0
 
 require (
 	github.com/bytedance/gopkg v0.1.3 // indirect
@@ -38,5 +35,3 @@ require (
 	golang.org/x/text v0.34.0 // indirect
 	google.golang.org/protobuf v1.36.10 // indirect
 )
-
-replace github.com/devsmith/logs/samples/go => ../go

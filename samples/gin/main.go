@@ -26,7 +26,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/devsmith/logs/samples/gin/ginlog"
-	logger "github.com/devsmith/logs/samples/go"
+	"github.com/devsmith/logs/samples/gin/logger" // a copy of samples/go (samples/sync.sh)
 )
 
 func main() {
