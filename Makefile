@@ -123,15 +123,16 @@ BENCH_DURATION ?= 30s
 BENCH_ENTRIES  ?= 10000000
 BENCH_FLAGS    ?=
 
-.PHONY: bench-query bench-go bench-otlp
+.PHONY: bench-query bench-go bench-protocols
 
-## bench: ingestion benchmark against a fresh all-in-one: peak (16 clients), raw COPY ceiling, latency at half the peak, 2x overload (about 3 minutes)
+## bench: ingestion benchmark against a fresh all-in-one: peak (16 clients), raw COPY ceiling, latency at half the peak, 2x overload (about 3 minutes), then bench-protocols
 bench: build
 	./bin/devsmith-loadgen ingest --duration $(BENCH_DURATION) $(BENCH_FLAGS)
+	@$(MAKE) --no-print-directory bench-protocols
 
-## bench-otlp: the peak phase over OTLP/HTTP protobuf (POST /v1/logs) and over the batch endpoint, alternating, 3 runs each on fresh platforms (about 4 minutes)
-bench-otlp: build
-	@for i in 1 2 3; do for t in otlp rest; do \
+## bench-protocols: the peak phase over the batch endpoint, OTLP/HTTP protobuf (POST /v1/logs) and the Loki push API (snappy protobuf), alternating, 3 runs each on fresh platforms (about 6 minutes)
+bench-protocols: build
+	@for i in 1 2 3; do for t in rest otlp loki; do \
 	  echo "== run $$i, --transport $$t"; \
 	  ./bin/devsmith-loadgen ingest --transport $$t --phases peak --duration 15s $(BENCH_FLAGS) | grep -E '^  (logs/s|latency|CPU|peak  )' || exit 1; \
 	done; done

@@ -296,6 +296,27 @@ func (ids *batchIDs) next() string {
 	return ids.prefix + strconv.FormatInt(ids.n.Add(1), 10)
 }
 
+// exchange sends req (its body wire bytes long) and reads the whole answer:
+// the answer, its body, the latency since the batch was scheduled and the
+// status code as text. A transport error or a cut answer is recorded on
+// col for b, and ok is false.
+func exchange(client *http.Client, req *http.Request, b *Batch, wire int, scheduled time.Time, col *collector) (res *http.Response, raw []byte, lat time.Duration, code string, ok bool) {
+	res, err := client.Do(req)
+	if err != nil {
+		col.record(b, 0, "error: "+errorClass(err), -1, wire, false, false, true)
+		return nil, nil, 0, "", false
+	}
+	raw, err = io.ReadAll(res.Body)
+	res.Body.Close()
+	lat = time.Since(scheduled)
+	code = strconv.Itoa(res.StatusCode)
+	if err != nil {
+		col.record(b, 0, code+" (answer cut: "+errorClass(err)+")", -1, wire, false, false, true)
+		return nil, nil, 0, "", false
+	}
+	return res, raw, lat, code, true
+}
+
 func sendREST(ctx context.Context, client *http.Client, t Target, gz *sync.Pool, b *Batch, batchID string, scheduled time.Time, col *collector) {
 	body := b.Body(gz, batchID)
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, t.BaseURL+"/api/logs/batch", bytes.NewReader(body))
@@ -308,17 +329,8 @@ func sendREST(ctx context.Context, client *http.Client, t Target, gz *sync.Pool,
 	if gz != nil {
 		req.Header.Set("Content-Encoding", "gzip")
 	}
-	res, err := client.Do(req)
-	if err != nil {
-		col.record(b, 0, "error: "+errorClass(err), -1, len(body), false, false, true)
-		return
-	}
-	raw, err := io.ReadAll(res.Body)
-	res.Body.Close()
-	lat := time.Since(scheduled)
-	code := strconv.Itoa(res.StatusCode)
-	if err != nil {
-		col.record(b, 0, code+" (answer cut: "+errorClass(err)+")", -1, len(body), false, false, true)
+	res, raw, lat, code, ok := exchange(client, req, b, len(body), scheduled, col)
+	if !ok {
 		return
 	}
 	switch {

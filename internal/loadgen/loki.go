@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"slices"
 	"strconv"
@@ -123,17 +122,8 @@ func sendLoki(ctx context.Context, client *http.Client, t Target, b *Batch, p *l
 	}
 	req.Header.Set("Content-Type", "application/x-protobuf")
 	req.SetBasicAuth("loadgen", t.APIKey) // as Promtail's basic_auth
-	res, err := client.Do(req)
-	if err != nil {
-		col.record(b, 0, "error: "+errorClass(err), -1, len(body), false, false, true)
-		return
-	}
-	raw, err := io.ReadAll(res.Body)
-	res.Body.Close()
-	lat := time.Since(scheduled)
-	code := strconv.Itoa(res.StatusCode)
-	if err != nil {
-		col.record(b, 0, code+" (answer cut: "+errorClass(err)+")", -1, len(body), false, false, true)
+	res, raw, lat, code, ok := exchange(client, req, b, len(body), scheduled, col)
+	if !ok {
 		return
 	}
 	msg := string(bytes.TrimSpace(raw[:min(len(raw), 200)]))

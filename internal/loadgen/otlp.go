@@ -6,7 +6,6 @@ import (
 	"context"
 	"encoding/binary"
 	"encoding/json"
-	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -202,17 +201,8 @@ func (s *otlpSender) send(ctx context.Context, b *Batch, scheduled time.Time) {
 	if s.gz != nil {
 		req.Header.Set("Content-Encoding", "gzip")
 	}
-	res, err := s.client.Do(req)
-	if err != nil {
-		s.col.record(b, 0, "error: "+errorClass(err), -1, len(body), false, false, true)
-		return
-	}
-	raw, err := io.ReadAll(res.Body)
-	res.Body.Close()
-	lat := time.Since(scheduled)
-	code := strconv.Itoa(res.StatusCode)
-	if err != nil {
-		s.col.record(b, 0, code+" (answer cut: "+errorClass(err)+")", -1, len(body), false, false, true)
+	res, raw, lat, code, ok := exchange(s.client, req, b, len(body), scheduled, s.col)
+	if !ok {
 		return
 	}
 	switch {
