@@ -101,6 +101,7 @@ class DevSmithLogger {
   #open = null;      // batch accumulating new entries: {id, entries: [json], bytes}
   #queue = [];       // sealed batches, oldest first
   #count = 0;        // entries in #open and #queue
+  #inFlight = 0;     // entries of the batch being sent (in neither)
   #bytes = 0;
   #sending = null;   // Promise<boolean> of the running drain
   #timer = null;     // flush timer for #open
@@ -234,9 +235,10 @@ class DevSmithLogger {
     const ok = await this.#deliver(deadline, true);
     if (this.#timer) { clearTimeout(this.#timer); this.#timer = null; }
     this.#reportDrops(true);
-    if (!ok && this.#count > 0) {
+    if (!ok && this.#count + this.#inFlight > 0) {
       this.#abandoned = true;
-      this.#stderr(`${this.#count} log entries were not delivered before close (last error: ${this.#lastError || 'none'})`);
+      // A batch still being sent when the time ran out counts too.
+      this.#stderr(`${this.#count + this.#inFlight} log entries were not delivered before close (last error: ${this.#lastError || 'none'})`);
       this.#stats.discarded += this.#count;
       this.#discardedSeen = this.#stats.discarded;
       this.#queue = []; this.#open = null; this.#count = 0; this.#bytes = 0;
@@ -374,7 +376,9 @@ class DevSmithLogger {
       const batch = this.#queue.shift();
       this.#count -= batch.entries.length;
       this.#bytes -= batch.bytes - this.#envelopeBytes;
+      this.#inFlight = batch.entries.length;
       const result = await this.#sendBatch(batch, deadline);
+      this.#inFlight = 0;
       if (result.ok) {
         this.#pausedUntil = 0;
         this.#reportDrops();
@@ -519,8 +523,13 @@ class DevSmithLogger {
     if (this.#exitAttempted) return;
     this.#exitAttempted = true;
     const deadline = Date.now() + this.#cfg.closeTimeout;
+    // Holds the event loop until the flush has answered (at most
+    // closeTimeout), so that its report is written before the exit.
+    const keep = setTimeout(() => {}, this.#cfg.closeTimeout + 1000);
     this.#deliver(deadline, true).then((ok) => {
-      if (!ok && this.#count > 0) this.#stderr(`${this.#count} log entries were not delivered before exit (last error: ${this.#lastError || 'none'})`);
+      clearTimeout(keep);
+      const undelivered = this.#count + this.#inFlight; // a batch still being sent counts
+      if (!ok && undelivered > 0) this.#stderr(`${undelivered} log entries were not delivered before exit (last error: ${this.#lastError || 'none'})`);
     });
   }
 }
