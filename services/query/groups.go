@@ -236,7 +236,7 @@ func groupsAggQuery(f *filters, g groupRequest) (string, []any) {
 			c.and("(title ILIKE " + q + " OR culprit ILIKE " + q + ")")
 		}
 	})
-	counts := groupCounts(b, f, countsBy{projects: true, keys: "k"}, "")
+	counts := groupCounts(b, f, countsBy{projects: true, keys: "k"})
 	return `WITH k AS MATERIALIZED (SELECT id, project_id AS p, fingerprint AS f FROM logs.error_groups WHERE ` + where + `)
 	SELECT k.id, k.p, k.f, a.n, a.lo, a.hi, a.lvl FROM (
 		SELECT project_id, error_fp, sum(n)::bigint AS n, min(lo) AS lo, max(hi) AS hi, max(lvl) AS lvl
@@ -245,24 +245,27 @@ func groupsAggQuery(f *filters, g groupRequest) (string, []any) {
 }
 
 // countsBy says how groupCounts groups its rows besides by (project_id,
-// error_fp), and whether it filters on f's projects.
+// error_fp), whether it filters on f's projects, and which groups it
+// counts.
 type countsBy struct {
 	projects bool
 	service  bool          // and by service_name
 	width    time.Duration // and by bucket, date_bin(width, ts): when not 0
-	// keys, when set, names a relation of (p, f) pairs whose entries alone
-	// are read, each pair's with a range of the error index (not with
-	// service or width).
-	keys string
+	// keys names a relation of (p, f) pairs whose entries alone are
+	// counted. outer: the row of an enclosing LATERAL, which every part
+	// takes as its condition. Else the relation is iterated here, each
+	// pair's entries a range of the error index (without service or width);
+	// the hourly rows are not restricted (the caller joins them to keys).
+	keys  string
+	outer bool
 }
 
 // groupCounts is the UNION ALL of the counts of f's matching entries with a
-// fingerprint and condition cond (on project_id and error_fp, may be ""),
-// as rows (project_id, error_fp[, service_name][, bucket], n, lo, hi, lvl):
-// the range's whole hours from logs.error_group_hours (migration 0008),
-// when wholeHours says they serve, and the rest, or all of it, from the
-// error index of logs.entries. A key may have several rows.
-func groupCounts(b *sqlBuilder, f *filters, by countsBy, cond string) string {
+// fingerprint, as rows (project_id, error_fp[, service_name][, bucket], n,
+// lo, hi, lvl): the range's whole hours from logs.error_group_hours
+// (migration 0008), when wholeHours says they serve, and the rest, or all
+// of it, from the error index of logs.entries. A key may have several rows.
+func groupCounts(b *sqlBuilder, f *filters, by countsBy) string {
 	keys, groupBy := "project_id, error_fp", "project_id, error_fp"
 	if by.service {
 		keys += ", service_name"
@@ -276,21 +279,22 @@ func groupCounts(b *sqlBuilder, f *filters, by countsBy, cond string) string {
 		}
 		groupBy += ", bucket"
 	}
+	keyCond := func(c *sqlBuilder) {
+		c.and("project_id = " + by.keys + ".p")
+		c.and("error_fp = " + by.keys + ".f")
+	}
+	perKey := by.keys != "" && !by.outer // the entries' parts iterate keys
 	entries := func(since, until time.Time) string {
 		e := *f
 		e.since, e.until = &since, &until
 		where := b.group(func(c *sqlBuilder) {
 			c.and("error_fp <> 0")
 			if by.keys != "" {
-				c.and("project_id = " + by.keys + ".p")
-				c.and("error_fp = " + by.keys + ".f")
+				keyCond(c)
 			}
-			e.addFilters(c, filterOpts{projects: by.projects && by.keys == "", times: true})
-			if cond != "" {
-				c.and(cond)
-			}
+			e.addFilters(c, filterOpts{projects: by.projects && !perKey, times: true})
 		})
-		if by.keys != "" {
+		if perKey {
 			return "SELECT " + by.keys + ".p AS project_id, " + by.keys + ".f AS error_fp, x.n, x.lo, x.hi, x.lvl FROM " + by.keys +
 				" CROSS JOIN LATERAL (SELECT count(*) AS n, min(ts) AS lo, max(ts) AS hi, max(level) AS lvl FROM logs.entries WHERE " +
 				where + " HAVING count(*) > 0) x"
@@ -306,8 +310,8 @@ func groupCounts(b *sqlBuilder, f *filters, by countsBy, cond string) string {
 		f.addFilters(c, filterOpts{projects: by.projects})
 		c.and("hour >= " + c.arg(lo))
 		c.and("hour < " + c.arg(hi))
-		if cond != "" {
-			c.and(cond)
+		if by.outer {
+			keyCond(c)
 		}
 	})
 	parts := []string{"SELECT " + keys + bucket("hour") + ", count AS n, first_ts AS lo, last_ts AS hi, level AS lvl FROM logs.error_group_hours WHERE " + where}
@@ -364,7 +368,7 @@ func aggregateGroups(ctx context.Context, tx logstore.Querier, f *filters, g gro
 func groupDetailQuery(f *filters, ps, fps []int64, width time.Duration) (string, []any) {
 	b := &sqlBuilder{}
 	keys := "unnest(" + b.arg(ps) + "::bigint[], " + b.arg(fps) + "::bigint[]) AS k(p, f)"
-	counts := groupCounts(b, f, countsBy{service: true, width: width}, "project_id = k.p AND error_fp = k.f")
+	counts := groupCounts(b, f, countsBy{service: true, width: width, keys: "k", outer: true})
 	return `SELECT k.p, k.f, x.service_name, x.bucket, x.n, x.lo, x.hi, x.lvl FROM ` + keys + ` CROSS JOIN LATERAL (
 		SELECT service_name, bucket, sum(n)::bigint AS n, min(lo) AS lo, max(hi) AS hi, max(lvl) AS lvl
 		FROM (` + counts + `) u GROUP BY service_name, bucket
