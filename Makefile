@@ -100,6 +100,8 @@ lint: tools
 	  echo "buf breaking against HEAD~1"; \
 	  buf breaking --against '.git#ref=HEAD~1'; \
 	else echo "buf breaking: no previous commit with protos"; fi
+	@unformatted=$$(gofmt -l $$(git ls-files '*.go' | grep -v '^gen/')); \
+	if [ -n "$$unformatted" ]; then echo "gofmt would change:"; echo "$$unformatted"; exit 1; fi
 	go vet ./...
 	# The all-in-one runs on laptops: keep macOS building.
 	GOOS=darwin go vet ./...
