@@ -67,6 +67,28 @@ type Principal struct {
 	// KeyDigest is Digest of the API key, so that where entries are
 	// written the key can be checked again in the same transaction.
 	KeyDigest [sha256.Size]byte
+	// KeyID is the key's id in logs.api_keys; KeyPrefix its recognisable
+	// start (`dsk_` and four characters), for audit events.
+	KeyID     int64
+	KeyPrefix string
+	// Scopes are what the key may do: ScopeIngest, ScopeRead.
+	Scopes []string
+}
+
+// Scopes of a project API key.
+const (
+	ScopeIngest = "ingest"
+	ScopeRead   = "read"
+)
+
+// HasScope tells whether a project principal's key carries scope.
+func (p *Principal) HasScope(scope string) bool {
+	for _, s := range p.Scopes {
+		if s == scope {
+			return true
+		}
+	}
+	return false
 }
 
 // IsAdmin tells whether the principal is an admin user.

@@ -48,7 +48,10 @@ type Project struct {
 	// "admin" for an admin who is none of those.
 	Role string `protobuf:"bytes,10,opt,name=role,proto3" json:"role,omitempty"`
 	// Id of the user who created the project; 0 when that user was removed.
-	OwnerId       int64 `protobuf:"varint,11,opt,name=owner_id,json=ownerId,proto3" json:"owner_id,omitempty"`
+	OwnerId int64 `protobuf:"varint,11,opt,name=owner_id,json=ownerId,proto3" json:"owner_id,omitempty"`
+	// The limits the project's keys are held to (the platform's defaults
+	// unless set on the project).
+	RateLimit     *RateLimit `protobuf:"bytes,12,opt,name=rate_limit,json=rateLimit,proto3" json:"rate_limit,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -160,6 +163,751 @@ func (x *Project) GetOwnerId() int64 {
 	return 0
 }
 
+func (x *Project) GetRateLimit() *RateLimit {
+	if x != nil {
+		return x.RateLimit
+	}
+	return nil
+}
+
+// Request and volume limits of a project's keys.
+type RateLimit struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Requests a minute each key of the project may make (ingest and read).
+	RequestsPerMinute int32 `protobuf:"varint,1,opt,name=requests_per_minute,json=requestsPerMinute,proto3" json:"requests_per_minute,omitempty"`
+	// Log entries a second the whole project may ingest, summed over its keys.
+	LogsPerSecond int32 `protobuf:"varint,2,opt,name=logs_per_second,json=logsPerSecond,proto3" json:"logs_per_second,omitempty"`
+	// True when the values are the platform's defaults (DEVSMITH_RATE_LIMIT_*),
+	// false when set on the project.
+	IsDefault     bool `protobuf:"varint,3,opt,name=is_default,json=isDefault,proto3" json:"is_default,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RateLimit) Reset() {
+	*x = RateLimit{}
+	mi := &file_devsmith_logs_v1_project_service_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RateLimit) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RateLimit) ProtoMessage() {}
+
+func (x *RateLimit) ProtoReflect() protoreflect.Message {
+	mi := &file_devsmith_logs_v1_project_service_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RateLimit.ProtoReflect.Descriptor instead.
+func (*RateLimit) Descriptor() ([]byte, []int) {
+	return file_devsmith_logs_v1_project_service_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *RateLimit) GetRequestsPerMinute() int32 {
+	if x != nil {
+		return x.RequestsPerMinute
+	}
+	return 0
+}
+
+func (x *RateLimit) GetLogsPerSecond() int32 {
+	if x != nil {
+		return x.LogsPerSecond
+	}
+	return 0
+}
+
+func (x *RateLimit) GetIsDefault() bool {
+	if x != nil {
+		return x.IsDefault
+	}
+	return false
+}
+
+// The fields of a project to change. Only the fields present in the request
+// change.
+type UpdateProjectRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The project's id.
+	Id int64 `protobuf:"varint,1,opt,name=id,proto3" json:"id,omitempty"`
+	// New display name (not empty).
+	Name *string `protobuf:"bytes,2,opt,name=name,proto3,oneof" json:"name,omitempty"`
+	// New description.
+	Description *string `protobuf:"bytes,3,opt,name=description,proto3,oneof" json:"description,omitempty"`
+	// New repository URL (http or https, or empty).
+	RepositoryUrl *string `protobuf:"bytes,4,opt,name=repository_url,json=repositoryUrl,proto3,oneof" json:"repository_url,omitempty"`
+	// New limits; a value of 0 returns that limit to the platform's default.
+	// Admins and the project's maintainers and owner only.
+	RateLimit     *RateLimitUpdate `protobuf:"bytes,5,opt,name=rate_limit,json=rateLimit,proto3,oneof" json:"rate_limit,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpdateProjectRequest) Reset() {
+	*x = UpdateProjectRequest{}
+	mi := &file_devsmith_logs_v1_project_service_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateProjectRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateProjectRequest) ProtoMessage() {}
+
+func (x *UpdateProjectRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_devsmith_logs_v1_project_service_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateProjectRequest.ProtoReflect.Descriptor instead.
+func (*UpdateProjectRequest) Descriptor() ([]byte, []int) {
+	return file_devsmith_logs_v1_project_service_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *UpdateProjectRequest) GetId() int64 {
+	if x != nil {
+		return x.Id
+	}
+	return 0
+}
+
+func (x *UpdateProjectRequest) GetName() string {
+	if x != nil && x.Name != nil {
+		return *x.Name
+	}
+	return ""
+}
+
+func (x *UpdateProjectRequest) GetDescription() string {
+	if x != nil && x.Description != nil {
+		return *x.Description
+	}
+	return ""
+}
+
+func (x *UpdateProjectRequest) GetRepositoryUrl() string {
+	if x != nil && x.RepositoryUrl != nil {
+		return *x.RepositoryUrl
+	}
+	return ""
+}
+
+func (x *UpdateProjectRequest) GetRateLimit() *RateLimitUpdate {
+	if x != nil {
+		return x.RateLimit
+	}
+	return nil
+}
+
+// Limits to set on a project; 0 means the platform's default.
+type RateLimitUpdate struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Requests a minute per key (0: default).
+	RequestsPerMinute *int32 `protobuf:"varint,1,opt,name=requests_per_minute,json=requestsPerMinute,proto3,oneof" json:"requests_per_minute,omitempty"`
+	// Log entries a second for the project (0: default).
+	LogsPerSecond *int32 `protobuf:"varint,2,opt,name=logs_per_second,json=logsPerSecond,proto3,oneof" json:"logs_per_second,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RateLimitUpdate) Reset() {
+	*x = RateLimitUpdate{}
+	mi := &file_devsmith_logs_v1_project_service_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RateLimitUpdate) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RateLimitUpdate) ProtoMessage() {}
+
+func (x *RateLimitUpdate) ProtoReflect() protoreflect.Message {
+	mi := &file_devsmith_logs_v1_project_service_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RateLimitUpdate.ProtoReflect.Descriptor instead.
+func (*RateLimitUpdate) Descriptor() ([]byte, []int) {
+	return file_devsmith_logs_v1_project_service_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *RateLimitUpdate) GetRequestsPerMinute() int32 {
+	if x != nil && x.RequestsPerMinute != nil {
+		return *x.RequestsPerMinute
+	}
+	return 0
+}
+
+func (x *RateLimitUpdate) GetLogsPerSecond() int32 {
+	if x != nil && x.LogsPerSecond != nil {
+		return *x.LogsPerSecond
+	}
+	return 0
+}
+
+// The project after the change.
+type UpdateProjectResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The project as stored.
+	Project       *Project `protobuf:"bytes,1,opt,name=project,proto3" json:"project,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpdateProjectResponse) Reset() {
+	*x = UpdateProjectResponse{}
+	mi := &file_devsmith_logs_v1_project_service_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateProjectResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateProjectResponse) ProtoMessage() {}
+
+func (x *UpdateProjectResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_devsmith_logs_v1_project_service_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateProjectResponse.ProtoReflect.Descriptor instead.
+func (*UpdateProjectResponse) Descriptor() ([]byte, []int) {
+	return file_devsmith_logs_v1_project_service_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *UpdateProjectResponse) GetProject() *Project {
+	if x != nil {
+		return x.Project
+	}
+	return nil
+}
+
+// An API key of a project. The secret itself is shown only when the key is
+// created (or rotated, for the default key).
+type ApiKey struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Server-assigned id.
+	Id int64 `protobuf:"varint,1,opt,name=id,proto3" json:"id,omitempty"`
+	// The project's id.
+	ProjectId int64 `protobuf:"varint,2,opt,name=project_id,json=projectId,proto3" json:"project_id,omitempty"`
+	// A name to recognise the key by ("production", "grafana"); "default" for
+	// the key the project was created with.
+	Name string `protobuf:"bytes,3,opt,name=name,proto3" json:"name,omitempty"`
+	// What the key may do: "ingest" (send logs), "read" (the query API of its
+	// own project), or both.
+	Scopes []string `protobuf:"bytes,4,rep,name=scopes,proto3" json:"scopes,omitempty"`
+	// The key's first characters (`dsk_` and four more), to recognise it.
+	Prefix string `protobuf:"bytes,5,opt,name=prefix,proto3" json:"prefix,omitempty"`
+	// The key's last four characters.
+	LastFour string `protobuf:"bytes,6,opt,name=last_four,json=lastFour,proto3" json:"last_four,omitempty"`
+	// When the key stops working; null when it never expires.
+	ExpireTime *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=expire_time,json=expireTime,proto3" json:"expire_time,omitempty"`
+	// When the key was created.
+	CreatedAt *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
+	// When the key was last used (to the minute); null when never.
+	LastUsedAt *timestamppb.Timestamp `protobuf:"bytes,9,opt,name=last_used_at,json=lastUsedAt,proto3" json:"last_used_at,omitempty"`
+	// The client address the key was last used from; empty when never.
+	LastUsedAddress string `protobuf:"bytes,10,opt,name=last_used_address,json=lastUsedAddress,proto3" json:"last_used_address,omitempty"`
+	// True for the project's default key, the one RegenerateProjectKey
+	// replaces.
+	IsDefault     bool `protobuf:"varint,11,opt,name=is_default,json=isDefault,proto3" json:"is_default,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ApiKey) Reset() {
+	*x = ApiKey{}
+	mi := &file_devsmith_logs_v1_project_service_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ApiKey) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ApiKey) ProtoMessage() {}
+
+func (x *ApiKey) ProtoReflect() protoreflect.Message {
+	mi := &file_devsmith_logs_v1_project_service_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ApiKey.ProtoReflect.Descriptor instead.
+func (*ApiKey) Descriptor() ([]byte, []int) {
+	return file_devsmith_logs_v1_project_service_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *ApiKey) GetId() int64 {
+	if x != nil {
+		return x.Id
+	}
+	return 0
+}
+
+func (x *ApiKey) GetProjectId() int64 {
+	if x != nil {
+		return x.ProjectId
+	}
+	return 0
+}
+
+func (x *ApiKey) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *ApiKey) GetScopes() []string {
+	if x != nil {
+		return x.Scopes
+	}
+	return nil
+}
+
+func (x *ApiKey) GetPrefix() string {
+	if x != nil {
+		return x.Prefix
+	}
+	return ""
+}
+
+func (x *ApiKey) GetLastFour() string {
+	if x != nil {
+		return x.LastFour
+	}
+	return ""
+}
+
+func (x *ApiKey) GetExpireTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ExpireTime
+	}
+	return nil
+}
+
+func (x *ApiKey) GetCreatedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CreatedAt
+	}
+	return nil
+}
+
+func (x *ApiKey) GetLastUsedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.LastUsedAt
+	}
+	return nil
+}
+
+func (x *ApiKey) GetLastUsedAddress() string {
+	if x != nil {
+		return x.LastUsedAddress
+	}
+	return ""
+}
+
+func (x *ApiKey) GetIsDefault() bool {
+	if x != nil {
+		return x.IsDefault
+	}
+	return false
+}
+
+// A key to issue.
+type CreateProjectKeyRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The project's id.
+	ProjectId int64 `protobuf:"varint,1,opt,name=project_id,json=projectId,proto3" json:"project_id,omitempty"`
+	// A name for the key, required, at most 100 characters.
+	Name string `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	// "ingest", "read" or both; at least one.
+	Scopes []string `protobuf:"bytes,3,rep,name=scopes,proto3" json:"scopes,omitempty"`
+	// When the key stops working, in the future; absent for never.
+	ExpireTime    *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=expire_time,json=expireTime,proto3" json:"expire_time,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreateProjectKeyRequest) Reset() {
+	*x = CreateProjectKeyRequest{}
+	mi := &file_devsmith_logs_v1_project_service_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateProjectKeyRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateProjectKeyRequest) ProtoMessage() {}
+
+func (x *CreateProjectKeyRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_devsmith_logs_v1_project_service_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateProjectKeyRequest.ProtoReflect.Descriptor instead.
+func (*CreateProjectKeyRequest) Descriptor() ([]byte, []int) {
+	return file_devsmith_logs_v1_project_service_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *CreateProjectKeyRequest) GetProjectId() int64 {
+	if x != nil {
+		return x.ProjectId
+	}
+	return 0
+}
+
+func (x *CreateProjectKeyRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *CreateProjectKeyRequest) GetScopes() []string {
+	if x != nil {
+		return x.Scopes
+	}
+	return nil
+}
+
+func (x *CreateProjectKeyRequest) GetExpireTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ExpireTime
+	}
+	return nil
+}
+
+// The new key and its secret.
+type CreateProjectKeyResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The key as stored.
+	Key *ApiKey `protobuf:"bytes,1,opt,name=key,proto3" json:"key,omitempty"`
+	// The API key (`dsk_...`): shown only in this response.
+	ApiKey        string `protobuf:"bytes,2,opt,name=api_key,json=apiKey,proto3" json:"api_key,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreateProjectKeyResponse) Reset() {
+	*x = CreateProjectKeyResponse{}
+	mi := &file_devsmith_logs_v1_project_service_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateProjectKeyResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateProjectKeyResponse) ProtoMessage() {}
+
+func (x *CreateProjectKeyResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_devsmith_logs_v1_project_service_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateProjectKeyResponse.ProtoReflect.Descriptor instead.
+func (*CreateProjectKeyResponse) Descriptor() ([]byte, []int) {
+	return file_devsmith_logs_v1_project_service_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *CreateProjectKeyResponse) GetKey() *ApiKey {
+	if x != nil {
+		return x.Key
+	}
+	return nil
+}
+
+func (x *CreateProjectKeyResponse) GetApiKey() string {
+	if x != nil {
+		return x.ApiKey
+	}
+	return ""
+}
+
+// Lists a project's keys.
+type ListProjectKeysRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The project's id.
+	ProjectId int64 `protobuf:"varint,1,opt,name=project_id,json=projectId,proto3" json:"project_id,omitempty"`
+	// At most this many keys (default 100, at most 1000).
+	PageSize int32 `protobuf:"varint,2,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// The next_page_token of a previous call for the same project.
+	PageToken     string `protobuf:"bytes,3,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListProjectKeysRequest) Reset() {
+	*x = ListProjectKeysRequest{}
+	mi := &file_devsmith_logs_v1_project_service_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListProjectKeysRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListProjectKeysRequest) ProtoMessage() {}
+
+func (x *ListProjectKeysRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_devsmith_logs_v1_project_service_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListProjectKeysRequest.ProtoReflect.Descriptor instead.
+func (*ListProjectKeysRequest) Descriptor() ([]byte, []int) {
+	return file_devsmith_logs_v1_project_service_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *ListProjectKeysRequest) GetProjectId() int64 {
+	if x != nil {
+		return x.ProjectId
+	}
+	return 0
+}
+
+func (x *ListProjectKeysRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListProjectKeysRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+// A page of a project's keys.
+type ListProjectKeysResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The keys, oldest first; revoked keys are not listed.
+	Keys []*ApiKey `protobuf:"bytes,1,rep,name=keys,proto3" json:"keys,omitempty"`
+	// Pass as page_token to read the next page; empty on the last page.
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListProjectKeysResponse) Reset() {
+	*x = ListProjectKeysResponse{}
+	mi := &file_devsmith_logs_v1_project_service_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListProjectKeysResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListProjectKeysResponse) ProtoMessage() {}
+
+func (x *ListProjectKeysResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_devsmith_logs_v1_project_service_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListProjectKeysResponse.ProtoReflect.Descriptor instead.
+func (*ListProjectKeysResponse) Descriptor() ([]byte, []int) {
+	return file_devsmith_logs_v1_project_service_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *ListProjectKeysResponse) GetKeys() []*ApiKey {
+	if x != nil {
+		return x.Keys
+	}
+	return nil
+}
+
+func (x *ListProjectKeysResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
+// Names the key to revoke.
+type DeleteProjectKeyRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The project's id.
+	ProjectId int64 `protobuf:"varint,1,opt,name=project_id,json=projectId,proto3" json:"project_id,omitempty"`
+	// The key's id.
+	KeyId         int64 `protobuf:"varint,2,opt,name=key_id,json=keyId,proto3" json:"key_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeleteProjectKeyRequest) Reset() {
+	*x = DeleteProjectKeyRequest{}
+	mi := &file_devsmith_logs_v1_project_service_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeleteProjectKeyRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeleteProjectKeyRequest) ProtoMessage() {}
+
+func (x *DeleteProjectKeyRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_devsmith_logs_v1_project_service_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeleteProjectKeyRequest.ProtoReflect.Descriptor instead.
+func (*DeleteProjectKeyRequest) Descriptor() ([]byte, []int) {
+	return file_devsmith_logs_v1_project_service_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *DeleteProjectKeyRequest) GetProjectId() int64 {
+	if x != nil {
+		return x.ProjectId
+	}
+	return 0
+}
+
+func (x *DeleteProjectKeyRequest) GetKeyId() int64 {
+	if x != nil {
+		return x.KeyId
+	}
+	return 0
+}
+
+// The key was revoked.
+type DeleteProjectKeyResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// A human-readable confirmation.
+	Message       string `protobuf:"bytes,1,opt,name=message,proto3" json:"message,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeleteProjectKeyResponse) Reset() {
+	*x = DeleteProjectKeyResponse{}
+	mi := &file_devsmith_logs_v1_project_service_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeleteProjectKeyResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeleteProjectKeyResponse) ProtoMessage() {}
+
+func (x *DeleteProjectKeyResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_devsmith_logs_v1_project_service_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeleteProjectKeyResponse.ProtoReflect.Descriptor instead.
+func (*DeleteProjectKeyResponse) Descriptor() ([]byte, []int) {
+	return file_devsmith_logs_v1_project_service_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *DeleteProjectKeyResponse) GetMessage() string {
+	if x != nil {
+		return x.Message
+	}
+	return ""
+}
+
 // A project to register.
 type CreateProjectRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -177,7 +925,7 @@ type CreateProjectRequest struct {
 
 func (x *CreateProjectRequest) Reset() {
 	*x = CreateProjectRequest{}
-	mi := &file_devsmith_logs_v1_project_service_proto_msgTypes[1]
+	mi := &file_devsmith_logs_v1_project_service_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -189,7 +937,7 @@ func (x *CreateProjectRequest) String() string {
 func (*CreateProjectRequest) ProtoMessage() {}
 
 func (x *CreateProjectRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_devsmith_logs_v1_project_service_proto_msgTypes[1]
+	mi := &file_devsmith_logs_v1_project_service_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -202,7 +950,7 @@ func (x *CreateProjectRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateProjectRequest.ProtoReflect.Descriptor instead.
 func (*CreateProjectRequest) Descriptor() ([]byte, []int) {
-	return file_devsmith_logs_v1_project_service_proto_rawDescGZIP(), []int{1}
+	return file_devsmith_logs_v1_project_service_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *CreateProjectRequest) GetName() string {
@@ -252,7 +1000,7 @@ type CreateProjectResponse struct {
 
 func (x *CreateProjectResponse) Reset() {
 	*x = CreateProjectResponse{}
-	mi := &file_devsmith_logs_v1_project_service_proto_msgTypes[2]
+	mi := &file_devsmith_logs_v1_project_service_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -264,7 +1012,7 @@ func (x *CreateProjectResponse) String() string {
 func (*CreateProjectResponse) ProtoMessage() {}
 
 func (x *CreateProjectResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_devsmith_logs_v1_project_service_proto_msgTypes[2]
+	mi := &file_devsmith_logs_v1_project_service_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -277,7 +1025,7 @@ func (x *CreateProjectResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateProjectResponse.ProtoReflect.Descriptor instead.
 func (*CreateProjectResponse) Descriptor() ([]byte, []int) {
-	return file_devsmith_logs_v1_project_service_proto_rawDescGZIP(), []int{2}
+	return file_devsmith_logs_v1_project_service_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *CreateProjectResponse) GetProjectId() int64 {
@@ -328,7 +1076,7 @@ type ListProjectsRequest struct {
 
 func (x *ListProjectsRequest) Reset() {
 	*x = ListProjectsRequest{}
-	mi := &file_devsmith_logs_v1_project_service_proto_msgTypes[3]
+	mi := &file_devsmith_logs_v1_project_service_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -340,7 +1088,7 @@ func (x *ListProjectsRequest) String() string {
 func (*ListProjectsRequest) ProtoMessage() {}
 
 func (x *ListProjectsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_devsmith_logs_v1_project_service_proto_msgTypes[3]
+	mi := &file_devsmith_logs_v1_project_service_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -353,7 +1101,7 @@ func (x *ListProjectsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListProjectsRequest.ProtoReflect.Descriptor instead.
 func (*ListProjectsRequest) Descriptor() ([]byte, []int) {
-	return file_devsmith_logs_v1_project_service_proto_rawDescGZIP(), []int{3}
+	return file_devsmith_logs_v1_project_service_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *ListProjectsRequest) GetPageSize() int32 {
@@ -383,7 +1131,7 @@ type ListProjectsResponse struct {
 
 func (x *ListProjectsResponse) Reset() {
 	*x = ListProjectsResponse{}
-	mi := &file_devsmith_logs_v1_project_service_proto_msgTypes[4]
+	mi := &file_devsmith_logs_v1_project_service_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -395,7 +1143,7 @@ func (x *ListProjectsResponse) String() string {
 func (*ListProjectsResponse) ProtoMessage() {}
 
 func (x *ListProjectsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_devsmith_logs_v1_project_service_proto_msgTypes[4]
+	mi := &file_devsmith_logs_v1_project_service_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -408,7 +1156,7 @@ func (x *ListProjectsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListProjectsResponse.ProtoReflect.Descriptor instead.
 func (*ListProjectsResponse) Descriptor() ([]byte, []int) {
-	return file_devsmith_logs_v1_project_service_proto_rawDescGZIP(), []int{4}
+	return file_devsmith_logs_v1_project_service_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *ListProjectsResponse) GetProjects() []*Project {
@@ -436,7 +1184,7 @@ type GetProjectRequest struct {
 
 func (x *GetProjectRequest) Reset() {
 	*x = GetProjectRequest{}
-	mi := &file_devsmith_logs_v1_project_service_proto_msgTypes[5]
+	mi := &file_devsmith_logs_v1_project_service_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -448,7 +1196,7 @@ func (x *GetProjectRequest) String() string {
 func (*GetProjectRequest) ProtoMessage() {}
 
 func (x *GetProjectRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_devsmith_logs_v1_project_service_proto_msgTypes[5]
+	mi := &file_devsmith_logs_v1_project_service_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -461,7 +1209,7 @@ func (x *GetProjectRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetProjectRequest.ProtoReflect.Descriptor instead.
 func (*GetProjectRequest) Descriptor() ([]byte, []int) {
-	return file_devsmith_logs_v1_project_service_proto_rawDescGZIP(), []int{5}
+	return file_devsmith_logs_v1_project_service_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *GetProjectRequest) GetId() int64 {
@@ -482,7 +1230,7 @@ type GetProjectResponse struct {
 
 func (x *GetProjectResponse) Reset() {
 	*x = GetProjectResponse{}
-	mi := &file_devsmith_logs_v1_project_service_proto_msgTypes[6]
+	mi := &file_devsmith_logs_v1_project_service_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -494,7 +1242,7 @@ func (x *GetProjectResponse) String() string {
 func (*GetProjectResponse) ProtoMessage() {}
 
 func (x *GetProjectResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_devsmith_logs_v1_project_service_proto_msgTypes[6]
+	mi := &file_devsmith_logs_v1_project_service_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -507,7 +1255,7 @@ func (x *GetProjectResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetProjectResponse.ProtoReflect.Descriptor instead.
 func (*GetProjectResponse) Descriptor() ([]byte, []int) {
-	return file_devsmith_logs_v1_project_service_proto_rawDescGZIP(), []int{6}
+	return file_devsmith_logs_v1_project_service_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *GetProjectResponse) GetProject() *Project {
@@ -528,7 +1276,7 @@ type RegenerateProjectKeyRequest struct {
 
 func (x *RegenerateProjectKeyRequest) Reset() {
 	*x = RegenerateProjectKeyRequest{}
-	mi := &file_devsmith_logs_v1_project_service_proto_msgTypes[7]
+	mi := &file_devsmith_logs_v1_project_service_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -540,7 +1288,7 @@ func (x *RegenerateProjectKeyRequest) String() string {
 func (*RegenerateProjectKeyRequest) ProtoMessage() {}
 
 func (x *RegenerateProjectKeyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_devsmith_logs_v1_project_service_proto_msgTypes[7]
+	mi := &file_devsmith_logs_v1_project_service_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -553,7 +1301,7 @@ func (x *RegenerateProjectKeyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RegenerateProjectKeyRequest.ProtoReflect.Descriptor instead.
 func (*RegenerateProjectKeyRequest) Descriptor() ([]byte, []int) {
-	return file_devsmith_logs_v1_project_service_proto_rawDescGZIP(), []int{7}
+	return file_devsmith_logs_v1_project_service_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *RegenerateProjectKeyRequest) GetId() int64 {
@@ -576,7 +1324,7 @@ type RegenerateProjectKeyResponse struct {
 
 func (x *RegenerateProjectKeyResponse) Reset() {
 	*x = RegenerateProjectKeyResponse{}
-	mi := &file_devsmith_logs_v1_project_service_proto_msgTypes[8]
+	mi := &file_devsmith_logs_v1_project_service_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -588,7 +1336,7 @@ func (x *RegenerateProjectKeyResponse) String() string {
 func (*RegenerateProjectKeyResponse) ProtoMessage() {}
 
 func (x *RegenerateProjectKeyResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_devsmith_logs_v1_project_service_proto_msgTypes[8]
+	mi := &file_devsmith_logs_v1_project_service_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -601,7 +1349,7 @@ func (x *RegenerateProjectKeyResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RegenerateProjectKeyResponse.ProtoReflect.Descriptor instead.
 func (*RegenerateProjectKeyResponse) Descriptor() ([]byte, []int) {
-	return file_devsmith_logs_v1_project_service_proto_rawDescGZIP(), []int{8}
+	return file_devsmith_logs_v1_project_service_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *RegenerateProjectKeyResponse) GetApiKey() string {
@@ -629,7 +1377,7 @@ type DeleteProjectRequest struct {
 
 func (x *DeleteProjectRequest) Reset() {
 	*x = DeleteProjectRequest{}
-	mi := &file_devsmith_logs_v1_project_service_proto_msgTypes[9]
+	mi := &file_devsmith_logs_v1_project_service_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -641,7 +1389,7 @@ func (x *DeleteProjectRequest) String() string {
 func (*DeleteProjectRequest) ProtoMessage() {}
 
 func (x *DeleteProjectRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_devsmith_logs_v1_project_service_proto_msgTypes[9]
+	mi := &file_devsmith_logs_v1_project_service_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -654,7 +1402,7 @@ func (x *DeleteProjectRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteProjectRequest.ProtoReflect.Descriptor instead.
 func (*DeleteProjectRequest) Descriptor() ([]byte, []int) {
-	return file_devsmith_logs_v1_project_service_proto_rawDescGZIP(), []int{9}
+	return file_devsmith_logs_v1_project_service_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *DeleteProjectRequest) GetId() int64 {
@@ -675,7 +1423,7 @@ type DeleteProjectResponse struct {
 
 func (x *DeleteProjectResponse) Reset() {
 	*x = DeleteProjectResponse{}
-	mi := &file_devsmith_logs_v1_project_service_proto_msgTypes[10]
+	mi := &file_devsmith_logs_v1_project_service_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -687,7 +1435,7 @@ func (x *DeleteProjectResponse) String() string {
 func (*DeleteProjectResponse) ProtoMessage() {}
 
 func (x *DeleteProjectResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_devsmith_logs_v1_project_service_proto_msgTypes[10]
+	mi := &file_devsmith_logs_v1_project_service_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -700,7 +1448,7 @@ func (x *DeleteProjectResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteProjectResponse.ProtoReflect.Descriptor instead.
 func (*DeleteProjectResponse) Descriptor() ([]byte, []int) {
-	return file_devsmith_logs_v1_project_service_proto_rawDescGZIP(), []int{10}
+	return file_devsmith_logs_v1_project_service_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *DeleteProjectResponse) GetMessage() string {
@@ -727,7 +1475,7 @@ type ProjectMember struct {
 
 func (x *ProjectMember) Reset() {
 	*x = ProjectMember{}
-	mi := &file_devsmith_logs_v1_project_service_proto_msgTypes[11]
+	mi := &file_devsmith_logs_v1_project_service_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -739,7 +1487,7 @@ func (x *ProjectMember) String() string {
 func (*ProjectMember) ProtoMessage() {}
 
 func (x *ProjectMember) ProtoReflect() protoreflect.Message {
-	mi := &file_devsmith_logs_v1_project_service_proto_msgTypes[11]
+	mi := &file_devsmith_logs_v1_project_service_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -752,7 +1500,7 @@ func (x *ProjectMember) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ProjectMember.ProtoReflect.Descriptor instead.
 func (*ProjectMember) Descriptor() ([]byte, []int) {
-	return file_devsmith_logs_v1_project_service_proto_rawDescGZIP(), []int{11}
+	return file_devsmith_logs_v1_project_service_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *ProjectMember) GetUserId() int64 {
@@ -799,7 +1547,7 @@ type ListProjectMembersRequest struct {
 
 func (x *ListProjectMembersRequest) Reset() {
 	*x = ListProjectMembersRequest{}
-	mi := &file_devsmith_logs_v1_project_service_proto_msgTypes[12]
+	mi := &file_devsmith_logs_v1_project_service_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -811,7 +1559,7 @@ func (x *ListProjectMembersRequest) String() string {
 func (*ListProjectMembersRequest) ProtoMessage() {}
 
 func (x *ListProjectMembersRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_devsmith_logs_v1_project_service_proto_msgTypes[12]
+	mi := &file_devsmith_logs_v1_project_service_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -824,7 +1572,7 @@ func (x *ListProjectMembersRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListProjectMembersRequest.ProtoReflect.Descriptor instead.
 func (*ListProjectMembersRequest) Descriptor() ([]byte, []int) {
-	return file_devsmith_logs_v1_project_service_proto_rawDescGZIP(), []int{12}
+	return file_devsmith_logs_v1_project_service_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *ListProjectMembersRequest) GetProjectId() int64 {
@@ -861,7 +1609,7 @@ type ListProjectMembersResponse struct {
 
 func (x *ListProjectMembersResponse) Reset() {
 	*x = ListProjectMembersResponse{}
-	mi := &file_devsmith_logs_v1_project_service_proto_msgTypes[13]
+	mi := &file_devsmith_logs_v1_project_service_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -873,7 +1621,7 @@ func (x *ListProjectMembersResponse) String() string {
 func (*ListProjectMembersResponse) ProtoMessage() {}
 
 func (x *ListProjectMembersResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_devsmith_logs_v1_project_service_proto_msgTypes[13]
+	mi := &file_devsmith_logs_v1_project_service_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -886,7 +1634,7 @@ func (x *ListProjectMembersResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListProjectMembersResponse.ProtoReflect.Descriptor instead.
 func (*ListProjectMembersResponse) Descriptor() ([]byte, []int) {
-	return file_devsmith_logs_v1_project_service_proto_rawDescGZIP(), []int{13}
+	return file_devsmith_logs_v1_project_service_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *ListProjectMembersResponse) GetMembers() []*ProjectMember {
@@ -918,7 +1666,7 @@ type AddProjectMemberRequest struct {
 
 func (x *AddProjectMemberRequest) Reset() {
 	*x = AddProjectMemberRequest{}
-	mi := &file_devsmith_logs_v1_project_service_proto_msgTypes[14]
+	mi := &file_devsmith_logs_v1_project_service_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -930,7 +1678,7 @@ func (x *AddProjectMemberRequest) String() string {
 func (*AddProjectMemberRequest) ProtoMessage() {}
 
 func (x *AddProjectMemberRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_devsmith_logs_v1_project_service_proto_msgTypes[14]
+	mi := &file_devsmith_logs_v1_project_service_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -943,7 +1691,7 @@ func (x *AddProjectMemberRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AddProjectMemberRequest.ProtoReflect.Descriptor instead.
 func (*AddProjectMemberRequest) Descriptor() ([]byte, []int) {
-	return file_devsmith_logs_v1_project_service_proto_rawDescGZIP(), []int{14}
+	return file_devsmith_logs_v1_project_service_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *AddProjectMemberRequest) GetProjectId() int64 {
@@ -978,7 +1726,7 @@ type AddProjectMemberResponse struct {
 
 func (x *AddProjectMemberResponse) Reset() {
 	*x = AddProjectMemberResponse{}
-	mi := &file_devsmith_logs_v1_project_service_proto_msgTypes[15]
+	mi := &file_devsmith_logs_v1_project_service_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -990,7 +1738,7 @@ func (x *AddProjectMemberResponse) String() string {
 func (*AddProjectMemberResponse) ProtoMessage() {}
 
 func (x *AddProjectMemberResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_devsmith_logs_v1_project_service_proto_msgTypes[15]
+	mi := &file_devsmith_logs_v1_project_service_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1003,7 +1751,7 @@ func (x *AddProjectMemberResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AddProjectMemberResponse.ProtoReflect.Descriptor instead.
 func (*AddProjectMemberResponse) Descriptor() ([]byte, []int) {
-	return file_devsmith_logs_v1_project_service_proto_rawDescGZIP(), []int{15}
+	return file_devsmith_logs_v1_project_service_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *AddProjectMemberResponse) GetMember() *ProjectMember {
@@ -1026,7 +1774,7 @@ type RemoveProjectMemberRequest struct {
 
 func (x *RemoveProjectMemberRequest) Reset() {
 	*x = RemoveProjectMemberRequest{}
-	mi := &file_devsmith_logs_v1_project_service_proto_msgTypes[16]
+	mi := &file_devsmith_logs_v1_project_service_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1038,7 +1786,7 @@ func (x *RemoveProjectMemberRequest) String() string {
 func (*RemoveProjectMemberRequest) ProtoMessage() {}
 
 func (x *RemoveProjectMemberRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_devsmith_logs_v1_project_service_proto_msgTypes[16]
+	mi := &file_devsmith_logs_v1_project_service_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1051,7 +1799,7 @@ func (x *RemoveProjectMemberRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RemoveProjectMemberRequest.ProtoReflect.Descriptor instead.
 func (*RemoveProjectMemberRequest) Descriptor() ([]byte, []int) {
-	return file_devsmith_logs_v1_project_service_proto_rawDescGZIP(), []int{16}
+	return file_devsmith_logs_v1_project_service_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *RemoveProjectMemberRequest) GetProjectId() int64 {
@@ -1079,7 +1827,7 @@ type RemoveProjectMemberResponse struct {
 
 func (x *RemoveProjectMemberResponse) Reset() {
 	*x = RemoveProjectMemberResponse{}
-	mi := &file_devsmith_logs_v1_project_service_proto_msgTypes[17]
+	mi := &file_devsmith_logs_v1_project_service_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1091,7 +1839,7 @@ func (x *RemoveProjectMemberResponse) String() string {
 func (*RemoveProjectMemberResponse) ProtoMessage() {}
 
 func (x *RemoveProjectMemberResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_devsmith_logs_v1_project_service_proto_msgTypes[17]
+	mi := &file_devsmith_logs_v1_project_service_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1104,7 +1852,7 @@ func (x *RemoveProjectMemberResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RemoveProjectMemberResponse.ProtoReflect.Descriptor instead.
 func (*RemoveProjectMemberResponse) Descriptor() ([]byte, []int) {
-	return file_devsmith_logs_v1_project_service_proto_rawDescGZIP(), []int{17}
+	return file_devsmith_logs_v1_project_service_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *RemoveProjectMemberResponse) GetMessage() string {
@@ -1118,7 +1866,7 @@ var File_devsmith_logs_v1_project_service_proto protoreflect.FileDescriptor
 
 const file_devsmith_logs_v1_project_service_proto_rawDesc = "" +
 	"\n" +
-	"&devsmith/logs/v1/project_service.proto\x12\x10devsmith.logs.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xea\x02\n" +
+	"&devsmith/logs/v1/project_service.proto\x12\x10devsmith.logs.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xa6\x03\n" +
 	"\aProject\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x03R\x02id\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x12\n" +
@@ -1132,7 +1880,75 @@ const file_devsmith_logs_v1_project_service_proto_rawDesc = "" +
 	"\vlast_log_at\x18\t \x01(\v2\x1a.google.protobuf.TimestampR\tlastLogAt\x12\x12\n" +
 	"\x04role\x18\n" +
 	" \x01(\tR\x04role\x12\x19\n" +
-	"\bowner_id\x18\v \x01(\x03R\aownerId\"\x87\x01\n" +
+	"\bowner_id\x18\v \x01(\x03R\aownerId\x12:\n" +
+	"\n" +
+	"rate_limit\x18\f \x01(\v2\x1b.devsmith.logs.v1.RateLimitR\trateLimit\"\x82\x01\n" +
+	"\tRateLimit\x12.\n" +
+	"\x13requests_per_minute\x18\x01 \x01(\x05R\x11requestsPerMinute\x12&\n" +
+	"\x0flogs_per_second\x18\x02 \x01(\x05R\rlogsPerSecond\x12\x1d\n" +
+	"\n" +
+	"is_default\x18\x03 \x01(\bR\tisDefault\"\x94\x02\n" +
+	"\x14UpdateProjectRequest\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\x03R\x02id\x12\x17\n" +
+	"\x04name\x18\x02 \x01(\tH\x00R\x04name\x88\x01\x01\x12%\n" +
+	"\vdescription\x18\x03 \x01(\tH\x01R\vdescription\x88\x01\x01\x12*\n" +
+	"\x0erepository_url\x18\x04 \x01(\tH\x02R\rrepositoryUrl\x88\x01\x01\x12E\n" +
+	"\n" +
+	"rate_limit\x18\x05 \x01(\v2!.devsmith.logs.v1.RateLimitUpdateH\x03R\trateLimit\x88\x01\x01B\a\n" +
+	"\x05_nameB\x0e\n" +
+	"\f_descriptionB\x11\n" +
+	"\x0f_repository_urlB\r\n" +
+	"\v_rate_limit\"\x9f\x01\n" +
+	"\x0fRateLimitUpdate\x123\n" +
+	"\x13requests_per_minute\x18\x01 \x01(\x05H\x00R\x11requestsPerMinute\x88\x01\x01\x12+\n" +
+	"\x0flogs_per_second\x18\x02 \x01(\x05H\x01R\rlogsPerSecond\x88\x01\x01B\x16\n" +
+	"\x14_requests_per_minuteB\x12\n" +
+	"\x10_logs_per_second\"L\n" +
+	"\x15UpdateProjectResponse\x123\n" +
+	"\aproject\x18\x01 \x01(\v2\x19.devsmith.logs.v1.ProjectR\aproject\"\x99\x03\n" +
+	"\x06ApiKey\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\x03R\x02id\x12\x1d\n" +
+	"\n" +
+	"project_id\x18\x02 \x01(\x03R\tprojectId\x12\x12\n" +
+	"\x04name\x18\x03 \x01(\tR\x04name\x12\x16\n" +
+	"\x06scopes\x18\x04 \x03(\tR\x06scopes\x12\x16\n" +
+	"\x06prefix\x18\x05 \x01(\tR\x06prefix\x12\x1b\n" +
+	"\tlast_four\x18\x06 \x01(\tR\blastFour\x12;\n" +
+	"\vexpire_time\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"expireTime\x129\n" +
+	"\n" +
+	"created_at\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\x12<\n" +
+	"\flast_used_at\x18\t \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"lastUsedAt\x12*\n" +
+	"\x11last_used_address\x18\n" +
+	" \x01(\tR\x0flastUsedAddress\x12\x1d\n" +
+	"\n" +
+	"is_default\x18\v \x01(\bR\tisDefault\"\xa1\x01\n" +
+	"\x17CreateProjectKeyRequest\x12\x1d\n" +
+	"\n" +
+	"project_id\x18\x01 \x01(\x03R\tprojectId\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\x12\x16\n" +
+	"\x06scopes\x18\x03 \x03(\tR\x06scopes\x12;\n" +
+	"\vexpire_time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"expireTime\"_\n" +
+	"\x18CreateProjectKeyResponse\x12*\n" +
+	"\x03key\x18\x01 \x01(\v2\x18.devsmith.logs.v1.ApiKeyR\x03key\x12\x17\n" +
+	"\aapi_key\x18\x02 \x01(\tR\x06apiKey\"s\n" +
+	"\x16ListProjectKeysRequest\x12\x1d\n" +
+	"\n" +
+	"project_id\x18\x01 \x01(\x03R\tprojectId\x12\x1b\n" +
+	"\tpage_size\x18\x02 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x03 \x01(\tR\tpageToken\"o\n" +
+	"\x17ListProjectKeysResponse\x12,\n" +
+	"\x04keys\x18\x01 \x03(\v2\x18.devsmith.logs.v1.ApiKeyR\x04keys\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"O\n" +
+	"\x17DeleteProjectKeyRequest\x12\x1d\n" +
+	"\n" +
+	"project_id\x18\x01 \x01(\x03R\tprojectId\x12\x15\n" +
+	"\x06key_id\x18\x02 \x01(\x03R\x05keyId\"4\n" +
+	"\x18DeleteProjectKeyResponse\x12\x18\n" +
+	"\amessage\x18\x01 \x01(\tR\amessage\"\x87\x01\n" +
 	"\x14CreateProjectRequest\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x12\n" +
 	"\x04slug\x18\x02 \x01(\tR\x04slug\x12 \n" +
@@ -1192,7 +2008,7 @@ const file_devsmith_logs_v1_project_service_proto_rawDesc = "" +
 	"project_id\x18\x01 \x01(\x03R\tprojectId\x12\x17\n" +
 	"\auser_id\x18\x02 \x01(\x03R\x06userId\"7\n" +
 	"\x1bRemoveProjectMemberResponse\x12\x18\n" +
-	"\amessage\x18\x01 \x01(\tR\amessage2\xd3\x06\n" +
+	"\amessage\x18\x01 \x01(\tR\amessage2\xf3\t\n" +
 	"\x0eProjectService\x12`\n" +
 	"\rCreateProject\x12&.devsmith.logs.v1.CreateProjectRequest\x1a'.devsmith.logs.v1.CreateProjectResponse\x12]\n" +
 	"\fListProjects\x12%.devsmith.logs.v1.ListProjectsRequest\x1a&.devsmith.logs.v1.ListProjectsResponse\x12W\n" +
@@ -1202,7 +2018,11 @@ const file_devsmith_logs_v1_project_service_proto_rawDesc = "" +
 	"\rDeleteProject\x12&.devsmith.logs.v1.DeleteProjectRequest\x1a'.devsmith.logs.v1.DeleteProjectResponse\x12o\n" +
 	"\x12ListProjectMembers\x12+.devsmith.logs.v1.ListProjectMembersRequest\x1a,.devsmith.logs.v1.ListProjectMembersResponse\x12i\n" +
 	"\x10AddProjectMember\x12).devsmith.logs.v1.AddProjectMemberRequest\x1a*.devsmith.logs.v1.AddProjectMemberResponse\x12r\n" +
-	"\x13RemoveProjectMember\x12,.devsmith.logs.v1.RemoveProjectMemberRequest\x1a-.devsmith.logs.v1.RemoveProjectMemberResponseB6Z4github.com/devsmith/logs/gen/devsmith/logs/v1;logsv1b\x06proto3"
+	"\x13RemoveProjectMember\x12,.devsmith.logs.v1.RemoveProjectMemberRequest\x1a-.devsmith.logs.v1.RemoveProjectMemberResponse\x12`\n" +
+	"\rUpdateProject\x12&.devsmith.logs.v1.UpdateProjectRequest\x1a'.devsmith.logs.v1.UpdateProjectResponse\x12i\n" +
+	"\x10CreateProjectKey\x12).devsmith.logs.v1.CreateProjectKeyRequest\x1a*.devsmith.logs.v1.CreateProjectKeyResponse\x12f\n" +
+	"\x0fListProjectKeys\x12(.devsmith.logs.v1.ListProjectKeysRequest\x1a).devsmith.logs.v1.ListProjectKeysResponse\x12i\n" +
+	"\x10DeleteProjectKey\x12).devsmith.logs.v1.DeleteProjectKeyRequest\x1a*.devsmith.logs.v1.DeleteProjectKeyResponseB6Z4github.com/devsmith/logs/gen/devsmith/logs/v1;logsv1b\x06proto3"
 
 var (
 	file_devsmith_logs_v1_project_service_proto_rawDescOnce sync.Once
@@ -1216,57 +2036,85 @@ func file_devsmith_logs_v1_project_service_proto_rawDescGZIP() []byte {
 	return file_devsmith_logs_v1_project_service_proto_rawDescData
 }
 
-var file_devsmith_logs_v1_project_service_proto_msgTypes = make([]protoimpl.MessageInfo, 18)
+var file_devsmith_logs_v1_project_service_proto_msgTypes = make([]protoimpl.MessageInfo, 29)
 var file_devsmith_logs_v1_project_service_proto_goTypes = []any{
 	(*Project)(nil),                      // 0: devsmith.logs.v1.Project
-	(*CreateProjectRequest)(nil),         // 1: devsmith.logs.v1.CreateProjectRequest
-	(*CreateProjectResponse)(nil),        // 2: devsmith.logs.v1.CreateProjectResponse
-	(*ListProjectsRequest)(nil),          // 3: devsmith.logs.v1.ListProjectsRequest
-	(*ListProjectsResponse)(nil),         // 4: devsmith.logs.v1.ListProjectsResponse
-	(*GetProjectRequest)(nil),            // 5: devsmith.logs.v1.GetProjectRequest
-	(*GetProjectResponse)(nil),           // 6: devsmith.logs.v1.GetProjectResponse
-	(*RegenerateProjectKeyRequest)(nil),  // 7: devsmith.logs.v1.RegenerateProjectKeyRequest
-	(*RegenerateProjectKeyResponse)(nil), // 8: devsmith.logs.v1.RegenerateProjectKeyResponse
-	(*DeleteProjectRequest)(nil),         // 9: devsmith.logs.v1.DeleteProjectRequest
-	(*DeleteProjectResponse)(nil),        // 10: devsmith.logs.v1.DeleteProjectResponse
-	(*ProjectMember)(nil),                // 11: devsmith.logs.v1.ProjectMember
-	(*ListProjectMembersRequest)(nil),    // 12: devsmith.logs.v1.ListProjectMembersRequest
-	(*ListProjectMembersResponse)(nil),   // 13: devsmith.logs.v1.ListProjectMembersResponse
-	(*AddProjectMemberRequest)(nil),      // 14: devsmith.logs.v1.AddProjectMemberRequest
-	(*AddProjectMemberResponse)(nil),     // 15: devsmith.logs.v1.AddProjectMemberResponse
-	(*RemoveProjectMemberRequest)(nil),   // 16: devsmith.logs.v1.RemoveProjectMemberRequest
-	(*RemoveProjectMemberResponse)(nil),  // 17: devsmith.logs.v1.RemoveProjectMemberResponse
-	(*timestamppb.Timestamp)(nil),        // 18: google.protobuf.Timestamp
+	(*RateLimit)(nil),                    // 1: devsmith.logs.v1.RateLimit
+	(*UpdateProjectRequest)(nil),         // 2: devsmith.logs.v1.UpdateProjectRequest
+	(*RateLimitUpdate)(nil),              // 3: devsmith.logs.v1.RateLimitUpdate
+	(*UpdateProjectResponse)(nil),        // 4: devsmith.logs.v1.UpdateProjectResponse
+	(*ApiKey)(nil),                       // 5: devsmith.logs.v1.ApiKey
+	(*CreateProjectKeyRequest)(nil),      // 6: devsmith.logs.v1.CreateProjectKeyRequest
+	(*CreateProjectKeyResponse)(nil),     // 7: devsmith.logs.v1.CreateProjectKeyResponse
+	(*ListProjectKeysRequest)(nil),       // 8: devsmith.logs.v1.ListProjectKeysRequest
+	(*ListProjectKeysResponse)(nil),      // 9: devsmith.logs.v1.ListProjectKeysResponse
+	(*DeleteProjectKeyRequest)(nil),      // 10: devsmith.logs.v1.DeleteProjectKeyRequest
+	(*DeleteProjectKeyResponse)(nil),     // 11: devsmith.logs.v1.DeleteProjectKeyResponse
+	(*CreateProjectRequest)(nil),         // 12: devsmith.logs.v1.CreateProjectRequest
+	(*CreateProjectResponse)(nil),        // 13: devsmith.logs.v1.CreateProjectResponse
+	(*ListProjectsRequest)(nil),          // 14: devsmith.logs.v1.ListProjectsRequest
+	(*ListProjectsResponse)(nil),         // 15: devsmith.logs.v1.ListProjectsResponse
+	(*GetProjectRequest)(nil),            // 16: devsmith.logs.v1.GetProjectRequest
+	(*GetProjectResponse)(nil),           // 17: devsmith.logs.v1.GetProjectResponse
+	(*RegenerateProjectKeyRequest)(nil),  // 18: devsmith.logs.v1.RegenerateProjectKeyRequest
+	(*RegenerateProjectKeyResponse)(nil), // 19: devsmith.logs.v1.RegenerateProjectKeyResponse
+	(*DeleteProjectRequest)(nil),         // 20: devsmith.logs.v1.DeleteProjectRequest
+	(*DeleteProjectResponse)(nil),        // 21: devsmith.logs.v1.DeleteProjectResponse
+	(*ProjectMember)(nil),                // 22: devsmith.logs.v1.ProjectMember
+	(*ListProjectMembersRequest)(nil),    // 23: devsmith.logs.v1.ListProjectMembersRequest
+	(*ListProjectMembersResponse)(nil),   // 24: devsmith.logs.v1.ListProjectMembersResponse
+	(*AddProjectMemberRequest)(nil),      // 25: devsmith.logs.v1.AddProjectMemberRequest
+	(*AddProjectMemberResponse)(nil),     // 26: devsmith.logs.v1.AddProjectMemberResponse
+	(*RemoveProjectMemberRequest)(nil),   // 27: devsmith.logs.v1.RemoveProjectMemberRequest
+	(*RemoveProjectMemberResponse)(nil),  // 28: devsmith.logs.v1.RemoveProjectMemberResponse
+	(*timestamppb.Timestamp)(nil),        // 29: google.protobuf.Timestamp
 }
 var file_devsmith_logs_v1_project_service_proto_depIdxs = []int32{
-	18, // 0: devsmith.logs.v1.Project.created_at:type_name -> google.protobuf.Timestamp
-	18, // 1: devsmith.logs.v1.Project.last_log_at:type_name -> google.protobuf.Timestamp
-	0,  // 2: devsmith.logs.v1.ListProjectsResponse.projects:type_name -> devsmith.logs.v1.Project
-	0,  // 3: devsmith.logs.v1.GetProjectResponse.project:type_name -> devsmith.logs.v1.Project
-	18, // 4: devsmith.logs.v1.ProjectMember.created_at:type_name -> google.protobuf.Timestamp
-	11, // 5: devsmith.logs.v1.ListProjectMembersResponse.members:type_name -> devsmith.logs.v1.ProjectMember
-	11, // 6: devsmith.logs.v1.AddProjectMemberResponse.member:type_name -> devsmith.logs.v1.ProjectMember
-	1,  // 7: devsmith.logs.v1.ProjectService.CreateProject:input_type -> devsmith.logs.v1.CreateProjectRequest
-	3,  // 8: devsmith.logs.v1.ProjectService.ListProjects:input_type -> devsmith.logs.v1.ListProjectsRequest
-	5,  // 9: devsmith.logs.v1.ProjectService.GetProject:input_type -> devsmith.logs.v1.GetProjectRequest
-	7,  // 10: devsmith.logs.v1.ProjectService.RegenerateProjectKey:input_type -> devsmith.logs.v1.RegenerateProjectKeyRequest
-	9,  // 11: devsmith.logs.v1.ProjectService.DeleteProject:input_type -> devsmith.logs.v1.DeleteProjectRequest
-	12, // 12: devsmith.logs.v1.ProjectService.ListProjectMembers:input_type -> devsmith.logs.v1.ListProjectMembersRequest
-	14, // 13: devsmith.logs.v1.ProjectService.AddProjectMember:input_type -> devsmith.logs.v1.AddProjectMemberRequest
-	16, // 14: devsmith.logs.v1.ProjectService.RemoveProjectMember:input_type -> devsmith.logs.v1.RemoveProjectMemberRequest
-	2,  // 15: devsmith.logs.v1.ProjectService.CreateProject:output_type -> devsmith.logs.v1.CreateProjectResponse
-	4,  // 16: devsmith.logs.v1.ProjectService.ListProjects:output_type -> devsmith.logs.v1.ListProjectsResponse
-	6,  // 17: devsmith.logs.v1.ProjectService.GetProject:output_type -> devsmith.logs.v1.GetProjectResponse
-	8,  // 18: devsmith.logs.v1.ProjectService.RegenerateProjectKey:output_type -> devsmith.logs.v1.RegenerateProjectKeyResponse
-	10, // 19: devsmith.logs.v1.ProjectService.DeleteProject:output_type -> devsmith.logs.v1.DeleteProjectResponse
-	13, // 20: devsmith.logs.v1.ProjectService.ListProjectMembers:output_type -> devsmith.logs.v1.ListProjectMembersResponse
-	15, // 21: devsmith.logs.v1.ProjectService.AddProjectMember:output_type -> devsmith.logs.v1.AddProjectMemberResponse
-	17, // 22: devsmith.logs.v1.ProjectService.RemoveProjectMember:output_type -> devsmith.logs.v1.RemoveProjectMemberResponse
-	15, // [15:23] is the sub-list for method output_type
-	7,  // [7:15] is the sub-list for method input_type
-	7,  // [7:7] is the sub-list for extension type_name
-	7,  // [7:7] is the sub-list for extension extendee
-	0,  // [0:7] is the sub-list for field type_name
+	29, // 0: devsmith.logs.v1.Project.created_at:type_name -> google.protobuf.Timestamp
+	29, // 1: devsmith.logs.v1.Project.last_log_at:type_name -> google.protobuf.Timestamp
+	1,  // 2: devsmith.logs.v1.Project.rate_limit:type_name -> devsmith.logs.v1.RateLimit
+	3,  // 3: devsmith.logs.v1.UpdateProjectRequest.rate_limit:type_name -> devsmith.logs.v1.RateLimitUpdate
+	0,  // 4: devsmith.logs.v1.UpdateProjectResponse.project:type_name -> devsmith.logs.v1.Project
+	29, // 5: devsmith.logs.v1.ApiKey.expire_time:type_name -> google.protobuf.Timestamp
+	29, // 6: devsmith.logs.v1.ApiKey.created_at:type_name -> google.protobuf.Timestamp
+	29, // 7: devsmith.logs.v1.ApiKey.last_used_at:type_name -> google.protobuf.Timestamp
+	29, // 8: devsmith.logs.v1.CreateProjectKeyRequest.expire_time:type_name -> google.protobuf.Timestamp
+	5,  // 9: devsmith.logs.v1.CreateProjectKeyResponse.key:type_name -> devsmith.logs.v1.ApiKey
+	5,  // 10: devsmith.logs.v1.ListProjectKeysResponse.keys:type_name -> devsmith.logs.v1.ApiKey
+	0,  // 11: devsmith.logs.v1.ListProjectsResponse.projects:type_name -> devsmith.logs.v1.Project
+	0,  // 12: devsmith.logs.v1.GetProjectResponse.project:type_name -> devsmith.logs.v1.Project
+	29, // 13: devsmith.logs.v1.ProjectMember.created_at:type_name -> google.protobuf.Timestamp
+	22, // 14: devsmith.logs.v1.ListProjectMembersResponse.members:type_name -> devsmith.logs.v1.ProjectMember
+	22, // 15: devsmith.logs.v1.AddProjectMemberResponse.member:type_name -> devsmith.logs.v1.ProjectMember
+	12, // 16: devsmith.logs.v1.ProjectService.CreateProject:input_type -> devsmith.logs.v1.CreateProjectRequest
+	14, // 17: devsmith.logs.v1.ProjectService.ListProjects:input_type -> devsmith.logs.v1.ListProjectsRequest
+	16, // 18: devsmith.logs.v1.ProjectService.GetProject:input_type -> devsmith.logs.v1.GetProjectRequest
+	18, // 19: devsmith.logs.v1.ProjectService.RegenerateProjectKey:input_type -> devsmith.logs.v1.RegenerateProjectKeyRequest
+	20, // 20: devsmith.logs.v1.ProjectService.DeleteProject:input_type -> devsmith.logs.v1.DeleteProjectRequest
+	23, // 21: devsmith.logs.v1.ProjectService.ListProjectMembers:input_type -> devsmith.logs.v1.ListProjectMembersRequest
+	25, // 22: devsmith.logs.v1.ProjectService.AddProjectMember:input_type -> devsmith.logs.v1.AddProjectMemberRequest
+	27, // 23: devsmith.logs.v1.ProjectService.RemoveProjectMember:input_type -> devsmith.logs.v1.RemoveProjectMemberRequest
+	2,  // 24: devsmith.logs.v1.ProjectService.UpdateProject:input_type -> devsmith.logs.v1.UpdateProjectRequest
+	6,  // 25: devsmith.logs.v1.ProjectService.CreateProjectKey:input_type -> devsmith.logs.v1.CreateProjectKeyRequest
+	8,  // 26: devsmith.logs.v1.ProjectService.ListProjectKeys:input_type -> devsmith.logs.v1.ListProjectKeysRequest
+	10, // 27: devsmith.logs.v1.ProjectService.DeleteProjectKey:input_type -> devsmith.logs.v1.DeleteProjectKeyRequest
+	13, // 28: devsmith.logs.v1.ProjectService.CreateProject:output_type -> devsmith.logs.v1.CreateProjectResponse
+	15, // 29: devsmith.logs.v1.ProjectService.ListProjects:output_type -> devsmith.logs.v1.ListProjectsResponse
+	17, // 30: devsmith.logs.v1.ProjectService.GetProject:output_type -> devsmith.logs.v1.GetProjectResponse
+	19, // 31: devsmith.logs.v1.ProjectService.RegenerateProjectKey:output_type -> devsmith.logs.v1.RegenerateProjectKeyResponse
+	21, // 32: devsmith.logs.v1.ProjectService.DeleteProject:output_type -> devsmith.logs.v1.DeleteProjectResponse
+	24, // 33: devsmith.logs.v1.ProjectService.ListProjectMembers:output_type -> devsmith.logs.v1.ListProjectMembersResponse
+	26, // 34: devsmith.logs.v1.ProjectService.AddProjectMember:output_type -> devsmith.logs.v1.AddProjectMemberResponse
+	28, // 35: devsmith.logs.v1.ProjectService.RemoveProjectMember:output_type -> devsmith.logs.v1.RemoveProjectMemberResponse
+	4,  // 36: devsmith.logs.v1.ProjectService.UpdateProject:output_type -> devsmith.logs.v1.UpdateProjectResponse
+	7,  // 37: devsmith.logs.v1.ProjectService.CreateProjectKey:output_type -> devsmith.logs.v1.CreateProjectKeyResponse
+	9,  // 38: devsmith.logs.v1.ProjectService.ListProjectKeys:output_type -> devsmith.logs.v1.ListProjectKeysResponse
+	11, // 39: devsmith.logs.v1.ProjectService.DeleteProjectKey:output_type -> devsmith.logs.v1.DeleteProjectKeyResponse
+	28, // [28:40] is the sub-list for method output_type
+	16, // [16:28] is the sub-list for method input_type
+	16, // [16:16] is the sub-list for extension type_name
+	16, // [16:16] is the sub-list for extension extendee
+	0,  // [0:16] is the sub-list for field type_name
 }
 
 func init() { file_devsmith_logs_v1_project_service_proto_init() }
@@ -1274,13 +2122,15 @@ func file_devsmith_logs_v1_project_service_proto_init() {
 	if File_devsmith_logs_v1_project_service_proto != nil {
 		return
 	}
+	file_devsmith_logs_v1_project_service_proto_msgTypes[2].OneofWrappers = []any{}
+	file_devsmith_logs_v1_project_service_proto_msgTypes[3].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_devsmith_logs_v1_project_service_proto_rawDesc), len(file_devsmith_logs_v1_project_service_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   18,
+			NumMessages:   29,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -27,6 +27,10 @@ const (
 	ProjectService_ListProjectMembers_FullMethodName   = "/devsmith.logs.v1.ProjectService/ListProjectMembers"
 	ProjectService_AddProjectMember_FullMethodName     = "/devsmith.logs.v1.ProjectService/AddProjectMember"
 	ProjectService_RemoveProjectMember_FullMethodName  = "/devsmith.logs.v1.ProjectService/RemoveProjectMember"
+	ProjectService_UpdateProject_FullMethodName        = "/devsmith.logs.v1.ProjectService/UpdateProject"
+	ProjectService_CreateProjectKey_FullMethodName     = "/devsmith.logs.v1.ProjectService/CreateProjectKey"
+	ProjectService_ListProjectKeys_FullMethodName      = "/devsmith.logs.v1.ProjectService/ListProjectKeys"
+	ProjectService_DeleteProjectKey_FullMethodName     = "/devsmith.logs.v1.ProjectService/DeleteProjectKey"
 )
 
 // ProjectServiceClient is the client API for ProjectService service.
@@ -58,6 +62,19 @@ type ProjectServiceClient interface {
 	// RemoveProjectMember stops sharing a project with a user. Owner or admin
 	// only.
 	RemoveProjectMember(ctx context.Context, in *RemoveProjectMemberRequest, opts ...grpc.CallOption) (*RemoveProjectMemberResponse, error)
+	// UpdateProject changes the fields set in the request (PATCH semantics:
+	// an absent field keeps its value). Owner, maintainer or admin only.
+	UpdateProject(ctx context.Context, in *UpdateProjectRequest, opts ...grpc.CallOption) (*UpdateProjectResponse, error)
+	// CreateProjectKey issues another API key for the project, with a name,
+	// scopes and an optional expiry; the key is shown only in the answer.
+	// Owner, maintainer or admin only.
+	CreateProjectKey(ctx context.Context, in *CreateProjectKeyRequest, opts ...grpc.CallOption) (*CreateProjectKeyResponse, error)
+	// ListProjectKeys lists the project's keys (never the secrets), oldest
+	// first. Owner, maintainer or admin only.
+	ListProjectKeys(ctx context.Context, in *ListProjectKeysRequest, opts ...grpc.CallOption) (*ListProjectKeysResponse, error)
+	// DeleteProjectKey revokes a key: it is refused at once on every replica.
+	// Owner, maintainer or admin only.
+	DeleteProjectKey(ctx context.Context, in *DeleteProjectKeyRequest, opts ...grpc.CallOption) (*DeleteProjectKeyResponse, error)
 }
 
 type projectServiceClient struct {
@@ -148,6 +165,46 @@ func (c *projectServiceClient) RemoveProjectMember(ctx context.Context, in *Remo
 	return out, nil
 }
 
+func (c *projectServiceClient) UpdateProject(ctx context.Context, in *UpdateProjectRequest, opts ...grpc.CallOption) (*UpdateProjectResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(UpdateProjectResponse)
+	err := c.cc.Invoke(ctx, ProjectService_UpdateProject_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *projectServiceClient) CreateProjectKey(ctx context.Context, in *CreateProjectKeyRequest, opts ...grpc.CallOption) (*CreateProjectKeyResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(CreateProjectKeyResponse)
+	err := c.cc.Invoke(ctx, ProjectService_CreateProjectKey_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *projectServiceClient) ListProjectKeys(ctx context.Context, in *ListProjectKeysRequest, opts ...grpc.CallOption) (*ListProjectKeysResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListProjectKeysResponse)
+	err := c.cc.Invoke(ctx, ProjectService_ListProjectKeys_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *projectServiceClient) DeleteProjectKey(ctx context.Context, in *DeleteProjectKeyRequest, opts ...grpc.CallOption) (*DeleteProjectKeyResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(DeleteProjectKeyResponse)
+	err := c.cc.Invoke(ctx, ProjectService_DeleteProjectKey_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // ProjectServiceServer is the server API for ProjectService service.
 // All implementations must embed UnimplementedProjectServiceServer
 // for forward compatibility.
@@ -177,6 +234,19 @@ type ProjectServiceServer interface {
 	// RemoveProjectMember stops sharing a project with a user. Owner or admin
 	// only.
 	RemoveProjectMember(context.Context, *RemoveProjectMemberRequest) (*RemoveProjectMemberResponse, error)
+	// UpdateProject changes the fields set in the request (PATCH semantics:
+	// an absent field keeps its value). Owner, maintainer or admin only.
+	UpdateProject(context.Context, *UpdateProjectRequest) (*UpdateProjectResponse, error)
+	// CreateProjectKey issues another API key for the project, with a name,
+	// scopes and an optional expiry; the key is shown only in the answer.
+	// Owner, maintainer or admin only.
+	CreateProjectKey(context.Context, *CreateProjectKeyRequest) (*CreateProjectKeyResponse, error)
+	// ListProjectKeys lists the project's keys (never the secrets), oldest
+	// first. Owner, maintainer or admin only.
+	ListProjectKeys(context.Context, *ListProjectKeysRequest) (*ListProjectKeysResponse, error)
+	// DeleteProjectKey revokes a key: it is refused at once on every replica.
+	// Owner, maintainer or admin only.
+	DeleteProjectKey(context.Context, *DeleteProjectKeyRequest) (*DeleteProjectKeyResponse, error)
 	mustEmbedUnimplementedProjectServiceServer()
 }
 
@@ -210,6 +280,18 @@ func (UnimplementedProjectServiceServer) AddProjectMember(context.Context, *AddP
 }
 func (UnimplementedProjectServiceServer) RemoveProjectMember(context.Context, *RemoveProjectMemberRequest) (*RemoveProjectMemberResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method RemoveProjectMember not implemented")
+}
+func (UnimplementedProjectServiceServer) UpdateProject(context.Context, *UpdateProjectRequest) (*UpdateProjectResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method UpdateProject not implemented")
+}
+func (UnimplementedProjectServiceServer) CreateProjectKey(context.Context, *CreateProjectKeyRequest) (*CreateProjectKeyResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method CreateProjectKey not implemented")
+}
+func (UnimplementedProjectServiceServer) ListProjectKeys(context.Context, *ListProjectKeysRequest) (*ListProjectKeysResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListProjectKeys not implemented")
+}
+func (UnimplementedProjectServiceServer) DeleteProjectKey(context.Context, *DeleteProjectKeyRequest) (*DeleteProjectKeyResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method DeleteProjectKey not implemented")
 }
 func (UnimplementedProjectServiceServer) mustEmbedUnimplementedProjectServiceServer() {}
 func (UnimplementedProjectServiceServer) testEmbeddedByValue()                        {}
@@ -376,6 +458,78 @@ func _ProjectService_RemoveProjectMember_Handler(srv interface{}, ctx context.Co
 	return interceptor(ctx, in, info, handler)
 }
 
+func _ProjectService_UpdateProject_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(UpdateProjectRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ProjectServiceServer).UpdateProject(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ProjectService_UpdateProject_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ProjectServiceServer).UpdateProject(ctx, req.(*UpdateProjectRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ProjectService_CreateProjectKey_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CreateProjectKeyRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ProjectServiceServer).CreateProjectKey(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ProjectService_CreateProjectKey_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ProjectServiceServer).CreateProjectKey(ctx, req.(*CreateProjectKeyRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ProjectService_ListProjectKeys_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListProjectKeysRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ProjectServiceServer).ListProjectKeys(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ProjectService_ListProjectKeys_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ProjectServiceServer).ListProjectKeys(ctx, req.(*ListProjectKeysRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ProjectService_DeleteProjectKey_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(DeleteProjectKeyRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ProjectServiceServer).DeleteProjectKey(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ProjectService_DeleteProjectKey_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ProjectServiceServer).DeleteProjectKey(ctx, req.(*DeleteProjectKeyRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // ProjectService_ServiceDesc is the grpc.ServiceDesc for ProjectService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -414,6 +568,22 @@ var ProjectService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "RemoveProjectMember",
 			Handler:    _ProjectService_RemoveProjectMember_Handler,
+		},
+		{
+			MethodName: "UpdateProject",
+			Handler:    _ProjectService_UpdateProject_Handler,
+		},
+		{
+			MethodName: "CreateProjectKey",
+			Handler:    _ProjectService_CreateProjectKey_Handler,
+		},
+		{
+			MethodName: "ListProjectKeys",
+			Handler:    _ProjectService_ListProjectKeys_Handler,
+		},
+		{
+			MethodName: "DeleteProjectKey",
+			Handler:    _ProjectService_DeleteProjectKey_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},
