@@ -82,10 +82,8 @@ type ResolveApiKeyResponse struct {
 	Scopes []string `protobuf:"bytes,4,rep,name=scopes,proto3" json:"scopes,omitempty"`
 	// The key's recognisable prefix, for audit events and logs.
 	KeyPrefix string `protobuf:"bytes,5,opt,name=key_prefix,json=keyPrefix,proto3" json:"key_prefix,omitempty"`
-	// The limits the key is held to.
-	RateLimit *v1.RateLimit `protobuf:"bytes,6,opt,name=rate_limit,json=rateLimit,proto3" json:"rate_limit,omitempty"`
 	// When the key expires; unset when never.
-	ExpireTime    *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=expire_time,json=expireTime,proto3" json:"expire_time,omitempty"`
+	ExpireTime    *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=expire_time,json=expireTime,proto3" json:"expire_time,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -153,13 +151,6 @@ func (x *ResolveApiKeyResponse) GetKeyPrefix() string {
 		return x.KeyPrefix
 	}
 	return ""
-}
-
-func (x *ResolveApiKeyResponse) GetRateLimit() *v1.RateLimit {
-	if x != nil {
-		return x.RateLimit
-	}
-	return nil
 }
 
 func (x *ResolveApiKeyResponse) GetExpireTime() *timestamppb.Timestamp {
@@ -347,9 +338,9 @@ var File_devsmith_identity_v1_identity_service_proto protoreflect.FileDescriptor
 
 const file_devsmith_identity_v1_identity_service_proto_rawDesc = "" +
 	"\n" +
-	"+devsmith/identity/v1/identity_service.proto\x12\x14devsmith.identity.v1\x1a&devsmith/logs/v1/project_service.proto\x1a\x1bdevsmith/logs/v1/user.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"/\n" +
+	"+devsmith/identity/v1/identity_service.proto\x12\x14devsmith.identity.v1\x1a\x1bdevsmith/logs/v1/user.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"/\n" +
 	"\x14ResolveApiKeyRequest\x12\x17\n" +
-	"\aapi_key\x18\x01 \x01(\tR\x06apiKey\"\xa0\x02\n" +
+	"\aapi_key\x18\x01 \x01(\tR\x06apiKey\"\xe4\x01\n" +
 	"\x15ResolveApiKeyResponse\x12\x1d\n" +
 	"\n" +
 	"project_id\x18\x01 \x01(\x03R\tprojectId\x12!\n" +
@@ -357,10 +348,8 @@ const file_devsmith_identity_v1_identity_service_proto_rawDesc = "" +
 	"\x06key_id\x18\x03 \x01(\x03R\x05keyId\x12\x16\n" +
 	"\x06scopes\x18\x04 \x03(\tR\x06scopes\x12\x1d\n" +
 	"\n" +
-	"key_prefix\x18\x05 \x01(\tR\tkeyPrefix\x12:\n" +
-	"\n" +
-	"rate_limit\x18\x06 \x01(\v2\x1b.devsmith.logs.v1.RateLimitR\trateLimit\x12;\n" +
-	"\vexpire_time\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"key_prefix\x18\x05 \x01(\tR\tkeyPrefix\x12;\n" +
+	"\vexpire_time\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"expireTime\"-\n" +
 	"\x15ResolveSessionRequest\x12\x14\n" +
 	"\x05token\x18\x01 \x01(\tR\x05token\"\x82\x01\n" +
@@ -396,24 +385,22 @@ var file_devsmith_identity_v1_identity_service_proto_goTypes = []any{
 	(*ResolveSessionRequest)(nil),  // 2: devsmith.identity.v1.ResolveSessionRequest
 	(*ProjectAccess)(nil),          // 3: devsmith.identity.v1.ProjectAccess
 	(*ResolveSessionResponse)(nil), // 4: devsmith.identity.v1.ResolveSessionResponse
-	(*v1.RateLimit)(nil),           // 5: devsmith.logs.v1.RateLimit
-	(*timestamppb.Timestamp)(nil),  // 6: google.protobuf.Timestamp
-	(*v1.User)(nil),                // 7: devsmith.logs.v1.User
+	(*timestamppb.Timestamp)(nil),  // 5: google.protobuf.Timestamp
+	(*v1.User)(nil),                // 6: devsmith.logs.v1.User
 }
 var file_devsmith_identity_v1_identity_service_proto_depIdxs = []int32{
-	5, // 0: devsmith.identity.v1.ResolveApiKeyResponse.rate_limit:type_name -> devsmith.logs.v1.RateLimit
-	6, // 1: devsmith.identity.v1.ResolveApiKeyResponse.expire_time:type_name -> google.protobuf.Timestamp
-	7, // 2: devsmith.identity.v1.ResolveSessionResponse.user:type_name -> devsmith.logs.v1.User
-	3, // 3: devsmith.identity.v1.ResolveSessionResponse.projects:type_name -> devsmith.identity.v1.ProjectAccess
-	0, // 4: devsmith.identity.v1.IdentityService.ResolveApiKey:input_type -> devsmith.identity.v1.ResolveApiKeyRequest
-	2, // 5: devsmith.identity.v1.IdentityService.ResolveSession:input_type -> devsmith.identity.v1.ResolveSessionRequest
-	1, // 6: devsmith.identity.v1.IdentityService.ResolveApiKey:output_type -> devsmith.identity.v1.ResolveApiKeyResponse
-	4, // 7: devsmith.identity.v1.IdentityService.ResolveSession:output_type -> devsmith.identity.v1.ResolveSessionResponse
-	6, // [6:8] is the sub-list for method output_type
-	4, // [4:6] is the sub-list for method input_type
-	4, // [4:4] is the sub-list for extension type_name
-	4, // [4:4] is the sub-list for extension extendee
-	0, // [0:4] is the sub-list for field type_name
+	5, // 0: devsmith.identity.v1.ResolveApiKeyResponse.expire_time:type_name -> google.protobuf.Timestamp
+	6, // 1: devsmith.identity.v1.ResolveSessionResponse.user:type_name -> devsmith.logs.v1.User
+	3, // 2: devsmith.identity.v1.ResolveSessionResponse.projects:type_name -> devsmith.identity.v1.ProjectAccess
+	0, // 3: devsmith.identity.v1.IdentityService.ResolveApiKey:input_type -> devsmith.identity.v1.ResolveApiKeyRequest
+	2, // 4: devsmith.identity.v1.IdentityService.ResolveSession:input_type -> devsmith.identity.v1.ResolveSessionRequest
+	1, // 5: devsmith.identity.v1.IdentityService.ResolveApiKey:output_type -> devsmith.identity.v1.ResolveApiKeyResponse
+	4, // 6: devsmith.identity.v1.IdentityService.ResolveSession:output_type -> devsmith.identity.v1.ResolveSessionResponse
+	5, // [5:7] is the sub-list for method output_type
+	3, // [3:5] is the sub-list for method input_type
+	3, // [3:3] is the sub-list for extension type_name
+	3, // [3:3] is the sub-list for extension extendee
+	0, // [0:3] is the sub-list for field type_name
 }
 
 func init() { file_devsmith_identity_v1_identity_service_proto_init() }
