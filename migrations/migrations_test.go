@@ -87,3 +87,30 @@ func TestErrorGroupHoursBackfill(t *testing.T) {
 	) d`).Scan(&diff))
 	require.Zero(t, diff)
 }
+
+// Migration 0013 sums the per-service hourly counts stored before it: the
+// counts without services start equal to those with them.
+func TestErrorGroupLevelHoursBackfill(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	pool := cluster.NewPool(t)
+	_, err := pool.Exec(ctx, "DROP TABLE logs.error_group_level_hours; DELETE FROM public.devsmith_schema_migrations WHERE version = 13")
+	require.NoError(t, err)
+	_, err = pool.Exec(ctx, `INSERT INTO logs.error_group_hours (project_id, error_fp, hour, level, service_name, count, first_ts, last_ts)
+		SELECT 1 + i % 2, 100 + i % 4, timestamptz '2026-03-10 00:00:00+00' + (i % 5) * interval '1 hour', 4 + i % 3, 'svc-' || (i % 7), 1 + i,
+			timestamptz '2026-03-10 00:00:00+00' + (i % 5) * interval '1 hour' + i * interval '1 second',
+			timestamptz '2026-03-10 00:00:00+00' + (i % 5) * interval '1 hour' + (i + 30) * interval '1 second'
+		FROM generate_series(0, 299) i`)
+	require.NoError(t, err)
+	require.NoError(t, migrations.Apply(ctx, pool))
+
+	var total, rows, diff int64
+	require.NoError(t, pool.QueryRow(ctx, `SELECT coalesce(sum(count), 0), count(*) FROM logs.error_group_level_hours`).Scan(&total, &rows))
+	require.EqualValues(t, 300*301/2, total)
+	require.EqualValues(t, 60, rows) // i mod 60 fixes (fingerprint, hour, level); the project follows the fingerprint
+	require.NoError(t, pool.QueryRow(ctx, `SELECT count(*) FROM (
+		(SELECT project_id, hour, error_fp, level, sum(count), min(first_ts), max(last_ts) FROM logs.error_group_hours GROUP BY 1, 2, 3, 4
+		 EXCEPT SELECT project_id, hour, error_fp, level, count, first_ts, last_ts FROM logs.error_group_level_hours)
+	) d`).Scan(&diff))
+	require.Zero(t, diff)
+}

@@ -129,7 +129,9 @@ func (g *ErrorGroups) Reset() {
 // errorGroupsCTE inserts the rows of the pairs $15..$20 that have none, in
 // key order (so concurrent writers lock them in one order); an existing row
 // takes an earlier first_seen. Then it adds the hourly counts $21..$28, in
-// key order too. A part of committedSQL.
+// key order too, per service to logs.error_group_hours and summed over the
+// services to logs.error_group_level_hours (migration 0013). A part of
+// committedSQL.
 const errorGroupsCTE = `eg AS (
 	INSERT INTO logs.error_groups (project_id, fingerprint, exception_type, title, culprit, first_seen)
 	SELECT * FROM unnest($15::bigint[], $16::bigint[], $17::text[], $18::text[], $19::text[], $20::timestamptz[]) AS u(p, f, t, ti, c, s)
@@ -142,6 +144,15 @@ const errorGroupsCTE = `eg AS (
 		AS u(p, f, h, l, s, c, lo, hi)
 	ORDER BY p, f, h, l, s
 	ON CONFLICT (project_id, error_fp, hour, level, service_name) DO UPDATE
+	SET count = h.count + EXCLUDED.count, first_ts = least(h.first_ts, EXCLUDED.first_ts), last_ts = greatest(h.last_ts, EXCLUDED.last_ts)
+), ehl AS (
+	INSERT INTO logs.error_group_level_hours AS h (project_id, hour, error_fp, level, count, first_ts, last_ts)
+	SELECT p, h, f, l, sum(c), min(lo), max(hi)
+	FROM unnest($21::bigint[], $22::bigint[], $23::timestamptz[], $24::smallint[], $26::bigint[], $27::timestamptz[], $28::timestamptz[])
+		AS u(p, f, h, l, c, lo, hi)
+	GROUP BY p, h, f, l
+	ORDER BY p, h, f, l
+	ON CONFLICT (project_id, hour, error_fp, level) DO UPDATE
 	SET count = h.count + EXCLUDED.count, first_ts = least(h.first_ts, EXCLUDED.first_ts), last_ts = greatest(h.last_ts, EXCLUDED.last_ts)
 )`
 
@@ -156,9 +167,13 @@ func errorGroupsArgs(e *ErrorGroups) []any {
 // oldest partition's day: an hour is never split by it) and returns how
 // many rows.
 func DeleteErrorHoursBefore(ctx context.Context, db Querier, t time.Time) (int64, error) {
-	tag, err := db.Exec(ctx, `DELETE FROM logs.error_group_hours WHERE hour < $1`, t)
-	if err != nil {
-		return 0, fmt.Errorf("deleting error group counts before %s: %w", t, err)
+	var n int64
+	for _, table := range []string{"logs.error_group_hours", "logs.error_group_level_hours"} {
+		tag, err := db.Exec(ctx, `DELETE FROM `+table+` WHERE hour < $1`, t)
+		if err != nil {
+			return 0, fmt.Errorf("deleting error group counts before %s from %s: %w", t, table, err)
+		}
+		n += tag.RowsAffected()
 	}
-	return tag.RowsAffected(), nil
+	return n, nil
 }

@@ -227,10 +227,12 @@ func TestCompactionExpiresRollups(t *testing.T) {
 	require.Zero(t, n)
 	require.NoError(t, pool.QueryRow(context.Background(), `SELECT count(*) FROM logs.metric_rollups`).Scan(&n))
 	require.EqualValues(t, 1, n)
-	var hour time.Time
-	require.NoError(t, pool.QueryRow(context.Background(), `SELECT count(*), min(hour) FROM logs.error_group_hours`).Scan(&n, &hour))
-	require.EqualValues(t, 1, n)
-	require.Equal(t, today, hour.UTC())
+	for _, table := range []string{"logs.error_group_hours", "logs.error_group_level_hours"} {
+		var hour time.Time
+		require.NoError(t, pool.QueryRow(context.Background(), `SELECT count(*), min(hour) FROM `+table).Scan(&n, &hour))
+		require.EqualValues(t, 1, n, table)
+		require.Equal(t, today, hour.UTC(), table)
+	}
 }
 
 // TestCompactionIntoSlots: past MetricCoarseAfter each key's rows of a

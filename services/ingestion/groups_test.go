@@ -178,6 +178,11 @@ func requireHoursMatchEntries(t *testing.T, e *env) {
 	require.NotZero(t, count(t, e.pool, `SELECT count(*) FROM logs.error_group_hours`))
 	require.Zero(t, count(t, e.pool, `SELECT count(*) FROM ((`+fromEntries+` EXCEPT `+rollup+`) UNION ALL (`+rollup+` EXCEPT `+fromEntries+`)) d`),
 		"the hourly counts differ from the entries")
+	const levelsFromEntries = `SELECT project_id, date_bin('1 hour', ts, timestamptz '1970-01-01 00:00:00+00') AS hour, error_fp, level,
+		count(*) AS count, min(ts) AS first_ts, max(ts) AS last_ts FROM logs.entries WHERE error_fp <> 0 GROUP BY 1, 2, 3, 4`
+	const levelRollup = `SELECT project_id, hour, error_fp, level, count, first_ts, last_ts FROM logs.error_group_level_hours`
+	require.Zero(t, count(t, e.pool, `SELECT count(*) FROM ((`+levelsFromEntries+` EXCEPT `+levelRollup+`) UNION ALL (`+levelRollup+` EXCEPT `+levelsFromEntries+`)) d`),
+		"the hourly counts without services differ from the entries")
 }
 
 // TestErrorHoursUnderConcurrentWriters: clients sending errors of a few

@@ -574,6 +574,21 @@ func TestErrorGroupCountsAcrossHours(t *testing.T) {
 				}
 				require.Equal(t, w.trend, got, "trend of %d (buckets of %s)", fp, width)
 			}
+
+			// The ranking's own counts (the aggregate over every group, from
+			// the hourly counts without services) are exact too.
+			f, err := parseFilters(as(member()), rawFilters{project: []string{"alpha"}, since: timestamppb.New(since), until: timestamppb.New(until)})
+			require.NoError(t, err)
+			f.levels = defaultGroupLevels
+			aggs, err := aggregateGroups(context.Background(), s.pool, f, groupRequest{sort: sortCount})
+			require.NoError(t, err)
+			require.Len(t, aggs, len(wants))
+			for _, a := range aggs {
+				w := wants[a.fp]
+				require.NotNil(t, w, "group %d", a.fp)
+				require.Equal(t, w.count, a.count, "ranking count of %d", a.fp)
+				require.True(t, w.lo.Equal(a.lo) && w.hi.Equal(a.hi), "ranking first and last seen of %d: %s %s, want %s %s", a.fp, a.lo, a.hi, w.lo, w.hi)
+			}
 		})
 	}
 }
