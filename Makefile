@@ -139,7 +139,7 @@ bench-protocols: build
 	  ./bin/devsmith-loadgen ingest --transport $$t --phases peak --duration 15s $(BENCH_FLAGS) | grep -E '^  (logs/s|latency|CPU|peak  )' || exit 1; \
 	done; done
 
-## bench-query: seed $(BENCH_ENTRIES) entries into ./data/bench (once; about 3 minutes for 10M), then time the dashboard's queries
+## bench-query: seed $(BENCH_ENTRIES) entries into ./data/bench (once; about 3 minutes for 10M), then time the dashboard's queries and the exports of its last day (--export=false skips them)
 bench-query: build
 	./bin/devsmith-loadgen query --data-dir ./data/bench --entries $(BENCH_ENTRIES) $(BENCH_FLAGS)
 

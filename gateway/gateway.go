@@ -107,6 +107,7 @@ func New(ctx context.Context, log *zap.Logger, cfg Config, b Backends, ready Rea
 	g.mux.Handle("POST "+lokiPushPath, http.HandlerFunc(g.handleLokiPush))
 	g.mux.Handle("POST "+otlpPath, http.HandlerFunc(g.handleOTLP))
 	g.mux.Handle("GET /api/logs/tail", http.HandlerFunc(g.handleTail))
+	g.mux.Handle("GET "+exportPath, http.HandlerFunc(g.handleExport))
 	g.mux.Handle("/api/", api)
 	g.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")

@@ -26,7 +26,7 @@ func TestMarshalWritesTheRESTShapes(t *testing.T) {
 			name: "int64 as numbers, zero values and null timestamps present",
 			msg:  &logsv1.Project{Id: 9007199254740000, Name: "A", Slug: "a", CreatedAt: timestamppb.New(time.Date(2025, 11, 11, 20, 45, 0, 123000000, time.UTC))},
 			want: `{"id":9007199254740000,"name":"A","slug":"a","description":"","repository_url":"","created_at":"2025-11-11T20:45:00.123Z",
-				"log_count":0,"is_active":false,"last_log_at":null,"role":"","owner_id":0}`,
+				"log_count":0,"is_active":false,"last_log_at":null,"role":"","owner_id":0,"rate_limit":null}`,
 		},
 		{
 			name: "empty lists are [] not null",

@@ -21,6 +21,7 @@ type dataSetFlags struct {
 	projects, svcs   int
 	days, conns      int
 	iterations, deep int
+	export           bool
 }
 
 func (d *dataSetFlags) register(fs *flag.FlagSet) {
@@ -50,6 +51,7 @@ func platformFor(ctx context.Context, sf *serverFlags) (api *loadgen.API, dsn st
 		}
 		stop = srv.Stop
 		base, dsn = srv.BaseURL, srv.DSN
+		sf.serverPID = srv.PID()
 		email, password = loadgen.AdminEmail, loadgen.AdminPassword
 	}
 	api = loadgen.NewAPI(base)
@@ -204,6 +206,7 @@ func query(ctx context.Context, args []string) error {
 	d.register(fs)
 	fs.IntVar(&d.iterations, "iterations", 40, "timed runs of each query")
 	fs.IntVar(&d.deep, "deep-pages", 50, "pages a deep-pagination walk follows")
+	fs.BoolVar(&d.export, "export", true, "also time exports of the last 24 h (one project, then all: the whole day)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -226,8 +229,21 @@ func query(ctx context.Context, args []string) error {
 	}
 	fmt.Printf("counts checked against SQL count(*): exact\n\n%d entries, newest %s; \"24 h\" = the 24 hours before it; %d timed runs each (2 warm-up)\n",
 		d.entries, end.Format(time.RFC3339), d.iterations)
-	_, err = loadgen.QueryBench(ctx, api, loadgen.QueryBenchConfig{
+	qc := loadgen.QueryBenchConfig{
 		Projects: projects, Services: services, End: end, Iterations: d.iterations, Warmup: 2, DeepPages: d.deep, Out: os.Stdout,
-	})
-	return err
+	}
+	if _, err := loadgen.QueryBench(ctx, api, qc); err != nil {
+		return err
+	}
+	if !d.export {
+		return nil
+	}
+	var watch *loadgen.MemWatch
+	if sf.serverPID > 0 {
+		watch = loadgen.NewMemWatch(sf.serverPID, 0, 100*time.Millisecond)
+		wctx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		go watch.Run(wctx)
+	}
+	return loadgen.ExportBench(ctx, api, qc, watch)
 }

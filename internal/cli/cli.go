@@ -115,6 +115,7 @@ const Commands = `Client commands (devsmith <command> --help for each; docs/cli.
   logs query            entries matching filters, newest first
   logs tail             follow new entries live (Ctrl-C stops)
   logs send             ship stdin lines as entries (tail -F app.log | devsmith logs send --service app)
+  logs export           write a gzip file of JSON lines of the matching entries (resumes when cut)
   version               the client's version
 `
 

@@ -263,7 +263,7 @@ func TestUsageErrorsExitTwo(t *testing.T) {
 		want string
 	}{
 		{args: []string{"frobnicate"}, want: `unknown command "frobnicate"`},
-		{args: []string{"logs"}, want: "want a subcommand: query, tail or send"},
+		{args: []string{"logs"}, want: "want a subcommand: query, tail, send or export"},
 		{args: []string{"logs", "query", "--output", "yaml"}, want: `--output "yaml": want table or json`},
 		{args: []string{"logs", "query", "--limit", "-1"}, want: "--limit -1"},
 		{args: []string{"logs", "send"}, want: "--service is required"},

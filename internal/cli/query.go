@@ -15,10 +15,10 @@ import (
 func runLogs(ctx context.Context, env Env, args []string) error {
 	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
 		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help" || args[0] == "-help") {
-			fmt.Fprint(env.Stdout, "Usage: devsmith logs query|tail|send [flags]\n")
+			fmt.Fprint(env.Stdout, "Usage: devsmith logs query|tail|send|export [flags]\n")
 			return nil
 		}
-		return usageErr("want a subcommand: query, tail or send")
+		return usageErr("want a subcommand: query, tail, send or export")
 	}
 	switch args[0] {
 	case "query":
@@ -27,8 +27,10 @@ func runLogs(ctx context.Context, env Env, args []string) error {
 		return logsTail(ctx, env, args[1:])
 	case "send":
 		return logsSend(ctx, env, args[1:])
+	case "export":
+		return logsExport(ctx, env, args[1:])
 	}
-	return usageErr("unknown subcommand %q: want query, tail or send", args[0])
+	return usageErr("unknown subcommand %q: want query, tail, send or export", args[0])
 }
 
 // filters are the API's shared query filters.

@@ -2507,6 +2507,166 @@ func (x *GetMetricsResponse) GetUntil() *timestamppb.Timestamp {
 	return nil
 }
 
+// What to export: the filters of ListEntries, and where to resume.
+type ExportEntriesRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Project slugs (any of); none means every project the caller may read.
+	Project []string `protobuf:"bytes,1,rep,name=project,proto3" json:"project,omitempty"`
+	// Service names (any of).
+	Service []string `protobuf:"bytes,2,rep,name=service,proto3" json:"service,omitempty"`
+	// Levels (any of), in any case.
+	Level []string `protobuf:"bytes,3,rep,name=level,proto3" json:"level,omitempty"`
+	// Only entries at or after this time (and, with after_id, after that
+	// entry).
+	Since *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=since,proto3" json:"since,omitempty"`
+	// Only entries before this time; default: the time of the request, so an
+	// export is of what was stored when it started.
+	Until *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=until,proto3" json:"until,omitempty"`
+	// Case-insensitive substring of the message.
+	Q string `protobuf:"bytes,6,opt,name=q,proto3" json:"q,omitempty"`
+	// Context fields, all of which must match.
+	Context []*ContextFilter `protobuf:"bytes,7,rep,name=context,proto3" json:"context,omitempty"`
+	// To resume: the id of the last entry already exported, whose timestamp
+	// is since. Entries at exactly since with an id up to this one are
+	// skipped. Needs since.
+	AfterId       int64 `protobuf:"varint,8,opt,name=after_id,json=afterId,proto3" json:"after_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ExportEntriesRequest) Reset() {
+	*x = ExportEntriesRequest{}
+	mi := &file_devsmith_logs_v1_query_service_proto_msgTypes[27]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ExportEntriesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ExportEntriesRequest) ProtoMessage() {}
+
+func (x *ExportEntriesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_devsmith_logs_v1_query_service_proto_msgTypes[27]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ExportEntriesRequest.ProtoReflect.Descriptor instead.
+func (*ExportEntriesRequest) Descriptor() ([]byte, []int) {
+	return file_devsmith_logs_v1_query_service_proto_rawDescGZIP(), []int{27}
+}
+
+func (x *ExportEntriesRequest) GetProject() []string {
+	if x != nil {
+		return x.Project
+	}
+	return nil
+}
+
+func (x *ExportEntriesRequest) GetService() []string {
+	if x != nil {
+		return x.Service
+	}
+	return nil
+}
+
+func (x *ExportEntriesRequest) GetLevel() []string {
+	if x != nil {
+		return x.Level
+	}
+	return nil
+}
+
+func (x *ExportEntriesRequest) GetSince() *timestamppb.Timestamp {
+	if x != nil {
+		return x.Since
+	}
+	return nil
+}
+
+func (x *ExportEntriesRequest) GetUntil() *timestamppb.Timestamp {
+	if x != nil {
+		return x.Until
+	}
+	return nil
+}
+
+func (x *ExportEntriesRequest) GetQ() string {
+	if x != nil {
+		return x.Q
+	}
+	return ""
+}
+
+func (x *ExportEntriesRequest) GetContext() []*ContextFilter {
+	if x != nil {
+		return x.Context
+	}
+	return nil
+}
+
+func (x *ExportEntriesRequest) GetAfterId() int64 {
+	if x != nil {
+		return x.AfterId
+	}
+	return 0
+}
+
+// A chunk of exported entries.
+type ExportEntriesResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The entries, sorted by (timestamp, id), oldest first, across projects;
+	// never empty.
+	Entries       []*LogEntry `protobuf:"bytes,1,rep,name=entries,proto3" json:"entries,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ExportEntriesResponse) Reset() {
+	*x = ExportEntriesResponse{}
+	mi := &file_devsmith_logs_v1_query_service_proto_msgTypes[28]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ExportEntriesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ExportEntriesResponse) ProtoMessage() {}
+
+func (x *ExportEntriesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_devsmith_logs_v1_query_service_proto_msgTypes[28]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ExportEntriesResponse.ProtoReflect.Descriptor instead.
+func (*ExportEntriesResponse) Descriptor() ([]byte, []int) {
+	return file_devsmith_logs_v1_query_service_proto_rawDescGZIP(), []int{28}
+}
+
+func (x *ExportEntriesResponse) GetEntries() []*LogEntry {
+	if x != nil {
+		return x.Entries
+	}
+	return nil
+}
+
 var File_devsmith_logs_v1_query_service_proto protoreflect.FileDescriptor
 
 const file_devsmith_logs_v1_query_service_proto_rawDesc = "" +
@@ -2746,7 +2906,18 @@ const file_devsmith_logs_v1_query_service_proto_rawDesc = "" +
 	"\vnon_numeric\x18\x06 \x01(\x03R\n" +
 	"nonNumeric\x120\n" +
 	"\x05since\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\x05since\x120\n" +
-	"\x05until\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\x05until2\xe7\x06\n" +
+	"\x05until\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\x05until\"\xa8\x02\n" +
+	"\x14ExportEntriesRequest\x12\x18\n" +
+	"\aproject\x18\x01 \x03(\tR\aproject\x12\x18\n" +
+	"\aservice\x18\x02 \x03(\tR\aservice\x12\x14\n" +
+	"\x05level\x18\x03 \x03(\tR\x05level\x120\n" +
+	"\x05since\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\x05since\x120\n" +
+	"\x05until\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\x05until\x12\f\n" +
+	"\x01q\x18\x06 \x01(\tR\x01q\x129\n" +
+	"\acontext\x18\a \x03(\v2\x1f.devsmith.logs.v1.ContextFilterR\acontext\x12\x19\n" +
+	"\bafter_id\x18\b \x01(\x03R\aafterId\"M\n" +
+	"\x15ExportEntriesResponse\x124\n" +
+	"\aentries\x18\x01 \x03(\v2\x1a.devsmith.logs.v1.LogEntryR\aentries2\xcb\a\n" +
 	"\fQueryService\x12Z\n" +
 	"\vListEntries\x12$.devsmith.logs.v1.ListEntriesRequest\x1a%.devsmith.logs.v1.ListEntriesResponse\x12Q\n" +
 	"\bGetStats\x12!.devsmith.logs.v1.GetStatsRequest\x1a\".devsmith.logs.v1.GetStatsResponse\x12]\n" +
@@ -2757,7 +2928,8 @@ const file_devsmith_logs_v1_query_service_proto_rawDesc = "" +
 	"\rGetErrorGroup\x12&.devsmith.logs.v1.GetErrorGroupRequest\x1a'.devsmith.logs.v1.GetErrorGroupResponse\x12i\n" +
 	"\x10UpdateErrorGroup\x12).devsmith.logs.v1.UpdateErrorGroupRequest\x1a*.devsmith.logs.v1.UpdateErrorGroupResponse\x12W\n" +
 	"\n" +
-	"GetMetrics\x12#.devsmith.logs.v1.GetMetricsRequest\x1a$.devsmith.logs.v1.GetMetricsResponseB6Z4github.com/devsmith/logs/gen/devsmith/logs/v1;logsv1b\x06proto3"
+	"GetMetrics\x12#.devsmith.logs.v1.GetMetricsRequest\x1a$.devsmith.logs.v1.GetMetricsResponse\x12b\n" +
+	"\rExportEntries\x12&.devsmith.logs.v1.ExportEntriesRequest\x1a'.devsmith.logs.v1.ExportEntriesResponse0\x01B6Z4github.com/devsmith/logs/gen/devsmith/logs/v1;logsv1b\x06proto3"
 
 var (
 	file_devsmith_logs_v1_query_service_proto_rawDescOnce sync.Once
@@ -2771,7 +2943,7 @@ func file_devsmith_logs_v1_query_service_proto_rawDescGZIP() []byte {
 	return file_devsmith_logs_v1_query_service_proto_rawDescData
 }
 
-var file_devsmith_logs_v1_query_service_proto_msgTypes = make([]protoimpl.MessageInfo, 34)
+var file_devsmith_logs_v1_query_service_proto_msgTypes = make([]protoimpl.MessageInfo, 36)
 var file_devsmith_logs_v1_query_service_proto_goTypes = []any{
 	(*LogEntry)(nil),                 // 0: devsmith.logs.v1.LogEntry
 	(*ContextFilter)(nil),            // 1: devsmith.logs.v1.ContextFilter
@@ -2800,94 +2972,102 @@ var file_devsmith_logs_v1_query_service_proto_goTypes = []any{
 	(*MetricBucket)(nil),             // 24: devsmith.logs.v1.MetricBucket
 	(*MetricSeries)(nil),             // 25: devsmith.logs.v1.MetricSeries
 	(*GetMetricsResponse)(nil),       // 26: devsmith.logs.v1.GetMetricsResponse
-	nil,                              // 27: devsmith.logs.v1.HistogramBucket.CountsEntry
-	nil,                              // 28: devsmith.logs.v1.GetStatsResponse.ByLevelEntry
-	nil,                              // 29: devsmith.logs.v1.GetStatsResponse.ByServiceEntry
-	nil,                              // 30: devsmith.logs.v1.Pattern.CountsByLevelEntry
-	nil,                              // 31: devsmith.logs.v1.ErrorGroup.CountsByServiceEntry
-	nil,                              // 32: devsmith.logs.v1.ErrorGroup.CountsByReleaseEntry
-	nil,                              // 33: devsmith.logs.v1.MetricSeries.GroupEntry
-	(*timestamppb.Timestamp)(nil),    // 34: google.protobuf.Timestamp
-	(*durationpb.Duration)(nil),      // 35: google.protobuf.Duration
+	(*ExportEntriesRequest)(nil),     // 27: devsmith.logs.v1.ExportEntriesRequest
+	(*ExportEntriesResponse)(nil),    // 28: devsmith.logs.v1.ExportEntriesResponse
+	nil,                              // 29: devsmith.logs.v1.HistogramBucket.CountsEntry
+	nil,                              // 30: devsmith.logs.v1.GetStatsResponse.ByLevelEntry
+	nil,                              // 31: devsmith.logs.v1.GetStatsResponse.ByServiceEntry
+	nil,                              // 32: devsmith.logs.v1.Pattern.CountsByLevelEntry
+	nil,                              // 33: devsmith.logs.v1.ErrorGroup.CountsByServiceEntry
+	nil,                              // 34: devsmith.logs.v1.ErrorGroup.CountsByReleaseEntry
+	nil,                              // 35: devsmith.logs.v1.MetricSeries.GroupEntry
+	(*timestamppb.Timestamp)(nil),    // 36: google.protobuf.Timestamp
+	(*durationpb.Duration)(nil),      // 37: google.protobuf.Duration
 }
 var file_devsmith_logs_v1_query_service_proto_depIdxs = []int32{
-	34, // 0: devsmith.logs.v1.LogEntry.timestamp:type_name -> google.protobuf.Timestamp
-	34, // 1: devsmith.logs.v1.ListEntriesRequest.since:type_name -> google.protobuf.Timestamp
-	34, // 2: devsmith.logs.v1.ListEntriesRequest.until:type_name -> google.protobuf.Timestamp
+	36, // 0: devsmith.logs.v1.LogEntry.timestamp:type_name -> google.protobuf.Timestamp
+	36, // 1: devsmith.logs.v1.ListEntriesRequest.since:type_name -> google.protobuf.Timestamp
+	36, // 2: devsmith.logs.v1.ListEntriesRequest.until:type_name -> google.protobuf.Timestamp
 	1,  // 3: devsmith.logs.v1.ListEntriesRequest.context:type_name -> devsmith.logs.v1.ContextFilter
 	0,  // 4: devsmith.logs.v1.ListEntriesResponse.entries:type_name -> devsmith.logs.v1.LogEntry
-	34, // 5: devsmith.logs.v1.GetStatsRequest.since:type_name -> google.protobuf.Timestamp
-	34, // 6: devsmith.logs.v1.GetStatsRequest.until:type_name -> google.protobuf.Timestamp
+	36, // 5: devsmith.logs.v1.GetStatsRequest.since:type_name -> google.protobuf.Timestamp
+	36, // 6: devsmith.logs.v1.GetStatsRequest.until:type_name -> google.protobuf.Timestamp
 	1,  // 7: devsmith.logs.v1.GetStatsRequest.context:type_name -> devsmith.logs.v1.ContextFilter
-	34, // 8: devsmith.logs.v1.HistogramBucket.start:type_name -> google.protobuf.Timestamp
-	27, // 9: devsmith.logs.v1.HistogramBucket.counts:type_name -> devsmith.logs.v1.HistogramBucket.CountsEntry
-	28, // 10: devsmith.logs.v1.GetStatsResponse.by_level:type_name -> devsmith.logs.v1.GetStatsResponse.ByLevelEntry
-	29, // 11: devsmith.logs.v1.GetStatsResponse.by_service:type_name -> devsmith.logs.v1.GetStatsResponse.ByServiceEntry
+	36, // 8: devsmith.logs.v1.HistogramBucket.start:type_name -> google.protobuf.Timestamp
+	29, // 9: devsmith.logs.v1.HistogramBucket.counts:type_name -> devsmith.logs.v1.HistogramBucket.CountsEntry
+	30, // 10: devsmith.logs.v1.GetStatsResponse.by_level:type_name -> devsmith.logs.v1.GetStatsResponse.ByLevelEntry
+	31, // 11: devsmith.logs.v1.GetStatsResponse.by_service:type_name -> devsmith.logs.v1.GetStatsResponse.ByServiceEntry
 	5,  // 12: devsmith.logs.v1.GetStatsResponse.histogram:type_name -> devsmith.logs.v1.HistogramBucket
-	34, // 13: devsmith.logs.v1.GetStatsResponse.since:type_name -> google.protobuf.Timestamp
-	34, // 14: devsmith.logs.v1.GetStatsResponse.until:type_name -> google.protobuf.Timestamp
-	34, // 15: devsmith.logs.v1.Service.last_log_at:type_name -> google.protobuf.Timestamp
+	36, // 13: devsmith.logs.v1.GetStatsResponse.since:type_name -> google.protobuf.Timestamp
+	36, // 14: devsmith.logs.v1.GetStatsResponse.until:type_name -> google.protobuf.Timestamp
+	36, // 15: devsmith.logs.v1.Service.last_log_at:type_name -> google.protobuf.Timestamp
 	8,  // 16: devsmith.logs.v1.ListServicesResponse.services:type_name -> devsmith.logs.v1.Service
 	1,  // 17: devsmith.logs.v1.TailEntriesRequest.context:type_name -> devsmith.logs.v1.ContextFilter
 	0,  // 18: devsmith.logs.v1.TailEntriesResponse.entry:type_name -> devsmith.logs.v1.LogEntry
-	34, // 19: devsmith.logs.v1.ListPatternsRequest.since:type_name -> google.protobuf.Timestamp
-	34, // 20: devsmith.logs.v1.ListPatternsRequest.until:type_name -> google.protobuf.Timestamp
+	36, // 19: devsmith.logs.v1.ListPatternsRequest.since:type_name -> google.protobuf.Timestamp
+	36, // 20: devsmith.logs.v1.ListPatternsRequest.until:type_name -> google.protobuf.Timestamp
 	1,  // 21: devsmith.logs.v1.ListPatternsRequest.context:type_name -> devsmith.logs.v1.ContextFilter
-	34, // 22: devsmith.logs.v1.CountBucket.start:type_name -> google.protobuf.Timestamp
-	30, // 23: devsmith.logs.v1.Pattern.counts_by_level:type_name -> devsmith.logs.v1.Pattern.CountsByLevelEntry
-	34, // 24: devsmith.logs.v1.Pattern.first_seen:type_name -> google.protobuf.Timestamp
-	34, // 25: devsmith.logs.v1.Pattern.last_seen:type_name -> google.protobuf.Timestamp
+	36, // 22: devsmith.logs.v1.CountBucket.start:type_name -> google.protobuf.Timestamp
+	32, // 23: devsmith.logs.v1.Pattern.counts_by_level:type_name -> devsmith.logs.v1.Pattern.CountsByLevelEntry
+	36, // 24: devsmith.logs.v1.Pattern.first_seen:type_name -> google.protobuf.Timestamp
+	36, // 25: devsmith.logs.v1.Pattern.last_seen:type_name -> google.protobuf.Timestamp
 	0,  // 26: devsmith.logs.v1.Pattern.examples:type_name -> devsmith.logs.v1.LogEntry
 	13, // 27: devsmith.logs.v1.Pattern.trend:type_name -> devsmith.logs.v1.CountBucket
-	34, // 28: devsmith.logs.v1.Pattern.create_time:type_name -> google.protobuf.Timestamp
+	36, // 28: devsmith.logs.v1.Pattern.create_time:type_name -> google.protobuf.Timestamp
 	14, // 29: devsmith.logs.v1.ListPatternsResponse.patterns:type_name -> devsmith.logs.v1.Pattern
-	34, // 30: devsmith.logs.v1.ListErrorGroupsRequest.since:type_name -> google.protobuf.Timestamp
-	34, // 31: devsmith.logs.v1.ListErrorGroupsRequest.until:type_name -> google.protobuf.Timestamp
-	34, // 32: devsmith.logs.v1.ErrorGroup.first_seen:type_name -> google.protobuf.Timestamp
-	34, // 33: devsmith.logs.v1.ErrorGroup.last_seen:type_name -> google.protobuf.Timestamp
+	36, // 30: devsmith.logs.v1.ListErrorGroupsRequest.since:type_name -> google.protobuf.Timestamp
+	36, // 31: devsmith.logs.v1.ListErrorGroupsRequest.until:type_name -> google.protobuf.Timestamp
+	36, // 32: devsmith.logs.v1.ErrorGroup.first_seen:type_name -> google.protobuf.Timestamp
+	36, // 33: devsmith.logs.v1.ErrorGroup.last_seen:type_name -> google.protobuf.Timestamp
 	13, // 34: devsmith.logs.v1.ErrorGroup.trend:type_name -> devsmith.logs.v1.CountBucket
 	0,  // 35: devsmith.logs.v1.ErrorGroup.example:type_name -> devsmith.logs.v1.LogEntry
-	34, // 36: devsmith.logs.v1.ErrorGroup.create_time:type_name -> google.protobuf.Timestamp
-	34, // 37: devsmith.logs.v1.ErrorGroup.resolve_time:type_name -> google.protobuf.Timestamp
-	31, // 38: devsmith.logs.v1.ErrorGroup.counts_by_service:type_name -> devsmith.logs.v1.ErrorGroup.CountsByServiceEntry
-	32, // 39: devsmith.logs.v1.ErrorGroup.counts_by_release:type_name -> devsmith.logs.v1.ErrorGroup.CountsByReleaseEntry
+	36, // 36: devsmith.logs.v1.ErrorGroup.create_time:type_name -> google.protobuf.Timestamp
+	36, // 37: devsmith.logs.v1.ErrorGroup.resolve_time:type_name -> google.protobuf.Timestamp
+	33, // 38: devsmith.logs.v1.ErrorGroup.counts_by_service:type_name -> devsmith.logs.v1.ErrorGroup.CountsByServiceEntry
+	34, // 39: devsmith.logs.v1.ErrorGroup.counts_by_release:type_name -> devsmith.logs.v1.ErrorGroup.CountsByReleaseEntry
 	17, // 40: devsmith.logs.v1.ListErrorGroupsResponse.groups:type_name -> devsmith.logs.v1.ErrorGroup
-	34, // 41: devsmith.logs.v1.GetErrorGroupRequest.since:type_name -> google.protobuf.Timestamp
-	34, // 42: devsmith.logs.v1.GetErrorGroupRequest.until:type_name -> google.protobuf.Timestamp
+	36, // 41: devsmith.logs.v1.GetErrorGroupRequest.since:type_name -> google.protobuf.Timestamp
+	36, // 42: devsmith.logs.v1.GetErrorGroupRequest.until:type_name -> google.protobuf.Timestamp
 	17, // 43: devsmith.logs.v1.GetErrorGroupResponse.group:type_name -> devsmith.logs.v1.ErrorGroup
 	17, // 44: devsmith.logs.v1.UpdateErrorGroupResponse.group:type_name -> devsmith.logs.v1.ErrorGroup
-	34, // 45: devsmith.logs.v1.GetMetricsRequest.since:type_name -> google.protobuf.Timestamp
-	34, // 46: devsmith.logs.v1.GetMetricsRequest.until:type_name -> google.protobuf.Timestamp
-	35, // 47: devsmith.logs.v1.GetMetricsRequest.step:type_name -> google.protobuf.Duration
-	34, // 48: devsmith.logs.v1.MetricBucket.start:type_name -> google.protobuf.Timestamp
-	33, // 49: devsmith.logs.v1.MetricSeries.group:type_name -> devsmith.logs.v1.MetricSeries.GroupEntry
+	36, // 45: devsmith.logs.v1.GetMetricsRequest.since:type_name -> google.protobuf.Timestamp
+	36, // 46: devsmith.logs.v1.GetMetricsRequest.until:type_name -> google.protobuf.Timestamp
+	37, // 47: devsmith.logs.v1.GetMetricsRequest.step:type_name -> google.protobuf.Duration
+	36, // 48: devsmith.logs.v1.MetricBucket.start:type_name -> google.protobuf.Timestamp
+	35, // 49: devsmith.logs.v1.MetricSeries.group:type_name -> devsmith.logs.v1.MetricSeries.GroupEntry
 	24, // 50: devsmith.logs.v1.MetricSeries.buckets:type_name -> devsmith.logs.v1.MetricBucket
 	25, // 51: devsmith.logs.v1.GetMetricsResponse.series:type_name -> devsmith.logs.v1.MetricSeries
-	34, // 52: devsmith.logs.v1.GetMetricsResponse.since:type_name -> google.protobuf.Timestamp
-	34, // 53: devsmith.logs.v1.GetMetricsResponse.until:type_name -> google.protobuf.Timestamp
-	2,  // 54: devsmith.logs.v1.QueryService.ListEntries:input_type -> devsmith.logs.v1.ListEntriesRequest
-	4,  // 55: devsmith.logs.v1.QueryService.GetStats:input_type -> devsmith.logs.v1.GetStatsRequest
-	7,  // 56: devsmith.logs.v1.QueryService.ListServices:input_type -> devsmith.logs.v1.ListServicesRequest
-	10, // 57: devsmith.logs.v1.QueryService.TailEntries:input_type -> devsmith.logs.v1.TailEntriesRequest
-	12, // 58: devsmith.logs.v1.QueryService.ListPatterns:input_type -> devsmith.logs.v1.ListPatternsRequest
-	16, // 59: devsmith.logs.v1.QueryService.ListErrorGroups:input_type -> devsmith.logs.v1.ListErrorGroupsRequest
-	19, // 60: devsmith.logs.v1.QueryService.GetErrorGroup:input_type -> devsmith.logs.v1.GetErrorGroupRequest
-	21, // 61: devsmith.logs.v1.QueryService.UpdateErrorGroup:input_type -> devsmith.logs.v1.UpdateErrorGroupRequest
-	23, // 62: devsmith.logs.v1.QueryService.GetMetrics:input_type -> devsmith.logs.v1.GetMetricsRequest
-	3,  // 63: devsmith.logs.v1.QueryService.ListEntries:output_type -> devsmith.logs.v1.ListEntriesResponse
-	6,  // 64: devsmith.logs.v1.QueryService.GetStats:output_type -> devsmith.logs.v1.GetStatsResponse
-	9,  // 65: devsmith.logs.v1.QueryService.ListServices:output_type -> devsmith.logs.v1.ListServicesResponse
-	11, // 66: devsmith.logs.v1.QueryService.TailEntries:output_type -> devsmith.logs.v1.TailEntriesResponse
-	15, // 67: devsmith.logs.v1.QueryService.ListPatterns:output_type -> devsmith.logs.v1.ListPatternsResponse
-	18, // 68: devsmith.logs.v1.QueryService.ListErrorGroups:output_type -> devsmith.logs.v1.ListErrorGroupsResponse
-	20, // 69: devsmith.logs.v1.QueryService.GetErrorGroup:output_type -> devsmith.logs.v1.GetErrorGroupResponse
-	22, // 70: devsmith.logs.v1.QueryService.UpdateErrorGroup:output_type -> devsmith.logs.v1.UpdateErrorGroupResponse
-	26, // 71: devsmith.logs.v1.QueryService.GetMetrics:output_type -> devsmith.logs.v1.GetMetricsResponse
-	63, // [63:72] is the sub-list for method output_type
-	54, // [54:63] is the sub-list for method input_type
-	54, // [54:54] is the sub-list for extension type_name
-	54, // [54:54] is the sub-list for extension extendee
-	0,  // [0:54] is the sub-list for field type_name
+	36, // 52: devsmith.logs.v1.GetMetricsResponse.since:type_name -> google.protobuf.Timestamp
+	36, // 53: devsmith.logs.v1.GetMetricsResponse.until:type_name -> google.protobuf.Timestamp
+	36, // 54: devsmith.logs.v1.ExportEntriesRequest.since:type_name -> google.protobuf.Timestamp
+	36, // 55: devsmith.logs.v1.ExportEntriesRequest.until:type_name -> google.protobuf.Timestamp
+	1,  // 56: devsmith.logs.v1.ExportEntriesRequest.context:type_name -> devsmith.logs.v1.ContextFilter
+	0,  // 57: devsmith.logs.v1.ExportEntriesResponse.entries:type_name -> devsmith.logs.v1.LogEntry
+	2,  // 58: devsmith.logs.v1.QueryService.ListEntries:input_type -> devsmith.logs.v1.ListEntriesRequest
+	4,  // 59: devsmith.logs.v1.QueryService.GetStats:input_type -> devsmith.logs.v1.GetStatsRequest
+	7,  // 60: devsmith.logs.v1.QueryService.ListServices:input_type -> devsmith.logs.v1.ListServicesRequest
+	10, // 61: devsmith.logs.v1.QueryService.TailEntries:input_type -> devsmith.logs.v1.TailEntriesRequest
+	12, // 62: devsmith.logs.v1.QueryService.ListPatterns:input_type -> devsmith.logs.v1.ListPatternsRequest
+	16, // 63: devsmith.logs.v1.QueryService.ListErrorGroups:input_type -> devsmith.logs.v1.ListErrorGroupsRequest
+	19, // 64: devsmith.logs.v1.QueryService.GetErrorGroup:input_type -> devsmith.logs.v1.GetErrorGroupRequest
+	21, // 65: devsmith.logs.v1.QueryService.UpdateErrorGroup:input_type -> devsmith.logs.v1.UpdateErrorGroupRequest
+	23, // 66: devsmith.logs.v1.QueryService.GetMetrics:input_type -> devsmith.logs.v1.GetMetricsRequest
+	27, // 67: devsmith.logs.v1.QueryService.ExportEntries:input_type -> devsmith.logs.v1.ExportEntriesRequest
+	3,  // 68: devsmith.logs.v1.QueryService.ListEntries:output_type -> devsmith.logs.v1.ListEntriesResponse
+	6,  // 69: devsmith.logs.v1.QueryService.GetStats:output_type -> devsmith.logs.v1.GetStatsResponse
+	9,  // 70: devsmith.logs.v1.QueryService.ListServices:output_type -> devsmith.logs.v1.ListServicesResponse
+	11, // 71: devsmith.logs.v1.QueryService.TailEntries:output_type -> devsmith.logs.v1.TailEntriesResponse
+	15, // 72: devsmith.logs.v1.QueryService.ListPatterns:output_type -> devsmith.logs.v1.ListPatternsResponse
+	18, // 73: devsmith.logs.v1.QueryService.ListErrorGroups:output_type -> devsmith.logs.v1.ListErrorGroupsResponse
+	20, // 74: devsmith.logs.v1.QueryService.GetErrorGroup:output_type -> devsmith.logs.v1.GetErrorGroupResponse
+	22, // 75: devsmith.logs.v1.QueryService.UpdateErrorGroup:output_type -> devsmith.logs.v1.UpdateErrorGroupResponse
+	26, // 76: devsmith.logs.v1.QueryService.GetMetrics:output_type -> devsmith.logs.v1.GetMetricsResponse
+	28, // 77: devsmith.logs.v1.QueryService.ExportEntries:output_type -> devsmith.logs.v1.ExportEntriesResponse
+	68, // [68:78] is the sub-list for method output_type
+	58, // [58:68] is the sub-list for method input_type
+	58, // [58:58] is the sub-list for extension type_name
+	58, // [58:58] is the sub-list for extension extendee
+	0,  // [0:58] is the sub-list for field type_name
 }
 
 func init() { file_devsmith_logs_v1_query_service_proto_init() }
@@ -2901,7 +3081,7 @@ func file_devsmith_logs_v1_query_service_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_devsmith_logs_v1_query_service_proto_rawDesc), len(file_devsmith_logs_v1_query_service_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   34,
+			NumMessages:   36,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

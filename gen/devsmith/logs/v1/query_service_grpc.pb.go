@@ -28,6 +28,7 @@ const (
 	QueryService_GetErrorGroup_FullMethodName    = "/devsmith.logs.v1.QueryService/GetErrorGroup"
 	QueryService_UpdateErrorGroup_FullMethodName = "/devsmith.logs.v1.QueryService/UpdateErrorGroup"
 	QueryService_GetMetrics_FullMethodName       = "/devsmith.logs.v1.QueryService/GetMetrics"
+	QueryService_ExportEntries_FullMethodName    = "/devsmith.logs.v1.QueryService/ExportEntries"
 )
 
 // QueryServiceClient is the client API for QueryService service.
@@ -62,6 +63,11 @@ type QueryServiceClient interface {
 	// GetMetrics computes latency-style statistics (count, mean, percentiles,
 	// max, error rate) of a numeric context field, grouped and over time.
 	GetMetrics(ctx context.Context, in *GetMetricsRequest, opts ...grpc.CallOption) (*GetMetricsResponse, error)
+	// ExportEntries streams every matching entry, oldest first, in chunks, for
+	// long-term storage (REST: GET /api/logs/export, gzip-compressed JSON
+	// lines). Memory stays bounded whatever the range; an interrupted export
+	// resumes from its last entry with since and after_id.
+	ExportEntries(ctx context.Context, in *ExportEntriesRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[ExportEntriesResponse], error)
 }
 
 type queryServiceClient struct {
@@ -171,6 +177,25 @@ func (c *queryServiceClient) GetMetrics(ctx context.Context, in *GetMetricsReque
 	return out, nil
 }
 
+func (c *queryServiceClient) ExportEntries(ctx context.Context, in *ExportEntriesRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[ExportEntriesResponse], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &QueryService_ServiceDesc.Streams[1], QueryService_ExportEntries_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[ExportEntriesRequest, ExportEntriesResponse]{ClientStream: stream}
+	if err := x.ClientStream.SendMsg(in); err != nil {
+		return nil, err
+	}
+	if err := x.ClientStream.CloseSend(); err != nil {
+		return nil, err
+	}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type QueryService_ExportEntriesClient = grpc.ServerStreamingClient[ExportEntriesResponse]
+
 // QueryServiceServer is the server API for QueryService service.
 // All implementations must embed UnimplementedQueryServiceServer
 // for forward compatibility.
@@ -203,6 +228,11 @@ type QueryServiceServer interface {
 	// GetMetrics computes latency-style statistics (count, mean, percentiles,
 	// max, error rate) of a numeric context field, grouped and over time.
 	GetMetrics(context.Context, *GetMetricsRequest) (*GetMetricsResponse, error)
+	// ExportEntries streams every matching entry, oldest first, in chunks, for
+	// long-term storage (REST: GET /api/logs/export, gzip-compressed JSON
+	// lines). Memory stays bounded whatever the range; an interrupted export
+	// resumes from its last entry with since and after_id.
+	ExportEntries(*ExportEntriesRequest, grpc.ServerStreamingServer[ExportEntriesResponse]) error
 	mustEmbedUnimplementedQueryServiceServer()
 }
 
@@ -239,6 +269,9 @@ func (UnimplementedQueryServiceServer) UpdateErrorGroup(context.Context, *Update
 }
 func (UnimplementedQueryServiceServer) GetMetrics(context.Context, *GetMetricsRequest) (*GetMetricsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetMetrics not implemented")
+}
+func (UnimplementedQueryServiceServer) ExportEntries(*ExportEntriesRequest, grpc.ServerStreamingServer[ExportEntriesResponse]) error {
+	return status.Error(codes.Unimplemented, "method ExportEntries not implemented")
 }
 func (UnimplementedQueryServiceServer) mustEmbedUnimplementedQueryServiceServer() {}
 func (UnimplementedQueryServiceServer) testEmbeddedByValue()                      {}
@@ -416,6 +449,17 @@ func _QueryService_GetMetrics_Handler(srv interface{}, ctx context.Context, dec 
 	return interceptor(ctx, in, info, handler)
 }
 
+func _QueryService_ExportEntries_Handler(srv interface{}, stream grpc.ServerStream) error {
+	m := new(ExportEntriesRequest)
+	if err := stream.RecvMsg(m); err != nil {
+		return err
+	}
+	return srv.(QueryServiceServer).ExportEntries(m, &grpc.GenericServerStream[ExportEntriesRequest, ExportEntriesResponse]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type QueryService_ExportEntriesServer = grpc.ServerStreamingServer[ExportEntriesResponse]
+
 // QueryService_ServiceDesc is the grpc.ServiceDesc for QueryService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -460,6 +504,11 @@ var QueryService_ServiceDesc = grpc.ServiceDesc{
 		{
 			StreamName:    "TailEntries",
 			Handler:       _QueryService_TailEntries_Handler,
+			ServerStreams: true,
+		},
+		{
+			StreamName:    "ExportEntries",
+			Handler:       _QueryService_ExportEntries_Handler,
 			ServerStreams: true,
 		},
 	},
