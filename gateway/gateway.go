@@ -121,10 +121,10 @@ func New(ctx context.Context, log *zap.Logger, cfg Config, b Backends, ready Rea
 }
 
 // Handler is the gateway with its middleware: the client's address behind
-// trusted proxies, recovery, access log, body limits, gzip request bodies
-// and the Origin check.
+// trusted proxies, recovery, access log, security headers, the CSRF check
+// (browser.go), body limits and gzip request bodies.
 func (g *Gateway) Handler() http.Handler {
-	return g.resolveClient(g.accessLog(g.recoverPanics(g.checkOrigin(g.limitBody(g.mux)))))
+	return g.resolveClient(g.accessLog(g.recoverPanics(g.securityHeaders(g.checkCSRF(g.limitBody(g.mux))))))
 }
 
 // EndTails ends every open live tail (browsers reconnect with their last
@@ -195,28 +195,19 @@ func clientIP(r *http.Request) string {
 }
 
 // forwardResponse sets what the REST contract needs beyond the body:
-// 201 for creations, the session cookie on login and its removal on logout.
-func (g *Gateway) forwardResponse(_ context.Context, w http.ResponseWriter, m proto.Message) error {
+// 201 for creations, the session cookies on login and their removal on
+// logout (browser.go).
+func (g *Gateway) forwardResponse(ctx context.Context, w http.ResponseWriter, m proto.Message) error {
 	switch m := m.(type) {
 	case *logsv1.LoginResponse:
-		g.setSessionCookie(w, m.GetToken(), m.GetExpireTime().AsTime())
+		setSessionCookies(ctx, w, m.GetToken(), m.GetExpireTime().AsTime())
 	case *logsv1.CreateFirstAdminResponse:
-		g.setSessionCookie(w, m.GetToken(), m.GetExpireTime().AsTime())
+		setSessionCookies(ctx, w, m.GetToken(), m.GetExpireTime().AsTime())
 		w.WriteHeader(http.StatusCreated)
 	case *logsv1.LogoutResponse:
-		http.SetCookie(w, &http.Cookie{
-			Name: SessionCookie, Value: "", Path: "/", MaxAge: -1,
-			HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: g.cfg.SecureCookie,
-		})
+		clearSessionCookies(ctx, w)
 	case *logsv1.CreateProjectResponse, *logsv1.CreateUserResponse, *logsv1.AddProjectMemberResponse:
 		w.WriteHeader(http.StatusCreated)
 	}
 	return nil
-}
-
-func (g *Gateway) setSessionCookie(w http.ResponseWriter, token string, expires time.Time) {
-	http.SetCookie(w, &http.Cookie{
-		Name: SessionCookie, Value: token, Path: "/", Expires: expires,
-		HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: g.cfg.SecureCookie,
-	})
 }
