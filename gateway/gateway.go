@@ -102,22 +102,58 @@ func New(ctx context.Context, log *zap.Logger, cfg Config, b Backends, ready Rea
 		g.mux.Handle("POST /api/logs/analysis", withTimeout(gw, cfg.AnalysisTimeout))
 	}
 
-	api := withTimeout(gw, cfg.RequestTimeout)
-	g.mux.Handle("POST /api/logs/batch", http.HandlerFunc(g.handleBatch))
-	g.mux.Handle("POST "+lokiPushPath, http.HandlerFunc(g.handleLokiPush))
-	g.mux.Handle("POST "+otlpPath, http.HandlerFunc(g.handleOTLP))
-	g.mux.Handle("GET /api/logs/tail", http.HandlerFunc(g.handleTail))
-	g.mux.Handle("GET "+exportPath, http.HandlerFunc(g.handleExport))
-	g.mux.Handle("/api/", api)
-	g.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		_, _ = w.Write([]byte(`{"status":"ok"}` + "\n"))
-	})
-	g.mux.HandleFunc("GET /readyz", g.handleReady)
-	if dashboard != nil {
-		g.mux.Handle("/", dashboard)
+	g.mux.Handle("/api/", withTimeout(gw, cfg.RequestTimeout))
+	hand := map[string]http.Handler{
+		"POST /api/logs/batch": http.HandlerFunc(g.handleBatch),
+		"POST " + lokiPushPath: http.HandlerFunc(g.handleLokiPush),
+		"POST " + otlpPath:     http.HandlerFunc(g.handleOTLP),
+		"GET /api/logs/tail":   http.HandlerFunc(g.handleTail),
+		"GET " + exportPath:    http.HandlerFunc(g.handleExport),
+		"GET /healthz":         http.HandlerFunc(handleHealthz),
+		"GET /readyz":          http.HandlerFunc(g.handleReady),
+		DashboardRoute:         dashboard,
+	}
+	for _, pattern := range HandRoutes() {
+		h, ok := hand[pattern]
+		if !ok {
+			return nil, fmt.Errorf("hand-written route %q has no handler", pattern)
+		}
+		delete(hand, pattern)
+		if h != nil {
+			g.mux.Handle(pattern, h)
+		}
+	}
+	if len(hand) > 0 {
+		return nil, fmt.Errorf("handlers missing from HandRoutes: %v", hand)
 	}
 	return g, nil
+}
+
+// DashboardRoute is the pattern of the dashboard: every path no other
+// route takes.
+const DashboardRoute = "/"
+
+// HandRoutes are the patterns (http.ServeMux syntax) of the routes the
+// gateway serves by hand, besides the REST bindings of
+// proto/devsmith/logs/v1/http.yaml (under /api/, grpc-gateway's). New
+// registers exactly these; the tenancy matrix (e2e/tenancy_test.go) fails
+// when one has no row there.
+func HandRoutes() []string {
+	return []string{
+		"POST /api/logs/batch",
+		"POST " + lokiPushPath,
+		"POST " + otlpPath,
+		"GET /api/logs/tail",
+		"GET " + exportPath,
+		"GET /healthz",
+		"GET /readyz",
+		DashboardRoute,
+	}
+}
+
+func handleHealthz(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Content-Type", "application/json")
+	_, _ = w.Write([]byte(`{"status":"ok"}` + "\n"))
 }
 
 // Handler is the gateway with its middleware: the client's address behind
