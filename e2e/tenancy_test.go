@@ -3,6 +3,7 @@ package e2e
 import (
 	"bufio"
 	"bytes"
+	"compress/gzip"
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
@@ -122,6 +123,9 @@ type tenancyRow struct {
 	want   want
 	// pending names what will change the row once its part lands.
 	pending string
+	// shows: a success of a caller who sees the target holds the target's
+	// marker (the read returned its data, not an empty page).
+	shows bool
 	// exposes, when set, is why a successful answer may name other
 	// tenants (a documented exposure): the leak check is not made.
 	exposes string
@@ -205,16 +209,18 @@ func tenancyRows() []tenancyRow {
 
 		// QueryService: the project's readers; keys are not sessions
 		// (the keys helper's read scope changes ownKey's column).
-		{route: "GET /api/logs/entries", variant: "one project", req: get("/api/logs/entries?project={slug}"), want: members(200)},
-		{route: "GET /api/logs/entries", variant: "every project the caller sees", req: get("/api/logs/entries"), want: signedIn(200)},
-		{route: "GET /api/logs/entries", variant: "a search", req: get("/api/logs/entries?q=marker"), want: signedIn(200)},
+		{route: "GET /api/logs/entries", variant: "one project", shows: true, req: get("/api/logs/entries?project={slug}"), want: members(200)},
+		{route: "GET /api/logs/entries", variant: "every project the caller sees", shows: true, req: get("/api/logs/entries"), want: signedIn(200)},
+		{route: "GET /api/logs/entries", variant: "a search", shows: true, req: get("/api/logs/entries?q=marker"), want: signedIn(200)},
+		{route: "GET /api/logs/export", shows: true, req: get("/api/logs/export?project={slug}"), want: members(200)},
+		{route: "GET /api/logs/export", variant: "every project the caller sees", shows: true, req: get("/api/logs/export"), want: signedIn(200)},
 		{route: "GET /api/logs/stats", variant: "one project", req: get("/api/logs/stats?project={slug}"), want: members(200)},
 		{route: "GET /api/logs/stats", variant: "every project the caller sees", req: get("/api/logs/stats"), want: signedIn(200)},
-		{route: "GET /api/logs/services", req: get("/api/logs/services?project={slug}"), want: members(200)},
-		{route: "GET /api/logs/services", variant: "every project the caller sees", req: get("/api/logs/services"), want: signedIn(200)},
+		{route: "GET /api/logs/services", shows: true, req: get("/api/logs/services?project={slug}"), want: members(200)},
+		{route: "GET /api/logs/services", variant: "every project the caller sees", shows: true, req: get("/api/logs/services"), want: signedIn(200)},
 		{route: "GET /api/logs/patterns", req: get("/api/logs/patterns?project={slug}"), want: members(200)},
-		{route: "GET /api/logs/errors", req: get("/api/logs/errors?project={slug}"), want: members(200)},
-		{route: "GET /api/logs/errors", variant: "every project the caller sees", req: get("/api/logs/errors"), want: signedIn(200)},
+		{route: "GET /api/logs/errors", shows: true, req: get("/api/logs/errors?project={slug}"), want: members(200)},
+		{route: "GET /api/logs/errors", variant: "every project the caller sees", shows: true, req: get("/api/logs/errors"), want: signedIn(200)},
 		// An error group of a project the caller cannot read is not found
 		// (404, as one that does not exist: its id reveals nothing), where
 		// a project is named and so answers 403.
@@ -324,6 +330,9 @@ func TestTenancyMatrix(t *testing.T) {
 			if status != row.want[c] {
 				failures = append(failures, fmt.Sprintf("%s as %s: got %d, want %d: %.300s", name, c, status, row.want[c], body))
 				continue
+			}
+			if status/100 == 2 && row.shows && (c == viewer || c == maintainer || c == owner || c == admin) && !bytes.Contains(body, []byte(target.marker)) {
+				failures = append(failures, fmt.Sprintf("%s as %s: the answer lacks the project's own data (%q): %.300s", name, c, target.marker, body))
 			}
 			if status/100 == 2 && row.exposes == "" {
 				for _, p := range tc.hidden(c, target) {
@@ -527,7 +536,14 @@ func (tc *tenancy) raw(method, path string, body any, opts ...reqOpt) response {
 		return response{Status: -1, Raw: []byte(err.Error())}
 	}
 	defer res.Body.Close()
-	raw, _ := io.ReadAll(res.Body)
+	var payload io.Reader = res.Body
+	if res.Header.Get("Content-Type") == "application/gzip" {
+		// An export: its JSON lines are what is checked.
+		if zr, err := gzip.NewReader(res.Body); err == nil {
+			payload = zr
+		}
+	}
+	raw, _ := io.ReadAll(payload)
 	out := response{Status: res.StatusCode, Header: res.Header, Raw: raw}
 	if strings.HasPrefix(res.Header.Get("Content-Type"), "application/json") {
 		_ = json.Unmarshal(raw, &out.JSON)
