@@ -235,6 +235,12 @@ func startAllInOneEnv(t *testing.T, dataDir, httpAddr string, extra []string, cl
 // startSeparate runs each service as its own process, as on Kubernetes,
 // against a shared PostgreSQL.
 func startSeparate(t *testing.T) *platform {
+	return startSeparateEnv(t, nil, nil)
+}
+
+// startSeparateEnv is startSeparate with more variables for every process
+// (extra wins), and client for its HTTP calls (nil: http.DefaultClient).
+func startSeparateEnv(t *testing.T, extra []string, client *http.Client) *platform {
 	dsn := cluster.NewDatabase(t)
 	token := "e2e-service-token"
 	common := []string{
@@ -246,7 +252,8 @@ func startSeparate(t *testing.T) *platform {
 		"DEVSMITH_GRPC_ADDR=127.0.0.1:0",
 		"DEVSMITH_SHUTDOWN_DRAIN_DELAY=0",
 	}
-	pl := &platform{grpcAddrs: map[string]string{}}
+	common = append(common, extra...)
+	pl := &platform{grpcAddrs: map[string]string{}, client: client}
 	projects := startProc(t, "devsmith-projects", common)
 	pl.grpcAddrs["projects"] = serviceAddr(t, projects, "projects")
 	withProjects := append(common, "DEVSMITH_PROJECTS_ADDR="+pl.grpcAddrs["projects"])
@@ -256,7 +263,7 @@ func startSeparate(t *testing.T) *platform {
 	pl.grpcAddrs["ingestion"] = serviceAddr(t, ingestion, "ingestion")
 	pl.grpcAddrs["query"] = serviceAddr(t, query, "query")
 	pl.grpcAddrs["analysis"] = serviceAddr(t, analysis, "analysis")
-	gw := startProc(t, "devsmith-gateway", []string{
+	gw := startProc(t, "devsmith-gateway", append([]string{
 		"DEVSMITH_HTTP_ADDR=127.0.0.1:0",
 		"DEVSMITH_SERVICE_TOKEN=" + token,
 		"DEVSMITH_TRUSTED_PROXIES=127.0.0.1",
@@ -265,8 +272,13 @@ func startSeparate(t *testing.T) *platform {
 		"DEVSMITH_INGESTION_ADDR=" + pl.grpcAddrs["ingestion"],
 		"DEVSMITH_QUERY_ADDR=" + pl.grpcAddrs["query"],
 		"DEVSMITH_ANALYSIS_ADDR=" + pl.grpcAddrs["analysis"],
-	})
-	pl.baseURL = "http://" + gw.waitLog(t, "gateway listening", nil)["addr"].(string)
+	}, extra...))
+	listening := gw.waitLog(t, "gateway listening", nil)
+	scheme := "http://"
+	if listening["tls"] == true {
+		scheme = "https://"
+	}
+	pl.baseURL = scheme + listening["addr"].(string)
 	pl.procs = []*proc{projects, ingestion, query, analysis, gw}
 	db, err := pgxpool.New(context.Background(), dsn)
 	require.NoError(t, err)

@@ -280,3 +280,35 @@ func (p *proc) logged(msg string) bool {
 	}
 	return false
 }
+
+// Each service in its own process with TLS: every hop between processes
+// (gateway → projects, ingestion, query; ingestion and query → projects'
+// IdentityService with the service credential) is a TLS connection
+// checked against the CA and the address's name.
+func TestTLSSeparateProcesses(t *testing.T) {
+	t.Parallel()
+	ca, err := testcert.NewCA("DevSmith e2e CA")
+	require.NoError(t, err)
+	dir := t.TempDir()
+	leaf, err := ca.Issue("127.0.0.1")
+	require.NoError(t, err)
+	certFile, keyFile, err := leaf.Write(dir)
+	require.NoError(t, err)
+	caFile := filepath.Join(dir, "ca.pem")
+	require.NoError(t, os.WriteFile(caFile, ca.PEM, 0o644))
+	pl := startSeparateEnv(t, []string{
+		"DEVSMITH_TLS_CERT=" + certFile,
+		"DEVSMITH_TLS_KEY=" + keyFile,
+		"DEVSMITH_TLS_CA=" + caFile,
+	}, tlsClient(ca))
+	require.True(t, strings.HasPrefix(pl.baseURL, "https://"), pl.baseURL)
+	for _, svc := range []string{"projects", "ingestion", "query", "analysis"} {
+		require.Equal(t, leaf.Serial, servedSerial(t, ca, pl.grpcAddrs[svc]), svc)
+	}
+	admin := pl.login(t, adminEmail, adminPassword)
+	key := pl.do(t, "POST", "/api/logs/projects", map[string]string{"name": "TLS", "slug": "tls-apart"}, bearer(admin)).expect(t, 201).JSON["api_key"].(string)
+	send(t, pl, key, "api", map[string]any{"level": "WARN", "message": "between processes"})
+	entries := pl.do(t, "GET", "/api/logs/entries?project=tls-apart", nil, bearer(admin)).expect(t, 200).JSON["entries"].([]any)
+	require.Len(t, entries, 1)
+	require.Equal(t, "between processes", entries[0].(map[string]any)["message"])
+}
