@@ -49,14 +49,15 @@ func walkContract(t *testing.T, pl *platform) {
 		setCookie := r.Header.Get("Set-Cookie")
 		require.Contains(t, setCookie, "devsmith_session=")
 		require.Contains(t, setCookie, "HttpOnly")
-		require.Contains(t, setCookie, "SameSite=Strict")
+		require.Contains(t, setCookie, "SameSite=Lax")
 		tok := r.JSON["token"].(string)
 		cookie := header("Cookie", "devsmith_session="+tok)
 		pl.do(t, "GET", "/api/logs/projects", nil, cookie).expect(t, 200)
-		// A cookie-authenticated write from another origin is refused.
+		// A cookie-authenticated write from another origin is refused
+		// (the CSRF cases are in transport_test.go).
 		pl.do(t, "POST", "/api/logs/projects", map[string]string{"name": "x", "slug": "csrf"}, cookie, header("Origin", "https://evil.example")).
-			expectError(t, 403, "PERMISSION_DENIED", "cross-origin")
-		pl.do(t, "POST", "/api/auth/logout", map[string]string{}, cookie).expect(t, 200)
+			expectError(t, 403, "csrf", "cross-origin")
+		pl.do(t, "POST", "/api/auth/logout", map[string]string{}, browserSessionOf(t, pl, r).opts()...).expect(t, 200)
 		pl.do(t, "GET", "/api/logs/projects", nil, cookie).expectError(t, 401, "UNAUTHENTICATED", "")
 	})
 

@@ -159,15 +159,14 @@ func TestErrorGroupsThroughTheAPI(t *testing.T) {
 
 	// Resolve through the dashboard's session cookie; a cross-origin
 	// request is refused.
-	session := header("Cookie", "devsmith_session="+admin)
+	browser := browserLogin(t, pl, adminEmail, adminPassword)
 	resolve := map[string]string{"status": "resolved"}
-	pl.do(t, "PATCH", "/api/logs/errors/"+users["id"].(string), resolve, session, header("Origin", "https://evil.example")).
-		expectError(t, 403, "PERMISSION_DENIED", "cross-origin")
-	origin := header("Origin", pl.baseURL)
-	r := pl.do(t, "PATCH", "/api/logs/errors/"+users["id"].(string), resolve, session, origin).expect(t, 200).JSON["group"].(map[string]any)
+	pl.do(t, "PATCH", "/api/logs/errors/"+users["id"].(string), resolve, browser.cookie(), browser.csrfHeader(), header("Origin", "https://evil.example")).
+		expectError(t, 403, "csrf", "cross-origin")
+	r := pl.do(t, "PATCH", "/api/logs/errors/"+users["id"].(string), resolve, browser.opts()...).expect(t, 200).JSON["group"].(map[string]any)
 	require.Equal(t, "resolved", r["status"])
 	require.NotEmpty(t, r["resolve_time"])
-	pl.do(t, "PATCH", "/api/logs/errors/"+users["id"].(string), map[string]string{"status": "done"}, session, origin).
+	pl.do(t, "PATCH", "/api/logs/errors/"+users["id"].(string), map[string]string{"status": "done"}, browser.opts()...).
 		expectError(t, 400, "INVALID_ARGUMENT", `status "done"`)
 	// An entry older than the resolution does not reopen it.
 	send(t, pl, shop, "api", errorEntry(now.Add(-time.Minute), "user 3 lookup failed", map[string]any{"traceback": pythonStack(3)}))

@@ -157,6 +157,14 @@ type platform struct {
 	grpcAddrs map[string]string
 	db        *pgxpool.Pool // the same database, for independent SQL checks
 	procs     []*proc
+	client    *http.Client // nil: http.DefaultClient (an HTTPS platform's trusts its CA)
+}
+
+func (pl *platform) httpClient() *http.Client {
+	if pl.client != nil {
+		return pl.client
+	}
+	return http.DefaultClient
 }
 
 func serviceAddr(t *testing.T, p *proc, service string) string {
@@ -182,6 +190,12 @@ func newDataDir(t *testing.T) string {
 // startAllInOneAt runs the all-in-one on a given data folder and HTTP
 // address, so a test can stop it and start it again where it was.
 func startAllInOneAt(t *testing.T, dataDir, httpAddr string) *platform {
+	return startAllInOneEnv(t, dataDir, httpAddr, nil, nil)
+}
+
+// startAllInOneEnv is startAllInOneAt with more variables (extra wins),
+// and client for its HTTP calls (nil: http.DefaultClient).
+func startAllInOneEnv(t *testing.T, dataDir, httpAddr string, extra []string, client *http.Client) *platform {
 	env := []string{
 		"DEVSMITH_DATA_DIR=" + dataDir,
 		"DATABASE_URL=",
@@ -198,13 +212,17 @@ func startAllInOneAt(t *testing.T, dataDir, httpAddr string) *platform {
 		// No load balancer to drain: stop at once.
 		"DEVSMITH_SHUTDOWN_DRAIN_DELAY=0",
 	}
-	p := startProc(t, "devsmith", env)
-	pl := &platform{grpcAddrs: map[string]string{}, procs: []*proc{p}}
+	p := startProc(t, "devsmith", append(env, extra...))
+	pl := &platform{grpcAddrs: map[string]string{}, procs: []*proc{p}, client: client}
 	for _, s := range []string{"projects", "ingestion", "query", "analysis"} {
 		pl.grpcAddrs[s] = serviceAddr(t, p, s)
 	}
 	gw := p.waitLog(t, "gateway listening", nil)
-	pl.baseURL = "http://" + gw["addr"].(string)
+	scheme := "http://"
+	if gw["tls"] == true {
+		scheme = "https://"
+	}
+	pl.baseURL = scheme + gw["addr"].(string)
 	db, err := pgxpool.New(context.Background(), fmt.Sprintf("host=%s user=devsmith dbname=devsmith sslmode=disable", filepath.Join(dataDir, "pg")))
 	require.NoError(t, err)
 	pl.db = db
@@ -217,6 +235,12 @@ func startAllInOneAt(t *testing.T, dataDir, httpAddr string) *platform {
 // startSeparate runs each service as its own process, as on Kubernetes,
 // against a shared PostgreSQL.
 func startSeparate(t *testing.T) *platform {
+	return startSeparateEnv(t, nil, nil)
+}
+
+// startSeparateEnv is startSeparate with more variables for every process
+// (extra wins), and client for its HTTP calls (nil: http.DefaultClient).
+func startSeparateEnv(t *testing.T, extra []string, client *http.Client) *platform {
 	dsn := cluster.NewDatabase(t)
 	token := "e2e-service-token"
 	common := []string{
@@ -228,7 +252,8 @@ func startSeparate(t *testing.T) *platform {
 		"DEVSMITH_GRPC_ADDR=127.0.0.1:0",
 		"DEVSMITH_SHUTDOWN_DRAIN_DELAY=0",
 	}
-	pl := &platform{grpcAddrs: map[string]string{}}
+	common = append(common, extra...)
+	pl := &platform{grpcAddrs: map[string]string{}, client: client}
 	projects := startProc(t, "devsmith-projects", common)
 	pl.grpcAddrs["projects"] = serviceAddr(t, projects, "projects")
 	withProjects := append(common, "DEVSMITH_PROJECTS_ADDR="+pl.grpcAddrs["projects"])
@@ -238,7 +263,7 @@ func startSeparate(t *testing.T) *platform {
 	pl.grpcAddrs["ingestion"] = serviceAddr(t, ingestion, "ingestion")
 	pl.grpcAddrs["query"] = serviceAddr(t, query, "query")
 	pl.grpcAddrs["analysis"] = serviceAddr(t, analysis, "analysis")
-	gw := startProc(t, "devsmith-gateway", []string{
+	gw := startProc(t, "devsmith-gateway", append([]string{
 		"DEVSMITH_HTTP_ADDR=127.0.0.1:0",
 		"DEVSMITH_SERVICE_TOKEN=" + token,
 		"DEVSMITH_TRUSTED_PROXIES=127.0.0.1",
@@ -247,8 +272,13 @@ func startSeparate(t *testing.T) *platform {
 		"DEVSMITH_INGESTION_ADDR=" + pl.grpcAddrs["ingestion"],
 		"DEVSMITH_QUERY_ADDR=" + pl.grpcAddrs["query"],
 		"DEVSMITH_ANALYSIS_ADDR=" + pl.grpcAddrs["analysis"],
-	})
-	pl.baseURL = "http://" + gw.waitLog(t, "gateway listening", nil)["addr"].(string)
+	}, extra...))
+	listening := gw.waitLog(t, "gateway listening", nil)
+	scheme := "http://"
+	if listening["tls"] == true {
+		scheme = "https://"
+	}
+	pl.baseURL = scheme + listening["addr"].(string)
 	pl.procs = []*proc{projects, ingestion, query, analysis, gw}
 	db, err := pgxpool.New(context.Background(), dsn)
 	require.NoError(t, err)
@@ -260,7 +290,7 @@ func startSeparate(t *testing.T) *platform {
 
 func (pl *platform) waitReady(t *testing.T) {
 	require.Eventually(t, func() bool {
-		res, err := http.Get(pl.baseURL + "/readyz")
+		res, err := pl.httpClient().Get(pl.baseURL + "/readyz")
 		if err != nil {
 			return false
 		}
@@ -306,7 +336,7 @@ func (pl *platform) do(t *testing.T, method, path string, body any, opts ...reqO
 	for _, o := range opts {
 		o(req)
 	}
-	res, err := http.DefaultClient.Do(req)
+	res, err := pl.httpClient().Do(req)
 	require.NoError(t, err)
 	defer res.Body.Close()
 	raw, err := io.ReadAll(res.Body)

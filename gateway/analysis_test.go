@@ -52,6 +52,8 @@ func TestAnalysisRouteCarriesItsOwnTimeLimit(t *testing.T) {
 	require.NoError(t, err)
 	req.Header.Set("Content-Type", "application/json")
 	req.AddCookie(&http.Cookie{Name: SessionCookie, Value: "tok"})
+	req.Header.Set("Origin", hs.URL)
+	req.Header.Set(CSRFHeader, csrfToken("tok"))
 	res, err := hs.Client().Do(req)
 	require.NoError(t, err)
 	defer res.Body.Close()

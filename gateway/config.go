@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"net/netip"
+	"net/url"
 	"time"
 
 	"github.com/devsmith/logs/internal/durationflag"
@@ -24,8 +25,13 @@ type Config struct {
 	// MaxBodyBytes bounds a request body after decompression (413 above),
 	// so that a small gzip body cannot expand without limit.
 	MaxBodyBytes int64
-	// SecureCookie sets the Secure flag on the session cookie (behind TLS).
+	// SecureCookie treats every request as HTTPS (behind a TLS-terminating
+	// proxy): Secure cookies and HSTS, as a TLS connection gets anyway.
 	SecureCookie bool
+	// PublicURL, when set, is the origin browsers reach the dashboard at
+	// (scheme and host): writes from any other Origin are refused. Unset,
+	// the request's own Host is the site.
+	PublicURL *url.URL
 	// TailHeartbeat is how often an idle SSE stream gets a comment line.
 	TailHeartbeat time.Duration
 	// RequestTimeout bounds every unary API call but an analysis.
@@ -48,7 +54,15 @@ type Config struct {
 // RegisterFlags declares the gateway's settings on fs, with their defaults.
 func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.Int64Var(&c.MaxBodyBytes, "max-body-bytes", defaultMaxBodyBytes, "request body limit after decompression (413 above)")
-	fs.BoolVar(&c.SecureCookie, "secure-cookie", false, "mark the session cookie Secure (set it when the dashboard is served over HTTPS)")
+	fs.BoolVar(&c.SecureCookie, "secure-cookie", false, "treat every request as HTTPS: Secure cookies and HSTS (set it behind a TLS-terminating proxy; with --tls-cert they are on anyway)")
+	fs.Func("public-url", "the `URL` browsers open the dashboard at (scheme://host[:port]); cookie-authenticated writes from any other Origin are refused (empty: the request's Host)", func(s string) error {
+		u, err := ParsePublicURL(s)
+		if err != nil {
+			return err
+		}
+		c.PublicURL = u
+		return nil
+	})
 	durationflag.Var(fs, &c.TailHeartbeat, "tail-heartbeat", defaultTailHeartbeat, "how often an idle live tail (SSE) gets a comment line, so proxies keep it open")
 	durationflag.Var(fs, &c.RequestTimeout, "request-timeout", defaultRequestTimeout, "time limit of every REST call but the batch ingestion and the live tail")
 	durationflag.Var(fs, &c.AnalysisTimeout, "analysis-request-timeout", defaultAnalysisTimeout, "time limit of POST /api/logs/analysis at the gateway (longer than --analysis-timeout, the analysis service's own)")
@@ -101,4 +115,14 @@ func (c *Config) setDefaults() {
 		c.MaxInflightBatchBytes = defaultMaxInflightBatchBytes
 	}
 	c.MaxInflightBatchBytes = max(c.MaxInflightBatchBytes, c.MaxBodyBytes)
+}
+
+// ParsePublicURL parses --public-url: an absolute http or https URL whose
+// path, if any, is ignored.
+func ParsePublicURL(s string) (*url.URL, error) {
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("want an absolute http:// or https:// URL such as https://logs.example.com")
+	}
+	return &url.URL{Scheme: u.Scheme, Host: u.Host}, nil
 }

@@ -102,29 +102,65 @@ func New(ctx context.Context, log *zap.Logger, cfg Config, b Backends, ready Rea
 		g.mux.Handle("POST /api/logs/analysis", withTimeout(gw, cfg.AnalysisTimeout))
 	}
 
-	api := withTimeout(gw, cfg.RequestTimeout)
-	g.mux.Handle("POST /api/logs/batch", http.HandlerFunc(g.handleBatch))
-	g.mux.Handle("POST "+lokiPushPath, http.HandlerFunc(g.handleLokiPush))
-	g.mux.Handle("POST "+otlpPath, http.HandlerFunc(g.handleOTLP))
-	g.mux.Handle("GET /api/logs/tail", http.HandlerFunc(g.handleTail))
-	g.mux.Handle("GET "+exportPath, http.HandlerFunc(g.handleExport))
-	g.mux.Handle("/api/", api)
-	g.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		_, _ = w.Write([]byte(`{"status":"ok"}` + "\n"))
-	})
-	g.mux.HandleFunc("GET /readyz", g.handleReady)
-	if dashboard != nil {
-		g.mux.Handle("/", dashboard)
+	g.mux.Handle("/api/", withTimeout(gw, cfg.RequestTimeout))
+	hand := map[string]http.Handler{
+		"POST /api/logs/batch": http.HandlerFunc(g.handleBatch),
+		"POST " + lokiPushPath: http.HandlerFunc(g.handleLokiPush),
+		"POST " + otlpPath:     http.HandlerFunc(g.handleOTLP),
+		"GET /api/logs/tail":   http.HandlerFunc(g.handleTail),
+		"GET " + exportPath:    http.HandlerFunc(g.handleExport),
+		"GET /healthz":         http.HandlerFunc(handleHealthz),
+		"GET /readyz":          http.HandlerFunc(g.handleReady),
+		DashboardRoute:         dashboard,
+	}
+	for _, pattern := range HandRoutes() {
+		h, ok := hand[pattern]
+		if !ok {
+			return nil, fmt.Errorf("hand-written route %q has no handler", pattern)
+		}
+		delete(hand, pattern)
+		if h != nil {
+			g.mux.Handle(pattern, h)
+		}
+	}
+	if len(hand) > 0 {
+		return nil, fmt.Errorf("handlers missing from HandRoutes: %v", hand)
 	}
 	return g, nil
 }
 
+// DashboardRoute is the pattern of the dashboard: every path no other
+// route takes.
+const DashboardRoute = "/"
+
+// HandRoutes are the patterns (http.ServeMux syntax) of the routes the
+// gateway serves by hand, besides the REST bindings of
+// proto/devsmith/logs/v1/http.yaml (under /api/, grpc-gateway's). New
+// registers exactly these; the tenancy matrix (e2e/tenancy_test.go) fails
+// when one has no row there.
+func HandRoutes() []string {
+	return []string{
+		"POST /api/logs/batch",
+		"POST " + lokiPushPath,
+		"POST " + otlpPath,
+		"GET /api/logs/tail",
+		"GET " + exportPath,
+		"GET /healthz",
+		"GET /readyz",
+		DashboardRoute,
+	}
+}
+
+func handleHealthz(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Content-Type", "application/json")
+	_, _ = w.Write([]byte(`{"status":"ok"}` + "\n"))
+}
+
 // Handler is the gateway with its middleware: the client's address behind
-// trusted proxies, recovery, access log, body limits, gzip request bodies
-// and the Origin check.
+// trusted proxies, recovery, access log, security headers, the CSRF check
+// (browser.go), body limits and gzip request bodies.
 func (g *Gateway) Handler() http.Handler {
-	return g.resolveClient(g.accessLog(g.recoverPanics(g.checkOrigin(g.limitBody(g.mux)))))
+	return g.resolveClient(g.accessLog(g.recoverPanics(g.securityHeaders(g.checkCSRF(g.limitBody(g.mux))))))
 }
 
 // EndTails ends every open live tail (browsers reconnect with their last
@@ -195,28 +231,19 @@ func clientIP(r *http.Request) string {
 }
 
 // forwardResponse sets what the REST contract needs beyond the body:
-// 201 for creations, the session cookie on login and its removal on logout.
-func (g *Gateway) forwardResponse(_ context.Context, w http.ResponseWriter, m proto.Message) error {
+// 201 for creations, the session cookies on login and their removal on
+// logout (browser.go).
+func (g *Gateway) forwardResponse(ctx context.Context, w http.ResponseWriter, m proto.Message) error {
 	switch m := m.(type) {
 	case *logsv1.LoginResponse:
-		g.setSessionCookie(w, m.GetToken(), m.GetExpireTime().AsTime())
+		setSessionCookies(ctx, w, m.GetToken(), m.GetExpireTime().AsTime())
 	case *logsv1.CreateFirstAdminResponse:
-		g.setSessionCookie(w, m.GetToken(), m.GetExpireTime().AsTime())
+		setSessionCookies(ctx, w, m.GetToken(), m.GetExpireTime().AsTime())
 		w.WriteHeader(http.StatusCreated)
 	case *logsv1.LogoutResponse:
-		http.SetCookie(w, &http.Cookie{
-			Name: SessionCookie, Value: "", Path: "/", MaxAge: -1,
-			HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: g.cfg.SecureCookie,
-		})
+		clearSessionCookies(ctx, w)
 	case *logsv1.CreateProjectResponse, *logsv1.CreateUserResponse, *logsv1.AddProjectMemberResponse:
 		w.WriteHeader(http.StatusCreated)
 	}
 	return nil
-}
-
-func (g *Gateway) setSessionCookie(w http.ResponseWriter, token string, expires time.Time) {
-	http.SetCookie(w, &http.Cookie{
-		Name: SessionCookie, Value: token, Path: "/", Expires: expires,
-		HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: g.cfg.SecureCookie,
-	})
 }

@@ -7,7 +7,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -88,30 +87,6 @@ func (g *Gateway) recoverPanics(next http.Handler) http.Handler {
 				writeErrorBody(w, http.StatusInternalServerError, codes.Internal, "internal error")
 			}
 		}()
-		next.ServeHTTP(w, r)
-	})
-}
-
-// checkOrigin refuses state-changing requests that a browser sent from
-// another origin (the session cookie is SameSite=Strict as well). The batch,
-// Loki push and OTLP endpoints are exempt: they are authenticated by API
-// key, never by cookie.
-func (g *Gateway) checkOrigin(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		switch r.Method {
-		case http.MethodGet, http.MethodHead, http.MethodOptions:
-			next.ServeHTTP(w, r)
-			return
-		}
-		origin := r.Header.Get("Origin")
-		if origin == "" || r.URL.Path == "/api/logs/batch" || isLokiPath(r) || r.URL.Path == otlpPath {
-			next.ServeHTTP(w, r)
-			return
-		}
-		if u, err := url.Parse(origin); err != nil || !strings.EqualFold(u.Host, r.Host) {
-			writeErrorBody(w, http.StatusForbidden, codes.PermissionDenied, "cross-origin request refused: Origin "+origin+" does not match this site")
-			return
-		}
 		next.ServeHTTP(w, r)
 	})
 }

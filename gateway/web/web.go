@@ -136,7 +136,7 @@ func (h *handler) serveFile(w http.ResponseWriter, r *http.Request, name string)
 	}
 	hdr.Set("Content-Type", ct)
 	hdr.Set("X-Content-Type-Options", "nosniff")
-	hdr.Set("Referrer-Policy", "same-origin")
+	hdr.Set("Referrer-Policy", "strict-origin-when-cross-origin")
 	if strings.HasPrefix(name, "assets/") {
 		hdr.Set("Cache-Control", "public, max-age=31536000, immutable")
 	} else {

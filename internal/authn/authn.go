@@ -231,17 +231,23 @@ func forwardedFor(md metadata.MD) string {
 }
 
 // ServiceCredentials attaches the service credential to every outgoing call
-// of a client connection.
-type ServiceCredentials struct{ Token string }
+// of a client connection. RequireTLS (set when the platform runs with TLS)
+// makes gRPC refuse to send it over a connection without transport
+// security.
+type ServiceCredentials struct {
+	Token      string
+	RequireTLS bool
+}
 
 // GetRequestMetadata implements credentials.PerRPCCredentials.
 func (c ServiceCredentials) GetRequestMetadata(context.Context, ...string) (map[string]string, error) {
 	return map[string]string{ServiceTokenHeader: c.Token}, nil
 }
 
-// RequireTransportSecurity implements credentials.PerRPCCredentials. Service
-// traffic stays on loopback or the cluster network.
-func (ServiceCredentials) RequireTransportSecurity() bool { return false }
+// RequireTransportSecurity implements credentials.PerRPCCredentials: only
+// with RequireTLS; without TLS service traffic stays on loopback or the
+// cluster network.
+func (c ServiceCredentials) RequireTransportSecurity() bool { return c.RequireTLS }
 
 // Errors every authenticator returns; messages are for clients.
 var (

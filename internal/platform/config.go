@@ -67,6 +67,10 @@ type Config struct {
 	// before it stops accepting.
 	ShutdownDrainDelay time.Duration
 
+	// TLS is the transport security of every listener but the metrics
+	// one, and of the clients of the other services (tls.go).
+	TLS TLSConfig
+
 	Projects  projects.Config
 	Ingestion ingestion.Config
 	Query     query.Config
@@ -83,6 +87,7 @@ type section struct {
 func (c *Config) sections() []section {
 	return []section{
 		{"Process", c.registerProcessFlags},
+		{"TLS", c.TLS.RegisterFlags},
 		{"Projects service", c.Projects.RegisterFlags},
 		{"Ingestion service", c.Ingestion.RegisterFlags},
 		{"Query service", c.Query.RegisterFlags},
@@ -186,7 +191,7 @@ func (c *Config) Validate() error {
 	if c.ShutdownDrainDelay < 0 {
 		errs = append(errs, fmt.Errorf("--shutdown-drain-delay %s: must not be negative", durationflag.Format(c.ShutdownDrainDelay)))
 	}
-	errs = append(errs, c.Projects.Validate(), c.Ingestion.Validate(), c.Query.Validate(), c.Analysis.Validate(), c.Gateway.Validate())
+	errs = append(errs, c.TLS.Validate(), c.Projects.Validate(), c.Ingestion.Validate(), c.Query.Validate(), c.Analysis.Validate(), c.Gateway.Validate())
 	if c.Gateway.AnalysisTimeout > 0 && c.Gateway.AnalysisTimeout <= c.Analysis.Insights.Timeout {
 		// The gateway would cut an analysis off before the service's own
 		// deadline answers (with what it computed).

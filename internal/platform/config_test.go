@@ -49,6 +49,23 @@ func TestConfig(t *testing.T) {
 			require.Equal(t, int64(5<<20), c.Gateway.MaxBodyBytes)
 			require.Equal(t, 1000, c.Query.MaxPageSize)
 		}},
+		{name: "TLS settings by env", env: map[string]string{
+			"DEVSMITH_TLS_CERT": "/tls/cert.pem", "DEVSMITH_TLS_KEY": "/tls/key.pem", "DEVSMITH_TLS_CA": "/tls/ca.pem",
+			"DEVSMITH_TLS_SERVER_NAME": "svc.internal", "DEVSMITH_TLS_RELOAD_INTERVAL": "1s", "DEVSMITH_PUBLIC_URL": "https://logs.example.com/x",
+		}, check: func(t *testing.T, c Config) {
+			require.Equal(t, TLSConfig{CertFile: "/tls/cert.pem", KeyFile: "/tls/key.pem", CAFile: "/tls/ca.pem", ServerName: "svc.internal", ReloadInterval: time.Second}, c.TLS)
+			require.True(t, c.TLS.Enabled())
+			require.Equal(t, "https://logs.example.com", c.Gateway.PublicURL.String())
+		}},
+		{name: "TLS off by default", check: func(t *testing.T, c Config) {
+			require.False(t, c.TLS.Enabled())
+			require.Equal(t, 5*time.Second, c.TLS.ReloadInterval)
+			require.Nil(t, c.Gateway.PublicURL)
+		}},
+		{name: "a certificate without its key", env: map[string]string{"DEVSMITH_TLS_CERT": "/tls/cert.pem"},
+			wantErr: "--tls-cert (DEVSMITH_TLS_CERT) and --tls-key (DEVSMITH_TLS_KEY) go together"},
+		{name: "a public URL that is not one", args: []string{"--public-url=logs.example.com"},
+			parseErr: "absolute http:// or https:// URL"},
 		{name: "env and day durations", env: map[string]string{"DEVSMITH_RETENTION": "7d", "DEVSMITH_HTTP_ADDR": ":4000"}, check: func(t *testing.T, c Config) {
 			require.Equal(t, 7*24*time.Hour, c.Ingestion.Retention)
 			require.Equal(t, ":4000", c.HTTPAddr)

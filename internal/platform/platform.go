@@ -16,7 +16,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/keepalive"
@@ -50,6 +49,8 @@ type service interface {
 type Process struct {
 	log *zap.Logger
 	cfg Config
+
+	tls *transport // the listeners' certificate and the clients' credentials
 
 	pg    *pgembed.Server
 	dsn   string
@@ -130,6 +131,12 @@ func (p *Process) start(ctx context.Context, cfg Config) error {
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	p.runCancel = cancel
 
+	tr, err := newTransport(p.log.Named("tls"), cfg.TLS)
+	if err != nil {
+		return err
+	}
+	p.tls = tr
+
 	all := cfg.Target == TargetAll
 	runs := func(t string) bool { return all || cfg.Target == t }
 	if all && cfg.ServiceToken == "" {
@@ -173,7 +180,7 @@ func (p *Process) start(ctx context.Context, cfg Config) error {
 		}
 	}
 	if runs(TargetIngestion) || runs(TargetQuery) || runs(TargetAnalysis) {
-		conn, err := p.dial(cfg.ProjectsAddr, grpc.WithPerRPCCredentials(authn.ServiceCredentials{Token: cfg.ServiceToken}))
+		conn, err := p.dial(cfg.ProjectsAddr, grpc.WithPerRPCCredentials(p.serviceCredentials(cfg.ServiceToken)))
 		if err != nil {
 			return err
 		}
@@ -310,6 +317,7 @@ func (p *Process) serve(runCtx context.Context, name, addr string, svc service, 
 	}
 	a := svc.Authenticator()
 	opts := apierr.ServerOptions(p.log.With(zap.String("service", name)), authn.UnaryServerInterceptor(a), authn.StreamServerInterceptor(a))
+	opts = append(opts, p.tls.serverOptions()...)
 	srv := grpc.NewServer(append(opts,
 		grpc.MaxRecvMsgSize(maxMessageBytes),
 		grpc.MaxSendMsgSize(maxMessageBytes),
@@ -346,7 +354,7 @@ func (p *Process) serve(runCtx context.Context, name, addr string, svc service, 
 	p.followReadiness(name, hs, ready)
 	bound := lis.Addr().String()
 	p.GRPCAddr[name] = bound
-	p.log.Info("gRPC service listening", zap.String("service", name), zap.String("addr", bound))
+	p.log.Info("gRPC service listening", zap.String("service", name), zap.String("addr", bound), zap.Bool("tls", p.tls.secure()))
 	return bound, nil
 }
 
@@ -398,7 +406,7 @@ func (p *Process) fail(err error) {
 
 func (p *Process) dial(addr string, opts ...grpc.DialOption) (*grpc.ClientConn, error) {
 	opts = append(opts,
-		grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithTransportCredentials(p.tls.client),
 		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(maxMessageBytes), grpc.MaxCallSendMsgSize(maxMessageBytes)),
 	)
 	conn, err := grpc.NewClient(addr, opts...)
@@ -418,7 +426,7 @@ func (p *Process) startGateway(ctx context.Context, cfg Config) error {
 		if name == TargetProjects {
 			// The credential vouches for the client address the gateway
 			// forwards, which the sign-in throttle counts against.
-			opts = append(opts, grpc.WithPerRPCCredentials(authn.ServiceCredentials{Token: cfg.ServiceToken}))
+			opts = append(opts, grpc.WithPerRPCCredentials(p.serviceCredentials(cfg.ServiceToken)))
 		}
 		if conns[name], err = p.dial(addr, opts...); err != nil {
 			return err
@@ -469,6 +477,10 @@ func (p *Process) startGateway(ctx context.Context, cfg Config) error {
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       120 * time.Second,
 	}
+	if p.tls.secure() {
+		// ServeTLS adds h2 and http/1.1 to the protocols offered.
+		p.http.TLSConfig = p.tls.cert.ServerConfig()
+	}
 	// Shutdown waits for active requests to finish; live tails never do, so
 	// it ends them (only them: in-flight batches finish and are answered).
 	p.http.RegisterOnShutdown(gw.EndTails)
@@ -476,12 +488,16 @@ func (p *Process) startGateway(ctx context.Context, cfg Config) error {
 	p.serveWG.Add(1)
 	go func() {
 		defer p.serveWG.Done()
-		if err := p.http.Serve(lis); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		serve := p.http.Serve
+		if p.tls.secure() {
+			serve = func(l net.Listener) error { return p.http.ServeTLS(l, "", "") }
+		}
+		if err := serve(lis); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			p.log.Error("HTTP server stopped", zap.Error(err))
 			p.fail(fmt.Errorf("gateway: serving HTTP on %s: %w", lis.Addr(), err))
 		}
 	}()
-	p.log.Info("gateway listening", zap.String("addr", p.HTTPAddr))
+	p.log.Info("gateway listening", zap.String("addr", p.HTTPAddr), zap.Bool("tls", p.tls.secure()))
 	return nil
 }
 
@@ -564,6 +580,12 @@ func (p *Process) stop(ctx context.Context) {
 			p.log.Info("embedded PostgreSQL stopped")
 		}
 	}
+}
+
+// serviceCredentials is the service credential on every call of a client
+// connection; over TLS it refuses to travel on a plain one.
+func (p *Process) serviceCredentials(token string) authn.ServiceCredentials {
+	return authn.ServiceCredentials{Token: token, RequireTLS: p.tls.secure()}
 }
 
 func randomToken() string {

@@ -18,6 +18,15 @@ export class ApiError extends Error {
 // Called on any 401 of a signed-in call: the session ended.
 let onUnauthorized = null;
 
+/** The session's CSRF token: the devsmith_csrf cookie set at sign-in. */
+export function csrfToken(cookies = globalThis.document ? globalThis.document.cookie : '') {
+  for (const part of cookies.split(';')) {
+    const [name, ...rest] = part.trim().split('=');
+    if (name === 'devsmith_csrf') return decodeURIComponent(rest.join('='));
+  }
+  return '';
+}
+
 /** Register what happens when a call finds the session gone. */
 export function setUnauthorizedHandler(fn) {
   onUnauthorized = fn;
@@ -42,6 +51,12 @@ export async function request(method, path, { body, signal, timeout = DEFAULT_TI
   }
   const headers = { Accept: 'application/json' };
   if (body !== undefined) headers['Content-Type'] = 'application/json';
+  if (method !== 'GET' && method !== 'HEAD') {
+    // The gateway refuses a cookie-authenticated write without the
+    // session's CSRF token (docs/security.md, Browser).
+    const token = csrfToken();
+    if (token) headers['X-CSRF-Token'] = token;
+  }
   let res;
   let text;
   try {
