@@ -122,14 +122,15 @@ func (r *Reporter) forget(uses []*identityv1.KeyUse) {
 	}
 }
 
-// Run flushes every FlushInterval until ctx ends, then once more.
+// Run flushes every FlushInterval until ctx ends. What is pending then
+// (under a second of reports) is dropped: the projects service may already
+// be gone, and the keys are reported again at their next use.
 func (r *Reporter) Run(ctx context.Context) {
 	t := time.NewTicker(FlushInterval)
 	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
-			r.Flush(context.WithoutCancel(ctx))
 			return
 		case <-t.C:
 			r.Flush(ctx)
