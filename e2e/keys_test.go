@@ -80,7 +80,7 @@ func TestProjectKeys(t *testing.T) {
 	groups := read("/api/logs/errors")["groups"].([]any)
 	require.Len(t, groups, 1, "the ERROR")
 	groupID := groups[0].(map[string]any)["id"].(string)
-	require.Equal(t, groupID, read("/api/logs/errors/"+groupID)["group"].(map[string]any)["id"])
+	require.Equal(t, groupID, read("/api/logs/errors/" + groupID)["group"].(map[string]any)["id"])
 	require.EqualValues(t, 2, num(t, read("/api/logs/metrics?field=duration_ms")["series"].([]any)[0].(map[string]any)["count"]))
 
 	// The tail, with the key through the hand-written SSE route.
