@@ -2,9 +2,12 @@ package e2e
 
 import (
 	"bufio"
+	"bytes"
+	"compress/gzip"
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"strings"
 	"sync"
@@ -82,6 +85,12 @@ func TestProjectKeys(t *testing.T) {
 	groupID := groups[0].(map[string]any)["id"].(string)
 	require.Equal(t, groupID, read("/api/logs/errors/" + groupID)["group"].(map[string]any)["id"])
 	require.EqualValues(t, 2, num(t, read("/api/logs/metrics?field=duration_ms")["series"].([]any)[0].(map[string]any)["count"]))
+	export := pl.do(t, "GET", "/api/logs/export", nil, header("X-API-Key", readKey)).expect(t, 200)
+	zr, err := gzip.NewReader(bytes.NewReader(export.Raw))
+	require.NoError(t, err)
+	lines, err := io.ReadAll(zr)
+	require.NoError(t, err)
+	require.Len(t, strings.Split(strings.TrimSpace(string(lines)), "\n"), 3, "the export of the key's project: %s", lines)
 
 	// The tail, with the key through the hand-written SSE route.
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)

@@ -27,6 +27,7 @@ var keyMethods = map[string]bool{
 	logsv1.QueryService_ListErrorGroups_FullMethodName: true,
 	logsv1.QueryService_GetErrorGroup_FullMethodName:   true,
 	logsv1.QueryService_GetMetrics_FullMethodName:      true,
+	logsv1.QueryService_ExportEntries_FullMethodName:   true,
 }
 
 // authenticate takes a project API key (x-api-key, or a Bearer dsk_...)
@@ -68,7 +69,7 @@ func readableProjects(p *authn.Principal) ([]authn.ProjectAccess, error) {
 
 var (
 	// errKeyMethod: an API key on a method that needs a user.
-	errKeyMethod = apierr.New(apierr.ErrDenied, "API keys may only read (entries, stats, services, tail, patterns, error groups, metrics); this method needs a signed-in user")
+	errKeyMethod = apierr.New(apierr.ErrDenied, "API keys may only read (entries, export, stats, services, tail, patterns, error groups, metrics); this method needs a signed-in user")
 	// errNoReadScope: an ingest-only key on a reading method.
 	errNoReadScope = apierr.New(apierr.ErrDenied, "this API key lacks the read scope: it may only send logs")
 )
