@@ -109,7 +109,8 @@ func walkContract(t *testing.T, pl *platform) {
 		// The key is never stored in plaintext.
 		var n int
 		require.NoError(t, pl.db.QueryRow(context.Background(),
-			"SELECT count(*) FROM logs.projects WHERE position($1::bytea in key_hash) > 0 OR name = $2", []byte(key), key).Scan(&n))
+			`SELECT (SELECT count(*) FROM logs.api_keys WHERE position($1::bytea in key_hash) > 0 OR name = $2 OR prefix = $2)
+				+ (SELECT count(*) FROM logs.projects WHERE name = $2)`, []byte(key), key).Scan(&n))
 		require.Zero(t, n)
 	})
 

@@ -41,12 +41,14 @@ const (
 	maintainer               // maintainer of the project
 	admin                    // the platform's admin
 	owner                    // the project's owner (a member user who created it)
-	ownKey                   // the project's API key
-	otherKey                 // another project's API key
+	ownKey                   // the project's default API key (scope ingest)
+	otherKey                 // another project's default API key
+	readKey                  // a key of the project with the read scope only
+	otherReadKey             // another project's read key
 	numCallers
 )
 
-var callerNames = [numCallers]string{"no credential", "expired session", "user without access", "viewer", "maintainer", "admin", "owner", "own key", "other project's key"}
+var callerNames = [numCallers]string{"no credential", "expired session", "user without access", "viewer", "maintainer", "admin", "owner", "own key", "other project's key", "own read key", "other project's read key"}
 
 func (c caller) String() string { return callerNames[c] }
 
@@ -54,32 +56,43 @@ func (c caller) String() string { return callerNames[c] }
 type want [numCallers]int
 
 // Shapes of access most routes share; a row may also spell its own.
-func public(ok int) want { return want{ok, ok, ok, ok, ok, ok, ok, ok, ok} }
+func public(ok int) want { return want{ok, ok, ok, ok, ok, ok, ok, ok, ok, ok, ok} }
 
 // signedIn: any session; keys are not sessions (401).
-func signedIn(ok int) want { return want{401, 401, ok, ok, ok, ok, ok, 401, 401} }
+func signedIn(ok int) want { return want{401, 401, ok, ok, ok, ok, ok, 401, 401, 401, 401} }
 
 // members: readers of the project (403 for a user without access).
-func members(ok int) want { return want{401, 401, 403, ok, ok, ok, ok, 401, 401} }
+func members(ok int) want { return want{401, 401, 403, ok, ok, ok, ok, 401, 401, 401, 401} }
+
+// reads: the query API on one project: its readers and its read key; a
+// key without the read scope is 403, another project's read key 403 as a
+// user without access.
+func reads(ok int) want { return want{401, 401, 403, ok, ok, ok, ok, 403, 403, ok, 403} }
+
+// readsAll: the query API on every project the caller sees (a read key:
+// its own).
+func readsAll(ok int) want { return want{401, 401, ok, ok, ok, ok, ok, 403, 403, ok, ok} }
 
 // writers: maintainers, owners, admins.
-func writers(ok int) want { return want{401, 401, 403, 403, ok, ok, ok, 401, 401} }
+func writers(ok int) want { return want{401, 401, 403, 403, ok, ok, ok, 401, 401, 401, 401} }
 
 // managers: owners and admins.
-func managers(ok int) want { return want{401, 401, 403, 403, 403, ok, ok, 401, 401} }
+func managers(ok int) want { return want{401, 401, 403, 403, 403, ok, ok, 401, 401, 401, 401} }
 
 // admins: the platform's admins only.
-func admins(ok int) want { return want{401, 401, 403, 403, 403, ok, 403, 401, 401} }
+func admins(ok int) want { return want{401, 401, 403, 403, 403, ok, 403, 401, 401, 401, 401} }
 
-// keys: ingestion by API key; sessions are not keys.
-func keys(own, other int) want { return want{401, 401, 401, 401, 401, 401, 401, own, other} }
+// keys: ingestion by API key with the ingest scope; sessions are not
+// keys, read keys may not write (403).
+func keys(own, other int) want { return want{401, 401, 401, 401, 401, 401, 401, own, other, 403, 403} }
 
 // tenant is a project of the matrix, with what only it holds.
 type tenant struct {
-	id     int64
-	slug   string
-	key    string
-	marker string // in its entries' messages, service names and error titles
+	id      int64
+	slug    string
+	key     string
+	readKey string // scope read only
+	marker  string // in its entries' messages, service names and error titles
 	group  string // an error group id
 }
 
@@ -190,48 +203,54 @@ func tenancyRows() []tenancyRow {
 			return request{path: "/api/logs/projects/" + id(p) + "/members/" + fmt.Sprint(tc.probe.id)}
 		}, want: managers(200)},
 		// Generated but not implemented on this base: the rate-limit helper
-		// (UpdateProject) and the keys helper (keys) replace these rows.
+		// (UpdateProject) replaces this row.
 		{route: "PATCH /api/logs/projects/{id}", pending: "rate-limit helper: writers(200)", req: func(_ *tenancy, p *tenant) request {
 			return request{path: "/api/logs/projects/" + id(p), body: map[string]any{"description": "patched"}}
 		}, want: signedIn(501)},
-		{route: "POST /api/logs/projects/{project_id}/keys", pending: "keys helper: writers(201)", req: func(_ *tenancy, p *tenant) request {
+		// Keys: the project's owner, maintainers and admins (docs/keys.md).
+		{route: "POST /api/logs/projects/{project_id}/keys", req: func(_ *tenancy, p *tenant) request {
 			return request{path: "/api/logs/projects/" + id(p) + "/keys", body: map[string]any{"name": "ci", "scopes": []string{"read"}}}
-		}, want: signedIn(501)},
-		{route: "GET /api/logs/projects/{project_id}/keys", pending: "keys helper: members(200) or writers(200)", req: func(_ *tenancy, p *tenant) request {
+		}, want: writers(201)},
+		{route: "GET /api/logs/projects/{project_id}/keys", shows: false, req: func(_ *tenancy, p *tenant) request {
 			return request{path: "/api/logs/projects/" + id(p) + "/keys"}
-		}, want: signedIn(501)},
-		{route: "DELETE /api/logs/projects/{project_id}/keys/{key_id}", pending: "keys helper: writers(200)", req: func(_ *tenancy, p *tenant) request {
-			return request{path: "/api/logs/projects/" + id(p) + "/keys/1"}
-		}, want: signedIn(501)},
+		}, want: writers(200)},
+		{route: "DELETE /api/logs/projects/{project_id}/keys/{key_id}", fresh: true, req: func(tc *tenancy, p *tenant) request {
+			r := tc.raw("POST", "/api/logs/projects/"+id(p)+"/keys", map[string]any{"name": "doomed", "scopes": []string{"ingest"}}, bearer(tc.users[owner].token))
+			kid := "0"
+			if k, ok := r.JSON["key"].(map[string]any); ok {
+				kid = fmt.Sprint(k["id"])
+			}
+			return request{path: "/api/logs/projects/" + id(p) + "/keys/" + kid}
+		}, want: writers(200)},
 		// AuditService: in http.yaml, not registered by the gateway yet
 		// (the audit helper registers it: admins and maintainers 200).
 		{route: "GET /api/audit", pending: "audit helper: members(200) scoped", req: get("/api/audit"), want: public(404)},
 
-		// QueryService: the project's readers; keys are not sessions
-		// (the keys helper's read scope changes ownKey's column).
-		{route: "GET /api/logs/entries", variant: "one project", shows: true, req: get("/api/logs/entries?project={slug}"), want: members(200)},
-		{route: "GET /api/logs/entries", variant: "every project the caller sees", shows: true, req: get("/api/logs/entries"), want: signedIn(200)},
-		{route: "GET /api/logs/entries", variant: "a search", shows: true, req: get("/api/logs/entries?q=marker"), want: signedIn(200)},
-		{route: "GET /api/logs/export", shows: true, req: get("/api/logs/export?project={slug}"), want: members(200)},
-		{route: "GET /api/logs/export", variant: "every project the caller sees", shows: true, req: get("/api/logs/export"), want: signedIn(200)},
-		{route: "GET /api/logs/stats", variant: "one project", req: get("/api/logs/stats?project={slug}"), want: members(200)},
-		{route: "GET /api/logs/stats", variant: "every project the caller sees", req: get("/api/logs/stats"), want: signedIn(200)},
-		{route: "GET /api/logs/services", shows: true, req: get("/api/logs/services?project={slug}"), want: members(200)},
-		{route: "GET /api/logs/services", variant: "every project the caller sees", shows: true, req: get("/api/logs/services"), want: signedIn(200)},
-		{route: "GET /api/logs/patterns", req: get("/api/logs/patterns?project={slug}"), want: members(200)},
-		{route: "GET /api/logs/errors", shows: true, req: get("/api/logs/errors?project={slug}"), want: members(200)},
-		{route: "GET /api/logs/errors", variant: "every project the caller sees", shows: true, req: get("/api/logs/errors"), want: signedIn(200)},
+		// QueryService: the project's readers and its read key (a key
+		// without the read scope is 403; docs/keys.md).
+		{route: "GET /api/logs/entries", variant: "one project", shows: true, req: get("/api/logs/entries?project={slug}"), want: reads(200)},
+		{route: "GET /api/logs/entries", variant: "every project the caller sees", shows: true, req: get("/api/logs/entries"), want: readsAll(200)},
+		{route: "GET /api/logs/entries", variant: "a search", shows: true, req: get("/api/logs/entries?q=marker"), want: readsAll(200)},
+		{route: "GET /api/logs/export", shows: true, req: get("/api/logs/export?project={slug}"), want: reads(200)},
+		{route: "GET /api/logs/export", variant: "every project the caller sees", shows: true, req: get("/api/logs/export"), want: readsAll(200)},
+		{route: "GET /api/logs/stats", variant: "one project", req: get("/api/logs/stats?project={slug}"), want: reads(200)},
+		{route: "GET /api/logs/stats", variant: "every project the caller sees", req: get("/api/logs/stats"), want: readsAll(200)},
+		{route: "GET /api/logs/services", shows: true, req: get("/api/logs/services?project={slug}"), want: reads(200)},
+		{route: "GET /api/logs/services", variant: "every project the caller sees", shows: true, req: get("/api/logs/services"), want: readsAll(200)},
+		{route: "GET /api/logs/patterns", req: get("/api/logs/patterns?project={slug}"), want: reads(200)},
+		{route: "GET /api/logs/errors", shows: true, req: get("/api/logs/errors?project={slug}"), want: reads(200)},
+		{route: "GET /api/logs/errors", variant: "every project the caller sees", shows: true, req: get("/api/logs/errors"), want: readsAll(200)},
 		// An error group of a project the caller cannot read is not found
 		// (404, as one that does not exist: its id reveals nothing), where
 		// a project is named and so answers 403.
 		{route: "GET /api/logs/errors/{id}", req: func(_ *tenancy, p *tenant) request {
 			return request{path: "/api/logs/errors/" + p.group}
-		}, want: want{401, 401, 404, 200, 200, 200, 200, 401, 401}},
+		}, want: want{401, 401, 404, 200, 200, 200, 200, 403, 403, 200, 404}},
 		{route: "PATCH /api/logs/errors/{id}", req: func(_ *tenancy, p *tenant) request {
 			return request{path: "/api/logs/errors/" + p.group, body: map[string]string{"status": "open"}}
-		}, want: want{401, 401, 404, 403, 200, 200, 200, 401, 401}},
-		{route: "GET /api/logs/metrics", req: get("/api/logs/metrics?project={slug}"), want: members(200)},
-		{route: "GET /api/logs/tail", stream: true, req: get("/api/logs/tail?project={slug}"), want: members(200)},
+		}, want: want{401, 401, 404, 403, 200, 200, 200, 403, 403, 403, 403}},
+		{route: "GET /api/logs/metrics", req: get("/api/logs/metrics?project={slug}"), want: reads(200)},
+		{route: "GET /api/logs/tail", stream: true, req: get("/api/logs/tail?project={slug}"), want: reads(200)},
 
 		// AnalysisService.
 		{route: "POST /api/logs/analysis", req: func(_ *tenancy, p *tenant) request {
@@ -411,7 +430,10 @@ func (tc *tenancy) newProject(t *testing.T, slug string) *tenant {
 
 func (tc *tenancy) newProjectOf(t *testing.T, u *matrixUser, slug string) *tenant {
 	r := tc.raw("POST", "/api/logs/projects", map[string]string{"name": slug, "slug": slug}, bearer(u.token)).expect(t, 201)
-	return &tenant{id: num(t, r.JSON["project_id"]), slug: slug, key: r.JSON["api_key"].(string), marker: "marker" + strings.TrimPrefix(slug, "tm")}
+	p := &tenant{id: num(t, r.JSON["project_id"]), slug: slug, key: r.JSON["api_key"].(string), marker: "marker" + strings.TrimPrefix(slug, "tm")}
+	k := tc.raw("POST", fmt.Sprintf("/api/logs/projects/%d/keys", p.id), map[string]any{"name": "reader", "scopes": []string{"read"}}, bearer(u.token)).expect(t, 201)
+	p.readKey = k.JSON["api_key"].(string)
+	return p
 }
 
 // seed writes the project's entries: its marker in messages, service and
@@ -451,8 +473,10 @@ func (tc *tenancy) hidden(c caller, target *tenant) []*tenant {
 			visible = p != tc.b // members of A and of every fresh project
 		case ownKey:
 			visible = p == target
-		case otherKey:
+		case otherKey, otherReadKey:
 			visible = p == tc.b
+		case readKey:
+			visible = p == target
 		}
 		if !visible {
 			out = append(out, p)
@@ -478,6 +502,10 @@ func (tc *tenancy) credential(c caller, target *tenant, fresh bool) reqOpt {
 		return bearer(target.key)
 	case otherKey:
 		return bearer(tc.b.key)
+	case readKey:
+		return bearer(target.readKey)
+	case otherReadKey:
+		return bearer(tc.b.readKey)
 	}
 	u := tc.users[c]
 	if fresh {

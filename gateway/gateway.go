@@ -194,15 +194,22 @@ func (g *Gateway) handleReady(w http.ResponseWriter, r *http.Request) {
 }
 
 // sessionMetadata passes the session cookie on as Bearer metadata when the
-// request has no Authorization header of its own.
+// request has no Authorization header of its own, and a project API key's
+// X-API-Key header (the query API takes read keys; docs/keys.md).
 func sessionMetadata(_ context.Context, r *http.Request) metadata.MD {
-	if r.Header.Get("Authorization") != "" {
+	md := metadata.MD{}
+	if v := r.Header.Get("X-API-Key"); v != "" {
+		md.Set("x-api-key", v)
+	}
+	if r.Header.Get("Authorization") == "" {
+		if c, err := r.Cookie(SessionCookie); err == nil && c.Value != "" {
+			md.Set("authorization", "Bearer "+c.Value)
+		}
+	}
+	if len(md) == 0 {
 		return nil
 	}
-	if c, err := r.Cookie(SessionCookie); err == nil && c.Value != "" {
-		return metadata.Pairs("authorization", "Bearer "+c.Value)
-	}
-	return nil
+	return md
 }
 
 // outgoingAuth builds the metadata for hand-written handlers: the
@@ -242,7 +249,8 @@ func (g *Gateway) forwardResponse(ctx context.Context, w http.ResponseWriter, m 
 		w.WriteHeader(http.StatusCreated)
 	case *logsv1.LogoutResponse:
 		clearSessionCookies(ctx, w)
-	case *logsv1.CreateProjectResponse, *logsv1.CreateUserResponse, *logsv1.AddProjectMemberResponse:
+	case *logsv1.CreateProjectResponse, *logsv1.CreateUserResponse, *logsv1.AddProjectMemberResponse,
+		*logsv1.CreateProjectKeyResponse:
 		w.WriteHeader(http.StatusCreated)
 	}
 	return nil

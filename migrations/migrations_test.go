@@ -2,10 +2,12 @@ package migrations_test
 
 import (
 	"context"
+	"crypto/sha256"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/require"
 
@@ -113,4 +115,48 @@ func TestErrorGroupLevelHoursBackfill(t *testing.T) {
 		 EXCEPT SELECT project_id, hour, error_fp, level, count, first_ts, last_ts FROM logs.error_group_level_hours)
 	) d`).Scan(&diff))
 	require.Zero(t, diff)
+}
+
+// Migration 0009 moves each project's key into logs.api_keys as its
+// default key, ingest only, and drops logs.projects.key_hash: the old keys
+// keep working; a deleted project's key is moved revoked.
+func TestAPIKeysMigration(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	pool := cluster.NewPool(t)
+	_, err := pool.Exec(ctx, `DROP TABLE logs.api_key_addresses, logs.api_keys;
+		ALTER TABLE logs.projects ADD COLUMN key_hash bytea UNIQUE;
+		DELETE FROM public.devsmith_schema_migrations WHERE version = 9`)
+	require.NoError(t, err)
+	live := sha256.Sum256([]byte("dsk_live"))
+	_, err = pool.Exec(ctx, `INSERT INTO logs.projects (id, name, slug, key_hash, created_at) VALUES (1, 'Live', 'live', $1, '2025-01-02T03:04:05Z')`, live[:])
+	require.NoError(t, err)
+	_, err = pool.Exec(ctx, `INSERT INTO logs.projects (id, name, slug, key_hash, is_active, deleted_at) VALUES (2, 'Gone', 'gone', NULL, false, '2025-06-01T00:00:00Z')`)
+	require.NoError(t, err)
+	require.NoError(t, migrations.Apply(ctx, pool))
+
+	type key struct {
+		ProjectID          int64
+		Name, Prefix, Four string
+		Hash               []byte
+		Scopes             []string
+		IsDefault, Revoked bool
+		Created            time.Time
+	}
+	rows, err := pool.Query(ctx, `SELECT project_id, name, prefix, last_four, key_hash, scopes, is_default, revoked_at IS NOT NULL, created_at
+		FROM logs.api_keys ORDER BY project_id`)
+	require.NoError(t, err)
+	got, err := pgx.CollectRows(rows, pgx.RowToStructByPos[key])
+	require.NoError(t, err)
+	require.Len(t, got, 2)
+	got[0].Created = got[0].Created.UTC()
+	require.Equal(t, key{ProjectID: 1, Name: "default", Prefix: "dsk_", Hash: live[:], Scopes: []string{"ingest"}, IsDefault: true,
+		Created: time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)}, got[0], "the key keeps working: same digest; prefix and last four unknown")
+	require.Equal(t, int64(2), got[1].ProjectID)
+	require.True(t, got[1].Revoked)
+	require.Nil(t, got[1].Hash)
+	var hasColumn bool
+	require.NoError(t, pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM information_schema.columns
+		WHERE table_schema = 'logs' AND table_name = 'projects' AND column_name = 'key_hash')`).Scan(&hasColumn))
+	require.False(t, hasColumn, "logs.api_keys is the one home of keys")
 }

@@ -11,6 +11,7 @@ import (
 	"crypto/subtle"
 	"net"
 	"strings"
+	"time"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -73,6 +74,8 @@ type Principal struct {
 	KeyPrefix string
 	// Scopes are what the key may do: ScopeIngest, ScopeRead.
 	Scopes []string
+	// KeyExpires is when the key stops working; zero when never.
+	KeyExpires time.Time
 }
 
 // Scopes of a project API key.

@@ -44,7 +44,14 @@ func (ic *IdentityClient) APIKey(ctx context.Context, md metadata.MD) (*Principa
 	if err != nil {
 		return nil, err
 	}
-	return &Principal{Kind: KindProject, ProjectID: res.GetProjectId(), ProjectSlug: res.GetProjectSlug(), KeyDigest: Digest(key)}, nil
+	p := &Principal{
+		Kind: KindProject, ProjectID: res.GetProjectId(), ProjectSlug: res.GetProjectSlug(), KeyDigest: Digest(key),
+		KeyID: res.GetKeyId(), KeyPrefix: res.GetKeyPrefix(), Scopes: res.GetScopes(),
+	}
+	if res.GetExpireTime() != nil {
+		p.KeyExpires = res.GetExpireTime().AsTime()
+	}
+	return p, nil
 }
 
 // SessionPrincipal builds a user principal from a ResolveSession answer.

@@ -191,7 +191,9 @@ func (p *Process) start(ctx context.Context, cfg Config) error {
 		if err != nil {
 			return err
 		}
-		svc := ingestion.New(p.log.Named("ingestion"), pool, identity, cfg.Ingestion)
+		icfg := cfg.Ingestion
+		icfg.ServiceToken = cfg.ServiceToken
+		svc := ingestion.New(p.log.Named("ingestion"), pool, identity, icfg)
 		ready := func(context.Context) error {
 			if !svc.Ready() {
 				return errors.New("partitions not ensured yet, or stopping")
@@ -211,7 +213,9 @@ func (p *Process) start(ctx context.Context, cfg Config) error {
 		if err != nil {
 			return err
 		}
-		svc := query.New(p.log.Named("query"), pool, identity, cfg.Query)
+		qcfg := cfg.Query
+		qcfg.ServiceToken = cfg.ServiceToken
+		svc := query.New(p.log.Named("query"), pool, identity, qcfg)
 		addr, err := p.serve(runCtx, TargetQuery, listen(cfg.QueryAddr, ":9103"), svc, p.databaseReachable)
 		if err != nil {
 			return err
@@ -423,9 +427,10 @@ func (p *Process) startGateway(ctx context.Context, cfg Config) error {
 	conns := map[string]*grpc.ClientConn{}
 	for name, addr := range map[string]string{TargetProjects: cfg.ProjectsAddr, TargetIngestion: cfg.IngestionAddr, TargetQuery: cfg.QueryAddr, TargetAnalysis: cfg.AnalysisAddr} {
 		var opts []grpc.DialOption
-		if name == TargetProjects {
+		if name == TargetProjects || name == TargetIngestion || name == TargetQuery {
 			// The credential vouches for the client address the gateway
-			// forwards, which the sign-in throttle counts against.
+			// forwards, which the sign-in throttle counts against and API
+			// keys' last use records.
 			opts = append(opts, grpc.WithPerRPCCredentials(p.serviceCredentials(cfg.ServiceToken)))
 		}
 		if conns[name], err = p.dial(addr, opts...); err != nil {

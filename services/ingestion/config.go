@@ -38,6 +38,10 @@ type Config struct {
 	// MaxConns sizes the service's own database pool; 0: Writers + 4.
 	// It must leave Writers + 2 (writers, maintenance, spare).
 	MaxConns int
+	// ServiceToken is the service credential (set by the platform, not a
+	// flag): a caller carrying it (the gateway) is believed about the
+	// client address it forwards, which key uses are reported with.
+	ServiceToken string
 	// MetricFields are the top-level context fields summarised into metric
 	// rollups (docs/metrics.md); nil: defaultMetricFields, empty: none.
 	MetricFields []string

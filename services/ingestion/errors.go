@@ -22,6 +22,8 @@ var (
 	errStopping = apierr.Unavailable(retryAfter, "ingestion is shutting down; retry later")
 	// errKeyRefused: a batch's key no longer belongs to an active project.
 	errKeyRefused = apierr.New(apierr.ErrUnauthenticated, "invalid or revoked API key")
+	// errNoIngestScope: a key that may only read.
+	errNoIngestScope = apierr.New(apierr.ErrDenied, "this API key lacks the ingest scope: it may not send logs")
 	// errTimedOut: the caller's deadline passed while the batch was queued
 	// or being written (wrap the context's error with apierr.WithCause).
 	errTimedOut = apierr.New(apierr.ErrDeadline, "request deadline exceeded; the batch may or may not be stored: retry it with the same batch_id")
@@ -31,6 +33,11 @@ var (
 	// errNoVerifier: API keys cannot be resolved (no identity client).
 	errNoVerifier = apierr.Unavailable(0, "API key verification is not configured")
 )
+
+// errKeyExpired: a key past its expire_time.
+func errKeyExpired(at time.Time) error {
+	return apierr.New(apierr.ErrUnauthenticated, "API key expired at "+at.UTC().Format(time.RFC3339))
+}
 
 // The envelope errors refuse a batch whole.
 var (

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	collogspb "go.opentelemetry.io/proto/otlp/collector/logs/v1"
@@ -15,21 +16,24 @@ import (
 	"github.com/devsmith/logs/internal/authn"
 )
 
-// API keys. The projects service owns them and resolves a key to its
-// project (IdentityService.ResolveApiKey). Ingestion asks it once per key
-// and remembers digest → project as a hint, but never accepts a batch on
-// the hint alone: every write transaction checks the digests of the batches
-// it writes against logs.projects and takes FOR KEY SHARE locks on those
-// rows. Rotating or deleting a key updates key_hash (a unique, hence key,
-// column), which waits for the transactions holding the lock; every
-// transaction after it sees the new key_hash and refuses the old key. So
-// no batch is committed with a key after its rotation or deletion has
-// returned, on any replica, and the check costs one query per
-// group commit instead of a gRPC call and a query per batch.
+// API keys. The projects service owns them (logs.api_keys) and resolves a
+// key to its project, id, scopes and expiry (IdentityService.ResolveApiKey).
+// Ingestion asks it once per key and remembers digest → key as a hint, but
+// never accepts a batch on the hint alone: every write transaction checks
+// the digests of the batches it writes against logs.api_keys (a live key,
+// not expired, with the ingest scope) and takes FOR KEY SHARE locks on
+// those rows. Revoking a key (DeleteProjectKey, DeleteProject) sets its
+// key_hash to NULL and rotating the default key replaces it; key_hash is a
+// unique, hence key, column, so either waits for the transactions holding
+// the lock, and every transaction after it no longer finds the old digest.
+// So no batch is committed with a key after its revocation or rotation has
+// returned, on any replica, and the check costs one query per group commit
+// instead of a gRPC call and a query per batch.
 //
 // This is the one place ingestion reads a table of the projects service;
-// the query above is the whole contract: key_hash is authn.Digest of the
-// key, and is_active is false for a deleted project.
+// the query in store.go is the whole contract: key_hash is authn.Digest of
+// the key, NULL once revoked; scopes holds "ingest" for a key that may
+// write; expire_time is NULL or when the key stops working.
 
 // maxKeyHints bounds the remembered keys; when full, the hints are dropped
 // and re-learnt from the projects service.
@@ -38,6 +42,16 @@ const maxKeyHints = 10_000
 type keyHint struct {
 	projectID int64
 	slug      string
+	keyID     int64
+	prefix    string
+	scopes    []string
+	expires   time.Time // zero: never
+}
+
+// principal is the project principal of a remembered key.
+func (k keyHint) principal(d [sha256.Size]byte) *authn.Principal {
+	return &authn.Principal{Kind: authn.KindProject, ProjectID: k.projectID, ProjectSlug: k.slug, KeyDigest: d,
+		KeyID: k.keyID, KeyPrefix: k.prefix, Scopes: k.scopes, KeyExpires: k.expires}
 }
 
 // keyHints maps key digests to the projects they belonged to when last
@@ -96,8 +110,25 @@ func (s *Service) authenticate(ctx context.Context, fullMethod string, md metada
 		return nil, authn.ErrNoAPIKey
 	}
 	d := authn.Digest(key)
+	p, err := s.resolveKey(ctx, d, md)
+	if err != nil {
+		return nil, err
+	}
+	if !p.KeyExpires.IsZero() && !s.now().Before(p.KeyExpires) {
+		s.keys.drop(d)
+		return nil, errKeyExpired(p.KeyExpires)
+	}
+	if !p.HasScope(authn.ScopeIngest) {
+		return nil, errNoIngestScope
+	}
+	return p, nil
+}
+
+// resolveKey returns the principal of a key: remembered, or resolved
+// through the projects service and remembered.
+func (s *Service) resolveKey(ctx context.Context, d [sha256.Size]byte, md metadata.MD) (*authn.Principal, error) {
 	if h, ok := s.keys.get(d); ok {
-		return &authn.Principal{Kind: authn.KindProject, ProjectID: h.projectID, ProjectSlug: h.slug, KeyDigest: d}, nil
+		return h.principal(d), nil
 	}
 	if s.identity == nil {
 		return nil, errNoVerifier
@@ -106,7 +137,8 @@ func (s *Service) authenticate(ctx context.Context, fullMethod string, md metada
 	if err != nil {
 		return nil, err
 	}
-	s.keys.put(d, keyHint{projectID: p.ProjectID, slug: p.ProjectSlug})
+	s.keys.put(d, keyHint{projectID: p.ProjectID, slug: p.ProjectSlug, keyID: p.KeyID, prefix: p.KeyPrefix,
+		scopes: p.Scopes, expires: p.KeyExpires})
 	return p, nil
 }
 

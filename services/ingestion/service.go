@@ -26,6 +26,7 @@ import (
 	logsv1 "github.com/devsmith/logs/gen/devsmith/logs/v1"
 	"github.com/devsmith/logs/internal/apierr"
 	"github.com/devsmith/logs/internal/authn"
+	"github.com/devsmith/logs/internal/keyuse"
 	"github.com/devsmith/logs/internal/logstore"
 	"github.com/devsmith/logs/internal/logstore/partition"
 )
@@ -51,6 +52,7 @@ type Service struct {
 	pool     *pgxpool.Pool
 	identity *authn.IdentityClient
 	keys     keyHints
+	uses     *keyuse.Reporter // nil without identity
 	cfg      Config
 	lim      limits
 	q        *queue
@@ -72,7 +74,7 @@ func New(log *zap.Logger, pool *pgxpool.Pool, identity *authn.IdentityClient, cf
 	cfg = cfg.withDefaults()
 	metrics := newMetricSpec(cfg.MetricFields, cfg.MetricDimensions)
 	q := newQueue(cfg.QueueRows, cfg.QueueBytes, cfg.Writers)
-	return &Service{
+	s := &Service{
 		log:      log,
 		pool:     pool,
 		identity: identity,
@@ -84,6 +86,10 @@ func New(log *zap.Logger, pool *pgxpool.Pool, identity *authn.IdentityClient, cf
 		readyCh:  make(chan struct{}),
 		stopCh:   make(chan struct{}),
 	}
+	if identity != nil {
+		s.uses = keyuse.New(log, identity, func() time.Time { return s.now() })
+	}
+	return s
 }
 
 // Register registers IngestionService and OTLP's
@@ -121,6 +127,9 @@ func (s *Service) Run(ctx context.Context) error {
 
 	var wg sync.WaitGroup
 	wctx := context.WithoutCancel(ctx)
+	if s.uses != nil {
+		wg.Go(func() { s.uses.Run(ctx) })
+	}
 	for range s.cfg.Writers {
 		w := newWriter(s)
 		wg.Go(func() { w.run(wctx) })
@@ -245,6 +254,7 @@ func (s *Service) ingest(ctx context.Context, p *authn.Principal, projectSlug, s
 		}
 		return nil, err
 	}
+	s.uses.Note(p.KeyID, authn.ClientAddress(ctx, s.cfg.ServiceToken))
 	b := normalize(p.ProjectID, service, batchID, logs, s.now(), s.lim)
 	b.keyDigest = p.KeyDigest
 	// Even a batch with nothing to store goes through a writer, whose

@@ -36,17 +36,23 @@ type fakeIdentity struct {
 }
 
 func (fakeIdentity) ResolveApiKey(_ context.Context, in *identityv1.ResolveApiKeyRequest, _ ...grpc.CallOption) (*identityv1.ResolveApiKeyResponse, error) {
-	switch in.GetApiKey() {
-	case "dsk_alpha":
-		return &identityv1.ResolveApiKeyResponse{ProjectId: 1, ProjectSlug: "alpha"}, nil
-	case "dsk_beta":
-		return &identityv1.ResolveApiKeyResponse{ProjectId: 2, ProjectSlug: "beta"}, nil
+	for _, p := range testProjects {
+		if in.GetApiKey() == p.key {
+			return &identityv1.ResolveApiKeyResponse{ProjectId: p.id, ProjectSlug: p.slug, KeyId: p.id, Scopes: []string{"ingest"}}, nil
+		}
 	}
 	return nil, status.Error(codes.Unauthenticated, "invalid API key")
 }
 
-// testProjects are the projects fakeIdentity resolves, as the rows of
-// logs.projects that the writers verify every batch's key against.
+// RecordKeyUse accepts the uses ingestion reports (the projects service's
+// own tests check what it stores).
+func (fakeIdentity) RecordKeyUse(context.Context, *identityv1.RecordKeyUseRequest, ...grpc.CallOption) (*identityv1.RecordKeyUseResponse, error) {
+	return &identityv1.RecordKeyUseResponse{}, nil
+}
+
+// testProjects are the projects fakeIdentity resolves, with their default
+// keys as the rows of logs.api_keys that the writers verify every batch's
+// key against (key id = project id).
 var testProjects = []struct {
 	id        int64
 	slug, key string
@@ -57,10 +63,15 @@ func seedProjects(t testing.TB, pool *pgxpool.Pool) {
 	t.Helper()
 	for _, p := range testProjects {
 		d := authn.Digest(p.key)
-		if _, err := pool.Exec(context.Background(), `INSERT INTO logs.projects (id, name, slug, key_hash) VALUES ($1, $2, $2, $3)`,
+		if _, err := pool.Exec(context.Background(), `WITH p AS (INSERT INTO logs.projects (id, name, slug) VALUES ($1, $2, $2) RETURNING id)
+			INSERT INTO logs.api_keys (id, project_id, name, key_hash, prefix, scopes, is_default)
+			SELECT id, id, 'default', $3, 'dsk_', '{ingest}', true FROM p`,
 			p.id, p.slug, d[:]); err != nil {
 			t.Fatal(err)
 		}
+	}
+	if _, err := pool.Exec(context.Background(), `SELECT setval('logs.api_keys_id_seq', 100)`); err != nil {
+		t.Fatal(err)
 	}
 }
 

@@ -15,12 +15,14 @@ import (
 
 // --- write transaction ---
 
-// activeKeysSQL returns the active projects holding the given digests.
-const activeKeysSQL = `SELECT key_hash, id FROM logs.projects
-WHERE key_hash = ANY($1::bytea[]) AND is_active`
+// activeKeysSQL returns the projects of the live, unexpired keys with the
+// ingest scope among the given digests (keys.go). A revoked key has no
+// digest; a deleted project's keys are revoked with it.
+const activeKeysSQL = `SELECT key_hash, project_id FROM logs.api_keys
+WHERE key_hash = ANY($1::bytea[]) AND 'ingest' = ANY(scopes) AND (expire_time IS NULL OR expire_time > now())`
 
-// verifyKeysSQL is activeKeysSQL locking the rows against a change of key
-// until the transaction ends.
+// verifyKeysSQL is activeKeysSQL locking the key rows against a revocation
+// or rotation until the transaction ends.
 const verifyKeysSQL = activeKeysSQL + `
 FOR KEY SHARE`
 

@@ -24,7 +24,8 @@ func BenchmarkResolveAPIKey(b *testing.B) {
 	ctx := context.Background()
 	const key = "dsk_benchmark-key-0123456789abcdefghijklmnopqrstu"
 	sum := sha256.Sum256([]byte(key))
-	if _, err := pool.Exec(ctx, `INSERT INTO logs.projects (name, slug, key_hash) VALUES ('Bench', 'bench', $1)`, sum[:]); err != nil {
+	if _, err := pool.Exec(ctx, `WITH p AS (INSERT INTO logs.projects (name, slug) VALUES ('Bench', 'bench') RETURNING id)
+		INSERT INTO logs.api_keys (project_id, name, key_hash, prefix, scopes) SELECT id, 'default', $1, 'dsk_', '{ingest}' FROM p`, sum[:]); err != nil {
 		b.Fatal(err)
 	}
 	svc := New(zap.NewNop(), pool, Config{ServiceToken: "bench-token"})

@@ -37,6 +37,11 @@ var (
 	errNoAPIKey = apierr.New(apierr.ErrUnauthenticated, "API key required: send `Authorization: Bearer dsk_...` or `X-API-Key: dsk_...`")
 )
 
+// errKeyExpired: an API key past its expire_time.
+func errKeyExpired(at time.Time) error {
+	return apierr.New(apierr.ErrUnauthenticated, "API key expired at "+at.UTC().Format(time.RFC3339))
+}
+
 // errCredentialsUnchecked: a session could not be resolved for a reason
 // other than the session itself (the cause is logged).
 func errCredentialsUnchecked(cause error) error {

@@ -4,6 +4,8 @@ import (
 	"context"
 	"strings"
 
+	"google.golang.org/protobuf/types/known/timestamppb"
+
 	identityv1 "github.com/devsmith/logs/gen/devsmith/identity/v1"
 	"github.com/devsmith/logs/internal/authn"
 )
@@ -26,11 +28,24 @@ func (s *identityServer) ResolveApiKey(ctx context.Context, req *identityv1.Reso
 	if !strings.HasPrefix(key, authn.APIKeyPrefix) {
 		return nil, errBadAPIKey
 	}
-	id, slug, err := s.store.resolveAPIKey(ctx, digest(key))
+	k, err := s.store.resolveAPIKey(ctx, digest(key))
 	if err != nil {
 		return nil, err
 	}
-	return &identityv1.ResolveApiKeyResponse{ProjectId: id, ProjectSlug: slug}, nil
+	if k.Expired {
+		return nil, errKeyExpired(*k.ExpireTime)
+	}
+	res := &identityv1.ResolveApiKeyResponse{
+		ProjectId:   k.ProjectID,
+		ProjectSlug: k.ProjectSlug,
+		KeyId:       k.ID,
+		Scopes:      k.Scopes,
+		KeyPrefix:   k.Prefix,
+	}
+	if k.ExpireTime != nil {
+		res.ExpireTime = timestamppb.New(*k.ExpireTime)
+	}
+	return res, nil
 }
 
 func (s *identityServer) ResolveSession(ctx context.Context, req *identityv1.ResolveSessionRequest) (*identityv1.ResolveSessionResponse, error) {

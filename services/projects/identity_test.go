@@ -86,14 +86,16 @@ func BenchmarkResolveApiKey(b *testing.B) {
 	for i := range 1000 {
 		k, hash, err := newAPIKey()
 		require.NoError(b, err)
-		_, err = pool.Exec(ctx, `INSERT INTO logs.projects (name, slug, key_hash) VALUES ($1, $1, $2)`, "bench-"+strconv.Itoa(i), hash)
+		_, err = pool.Exec(ctx, `WITH p AS (INSERT INTO logs.projects (name, slug) VALUES ($1, $1) RETURNING id)
+			INSERT INTO logs.api_keys (project_id, name, key_hash, prefix, scopes) SELECT id, 'default', $2, 'dsk_', '{ingest}' FROM p`,
+			"bench-"+strconv.Itoa(i), hash)
 		require.NoError(b, err)
 		key = k
 	}
-	_, err := pool.Exec(ctx, `ANALYZE logs.projects`)
+	_, err := pool.Exec(ctx, `ANALYZE logs.projects, logs.api_keys`)
 	require.NoError(b, err)
 	for b.Loop() {
-		if _, _, err := st.resolveAPIKey(ctx, digest(key)); err != nil {
+		if _, err := st.resolveAPIKey(ctx, digest(key)); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/jackc/pgx/v5"
 	"go.uber.org/zap"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
@@ -59,11 +60,23 @@ func (s *projectServer) CreateProject(ctx context.Context, req *logsv1.CreatePro
 	if err != nil {
 		return nil, err
 	}
-	key, keyHash, err := newAPIKey()
+	key, err := issueKey()
 	if err != nil {
 		return nil, err
 	}
-	pr, err = s.store.createProject(ctx, p.UserID, pr, keyHash)
+	actor := s.actorOf(ctx)
+	err = s.store.inTx(ctx, func(tx pgx.Tx) error {
+		if pr, err = insertProject(ctx, tx, p.UserID, pr); err != nil {
+			return err
+		}
+		key.ProjectID, key.Name, key.Scopes, key.IsDefault = pr.ID, defaultKeyName, defaultKeyScopes(), true
+		k, err := insertKey(ctx, tx, key.newKey)
+		if err != nil {
+			return err
+		}
+		return recordAudit(ctx, tx, actor, auditEvent{Action: auditProjectCreate, ProjectID: pr.ID, ProjectSlug: pr.Slug,
+			Details: map[string]any{"name": pr.Name, "key_id": k.ID, "key_prefix": k.Prefix, "key_scopes": k.Scopes}})
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -72,7 +85,7 @@ func (s *projectServer) CreateProject(ctx context.Context, req *logsv1.CreatePro
 		ProjectId: pr.ID,
 		Name:      pr.Name,
 		Slug:      pr.Slug,
-		ApiKey:    key,
+		ApiKey:    key.secret,
 		Message:   msgProjectCreated,
 	}, nil
 }
@@ -125,15 +138,27 @@ func (s *projectServer) RegenerateProjectKey(ctx context.Context, req *logsv1.Re
 	if !pr.IsActive {
 		return nil, apierr.Preconditionf("project %d is deleted; its key cannot be regenerated", pr.ID)
 	}
-	key, keyHash, err := newAPIKey()
+	key, err := issueKey()
 	if err != nil {
 		return nil, err
 	}
-	if err := s.store.setProjectKey(ctx, pr.ID, keyHash); err != nil {
+	actor := s.actorOf(ctx)
+	var k apiKey
+	err = s.store.inTx(ctx, func(tx pgx.Tx) error {
+		if err := lockActiveProject(ctx, tx, pr.ID, "its key cannot be regenerated"); err != nil {
+			return err
+		}
+		if k, err = rotateDefaultKey(ctx, tx, pr.ID, key.newKey); err != nil {
+			return err
+		}
+		return recordAudit(ctx, tx, actor, auditEvent{Action: auditKeyRotate, ProjectID: pr.ID, ProjectSlug: pr.Slug,
+			Details: map[string]any{"key_id": k.ID, "name": k.Name, "prefix": k.Prefix}})
+	})
+	if err != nil {
 		return nil, err
 	}
-	s.log.Info("project key regenerated", zap.Int64("project_id", pr.ID), zap.Int64("user_id", p.UserID))
-	return &logsv1.RegenerateProjectKeyResponse{ApiKey: key, Message: msgKeyRegenerated}, nil
+	s.log.Info("project key regenerated", zap.Int64("project_id", pr.ID), zap.Int64("key_id", k.ID), zap.Int64("user_id", p.UserID))
+	return &logsv1.RegenerateProjectKeyResponse{ApiKey: key.secret, Message: msgKeyRegenerated}, nil
 }
 
 func (s *projectServer) DeleteProject(ctx context.Context, req *logsv1.DeleteProjectRequest) (*logsv1.DeleteProjectResponse, error) {
@@ -145,7 +170,24 @@ func (s *projectServer) DeleteProject(ctx context.Context, req *logsv1.DeletePro
 	if err != nil {
 		return nil, err
 	}
-	if err := s.store.deleteProject(ctx, pr.ID); err != nil {
+	actor := s.actorOf(ctx)
+	err = s.store.inTx(ctx, func(tx pgx.Tx) error {
+		// The project row first: its lock makes a key being issued
+		// meanwhile (lockActiveProject) wait, then see the project deleted.
+		if err := deleteProject(ctx, tx, pr.ID); err != nil {
+			return err
+		}
+		n, err := revokeProjectKeys(ctx, tx, pr.ID)
+		if err != nil {
+			return err
+		}
+		if !pr.IsActive {
+			return nil // deleted before: nothing changed, nothing to record
+		}
+		return recordAudit(ctx, tx, actor, auditEvent{Action: auditProjectDelete, ProjectID: pr.ID, ProjectSlug: pr.Slug,
+			Details: map[string]any{"name": pr.Name, "keys_revoked": n}})
+	})
+	if err != nil {
 		return nil, err
 	}
 	s.log.Info("project deleted", zap.Int64("project_id", pr.ID), zap.Int64("user_id", p.UserID))

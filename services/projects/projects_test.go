@@ -74,7 +74,7 @@ func TestCreateProjectValidation(t *testing.T) {
 
 			// The key is stored only as its digest.
 			var stored []byte
-			require.NoError(t, e.pool.QueryRow(context.Background(), `SELECT key_hash FROM logs.projects WHERE id = $1`, res.GetProjectId()).Scan(&stored))
+			require.NoError(t, e.pool.QueryRow(context.Background(), `SELECT key_hash FROM logs.api_keys WHERE project_id = $1 AND is_default`, res.GetProjectId()).Scan(&stored))
 			require.Equal(t, digest(res.GetApiKey()), stored)
 		}
 	})
@@ -267,10 +267,11 @@ func TestDeleteProject(t *testing.T) {
 	}
 	require.Equal(t, map[string]bool{"doomed": false, "survivor": true}, active)
 
-	var keyHash []byte
+	var live int
 	var deletedAt *time.Time
-	require.NoError(t, e.pool.QueryRow(ctx, `SELECT key_hash, deleted_at FROM logs.projects WHERE id = $1`, p.GetProjectId()).Scan(&keyHash, &deletedAt))
-	require.Nil(t, keyHash)
+	require.NoError(t, e.pool.QueryRow(ctx, `SELECT deleted_at, (SELECT count(*) FROM logs.api_keys WHERE project_id = $1 AND key_hash IS NOT NULL)
+		FROM logs.projects WHERE id = $1`, p.GetProjectId()).Scan(&deletedAt, &live))
+	require.Zero(t, live, "every key of a deleted project loses its digest")
 	require.NotNil(t, deletedAt)
 
 	_, err = e.projects.RegenerateProjectKey(owner, &logsv1.RegenerateProjectKeyRequest{Id: p.GetProjectId()})

@@ -301,10 +301,11 @@ func (st *store) access(ctx context.Context, userID int64, isAdmin bool) ([]auth
 	return out, nil
 }
 
-func (st *store) createProject(ctx context.Context, ownerID int64, p project, keyHash []byte) (project, error) {
-	err := st.pool.QueryRow(ctx, `INSERT INTO logs.projects (owner_id, name, slug, description, repository_url, key_hash)
-		VALUES ($1, $2, $3, $4, $5, $6) RETURNING id, created_at, is_active`,
-		ownerID, p.Name, p.Slug, p.Description, p.RepositoryURL, keyHash).Scan(&p.ID, &p.CreatedAt, &p.IsActive)
+// insertProject stores a project in tx.
+func insertProject(ctx context.Context, tx pgx.Tx, ownerID int64, p project) (project, error) {
+	err := tx.QueryRow(ctx, `INSERT INTO logs.projects (owner_id, name, slug, description, repository_url)
+		VALUES ($1, $2, $3, $4, $5) RETURNING id, created_at, is_active`,
+		ownerID, p.Name, p.Slug, p.Description, p.RepositoryURL).Scan(&p.ID, &p.CreatedAt, &p.IsActive)
 	if isUniqueViolation(err, "projects_slug_key") {
 		return project{}, apierr.Existsf("slug %q is already taken", p.Slug)
 	}
@@ -352,43 +353,16 @@ func (st *store) getProject(ctx context.Context, id, userID int64, isAdmin bool)
 	return p, nil
 }
 
-// setProjectKey replaces an active project's key hash. The next lookup by
-// hash (on any replica) refuses the old key.
-func (st *store) setProjectKey(ctx context.Context, id int64, keyHash []byte) error {
-	tag, err := st.pool.Exec(ctx,
-		`UPDATE logs.projects SET key_hash = $2, updated_at = now() WHERE id = $1 AND is_active`, id, keyHash)
-	if err != nil {
-		return fmt.Errorf("replacing key of project %d: %w", id, err)
-	}
-	if tag.RowsAffected() == 0 {
-		return apierr.Preconditionf("project %d is deleted; its key cannot be regenerated", id)
-	}
-	return nil
-}
-
-// deleteProject soft-deletes a project: the key hash goes, the row and its
-// logs stay. Deleting a deleted project changes nothing.
-func (st *store) deleteProject(ctx context.Context, id int64) error {
-	if _, err := st.pool.Exec(ctx, `UPDATE logs.projects
-		SET is_active = false, key_hash = NULL, deleted_at = coalesce(deleted_at, now()), updated_at = now()
+// deleteProject soft-deletes a project in tx (its keys are revoked
+// beside it, keys.go); the row and its logs stay. Deleting a deleted
+// project changes nothing.
+func deleteProject(ctx context.Context, tx pgx.Tx, id int64) error {
+	if _, err := tx.Exec(ctx, `UPDATE logs.projects
+		SET is_active = false, deleted_at = coalesce(deleted_at, now()), updated_at = now()
 		WHERE id = $1`, id); err != nil {
 		return fmt.Errorf("deleting project %d: %w", id, err)
 	}
 	return nil
-}
-
-// resolveAPIKey finds the active project holding a key hash: one lookup by
-// the unique index on key_hash.
-func (st *store) resolveAPIKey(ctx context.Context, keyHash []byte) (id int64, slug string, err error) {
-	err = st.pool.QueryRow(ctx,
-		`SELECT id, slug FROM logs.projects WHERE key_hash = $1 AND is_active`, keyHash).Scan(&id, &slug)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return 0, "", errBadAPIKey
-	}
-	if err != nil {
-		return 0, "", fmt.Errorf("looking up API key: %w", err)
-	}
-	return id, slug, nil
 }
 
 // --- members ---

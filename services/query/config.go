@@ -33,6 +33,10 @@ type Config struct {
 	// MaxConns sizes the service's own database pool: the reads running at
 	// once (the tail listener has a connection of its own besides).
 	MaxConns int
+	// ServiceToken is the service credential (set by the platform, not a
+	// flag): a caller carrying it (the gateway) is believed about the
+	// client address it forwards, which key uses are reported with.
+	ServiceToken string
 }
 
 // RegisterFlags declares the service's settings on fs, with their defaults.

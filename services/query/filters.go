@@ -69,12 +69,13 @@ type rawFilters struct {
 // parseFilters validates raw against the caller's principal.
 func parseFilters(ctx context.Context, raw rawFilters) (*filters, error) {
 	p := authn.FromContext(ctx)
-	if p.Kind != authn.KindUser {
-		return nil, errNotUser
+	readable, err := readableProjects(p)
+	if err != nil {
+		return nil, err
 	}
-	f := &filters{slugs: make(map[int64]string, len(p.Projects))}
-	bySlug := make(map[string]int64, len(p.Projects))
-	for _, a := range p.Projects {
+	f := &filters{slugs: make(map[int64]string, len(readable))}
+	bySlug := make(map[string]int64, len(readable))
+	for _, a := range readable {
 		f.slugs[a.ID] = a.Slug
 		bySlug[a.Slug] = a.ID
 	}
@@ -124,7 +125,6 @@ func parseFilters(ctx context.Context, raw rawFilters) (*filters, error) {
 	slices.Sort(f.levels)
 	f.levels = slices.Compact(f.levels)
 
-	var err error
 	if f.since, err = requestTime("since", raw.since); err != nil {
 		return nil, err
 	}

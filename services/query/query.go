@@ -17,6 +17,7 @@ import (
 	logsv1 "github.com/devsmith/logs/gen/devsmith/logs/v1"
 	"github.com/devsmith/logs/internal/apierr"
 	"github.com/devsmith/logs/internal/authn"
+	"github.com/devsmith/logs/internal/keyuse"
 )
 
 // Service is the query service.
@@ -26,6 +27,7 @@ type Service struct {
 	log      *zap.Logger
 	pool     *pgxpool.Pool
 	identity *authn.IdentityClient
+	uses     *keyuse.Reporter // nil without identity
 	cfg      Config
 	hub      *hub
 	listener listenerState
@@ -35,7 +37,7 @@ type Service struct {
 // New makes the service. identity resolves session tokens (through the
 // projects service); pool reads logs.entries and logs.entry_rollups.
 func New(log *zap.Logger, pool *pgxpool.Pool, identity *authn.IdentityClient, cfg Config) *Service {
-	return &Service{
+	s := &Service{
 		log:      log,
 		pool:     pool,
 		identity: identity,
@@ -43,6 +45,10 @@ func New(log *zap.Logger, pool *pgxpool.Pool, identity *authn.IdentityClient, cf
 		hub:      newHub(),
 		now:      time.Now,
 	}
+	if identity != nil {
+		s.uses = keyuse.New(log, identity, func() time.Time { return s.now() })
+	}
+	return s
 }
 
 // Register registers QueryService on g.
@@ -57,14 +63,16 @@ func (s *Service) Register(g *grpc.Server) {
 func (s *Service) EndTails() { s.hub.close() }
 
 // Authenticator authenticates every method as a signed-in user, through
-// IdentityService.ResolveSession.
+// IdentityService.ResolveSession, and the reading methods also as a
+// project API key with the read scope (keys.go).
 func (s *Service) Authenticator() authn.Authenticator {
 	return func(ctx context.Context, fullMethod string, md metadata.MD) (*authn.Principal, error) {
-		if s.identity == nil {
+		p, err := s.authenticate(ctx, fullMethod, md)
+		if err != nil {
 			// It answers statuses: it runs before the error-mapping
 			// interceptor.
-			return nil, apierr.ToStatus(ctx, s.log, fullMethod, errNoIdentity)
+			return nil, apierr.ToStatus(ctx, s.log, fullMethod, err)
 		}
-		return s.identity.Session(ctx, md)
+		return p, nil
 	}
 }

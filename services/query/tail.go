@@ -173,6 +173,14 @@ func (s *Service) deliver(ctx context.Context, stream logsv1.QueryService_TailEn
 // ctx ends every tail ends cleanly and Run returns nil.
 func (s *Service) Run(ctx context.Context) error {
 	defer s.hub.close()
+	if s.uses != nil {
+		reported := make(chan struct{})
+		go func() {
+			defer close(reported)
+			s.uses.Run(ctx)
+		}()
+		defer func() { <-reported }()
+	}
 	followed := make(chan struct{})
 	go func() {
 		defer close(followed)

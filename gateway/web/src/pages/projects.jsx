@@ -1,5 +1,5 @@
-// Projects: list, create (key shown once, with setup snippets), rotate the
-// key, delete, share.
+// Projects: list, create (key shown once, with setup snippets), manage its
+// API keys (components/keys.jsx), rotate the default key, delete, share.
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { api } from '../api.js';
 import { useAction, usePages } from '../hooks.js';
@@ -8,6 +8,7 @@ import { suggestSlug, slugProblem } from '../lib/slug.js';
 import { buildSnippets, DEFAULT_FILES } from '../lib/snippets.js';
 import { formatAgo, formatLocal, formatNumber, formatUTC } from '../lib/format.js';
 import { Button, CopyButton, Field, InlineError, LoadMore, Modal, Spinner } from '../components/ui.jsx';
+import { KeysDialog } from '../components/keys.jsx';
 
 /* global __SAMPLE_FILES__ */
 const SAMPLE_FILES = typeof __SAMPLE_FILES__ !== 'undefined' ? __SAMPLE_FILES__ : DEFAULT_FILES;
@@ -106,6 +107,11 @@ export function ProjectsPage({ user }) {
                         </Button>
                       )}
                       {p.is_active !== false && rotate && (
+                        <Button class="small" onClick={() => setDialog({ kind: 'keys', project: p })} aria-label={`API keys of ${p.slug}`}>
+                          Keys
+                        </Button>
+                      )}
+                      {p.is_active !== false && rotate && (
                         <Button class="small" onClick={() => setDialog({ kind: 'rotate', project: p })} aria-label={`Regenerate the key of ${p.slug}`}>
                           Regenerate key
                         </Button>
@@ -146,6 +152,7 @@ export function ProjectsPage({ user }) {
           }}
         />
       )}
+      {dialog && dialog.kind === 'keys' && <KeysDialog project={dialog.project} onClose={() => setDialog(null)} />}
       {dialog && dialog.kind === 'members' && <MembersDialog project={dialog.project} user={user} onClose={() => setDialog(null)} />}
     </>
   );

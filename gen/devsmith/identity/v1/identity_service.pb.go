@@ -23,6 +23,162 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+// One use of an API key.
+type KeyUse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The key's id (ResolveApiKeyResponse.key_id).
+	KeyId int64 `protobuf:"varint,1,opt,name=key_id,json=keyId,proto3" json:"key_id,omitempty"`
+	// The client address the key was used from.
+	Address string `protobuf:"bytes,2,opt,name=address,proto3" json:"address,omitempty"`
+	// When it was used, to the minute.
+	UseTime       *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=use_time,json=useTime,proto3" json:"use_time,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *KeyUse) Reset() {
+	*x = KeyUse{}
+	mi := &file_devsmith_identity_v1_identity_service_proto_msgTypes[0]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *KeyUse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*KeyUse) ProtoMessage() {}
+
+func (x *KeyUse) ProtoReflect() protoreflect.Message {
+	mi := &file_devsmith_identity_v1_identity_service_proto_msgTypes[0]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use KeyUse.ProtoReflect.Descriptor instead.
+func (*KeyUse) Descriptor() ([]byte, []int) {
+	return file_devsmith_identity_v1_identity_service_proto_rawDescGZIP(), []int{0}
+}
+
+func (x *KeyUse) GetKeyId() int64 {
+	if x != nil {
+		return x.KeyId
+	}
+	return 0
+}
+
+func (x *KeyUse) GetAddress() string {
+	if x != nil {
+		return x.Address
+	}
+	return ""
+}
+
+func (x *KeyUse) GetUseTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.UseTime
+	}
+	return nil
+}
+
+// Uses of API keys to record.
+type RecordKeyUseRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The uses, at most 1000; revoked or unknown keys are skipped.
+	Uses          []*KeyUse `protobuf:"bytes,1,rep,name=uses,proto3" json:"uses,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RecordKeyUseRequest) Reset() {
+	*x = RecordKeyUseRequest{}
+	mi := &file_devsmith_identity_v1_identity_service_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RecordKeyUseRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RecordKeyUseRequest) ProtoMessage() {}
+
+func (x *RecordKeyUseRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_devsmith_identity_v1_identity_service_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RecordKeyUseRequest.ProtoReflect.Descriptor instead.
+func (*RecordKeyUseRequest) Descriptor() ([]byte, []int) {
+	return file_devsmith_identity_v1_identity_service_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *RecordKeyUseRequest) GetUses() []*KeyUse {
+	if x != nil {
+		return x.Uses
+	}
+	return nil
+}
+
+// The uses were recorded.
+type RecordKeyUseResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// How many uses were of live keys and stored.
+	Recorded      int32 `protobuf:"varint,1,opt,name=recorded,proto3" json:"recorded,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RecordKeyUseResponse) Reset() {
+	*x = RecordKeyUseResponse{}
+	mi := &file_devsmith_identity_v1_identity_service_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RecordKeyUseResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RecordKeyUseResponse) ProtoMessage() {}
+
+func (x *RecordKeyUseResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_devsmith_identity_v1_identity_service_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RecordKeyUseResponse.ProtoReflect.Descriptor instead.
+func (*RecordKeyUseResponse) Descriptor() ([]byte, []int) {
+	return file_devsmith_identity_v1_identity_service_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *RecordKeyUseResponse) GetRecorded() int32 {
+	if x != nil {
+		return x.Recorded
+	}
+	return 0
+}
+
 // An API key to check.
 type ResolveApiKeyRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -34,7 +190,7 @@ type ResolveApiKeyRequest struct {
 
 func (x *ResolveApiKeyRequest) Reset() {
 	*x = ResolveApiKeyRequest{}
-	mi := &file_devsmith_identity_v1_identity_service_proto_msgTypes[0]
+	mi := &file_devsmith_identity_v1_identity_service_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -46,7 +202,7 @@ func (x *ResolveApiKeyRequest) String() string {
 func (*ResolveApiKeyRequest) ProtoMessage() {}
 
 func (x *ResolveApiKeyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_devsmith_identity_v1_identity_service_proto_msgTypes[0]
+	mi := &file_devsmith_identity_v1_identity_service_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -59,7 +215,7 @@ func (x *ResolveApiKeyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResolveApiKeyRequest.ProtoReflect.Descriptor instead.
 func (*ResolveApiKeyRequest) Descriptor() ([]byte, []int) {
-	return file_devsmith_identity_v1_identity_service_proto_rawDescGZIP(), []int{0}
+	return file_devsmith_identity_v1_identity_service_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *ResolveApiKeyRequest) GetApiKey() string {
@@ -90,7 +246,7 @@ type ResolveApiKeyResponse struct {
 
 func (x *ResolveApiKeyResponse) Reset() {
 	*x = ResolveApiKeyResponse{}
-	mi := &file_devsmith_identity_v1_identity_service_proto_msgTypes[1]
+	mi := &file_devsmith_identity_v1_identity_service_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -102,7 +258,7 @@ func (x *ResolveApiKeyResponse) String() string {
 func (*ResolveApiKeyResponse) ProtoMessage() {}
 
 func (x *ResolveApiKeyResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_devsmith_identity_v1_identity_service_proto_msgTypes[1]
+	mi := &file_devsmith_identity_v1_identity_service_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -115,7 +271,7 @@ func (x *ResolveApiKeyResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResolveApiKeyResponse.ProtoReflect.Descriptor instead.
 func (*ResolveApiKeyResponse) Descriptor() ([]byte, []int) {
-	return file_devsmith_identity_v1_identity_service_proto_rawDescGZIP(), []int{1}
+	return file_devsmith_identity_v1_identity_service_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *ResolveApiKeyResponse) GetProjectId() int64 {
@@ -171,7 +327,7 @@ type ResolveSessionRequest struct {
 
 func (x *ResolveSessionRequest) Reset() {
 	*x = ResolveSessionRequest{}
-	mi := &file_devsmith_identity_v1_identity_service_proto_msgTypes[2]
+	mi := &file_devsmith_identity_v1_identity_service_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -183,7 +339,7 @@ func (x *ResolveSessionRequest) String() string {
 func (*ResolveSessionRequest) ProtoMessage() {}
 
 func (x *ResolveSessionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_devsmith_identity_v1_identity_service_proto_msgTypes[2]
+	mi := &file_devsmith_identity_v1_identity_service_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -196,7 +352,7 @@ func (x *ResolveSessionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResolveSessionRequest.ProtoReflect.Descriptor instead.
 func (*ResolveSessionRequest) Descriptor() ([]byte, []int) {
-	return file_devsmith_identity_v1_identity_service_proto_rawDescGZIP(), []int{2}
+	return file_devsmith_identity_v1_identity_service_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *ResolveSessionRequest) GetToken() string {
@@ -223,7 +379,7 @@ type ProjectAccess struct {
 
 func (x *ProjectAccess) Reset() {
 	*x = ProjectAccess{}
-	mi := &file_devsmith_identity_v1_identity_service_proto_msgTypes[3]
+	mi := &file_devsmith_identity_v1_identity_service_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -235,7 +391,7 @@ func (x *ProjectAccess) String() string {
 func (*ProjectAccess) ProtoMessage() {}
 
 func (x *ProjectAccess) ProtoReflect() protoreflect.Message {
-	mi := &file_devsmith_identity_v1_identity_service_proto_msgTypes[3]
+	mi := &file_devsmith_identity_v1_identity_service_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -248,7 +404,7 @@ func (x *ProjectAccess) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ProjectAccess.ProtoReflect.Descriptor instead.
 func (*ProjectAccess) Descriptor() ([]byte, []int) {
-	return file_devsmith_identity_v1_identity_service_proto_rawDescGZIP(), []int{3}
+	return file_devsmith_identity_v1_identity_service_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *ProjectAccess) GetProjectId() int64 {
@@ -292,7 +448,7 @@ type ResolveSessionResponse struct {
 
 func (x *ResolveSessionResponse) Reset() {
 	*x = ResolveSessionResponse{}
-	mi := &file_devsmith_identity_v1_identity_service_proto_msgTypes[4]
+	mi := &file_devsmith_identity_v1_identity_service_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -304,7 +460,7 @@ func (x *ResolveSessionResponse) String() string {
 func (*ResolveSessionResponse) ProtoMessage() {}
 
 func (x *ResolveSessionResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_devsmith_identity_v1_identity_service_proto_msgTypes[4]
+	mi := &file_devsmith_identity_v1_identity_service_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -317,7 +473,7 @@ func (x *ResolveSessionResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResolveSessionResponse.ProtoReflect.Descriptor instead.
 func (*ResolveSessionResponse) Descriptor() ([]byte, []int) {
-	return file_devsmith_identity_v1_identity_service_proto_rawDescGZIP(), []int{4}
+	return file_devsmith_identity_v1_identity_service_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *ResolveSessionResponse) GetUser() *v1.User {
@@ -338,7 +494,15 @@ var File_devsmith_identity_v1_identity_service_proto protoreflect.FileDescriptor
 
 const file_devsmith_identity_v1_identity_service_proto_rawDesc = "" +
 	"\n" +
-	"+devsmith/identity/v1/identity_service.proto\x12\x14devsmith.identity.v1\x1a\x1bdevsmith/logs/v1/user.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"/\n" +
+	"+devsmith/identity/v1/identity_service.proto\x12\x14devsmith.identity.v1\x1a\x1bdevsmith/logs/v1/user.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"p\n" +
+	"\x06KeyUse\x12\x15\n" +
+	"\x06key_id\x18\x01 \x01(\x03R\x05keyId\x12\x18\n" +
+	"\aaddress\x18\x02 \x01(\tR\aaddress\x125\n" +
+	"\buse_time\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\auseTime\"G\n" +
+	"\x13RecordKeyUseRequest\x120\n" +
+	"\x04uses\x18\x01 \x03(\v2\x1c.devsmith.identity.v1.KeyUseR\x04uses\"2\n" +
+	"\x14RecordKeyUseResponse\x12\x1a\n" +
+	"\brecorded\x18\x01 \x01(\x05R\brecorded\"/\n" +
 	"\x14ResolveApiKeyRequest\x12\x17\n" +
 	"\aapi_key\x18\x01 \x01(\tR\x06apiKey\"\xe4\x01\n" +
 	"\x15ResolveApiKeyResponse\x12\x1d\n" +
@@ -361,10 +525,11 @@ const file_devsmith_identity_v1_identity_service_proto_rawDesc = "" +
 	"\tis_active\x18\x04 \x01(\bR\bisActive\"\x85\x01\n" +
 	"\x16ResolveSessionResponse\x12*\n" +
 	"\x04user\x18\x01 \x01(\v2\x16.devsmith.logs.v1.UserR\x04user\x12?\n" +
-	"\bprojects\x18\x02 \x03(\v2#.devsmith.identity.v1.ProjectAccessR\bprojects2\xe8\x01\n" +
+	"\bprojects\x18\x02 \x03(\v2#.devsmith.identity.v1.ProjectAccessR\bprojects2\xcf\x02\n" +
 	"\x0fIdentityService\x12h\n" +
 	"\rResolveApiKey\x12*.devsmith.identity.v1.ResolveApiKeyRequest\x1a+.devsmith.identity.v1.ResolveApiKeyResponse\x12k\n" +
-	"\x0eResolveSession\x12+.devsmith.identity.v1.ResolveSessionRequest\x1a,.devsmith.identity.v1.ResolveSessionResponseB>Z<github.com/devsmith/logs/gen/devsmith/identity/v1;identityv1b\x06proto3"
+	"\x0eResolveSession\x12+.devsmith.identity.v1.ResolveSessionRequest\x1a,.devsmith.identity.v1.ResolveSessionResponse\x12e\n" +
+	"\fRecordKeyUse\x12).devsmith.identity.v1.RecordKeyUseRequest\x1a*.devsmith.identity.v1.RecordKeyUseResponseB>Z<github.com/devsmith/logs/gen/devsmith/identity/v1;identityv1b\x06proto3"
 
 var (
 	file_devsmith_identity_v1_identity_service_proto_rawDescOnce sync.Once
@@ -378,29 +543,36 @@ func file_devsmith_identity_v1_identity_service_proto_rawDescGZIP() []byte {
 	return file_devsmith_identity_v1_identity_service_proto_rawDescData
 }
 
-var file_devsmith_identity_v1_identity_service_proto_msgTypes = make([]protoimpl.MessageInfo, 5)
+var file_devsmith_identity_v1_identity_service_proto_msgTypes = make([]protoimpl.MessageInfo, 8)
 var file_devsmith_identity_v1_identity_service_proto_goTypes = []any{
-	(*ResolveApiKeyRequest)(nil),   // 0: devsmith.identity.v1.ResolveApiKeyRequest
-	(*ResolveApiKeyResponse)(nil),  // 1: devsmith.identity.v1.ResolveApiKeyResponse
-	(*ResolveSessionRequest)(nil),  // 2: devsmith.identity.v1.ResolveSessionRequest
-	(*ProjectAccess)(nil),          // 3: devsmith.identity.v1.ProjectAccess
-	(*ResolveSessionResponse)(nil), // 4: devsmith.identity.v1.ResolveSessionResponse
-	(*timestamppb.Timestamp)(nil),  // 5: google.protobuf.Timestamp
-	(*v1.User)(nil),                // 6: devsmith.logs.v1.User
+	(*KeyUse)(nil),                 // 0: devsmith.identity.v1.KeyUse
+	(*RecordKeyUseRequest)(nil),    // 1: devsmith.identity.v1.RecordKeyUseRequest
+	(*RecordKeyUseResponse)(nil),   // 2: devsmith.identity.v1.RecordKeyUseResponse
+	(*ResolveApiKeyRequest)(nil),   // 3: devsmith.identity.v1.ResolveApiKeyRequest
+	(*ResolveApiKeyResponse)(nil),  // 4: devsmith.identity.v1.ResolveApiKeyResponse
+	(*ResolveSessionRequest)(nil),  // 5: devsmith.identity.v1.ResolveSessionRequest
+	(*ProjectAccess)(nil),          // 6: devsmith.identity.v1.ProjectAccess
+	(*ResolveSessionResponse)(nil), // 7: devsmith.identity.v1.ResolveSessionResponse
+	(*timestamppb.Timestamp)(nil),  // 8: google.protobuf.Timestamp
+	(*v1.User)(nil),                // 9: devsmith.logs.v1.User
 }
 var file_devsmith_identity_v1_identity_service_proto_depIdxs = []int32{
-	5, // 0: devsmith.identity.v1.ResolveApiKeyResponse.expire_time:type_name -> google.protobuf.Timestamp
-	6, // 1: devsmith.identity.v1.ResolveSessionResponse.user:type_name -> devsmith.logs.v1.User
-	3, // 2: devsmith.identity.v1.ResolveSessionResponse.projects:type_name -> devsmith.identity.v1.ProjectAccess
-	0, // 3: devsmith.identity.v1.IdentityService.ResolveApiKey:input_type -> devsmith.identity.v1.ResolveApiKeyRequest
-	2, // 4: devsmith.identity.v1.IdentityService.ResolveSession:input_type -> devsmith.identity.v1.ResolveSessionRequest
-	1, // 5: devsmith.identity.v1.IdentityService.ResolveApiKey:output_type -> devsmith.identity.v1.ResolveApiKeyResponse
-	4, // 6: devsmith.identity.v1.IdentityService.ResolveSession:output_type -> devsmith.identity.v1.ResolveSessionResponse
-	5, // [5:7] is the sub-list for method output_type
-	3, // [3:5] is the sub-list for method input_type
-	3, // [3:3] is the sub-list for extension type_name
-	3, // [3:3] is the sub-list for extension extendee
-	0, // [0:3] is the sub-list for field type_name
+	8, // 0: devsmith.identity.v1.KeyUse.use_time:type_name -> google.protobuf.Timestamp
+	0, // 1: devsmith.identity.v1.RecordKeyUseRequest.uses:type_name -> devsmith.identity.v1.KeyUse
+	8, // 2: devsmith.identity.v1.ResolveApiKeyResponse.expire_time:type_name -> google.protobuf.Timestamp
+	9, // 3: devsmith.identity.v1.ResolveSessionResponse.user:type_name -> devsmith.logs.v1.User
+	6, // 4: devsmith.identity.v1.ResolveSessionResponse.projects:type_name -> devsmith.identity.v1.ProjectAccess
+	3, // 5: devsmith.identity.v1.IdentityService.ResolveApiKey:input_type -> devsmith.identity.v1.ResolveApiKeyRequest
+	5, // 6: devsmith.identity.v1.IdentityService.ResolveSession:input_type -> devsmith.identity.v1.ResolveSessionRequest
+	1, // 7: devsmith.identity.v1.IdentityService.RecordKeyUse:input_type -> devsmith.identity.v1.RecordKeyUseRequest
+	4, // 8: devsmith.identity.v1.IdentityService.ResolveApiKey:output_type -> devsmith.identity.v1.ResolveApiKeyResponse
+	7, // 9: devsmith.identity.v1.IdentityService.ResolveSession:output_type -> devsmith.identity.v1.ResolveSessionResponse
+	2, // 10: devsmith.identity.v1.IdentityService.RecordKeyUse:output_type -> devsmith.identity.v1.RecordKeyUseResponse
+	8, // [8:11] is the sub-list for method output_type
+	5, // [5:8] is the sub-list for method input_type
+	5, // [5:5] is the sub-list for extension type_name
+	5, // [5:5] is the sub-list for extension extendee
+	0, // [0:5] is the sub-list for field type_name
 }
 
 func init() { file_devsmith_identity_v1_identity_service_proto_init() }
@@ -414,7 +586,7 @@ func file_devsmith_identity_v1_identity_service_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_devsmith_identity_v1_identity_service_proto_rawDesc), len(file_devsmith_identity_v1_identity_service_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   5,
+			NumMessages:   8,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

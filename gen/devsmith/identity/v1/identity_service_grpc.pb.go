@@ -21,6 +21,7 @@ const _ = grpc.SupportPackageIsVersion9
 const (
 	IdentityService_ResolveApiKey_FullMethodName  = "/devsmith.identity.v1.IdentityService/ResolveApiKey"
 	IdentityService_ResolveSession_FullMethodName = "/devsmith.identity.v1.IdentityService/ResolveSession"
+	IdentityService_RecordKeyUse_FullMethodName   = "/devsmith.identity.v1.IdentityService/RecordKeyUse"
 )
 
 // IdentityServiceClient is the client API for IdentityService service.
@@ -38,6 +39,11 @@ type IdentityServiceClient interface {
 	// ResolveSession returns the user behind a session token and the projects
 	// they may read.
 	ResolveSession(ctx context.Context, in *ResolveSessionRequest, opts ...grpc.CallOption) (*ResolveSessionResponse, error)
+	// RecordKeyUse stores when and from where API keys were last used. The
+	// services that take keys report each key at most once a minute (or when
+	// its address changes), batched; an address never seen for a key is
+	// audited as `key.new_address`.
+	RecordKeyUse(ctx context.Context, in *RecordKeyUseRequest, opts ...grpc.CallOption) (*RecordKeyUseResponse, error)
 }
 
 type identityServiceClient struct {
@@ -68,6 +74,16 @@ func (c *identityServiceClient) ResolveSession(ctx context.Context, in *ResolveS
 	return out, nil
 }
 
+func (c *identityServiceClient) RecordKeyUse(ctx context.Context, in *RecordKeyUseRequest, opts ...grpc.CallOption) (*RecordKeyUseResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(RecordKeyUseResponse)
+	err := c.cc.Invoke(ctx, IdentityService_RecordKeyUse_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // IdentityServiceServer is the server API for IdentityService service.
 // All implementations must embed UnimplementedIdentityServiceServer
 // for forward compatibility.
@@ -83,6 +99,11 @@ type IdentityServiceServer interface {
 	// ResolveSession returns the user behind a session token and the projects
 	// they may read.
 	ResolveSession(context.Context, *ResolveSessionRequest) (*ResolveSessionResponse, error)
+	// RecordKeyUse stores when and from where API keys were last used. The
+	// services that take keys report each key at most once a minute (or when
+	// its address changes), batched; an address never seen for a key is
+	// audited as `key.new_address`.
+	RecordKeyUse(context.Context, *RecordKeyUseRequest) (*RecordKeyUseResponse, error)
 	mustEmbedUnimplementedIdentityServiceServer()
 }
 
@@ -98,6 +119,9 @@ func (UnimplementedIdentityServiceServer) ResolveApiKey(context.Context, *Resolv
 }
 func (UnimplementedIdentityServiceServer) ResolveSession(context.Context, *ResolveSessionRequest) (*ResolveSessionResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ResolveSession not implemented")
+}
+func (UnimplementedIdentityServiceServer) RecordKeyUse(context.Context, *RecordKeyUseRequest) (*RecordKeyUseResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method RecordKeyUse not implemented")
 }
 func (UnimplementedIdentityServiceServer) mustEmbedUnimplementedIdentityServiceServer() {}
 func (UnimplementedIdentityServiceServer) testEmbeddedByValue()                         {}
@@ -156,6 +180,24 @@ func _IdentityService_ResolveSession_Handler(srv interface{}, ctx context.Contex
 	return interceptor(ctx, in, info, handler)
 }
 
+func _IdentityService_RecordKeyUse_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RecordKeyUseRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(IdentityServiceServer).RecordKeyUse(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: IdentityService_RecordKeyUse_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(IdentityServiceServer).RecordKeyUse(ctx, req.(*RecordKeyUseRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // IdentityService_ServiceDesc is the grpc.ServiceDesc for IdentityService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -170,6 +212,10 @@ var IdentityService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ResolveSession",
 			Handler:    _IdentityService_ResolveSession_Handler,
+		},
+		{
+			MethodName: "RecordKeyUse",
+			Handler:    _IdentityService_RecordKeyUse_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},
