@@ -34,17 +34,17 @@ import (
 type caller int
 
 const (
-	anonymous  caller = iota // no credential
-	expired                  // a session past its expiry
-	outsider                 // a signed-in user with no access to the project
-	viewer                   // viewer of the project
-	maintainer               // maintainer of the project
-	admin                    // the platform's admin
-	owner                    // the project's owner (a member user who created it)
-	ownKey                   // the project's default API key (scope ingest)
-	otherKey                 // another project's default API key
-	readKey                  // a key of the project with the read scope only
-	otherReadKey             // another project's read key
+	anonymous    caller = iota // no credential
+	expired                    // a session past its expiry
+	outsider                   // a signed-in user with no access to the project
+	viewer                     // viewer of the project
+	maintainer                 // maintainer of the project
+	admin                      // the platform's admin
+	owner                      // the project's owner (a member user who created it)
+	ownKey                     // the project's default API key (scope ingest)
+	otherKey                   // another project's default API key
+	readKey                    // a key of the project with the read scope only
+	otherReadKey               // another project's read key
 	numCallers
 )
 
@@ -93,7 +93,7 @@ type tenant struct {
 	key     string
 	readKey string // scope read only
 	marker  string // in its entries' messages, service names and error titles
-	group  string // an error group id
+	group   string // an error group id
 }
 
 // secrets are strings that must not appear in an answer to a caller who
