@@ -231,7 +231,7 @@ func (f *faultPlatform) startClients(t *testing.T, fault, goDriver string) []*fa
 			stopFile: filepath.Join(dir, name+".stop"), exited: make(chan struct{})}
 		if name == "loadgen" {
 			c.cmd = exec.Command(filepath.Join(binDir, "devsmith-loadgen"), "sequenced", "--url", f.baseURL,
-				"--run-id", c.runID, "--service", "fault-loadgen", "--rate", "1000", "--batch", "50", "--drain", "90s")
+				"--run-id", c.runID, "--service", "fault-loadgen", "--rate", "1000", "--batch", "50", "--drain", "90s", "--timeout", "30s")
 			c.cmd.Env = append(os.Environ(), "DEVSMITH_API_KEY="+f.key)
 		} else {
 			argv := argvs[name]

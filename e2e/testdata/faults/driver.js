@@ -47,7 +47,8 @@ async function main() {
   if (!runId || !stopFile) throw new Error('DRIVER_RUN_ID and DRIVER_STOP_FILE are required');
   const interval = parseDuration(process.env.DRIVER_INTERVAL || '5ms');
   const closeTimeout = parseDuration(process.env.DRIVER_CLOSE_TIMEOUT || '60s');
-  const log = new DevSmithLogger({ closeTimeout });
+  // Longer than the 10 s freeze: the platform's answer, not the timeout, is counted.
+  const log = new DevSmithLogger({ closeTimeout, requestTimeout: 30000 });
   let seq = 0;
   while (!fs.existsSync(stopFile)) {
     log.info(`fault javascript ${runId} ${seq}`, { run_id: runId, seq });

@@ -48,7 +48,8 @@ def main():
     run_id = os.environ["DRIVER_RUN_ID"]
     stop_file = os.environ["DRIVER_STOP_FILE"]
     interval = parse_duration(os.environ.get("DRIVER_INTERVAL") or "5ms")
-    log = WatchedLogger(close_timeout=parse_duration(os.environ.get("DRIVER_CLOSE_TIMEOUT") or "60s"))
+    # request_timeout longer than the 10 s freeze: the platform's answer, not the timeout, is counted.
+    log = WatchedLogger(close_timeout=parse_duration(os.environ.get("DRIVER_CLOSE_TIMEOUT") or "60s"), request_timeout=30.0)
     seq = 0
     while not os.path.exists(stop_file):
         log.info("fault python %s %d" % (run_id, seq), run_id=run_id, seq=seq)

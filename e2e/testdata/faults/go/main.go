@@ -92,7 +92,9 @@ func run() error {
 		return err
 	}
 	w := &watch{next: http.DefaultTransport, statuses: map[string]int{}}
-	log, err := logger.New(logger.Config{HTTPClient: &http.Client{Transport: w}})
+	// RequestTimeout longer than the 10 s freeze: the platform's answer, not
+	// the timeout, is counted.
+	log, err := logger.New(logger.Config{HTTPClient: &http.Client{Transport: w}, RequestTimeout: 30 * time.Second})
 	if err != nil {
 		return fmt.Errorf("starting the logger: %w", err)
 	}
