@@ -91,7 +91,7 @@ fuzz-run:
 	      -test.parallel=$(FUZZ_PARALLEL) -test.fuzzcachedir=$$cache/$$pkg) >$$tmp/out 2>&1; then \
 	    cat $$tmp/out; echo "fuzzing $$pkg $$fn failed: the input is in $$pkg/testdata/fuzz/$$fn"; exit 1; \
 	  fi; \
-	  n=$$(grep -o 'execs: [0-9]*' $$tmp/out | tail -1 | cut -d' ' -f2); \
+	  n=$$(grep -o 'execs: [0-9]*' $$tmp/out | tail -1 | cut -d' ' -f2 || true); \
 	  echo "$$pkg $$fn: $${n:-0} executions in $(FUZZ_EACH) (after the seeds and cached corpus)"; \
 	done
 
