@@ -9,7 +9,7 @@ PROTOC_GEN_GRPC_VERSION := v1.6.2
 GATEWAY_VERSION         := v2.32.0
 GRPCURL_VERSION         := v1.9.4
 
-.PHONY: run build test test-go test-deploy test-samples sync-samples test-web test-browser check-generated check-web web deps lint tools generate bench
+.PHONY: run build test test-go test-deploy test-samples sync-samples test-web test-browser check-generated check-web web deps lint tools generate bench fuzz fuzz-short
 
 ## run: build and start every service in one process on :3000 (embedded PostgreSQL in ./data)
 run: build
@@ -33,8 +33,8 @@ gateway/web/dist/index.html: $(WEB_SRC)
 web:
 	gateway/web/build.sh
 
-## test: API checks, Go unit + end-to-end tests, sample logger tests, dashboard unit and browser tests
-test: tools deps lint check-generated check-web test-go test-deploy test-samples test-web test-browser
+## test: API checks, Go unit + end-to-end tests (the fault suite among them), a short fuzzing run, sample logger tests, dashboard unit and browser tests
+test: tools deps lint check-generated check-web test-go fuzz-short test-deploy test-samples test-web test-browser
 
 ## deps: npm packages the tests use (from each package-lock.json)
 deps:
@@ -54,6 +54,48 @@ test-deploy:
 
 test-samples:
 	samples/test.sh
+
+# --- fuzzing (docs/reliability.md) ------------------------------------------
+# package:FuzzTarget. Every `go test` runs each target's seeds (f.Add and
+# testdata/fuzz/FuzzX); these run the fuzzer itself.
+FUZZ_TARGETS := \
+	gateway:FuzzDecodeBatch gateway:FuzzDecodeBatchRoundTrip \
+	gateway:FuzzCheckWire gateway:FuzzOTLPWireRoundTrip services/ingestion:FuzzMapOTLP \
+	gateway:FuzzLokiProto gateway:FuzzLokiJSON \
+	services/query:FuzzParseFilters services/query:FuzzPageTokens services/query:FuzzResumeToken \
+	services/projects:FuzzPageToken internal/jsontext:FuzzRepairObject
+FUZZ_EXTRA_TARGETS := internal/jsontext:FuzzScanner internal/jsontext:FuzzAppendString
+FUZZTIME         ?= 60s
+FUZZ_SHORT_TIME  ?= 2s
+FUZZ_PARALLEL    ?= 2
+
+## fuzz: every fuzz target for FUZZTIME (default 60s) each; a failing input is written to the package's testdata/fuzz/FuzzX (commit it with the fix)
+fuzz:
+	@$(MAKE) --no-print-directory fuzz-run FUZZ_EACH=$(FUZZTIME) FUZZ_LIST="$(FUZZ_TARGETS) $(FUZZ_EXTRA_TARGETS)"
+
+## fuzz-short: the targets of FUZZ_TARGETS for FUZZ_SHORT_TIME (default 2s) each: part of `make test`
+# (from an empty fuzz cache: its few seconds go to fuzzing, not to
+# replaying what longer runs collected)
+fuzz-short:
+	@$(MAKE) --no-print-directory fuzz-run FUZZ_EACH=$(FUZZ_SHORT_TIME) FUZZ_LIST="$(FUZZ_TARGETS)" FUZZ_CACHE=fresh
+
+# One instrumented test binary per package (go test -c -fuzz=.), then each
+# target run from its package folder, sharing go test's fuzz cache.
+.PHONY: fuzz-run
+fuzz-run:
+	@set -eo pipefail; tmp=$$(mktemp -d); trap 'rm -rf $$tmp' EXIT; \
+	cache=$$(go env GOCACHE)/fuzz/$$(go list -m); [ "$(FUZZ_CACHE)" != fresh ] || cache=$$tmp/cache; \
+	for pkg in $$(for t in $(FUZZ_LIST); do echo $${t%%:*}; done | sort -u); do \
+	  go test -c -fuzz=. -o $$tmp/$${pkg//\//_}.test ./$$pkg; \
+	done; \
+	for t in $(FUZZ_LIST); do pkg=$${t%%:*}; fn=$${t##*:}; \
+	  if ! (cd $$pkg && $$tmp/$${pkg//\//_}.test -test.run='^$$' -test.fuzz="^$$fn\$$" -test.fuzztime=$(FUZZ_EACH) \
+	      -test.parallel=$(FUZZ_PARALLEL) -test.fuzzcachedir=$$cache/$$pkg) >$$tmp/out 2>&1; then \
+	    cat $$tmp/out; echo "fuzzing $$pkg $$fn failed: the input is in $$pkg/testdata/fuzz/$$fn"; exit 1; \
+	  fi; \
+	  n=$$(grep -o 'execs: [0-9]*' $$tmp/out | tail -1 | cut -d' ' -f2 || true); \
+	  echo "$$pkg $$fn: $${n:-0} executions in $(FUZZ_EACH) (after the seeds and cached corpus)"; \
+	done
 
 ## sync-samples: copy the canonical sample loggers over the example apps' copies (samples/sync.sh)
 sync-samples:

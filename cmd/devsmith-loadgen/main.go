@@ -1,6 +1,7 @@
 // Command devsmith-loadgen benchmarks DevSmith Logs (docs/performance.md):
 //
 //	devsmith-loadgen ingest [flags]   ingestion: peak, raw-COPY ceiling, half-peak latency, overload
+//	devsmith-loadgen sequenced [flags]  numbered entries at a steady rate until SIGTERM; reports what was acknowledged (fault tests)
 //	devsmith-loadgen seed [flags]     load N entries straight into the database (COPY, rollups kept)
 //	devsmith-loadgen query [flags]    the dashboard's queries over seeded data, p50/p95
 //	devsmith-loadgen serve [flags]    the all-in-one with net/http/pprof (for --profile)
@@ -45,10 +46,12 @@ func main() {
 		err = seed(ctx, args)
 	case "query":
 		err = query(ctx, args)
+	case "sequenced":
+		err = sequenced(ctx, args)
 	case "serve":
 		os.Exit(serve(args))
 	default:
-		err = fmt.Errorf("unknown command %q: want ingest, seed, query or serve", cmd)
+		err = fmt.Errorf("unknown command %q: want ingest, sequenced, seed, query or serve", cmd)
 	}
 	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {

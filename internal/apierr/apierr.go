@@ -14,7 +14,6 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgconn"
 	"go.uber.org/zap"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
@@ -222,13 +221,12 @@ func ToStatus(ctx context.Context, log *zap.Logger, method string, err error) er
 	if errors.As(err, &se) {
 		return se.GRPCStatus().Err()
 	}
-	var connErr *pgconn.ConnectError
 	switch {
 	case errors.Is(err, context.Canceled):
 		return status.Error(codes.Canceled, MsgCanceled)
 	case errors.Is(err, context.DeadlineExceeded):
 		return status.Error(codes.DeadlineExceeded, MsgDeadline)
-	case errors.As(err, &connErr) || pgconn.SafeToRetry(err):
+	case DatabaseUnavailable(err):
 		log.Warn("database unreachable", zap.String("method", method), zap.Error(err))
 		return Unavailable(DefaultRetry, MsgDBDown).status().Err()
 	case ctx.Err() != nil:

@@ -308,11 +308,24 @@ func TestRepairObjectRandomMutations(t *testing.T) {
 	}
 }
 
+// FuzzRepairObject: go test -fuzz FuzzRepairObject ./internal/jsontext/
+// (`make fuzz`; the seeds run in every go test). Besides checkRepair's
+// properties, the repair is idempotent: a repaired object repairs to
+// itself.
 func FuzzRepairObject(f *testing.F) {
 	for _, s := range repairSeeds() {
 		f.Add(s)
 	}
-	f.Fuzz(func(t *testing.T, s string) { checkRepair(t, s) })
+	f.Fuzz(func(t *testing.T, s string) {
+		checkRepair(t, s)
+		obj, err := RepairObject(s)
+		if err != nil {
+			return
+		}
+		again, err := RepairObject(obj.Text)
+		require.NoError(t, err, "%q repaired to %q, which is refused", s, obj.Text)
+		require.Equal(t, obj, again, "%q: the repair of %q is not itself", s, obj.Text)
+	})
 }
 
 // TestRepairedTextIsJSONB stores repaired objects, and AppendString's

@@ -1,9 +1,11 @@
 package pgembed
 
 import (
+	"bytes"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strconv"
 	"syscall"
 	"time"
 
@@ -65,4 +67,35 @@ func (s *Server) writeback(stop <-chan struct{}) {
 			return nil
 		})
 	}
+}
+
+// childPIDs lists the processes whose parent is pid, from /proc.
+func childPIDs(pid int) ([]int, error) {
+	dirs, err := os.ReadDir("/proc")
+	if err != nil {
+		return nil, err
+	}
+	var out []int
+	for _, d := range dirs {
+		child, err := strconv.Atoi(d.Name())
+		if err != nil {
+			continue
+		}
+		stat, err := os.ReadFile(filepath.Join("/proc", d.Name(), "stat"))
+		if err != nil {
+			continue // exited meanwhile
+		}
+		// "pid (comm) state ppid ...": comm may hold spaces and parentheses.
+		i := bytes.LastIndexByte(stat, ')')
+		if i < 0 {
+			continue
+		}
+		f := bytes.Fields(stat[i+1:])
+		if len(f) > 1 {
+			if ppid, err := strconv.Atoi(string(f[1])); err == nil && ppid == pid {
+				out = append(out, child)
+			}
+		}
+	}
+	return out, nil
 }

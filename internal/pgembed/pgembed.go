@@ -245,7 +245,11 @@ func (s *Server) ensureDatabase(ctx context.Context, conn *pgx.Conn) error {
 
 // Stop shuts the server down (fast shutdown: open transactions roll back,
 // committed data is safe) and waits for it to exit.
-func (s *Server) Stop(ctx context.Context) error {
+func (s *Server) Stop(ctx context.Context) error { return s.stopWith(ctx, syscall.SIGINT) }
+
+// stopWith signals the postmaster with sig (SIGINT fast, SIGQUIT
+// immediate shutdown) and waits for it to exit.
+func (s *Server) stopWith(ctx context.Context, sig syscall.Signal) error {
 	if s.cmd == nil || s.cmd.Process == nil {
 		return nil
 	}
@@ -259,7 +263,7 @@ func (s *Server) Stop(ctx context.Context) error {
 		return nil
 	default:
 	}
-	if err := s.cmd.Process.Signal(syscall.SIGINT); err != nil {
+	if err := s.cmd.Process.Signal(sig); err != nil {
 		return fmt.Errorf("signalling postgres: %w", err)
 	}
 	select {

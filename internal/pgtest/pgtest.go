@@ -1,6 +1,9 @@
 // Package pgtest gives tests a real PostgreSQL: one embedded server per test
 // binary (or the server named by DEVSMITH_TEST_DATABASE_URL), and a fresh
-// database with every migration applied for each test that asks.
+// database with every migration applied for each test that asks. Under
+// Main and WithCluster the server starts when a test first asks for a
+// database, so a run that needs none (a fuzz target's, or -run of tests
+// without one) does not wait for it.
 package pgtest
 
 import (
@@ -8,6 +11,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -27,6 +31,11 @@ type Cluster struct {
 	srv      *pgembed.Server
 	dir      string
 	seq      atomic.Int64
+
+	// lazy clusters (WithCluster) start on first use.
+	lazy     bool
+	once     sync.Once
+	startErr error
 }
 
 const template = "devsmith_test_template"
@@ -34,37 +43,56 @@ const template = "devsmith_test_template"
 // Start starts the cluster and prepares a template database with the
 // migrations applied. Call it from TestMain and Stop it afterwards.
 func Start() (*Cluster, error) {
+	c := &Cluster{}
+	if err := c.start(); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// ready starts a lazy cluster on first use; tb fails when it cannot.
+func (c *Cluster) ready(tb testing.TB) {
+	tb.Helper()
+	if !c.lazy {
+		return
+	}
+	c.once.Do(func() { c.startErr = c.start() })
+	if c.startErr != nil {
+		tb.Fatalf("pgtest: %v", c.startErr)
+	}
+}
+
+func (c *Cluster) start() error {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	c := &Cluster{}
 	if url := os.Getenv("DEVSMITH_TEST_DATABASE_URL"); url != "" {
 		c.adminDSN = url
 	} else {
 		dir, err := os.MkdirTemp("", "devsmith-pgtest-")
 		if err != nil {
-			return nil, fmt.Errorf("creating temp dir: %w", err)
+			return fmt.Errorf("creating temp dir: %w", err)
 		}
 		if err := os.Chmod(dir, 0o755); err != nil {
-			return nil, fmt.Errorf("opening temp dir to the server's user: %w", err)
+			return fmt.Errorf("opening temp dir to the server's user: %w", err)
 		}
 		c.dir = dir
 		srv, err := pgembed.Start(ctx, zap.NewNop(), pgembed.Config{DataDir: dir})
 		if err != nil {
-			return nil, err
+			return err
 		}
 		c.srv = srv
 		c.adminDSN = srv.AdminDSN()
 	}
 	cfg, err := pgx.ParseConfig(c.adminDSN)
 	if err != nil {
-		return nil, fmt.Errorf("parsing test database URL: %w", err)
+		return fmt.Errorf("parsing test database URL: %w", err)
 	}
 	c.baseDSN = fmt.Sprintf("host=%s port=%d user=%s password=%s sslmode=disable", cfg.Host, cfg.Port, cfg.User, cfg.Password)
 	if err := c.createTemplate(ctx); err != nil {
-		c.Stop()
-		return nil, err
+		c.stopServer()
+		return err
 	}
-	return c, nil
+	return nil
 }
 
 // Main runs a package's tests against a cluster: use it as TestMain's body.
@@ -83,11 +111,7 @@ type clusterRun struct {
 }
 
 func (r clusterRun) Run() int {
-	cl, err := Start()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "pgtest:", err)
-		return 1
-	}
+	cl := &Cluster{lazy: true}
 	*r.c = cl
 	code := r.m.Run()
 	cl.Stop()
@@ -115,13 +139,15 @@ func (c *Cluster) createTemplate(ctx context.Context) error {
 	return nil
 }
 
-// DSN names one database of the cluster.
+// DSN names one database of the cluster (one a test got from NewDatabase,
+// or "postgres").
 func (c *Cluster) DSN(db string) string { return c.baseDSN + " dbname=" + db }
 
 // NewDatabase creates an empty, migrated database for one test, dropped when
 // the test ends, and returns its DSN.
 func (c *Cluster) NewDatabase(t testing.TB) string {
 	t.Helper()
+	c.ready(t)
 	ctx := context.Background()
 	name := fmt.Sprintf("t_%d_%d_%s", os.Getpid(), c.seq.Add(1), sanitize(t.Name()))
 	conn, err := pgx.Connect(ctx, c.adminDSN)
@@ -156,6 +182,13 @@ func (c *Cluster) NewPool(t testing.TB) *pgxpool.Pool {
 
 // Stop stops the embedded server, if this cluster started one.
 func (c *Cluster) Stop() {
+	if c.lazy {
+		c.once.Do(func() {}) // waits for a start under way; none after
+	}
+	c.stopServer()
+}
+
+func (c *Cluster) stopServer() {
 	if c.srv != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()

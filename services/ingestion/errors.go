@@ -30,6 +30,8 @@ var (
 	// errUnknownMethod: the authenticator was asked about another service's
 	// method.
 	errUnknownMethod = apierr.Unimplementedf("unknown method")
+	// errDatabaseDown: a batch's write met an unreachable database.
+	errDatabaseDown = apierr.Unavailable(retryAfter, "the database is unavailable; the batch may not be stored: retry it with the same batch_id")
 	// errNoVerifier: API keys cannot be resolved (no identity client).
 	errNoVerifier = apierr.Unavailable(0, "API key verification is not configured")
 )
@@ -62,8 +64,15 @@ func errSlugMismatch(projectSlug string) error {
 }
 
 // errWriteFailed wraps a failed write of a batch: the cause is logged, the
-// client told the batch was not stored.
+// client told the batch was not stored. A database that is down, stopping,
+// recovering or whose connection broke is Unavailable with Retry-After:
+// the batch is fine and a retry will do. When the connection broke during
+// the commit the outcome is unknown, so the answer says to retry with the
+// same batch_id (which deduplicates).
 func errWriteFailed(err error) error {
+	if apierr.DatabaseUnavailable(err) {
+		return apierr.WithCause(errDatabaseDown, fmt.Errorf("writing batch: %w", err))
+	}
 	return apierr.Internal(fmt.Errorf("writing batch: %w", err), "storing the batch failed; it was not stored, retry it")
 }
 
