@@ -70,6 +70,7 @@ func newEnv(t *testing.T, opts ...func(*Config)) *env {
 		AdminEmail:    testAdminEmail,
 		AdminPassword: testAdminPassword,
 		BcryptCost:    bcrypt.MinCost,
+		LoginSlowdown: time.Millisecond,
 	}
 	for _, o := range opts {
 		o(&cfg)
