@@ -13,7 +13,7 @@ import (
 
 // Defaults of Config (zero fields take them, and RegisterFlags shows them).
 const (
-	defaultSessionTTL    = 7 * 24 * time.Hour
+	defaultSessionTTL     = 7 * 24 * time.Hour
 	defaultLoginFailures  = 10
 	defaultLoginWindow    = 10 * time.Minute
 	defaultLoginLockout   = 15 * time.Minute

@@ -26,16 +26,16 @@ func TestValidate(t *testing.T) {
 	t.Parallel()
 	valid := Config{}.withDefaults()
 	for want, edit := range map[string]func(*Config){
-		"--session-ttl 0s: must be positive":         func(c *Config) { c.SessionTTL = 0 },
-		"--admin-email and --admin-password":         func(c *Config) { c.AdminEmail = "a@b.c" },
-		"--bcrypt-cost 3: must be between 4 and 31":  func(c *Config) { c.BcryptCost = 3 },
-		"--bcrypt-cost 32: must be between 4 and 31": func(c *Config) { c.BcryptCost = 32 },
-		"--login-failures 0: must be at least 1":     func(c *Config) { c.LoginFailures = 0 },
-		"--login-window 0s: must be positive":        func(c *Config) { c.LoginWindow = 0 },
-		"--login-lockout 0s: must be positive":       func(c *Config) { c.LoginLockout = 0 },
-		"--login-slowdown 2m: at most 1m":            func(c *Config) { c.LoginSlowdown = 2 * time.Minute },
+		"--session-ttl 0s: must be positive":             func(c *Config) { c.SessionTTL = 0 },
+		"--admin-email and --admin-password":             func(c *Config) { c.AdminEmail = "a@b.c" },
+		"--bcrypt-cost 3: must be between 4 and 31":      func(c *Config) { c.BcryptCost = 3 },
+		"--bcrypt-cost 32: must be between 4 and 31":     func(c *Config) { c.BcryptCost = 32 },
+		"--login-failures 0: must be at least 1":         func(c *Config) { c.LoginFailures = 0 },
+		"--login-window 0s: must be positive":            func(c *Config) { c.LoginWindow = 0 },
+		"--login-lockout 0s: must be positive":           func(c *Config) { c.LoginLockout = 0 },
+		"--login-slowdown 2m: at most 1m":                func(c *Config) { c.LoginSlowdown = 2 * time.Minute },
 		"--audit-retention 30d: too short, at least 31d": func(c *Config) { c.AuditRetention = 30 * 24 * time.Hour },
-		"--projects-max-conns 1: must be at least 2": func(c *Config) { c.MaxConns = 1 },
+		"--projects-max-conns 1: must be at least 2":     func(c *Config) { c.MaxConns = 1 },
 	} {
 		c := valid
 		edit(&c)

@@ -35,7 +35,7 @@ const (
 // subject is one counted thing: a scope and its address or email.
 type subject struct{ scope, key string }
 
-func addressSubject(addr string) subject    { return subject{scopeAddress, addr} }
+func addressSubject(addr string) subject { return subject{scopeAddress, addr} }
 func accountSubject(email string) subject {
 	return subject{scopeAccount, strings.ToLower(truncate(email, maxAuditEmailLength))}
 }
