@@ -183,9 +183,14 @@ func wait(ctx context.Context, d time.Duration) {
 	}
 }
 
-// lockedAnswer is the answer during a lock that ends at until.
+// lockedAnswer is the answer during a lock that ends at until, with the
+// time left rounded up to whole seconds (as Retry-After counts it).
 func (s *Service) lockedAnswer(until time.Time, msg string) error {
-	return errLockedOut(until.Sub(s.now()), msg)
+	left := until.Sub(s.now())
+	if r := left % time.Second; r != 0 {
+		left += time.Second - r
+	}
+	return errLockedOut(left, msg)
 }
 
 // isBadAPIKey tells whether err says the key matched no active key (as
