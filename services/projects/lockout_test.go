@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
@@ -14,6 +15,7 @@ import (
 
 	identityv1 "github.com/devsmith/logs/gen/devsmith/identity/v1"
 	logsv1 "github.com/devsmith/logs/gen/devsmith/logs/v1"
+	"github.com/devsmith/logs/internal/authn"
 )
 
 // retryOf returns the RetryInfo delay of a status error.
@@ -251,4 +253,25 @@ func TestDeleteEndedFailures(t *testing.T) {
 	n, err = e.svc.store.deleteEndedFailures(context.Background(), e.clock.Now(), defaultLoginWindow)
 	require.NoError(t, err)
 	require.EqualValues(t, 4, n)
+}
+
+// authn.IdentityClient passes on the address of the client whose call it
+// resolves a key for, trusting the x-forwarded-for of that call only when
+// it carries the service credential (the gateway's).
+func TestIdentityClientForwardsClientAddress(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ic := authn.NewIdentityClient(e.identity, authn.ForwardClientAddress(testServiceToken))
+	resolve := func(incoming metadata.MD) {
+		ctx := metadata.NewIncomingContext(serviceCtx(), incoming)
+		_, err := ic.APIKey(ctx, metadata.Pairs("x-api-key", "dsk_wrong"))
+		requireCode(t, err, codes.Unauthenticated, msgBadAPIKey)
+	}
+	resolve(metadata.Pairs(authn.ServiceTokenHeader, testServiceToken, "x-forwarded-for", "203.0.113.60"))
+	resolve(metadata.Pairs("x-forwarded-for", "203.0.113.61")) // a direct caller names nobody
+	rows, err := e.pool.Query(context.Background(), `SELECT subject FROM logs.auth_failures WHERE scope = 'key_address' ORDER BY subject`)
+	require.NoError(t, err)
+	subjects, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	require.NoError(t, err)
+	require.Equal(t, []string{"203.0.113.60", "unknown"}, subjects)
 }
