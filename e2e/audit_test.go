@@ -69,7 +69,7 @@ var digits = regexp.MustCompile(`[0-9]+`)
 // secret of the test.
 func TestAuditTrail(t *testing.T) {
 	t.Parallel()
-	pl := startAllInOneEnv(t, newDataDir(t), "127.0.0.1:0", []string{"DEVSMITH_LOGIN_SLOWDOWN=1ms"}, nil)
+	pl := startAllInOne(t)
 	const ua = "e2e-audit/1.0 (test)"
 	admin := pl.do(t, "POST", "/api/auth/login", map[string]string{"email": adminEmail, "password": adminPassword},
 		fromClient("203.0.113.5", ua)).expect(t, 200).JSON["token"].(string)
