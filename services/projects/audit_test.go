@@ -24,7 +24,7 @@ func (e *env) allEvents(ctx context.Context, req *logsv1.ListAuditEventsRequest)
 	e.t.Helper()
 	var out []*logsv1.AuditEvent
 	for {
-		res, err := e.audit.ListAuditEvents(ctx, req)
+		res, err := e.trail.ListAuditEvents(ctx, req)
 		require.NoError(e.t, err)
 		out = append(out, res.GetEvents()...)
 		if res.GetNextPageToken() == "" {
@@ -148,18 +148,18 @@ func TestAuditVisibility(t *testing.T) {
 		}
 		got = e.allEvents(ctx, &logsv1.ListAuditEventsRequest{Project: "mine", Action: auditMemberAdd})
 		require.Len(t, got, 2)
-		_, err := e.audit.ListAuditEvents(ctx, &logsv1.ListAuditEventsRequest{Project: "other"})
+		_, err := e.trail.ListAuditEvents(ctx, &logsv1.ListAuditEventsRequest{Project: "other"})
 		requireCode(t, err, codes.NotFound, `project "other" not found`)
-		_, err = e.audit.ListAuditEvents(ctx, &logsv1.ListAuditEventsRequest{Project: "nope"})
+		_, err = e.trail.ListAuditEvents(ctx, &logsv1.ListAuditEventsRequest{Project: "nope"})
 		requireCode(t, err, codes.NotFound, `project "nope" not found`)
 	}
-	_, err = e.audit.ListAuditEvents(viewer, &logsv1.ListAuditEventsRequest{})
+	_, err = e.trail.ListAuditEvents(viewer, &logsv1.ListAuditEventsRequest{})
 	requireContains(t, err, codes.PermissionDenied, "owners and maintainers")
-	_, err = e.audit.ListAuditEvents(viewer, &logsv1.ListAuditEventsRequest{Project: "mine"})
+	_, err = e.trail.ListAuditEvents(viewer, &logsv1.ListAuditEventsRequest{Project: "mine"})
 	requireContains(t, err, codes.PermissionDenied, "only owners, maintainers and admins")
 	got := e.allEvents(admin, &logsv1.ListAuditEventsRequest{Project: "other"})
 	require.Equal(t, []string{auditMemberAdd}, actions(got[:1]))
-	_, err = e.audit.ListAuditEvents(context.Background(), &logsv1.ListAuditEventsRequest{})
+	_, err = e.trail.ListAuditEvents(context.Background(), &logsv1.ListAuditEventsRequest{})
 	requireCode(t, err, codes.Unauthenticated)
 }
 
@@ -207,13 +207,13 @@ func TestAuditFiltersAndPages(t *testing.T) {
 		{&logsv1.ListAuditEventsRequest{Action: "auth.%"}, codes.InvalidArgument, `action "auth.%": want an action such as project.key_rotate, or a family such as auth.*`},
 		{&logsv1.ListAuditEventsRequest{Since: timestamppb.New(start), Until: timestamppb.New(start)}, codes.InvalidArgument, "since must be before until"},
 	} {
-		_, err := e.audit.ListAuditEvents(admin, c.req)
+		_, err := e.trail.ListAuditEvents(admin, c.req)
 		requireCode(t, err, c.code, c.msg)
 	}
 	// A token cut from a real one is refused too.
-	res, err := e.audit.ListAuditEvents(admin, &logsv1.ListAuditEventsRequest{PageSize: 1})
+	res, err := e.trail.ListAuditEvents(admin, &logsv1.ListAuditEventsRequest{PageSize: 1})
 	require.NoError(t, err)
-	_, err = e.audit.ListAuditEvents(admin, &logsv1.ListAuditEventsRequest{PageToken: res.GetNextPageToken()[:4]})
+	_, err = e.trail.ListAuditEvents(admin, &logsv1.ListAuditEventsRequest{PageToken: res.GetNextPageToken()[:4]})
 	requireCode(t, err, codes.InvalidArgument, msgBadPage)
 }
 

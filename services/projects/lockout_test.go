@@ -34,7 +34,7 @@ func retryOf(t *testing.T, err error) time.Duration {
 // as the admin signed in with ctx.
 func (e *env) lockouts(admin context.Context) []map[string]any {
 	e.t.Helper()
-	res, err := e.audit.ListAuditEvents(admin, &logsv1.ListAuditEventsRequest{Action: auditLockout})
+	res, err := e.trail.ListAuditEvents(admin, &logsv1.ListAuditEventsRequest{Action: auditLockout})
 	require.NoError(e.t, err)
 	var out []map[string]any
 	for i := len(res.GetEvents()) - 1; i >= 0; i-- {

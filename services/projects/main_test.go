@@ -60,7 +60,7 @@ type env struct {
 	users    logsv1.UserServiceClient
 	projects logsv1.ProjectServiceClient
 	identity identityv1.IdentityServiceClient
-	audit    logsv1.AuditServiceClient
+	trail    logsv1.AuditServiceClient // the audit trail's
 }
 
 func newEnv(t *testing.T, opts ...func(*Config)) *env {
@@ -103,7 +103,7 @@ func newEnvOn(t *testing.T, pool *pgxpool.Pool, clk *clock, opts ...func(*Config
 		users:    logsv1.NewUserServiceClient(conn),
 		projects: logsv1.NewProjectServiceClient(conn),
 		identity: identityv1.NewIdentityServiceClient(conn),
-		audit:    logsv1.NewAuditServiceClient(conn),
+		trail:    logsv1.NewAuditServiceClient(conn),
 	}
 }
 
