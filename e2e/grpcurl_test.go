@@ -95,6 +95,7 @@ echo "RECIPES OK"
 		`"batches": "2"`,               // IngestStream
 		`payment 7 failed: timeout`,    // ListEntries, the tail, the error group
 		`"status": "resolved"`,         // UpdateErrorGroup
+		`"action": "auth.login"`,       // ListAuditEvents
 		"Code: Unauthenticated",
 	} {
 		require.Contains(t, string(out), want, "output:\n%s", out)

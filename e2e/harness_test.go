@@ -211,6 +211,8 @@ func startAllInOneEnv(t *testing.T, dataDir, httpAddr string, extra []string, cl
 		"DEVSMITH_TRUSTED_PROXIES=127.0.0.1",
 		// No load balancer to drain: stop at once.
 		"DEVSMITH_SHUTDOWN_DRAIN_DELAY=0",
+		// Failed sign-ins answer without the lockout's growing wait.
+		"DEVSMITH_LOGIN_SLOWDOWN=1ms",
 	}
 	p := startProc(t, "devsmith", append(env, extra...))
 	pl := &platform{grpcAddrs: map[string]string{}, procs: []*proc{p}, client: client}
@@ -251,6 +253,7 @@ func startSeparateEnv(t *testing.T, extra []string, client *http.Client) *platfo
 		"DEVSMITH_MAINTENANCE_INTERVAL=1s",
 		"DEVSMITH_GRPC_ADDR=127.0.0.1:0",
 		"DEVSMITH_SHUTDOWN_DRAIN_DELAY=0",
+		"DEVSMITH_LOGIN_SLOWDOWN=1ms",
 	}
 	common = append(common, extra...)
 	pl := &platform{grpcAddrs: map[string]string{}, client: client}

@@ -222,9 +222,17 @@ func tenancyRows() []tenancyRow {
 			}
 			return request{path: "/api/logs/projects/" + id(p) + "/keys/" + kid}
 		}, want: writers(200)},
-		// AuditService: in http.yaml, not registered by the gateway yet
-		// (the audit helper registers it: admins and maintainers 200).
-		{route: "GET /api/audit", pending: "audit helper: members(200) scoped", req: get("/api/audit"), want: public(404)},
+		// AuditService (docs/audit.md): admins, and the project's owner
+		// and maintainers; a project the caller cannot read is not found,
+		// one they only view refused.
+		{route: "GET /api/audit", variant: "one project", req: get("/api/audit?project={slug}"),
+			want: want{401, 401, 404, 403, 200, 200, 200, 401, 401, 401, 401}},
+		// Without a project: the events of every project the caller owns
+		// or maintains, never another's (the leak check). Every user of
+		// the matrix owns one by now (the POST projects row made it); one
+		// who owns and maintains none is refused (403, services/projects
+		// TestAuditVisibility).
+		{route: "GET /api/audit", variant: "every project the caller owns or maintains", req: get("/api/audit"), want: signedIn(200)},
 
 		// QueryService: the project's readers and its read key (a key
 		// without the read scope is 403; docs/keys.md).

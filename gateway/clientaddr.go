@@ -31,7 +31,8 @@ func ParseTrustedProxies(s string) ([]netip.Prefix, error) {
 
 // resolveClient makes r.RemoteAddr the client's address, before anything
 // reads it (the access log, the x-forwarded-for hop the gateway appends for
-// the services, which the projects service's sign-in throttle counts). A
+// the services, which the projects service's lockout counts and its audit
+// trail records). A
 // request that comes through a trusted proxy is the proxy speaking for the
 // rightmost X-Forwarded-For hop it did not add itself; from anyone else the
 // header names nobody, or a client could name a new address on every failed

@@ -25,7 +25,7 @@ import (
 
 // Backends are the gRPC connections to the services.
 type Backends struct {
-	Projects  grpc.ClientConnInterface // AuthService, UserService, ProjectService
+	Projects  grpc.ClientConnInterface // AuthService, UserService, ProjectService, AuditService
 	Ingestion grpc.ClientConnInterface
 	Query     grpc.ClientConnInterface
 	// Analysis, when set, serves POST /api/logs/analysis (AnalysisService).
@@ -87,6 +87,7 @@ func New(ctx context.Context, log *zap.Logger, cfg Config, b Backends, ready Rea
 		logsv1.RegisterAuthServiceHandlerClient(ctx, gw, logsv1.NewAuthServiceClient(b.Projects)),
 		logsv1.RegisterUserServiceHandlerClient(ctx, gw, logsv1.NewUserServiceClient(b.Projects)),
 		logsv1.RegisterProjectServiceHandlerClient(ctx, gw, logsv1.NewProjectServiceClient(b.Projects)),
+		logsv1.RegisterAuditServiceHandlerClient(ctx, gw, logsv1.NewAuditServiceClient(b.Projects)),
 		logsv1.RegisterQueryServiceHandlerClient(ctx, gw, g.query),
 	); err != nil {
 		return nil, fmt.Errorf("registering REST handlers: %w", err)

@@ -13,11 +13,29 @@ import (
 // cached here: a rotated key or ended session is refused by the next call.
 type IdentityClient struct {
 	c identityv1.IdentityServiceClient
+	// serviceToken vouches for the x-forwarded-for of incoming calls
+	// (ClientAddress); empty trusts none.
+	serviceToken string
+}
+
+// IdentityOption configures an IdentityClient.
+type IdentityOption func(*IdentityClient)
+
+// ForwardClientAddress makes APIKey pass the client's address
+// (ClientAddress of the incoming call, trusting the x-forwarded-for of
+// callers with serviceToken) on to ResolveApiKey, which counts invalid
+// keys per address.
+func ForwardClientAddress(serviceToken string) IdentityOption {
+	return func(ic *IdentityClient) { ic.serviceToken = serviceToken }
 }
 
 // NewIdentityClient wraps a client of the projects service.
-func NewIdentityClient(c identityv1.IdentityServiceClient) *IdentityClient {
-	return &IdentityClient{c: c}
+func NewIdentityClient(c identityv1.IdentityServiceClient, opts ...IdentityOption) *IdentityClient {
+	ic := &IdentityClient{c: c}
+	for _, o := range opts {
+		o(ic)
+	}
+	return ic
 }
 
 // Session resolves the Bearer session token in md to a user principal.
@@ -40,7 +58,8 @@ func (ic *IdentityClient) APIKey(ctx context.Context, md metadata.MD) (*Principa
 	if key == "" {
 		return nil, ErrNoAPIKey
 	}
-	res, err := ic.c.ResolveApiKey(ctx, &identityv1.ResolveApiKeyRequest{ApiKey: key})
+	out := metadata.AppendToOutgoingContext(ctx, "x-forwarded-for", ClientAddress(ctx, ic.serviceToken))
+	res, err := ic.c.ResolveApiKey(out, &identityv1.ResolveApiKeyRequest{ApiKey: key})
 	if err != nil {
 		return nil, err
 	}

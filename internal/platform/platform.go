@@ -184,7 +184,7 @@ func (p *Process) start(ctx context.Context, cfg Config) error {
 		if err != nil {
 			return err
 		}
-		identity = authn.NewIdentityClient(identityv1.NewIdentityServiceClient(conn))
+		identity = authn.NewIdentityClient(identityv1.NewIdentityServiceClient(conn), authn.ForwardClientAddress(cfg.ServiceToken))
 	}
 	if runs(TargetIngestion) {
 		pool, err := p.newPool(ctx, TargetIngestion, cfg.Ingestion.PoolConns())

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"go.uber.org/zap"
 	"golang.org/x/crypto/bcrypt"
 	"google.golang.org/grpc/metadata"
@@ -39,9 +40,17 @@ func (s *authServer) Login(ctx context.Context, req *logsv1.LoginRequest) (*logs
 		return nil, apierr.Invalidf("password is required")
 	}
 	addr := s.clientAddress(ctx)
-	if wait := s.limiter.attempt(addr, s.now()); wait > 0 {
-		s.log.Warn("sign-ins throttled", zap.String("client", addr))
-		return nil, errSignInThrottled(wait)
+	// Counted per address and per account, known or not, so that neither
+	// the lock nor its absence tells whether an account exists.
+	subjects := []subject{addressSubject(addr), accountSubject(req.GetEmail())}
+	until, err := s.store.lockedUntil(ctx, s.now(), subjects...)
+	if err != nil {
+		return nil, err
+	}
+	if !until.IsZero() {
+		// Even the right password: the lock is not a hint to try again.
+		s.log.Info("sign-in refused during a lockout", zap.String("client", addr))
+		return nil, s.lockedAnswer(until, msgSignInLocked)
 	}
 	u, hash, found, err := s.store.userByEmail(ctx, req.GetEmail())
 	if err != nil {
@@ -52,7 +61,7 @@ func (s *authServer) Login(ctx context.Context, req *logsv1.LoginRequest) (*logs
 		// tell which emails have accounts.
 		_ = bcrypt.CompareHashAndPassword(s.dummyHash, []byte(req.GetPassword()))
 		s.log.Info("sign-in failed", zap.String("client", addr))
-		return nil, errBadLogin
+		return nil, s.signInFailed(ctx, req.GetEmail(), 0, subjects)
 	}
 	err = bcrypt.CompareHashAndPassword([]byte(hash), []byte(req.GetPassword()))
 	if err != nil && !errors.Is(err, bcrypt.ErrMismatchedHashAndPassword) {
@@ -62,9 +71,8 @@ func (s *authServer) Login(ctx context.Context, req *logsv1.LoginRequest) (*logs
 	// longer one can only be wrong.
 	if err != nil || len(req.GetPassword()) > maxPasswordBytes {
 		s.log.Info("sign-in failed", zap.String("client", addr), zap.Int64("user_id", u.ID))
-		return nil, errBadLogin
+		return nil, s.signInFailed(ctx, req.GetEmail(), u.ID, subjects)
 	}
-	s.limiter.succeed(addr)
 	tok, expires, err := s.startSession(ctx, u)
 	if err != nil {
 		return nil, err
@@ -73,14 +81,49 @@ func (s *authServer) Login(ctx context.Context, req *logsv1.LoginRequest) (*logs
 	return &logsv1.LoginResponse{Token: tok, User: userProto(u), ExpireTime: timestamppb.New(expires)}, nil
 }
 
+// signInFailed counts a failed sign-in of email (userID 0 when no user has
+// it) against subjects and records auth.login_failed, both in one
+// transaction, then waits as the count asks (lockout.go). The answer is
+// errBadLogin whether or not the account exists.
+func (s *Service) signInFailed(ctx context.Context, email string, userID int64, subjects []subject) error {
+	actor := s.actorOf(ctx)
+	actor.UserID, actor.Email = userID, email
+	var failures int
+	if err := s.store.inTx(ctx, func(tx pgx.Tx) error {
+		if err := recordAudit(ctx, tx, actor, auditEvent{Action: auditLoginFailed}); err != nil {
+			return err
+		}
+		var err error
+		failures, _, err = s.recordFailures(ctx, tx, actor, credentialPassword, subjects...)
+		return err
+	}); err != nil {
+		return err
+	}
+	s.slowDown(ctx, failures)
+	return errBadLogin
+}
+
 // startSession makes a session for u and returns its token, which is stored
-// only as a digest.
+// only as a digest. In the same transaction it records auth.login and
+// clears the failures counted against u's account.
 func (s *Service) startSession(ctx context.Context, u user) (string, time.Time, error) {
 	tok, tokHash, err := newSessionToken()
 	if err != nil {
 		return "", time.Time{}, err
 	}
-	expires, err := s.store.createSession(ctx, tokHash, u.ID, s.cfg.SessionTTL)
+	actor := s.actorOf(ctx)
+	actor.UserID, actor.Email = u.ID, u.Email
+	var expires time.Time
+	err = s.store.inTx(ctx, func(tx pgx.Tx) error {
+		var err error
+		if expires, err = s.store.createSession(ctx, tx, tokHash, u.ID, s.cfg.SessionTTL); err != nil {
+			return err
+		}
+		if err := s.store.forgetAccountFailures(ctx, tx, u.Email, s.now()); err != nil {
+			return err
+		}
+		return recordAudit(ctx, tx, actor, auditEvent{Action: auditLogin})
+	})
 	if err != nil {
 		return "", time.Time{}, err
 	}
@@ -113,7 +156,7 @@ func (s *authServer) CreateFirstAdmin(ctx context.Context, req *logsv1.CreateFir
 	if err != nil {
 		return nil, fmt.Errorf("hashing the first admin's password: %w", err)
 	}
-	created, err := s.store.bootstrapAdmin(ctx, req.GetEmail(), string(hash))
+	created, err := s.store.bootstrapAdmin(ctx, req.GetEmail(), string(hash), s.actorOf(ctx))
 	if err != nil {
 		return nil, err
 	}
@@ -164,7 +207,12 @@ func (s *authServer) Logout(ctx context.Context, _ *logsv1.LogoutRequest) (*logs
 	if err != nil {
 		return nil, err
 	}
-	if err := s.store.deleteSession(ctx, digest(p.SessionToken)); err != nil {
+	if err := s.store.inTx(ctx, func(tx pgx.Tx) error {
+		if err := s.store.deleteSession(ctx, tx, digest(p.SessionToken)); err != nil {
+			return err
+		}
+		return recordAudit(ctx, tx, s.actorOf(ctx), auditEvent{Action: auditLogout})
+	}); err != nil {
 		return nil, err
 	}
 	return &logsv1.LogoutResponse{Message: "Signed out."}, nil

@@ -13,10 +13,15 @@ import (
 
 // Defaults of Config (zero fields take them, and RegisterFlags shows them).
 const (
-	defaultSessionTTL    = 7 * 24 * time.Hour
-	defaultLoginFailures = 5
-	defaultLoginWindow   = time.Minute
-	defaultMaxConns      = 4
+	defaultSessionTTL     = 7 * 24 * time.Hour
+	defaultLoginFailures  = 10
+	defaultLoginWindow    = 10 * time.Minute
+	defaultLoginLockout   = 15 * time.Minute
+	defaultLoginSlowdown  = 250 * time.Millisecond
+	defaultAuditRetention = 400 * 24 * time.Hour
+	defaultMaxConns       = 4
+	// minAuditRetention keeps at least the current and the previous month.
+	minAuditRetention = 31 * 24 * time.Hour
 )
 
 // Config tunes the service. Zero values take the defaults.
@@ -32,11 +37,21 @@ type Config struct {
 	AdminEmail, AdminPassword string
 	// BcryptCost hashes passwords (clamped to bcrypt's range).
 	BcryptCost int
-	// LoginFailures failed sign-ins from one client address within
-	// LoginWindow make the next ones wait for the window's end.
+	// LoginFailures failures (sign-ins from one client address or naming
+	// one account, or invalid API keys from one address) within
+	// LoginWindow lock that address or account out for LoginLockout
+	// (lockout.go, docs/security.md).
 	LoginFailures int
-	// LoginWindow is the sign-in failure window.
+	// LoginWindow is the failure window, from its first failure.
 	LoginWindow time.Duration
+	// LoginLockout is how long a lock lasts.
+	LoginLockout time.Duration
+	// LoginSlowdown is how much longer each failed answer waits per
+	// failure already counted (at most 8 times it).
+	LoginSlowdown time.Duration
+	// AuditRetention is how long audit events are kept: their monthly
+	// partitions are dropped once wholly older.
+	AuditRetention time.Duration
 	// MaxConns sizes the service's own database pool.
 	MaxConns int
 }
@@ -47,8 +62,11 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.AdminEmail, "admin-email", "", "first admin's email, created when no user exists (with --admin-password)")
 	fs.StringVar(&c.AdminPassword, "admin-password", "", "first admin's password (with --admin-email)")
 	fs.IntVar(&c.BcryptCost, "bcrypt-cost", bcrypt.DefaultCost, fmt.Sprintf("bcrypt cost of password hashes (%d to %d)", bcrypt.MinCost, bcrypt.MaxCost))
-	fs.IntVar(&c.LoginFailures, "login-failures", defaultLoginFailures, "failed sign-ins from one client address within --login-window before the next ones wait for the window's end")
-	durationflag.Var(fs, &c.LoginWindow, "login-window", defaultLoginWindow, "the sign-in failure window")
+	fs.IntVar(&c.LoginFailures, "login-failures", defaultLoginFailures, "failed sign-ins from one client address or for one account, or invalid API keys from one address, within --login-window that lock it out for --login-lockout")
+	durationflag.Var(fs, &c.LoginWindow, "login-window", defaultLoginWindow, "the window in which --login-failures failures lock out")
+	durationflag.Var(fs, &c.LoginLockout, "login-lockout", defaultLoginLockout, "how long a client address or account stays locked out")
+	durationflag.Var(fs, &c.LoginSlowdown, "login-slowdown", defaultLoginSlowdown, "extra wait of a failed sign-in or key per failure already counted, at most 8 times")
+	durationflag.Var(fs, &c.AuditRetention, "audit-retention", defaultAuditRetention, "audit events older than this are dropped, a month at a time (at least 31d)")
 	fs.IntVar(&c.MaxConns, "projects-max-conns", defaultMaxConns, "database connections of the projects service's pool (at least 2)")
 }
 
@@ -69,6 +87,15 @@ func (c Config) Validate() error {
 	}
 	if c.LoginWindow <= 0 {
 		errs = append(errs, fmt.Errorf("--login-window %s: must be positive", durationflag.Format(c.LoginWindow)))
+	}
+	if c.LoginLockout <= 0 {
+		errs = append(errs, fmt.Errorf("--login-lockout %s: must be positive", durationflag.Format(c.LoginLockout)))
+	}
+	if c.LoginSlowdown > time.Minute {
+		errs = append(errs, fmt.Errorf("--login-slowdown %s: at most 1m", durationflag.Format(c.LoginSlowdown)))
+	}
+	if c.AuditRetention < minAuditRetention {
+		errs = append(errs, fmt.Errorf("--audit-retention %s: too short, at least %s", durationflag.Format(c.AuditRetention), durationflag.Format(minAuditRetention)))
 	}
 	if c.MaxConns < 2 {
 		errs = append(errs, fmt.Errorf("--projects-max-conns %d: must be at least 2", c.MaxConns))
@@ -92,6 +119,15 @@ func (c Config) withDefaults() Config {
 	}
 	if c.LoginWindow <= 0 {
 		c.LoginWindow = defaultLoginWindow
+	}
+	if c.LoginLockout <= 0 {
+		c.LoginLockout = defaultLoginLockout
+	}
+	if c.LoginSlowdown <= 0 {
+		c.LoginSlowdown = defaultLoginSlowdown
+	}
+	if c.AuditRetention <= 0 {
+		c.AuditRetention = defaultAuditRetention
 	}
 	if c.MaxConns <= 0 {
 		c.MaxConns = defaultMaxConns

@@ -48,9 +48,15 @@ func errCredentialsUnchecked(cause error) error {
 	return apierr.WithCause(apierr.Unavailable(0, msgUnavailable), cause)
 }
 
-// errSignInThrottled: too many failed sign-ins from the caller's address;
-// the next may come after wait.
-func errSignInThrottled(wait time.Duration) error {
-	secs := int(math.Ceil(wait.Seconds()))
-	return apierr.Throttled(wait, fmt.Sprintf("too many failed sign-ins; retry in %d s", secs))
+// Answers during a lockout (lockout.go), completed with the seconds left.
+const (
+	msgSignInLocked = "too many failed sign-ins; retry in %d s"
+	msgKeysLocked   = "too many invalid API keys from this address; retry in %d s"
+)
+
+// errLockedOut: the caller's address or account is locked out for wait;
+// msg is msgSignInLocked or msgKeysLocked.
+func errLockedOut(wait time.Duration, msg string) error {
+	secs := max(int(math.Ceil(wait.Seconds())), 1)
+	return apierr.Throttled(wait, fmt.Sprintf(msg, secs))
 }

@@ -16,11 +16,12 @@ type identityServer struct {
 	*Service
 }
 
-// ResolveApiKey resolves a key ingestion has not seen yet: a SHA-256
+// resolveKey resolves a key ingestion has not seen yet: a SHA-256
 // digest and one lookup by unique index, nothing cached here. Ingestion
 // verifies the key again in every write transaction (services/ingestion,
 // keys.go), so a rotated or deleted key is refused at once on any replica.
-func (s *identityServer) ResolveApiKey(ctx context.Context, req *identityv1.ResolveApiKeyRequest) (*identityv1.ResolveApiKeyResponse, error) {
+// ResolveApiKey (keyguess.go) counts the keys it refuses.
+func (s *identityServer) resolveKey(ctx context.Context, req *identityv1.ResolveApiKeyRequest) (*identityv1.ResolveApiKeyResponse, error) {
 	key := req.GetApiKey()
 	if key == "" {
 		return nil, errNoAPIKey

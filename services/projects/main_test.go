@@ -60,22 +60,34 @@ type env struct {
 	users    logsv1.UserServiceClient
 	projects logsv1.ProjectServiceClient
 	identity identityv1.IdentityServiceClient
+	trail    logsv1.AuditServiceClient // the audit trail's
 }
 
 func newEnv(t *testing.T, opts ...func(*Config)) *env {
 	t.Helper()
-	pool := cluster.NewPool(t)
+	return newEnvOn(t, cluster.NewPool(t), newClock(), opts...)
+}
+
+// newReplica is another service, with its own gRPC server, over e's
+// database and clock: a second replica.
+func (e *env) newReplica(opts ...func(*Config)) *env {
+	e.t.Helper()
+	return newEnvOn(e.t, e.pool, e.clock, opts...)
+}
+
+func newEnvOn(t *testing.T, pool *pgxpool.Pool, clk *clock, opts ...func(*Config)) *env {
+	t.Helper()
 	cfg := Config{
 		ServiceToken:  testServiceToken,
 		AdminEmail:    testAdminEmail,
 		AdminPassword: testAdminPassword,
 		BcryptCost:    bcrypt.MinCost,
+		LoginSlowdown: time.Millisecond,
 	}
 	for _, o := range opts {
 		o(&cfg)
 	}
 	svc := New(zaptest.NewLogger(t), pool, cfg)
-	clk := newClock()
 	svc.now = clk.Now // before any call is served
 	require.NoError(t, svc.Bootstrap(context.Background()))
 
@@ -91,7 +103,16 @@ func newEnv(t *testing.T, opts ...func(*Config)) *env {
 		users:    logsv1.NewUserServiceClient(conn),
 		projects: logsv1.NewProjectServiceClient(conn),
 		identity: identityv1.NewIdentityServiceClient(conn),
+		trail:    logsv1.NewAuditServiceClient(conn),
 	}
+}
+
+// viaGateway adds to ctx what the gateway sends for a browser at addr:
+// the service credential, the client's address last in x-forwarded-for
+// and its User-Agent.
+func viaGateway(ctx context.Context, addr, userAgent string) context.Context {
+	return metadata.AppendToOutgoingContext(ctx, authn.ServiceTokenHeader, testServiceToken,
+		"x-forwarded-for", "198.51.100.1, "+addr, "grpcgateway-user-agent", userAgent)
 }
 
 func bearer(tok string) context.Context {

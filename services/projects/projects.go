@@ -235,8 +235,15 @@ func (s *projectServer) AddProjectMember(ctx context.Context, req *logsv1.AddPro
 	if err != nil {
 		return nil, err
 	}
-	m, err := s.store.upsertMember(ctx, pr, req.GetEmail(), role)
-	if err != nil {
+	var m member
+	if err := s.store.inTx(ctx, func(tx pgx.Tx) error {
+		var err error
+		if m, err = s.store.upsertMember(ctx, tx, pr, req.GetEmail(), role); err != nil {
+			return err
+		}
+		return recordAudit(ctx, tx, s.actorOf(ctx), auditEvent{Action: auditMemberAdd, ProjectID: pr.ID, ProjectSlug: pr.Slug,
+			Details: map[string]any{"user_id": m.UserID, "email": m.Email, "role": m.Role}})
+	}); err != nil {
 		return nil, err
 	}
 	s.log.Info("project shared", zap.Int64("project_id", pr.ID), zap.Int64("member_id", m.UserID),
@@ -253,7 +260,14 @@ func (s *projectServer) RemoveProjectMember(ctx context.Context, req *logsv1.Rem
 	if err != nil {
 		return nil, err
 	}
-	if err := s.store.removeMember(ctx, pr.ID, req.GetUserId()); err != nil {
+	if err := s.store.inTx(ctx, func(tx pgx.Tx) error {
+		m, err := s.store.removeMember(ctx, tx, pr.ID, req.GetUserId())
+		if err != nil {
+			return err
+		}
+		return recordAudit(ctx, tx, s.actorOf(ctx), auditEvent{Action: auditMemberRemove, ProjectID: pr.ID, ProjectSlug: pr.Slug,
+			Details: map[string]any{"user_id": m.UserID, "email": m.Email, "role": m.Role}})
+	}); err != nil {
 		return nil, err
 	}
 	s.log.Info("project unshared", zap.Int64("project_id", pr.ID), zap.Int64("member_id", req.GetUserId()), zap.Int64("user_id", p.UserID))

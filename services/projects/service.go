@@ -1,8 +1,8 @@
 // Package projects is the projects service: users and their sessions
 // (AuthService, UserService), projects, their API keys and members
 // (ProjectService), and the credential checks the other services ask for
-// (IdentityService). PostgreSQL holds all of its state except the sign-in
-// failure counts, which each replica keeps in memory.
+// (IdentityService), and the audit trail (AuditService). PostgreSQL holds
+// all of its state, the failure counts of its lockout too.
 package projects
 
 import (
@@ -19,11 +19,12 @@ import (
 	logsv1 "github.com/devsmith/logs/gen/devsmith/logs/v1"
 )
 
-// sweepInterval is how often Run deletes expired sessions.
+// sweepInterval is how often Run deletes expired sessions and ended
+// failure counts, and keeps the audit partitions.
 const sweepInterval = 10 * time.Minute
 
-// Service implements AuthService, UserService, ProjectService and
-// IdentityService.
+// Service implements AuthService, UserService, ProjectService,
+// IdentityService and AuditService.
 type Service struct {
 	log   *zap.Logger
 	store *store
@@ -32,9 +33,10 @@ type Service struct {
 	// dummyHash is compared against when a sign-in names an unknown email,
 	// so that answer takes as long as a wrong password.
 	dummyHash []byte
-	limiter   *loginLimiter
 	now       func() time.Time
-	sweep     time.Duration
+	// wait sleeps before a failed sign-in's answer (lockout.go).
+	wait  func(context.Context, time.Duration)
+	sweep time.Duration
 }
 
 // New returns the service over pool.
@@ -52,19 +54,20 @@ func New(log *zap.Logger, pool *pgxpool.Pool, cfg Config) *Service {
 		store:     &store{pool: pool},
 		cfg:       cfg,
 		dummyHash: dummy,
-		limiter:   newLoginLimiter(cfg.LoginFailures, cfg.LoginWindow, maxTrackedAddresses),
 		now:       time.Now,
+		wait:      wait,
 		sweep:     sweepInterval,
 	}
 }
 
-// Register registers the four gRPC services on g. Their errors become
+// Register registers the five gRPC services on g. Their errors become
 // statuses in the server's apierr interceptor.
 func (s *Service) Register(g *grpc.Server) {
 	logsv1.RegisterAuthServiceServer(g, &authServer{Service: s})
 	logsv1.RegisterUserServiceServer(g, &userServer{Service: s})
 	logsv1.RegisterProjectServiceServer(g, &projectServer{Service: s})
 	identityv1.RegisterIdentityServiceServer(g, &identityServer{Service: s})
+	logsv1.RegisterAuditServiceServer(g, &auditServer{Service: s})
 }
 
 // Bootstrap creates the first admin from Config.AdminEmail and
@@ -92,7 +95,7 @@ func (s *Service) Bootstrap(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("hashing the first admin's password: %w", err)
 	}
-	created, err := s.store.bootstrapAdmin(ctx, s.cfg.AdminEmail, string(hash))
+	created, err := s.store.bootstrapAdmin(ctx, s.cfg.AdminEmail, string(hash), auditActor{})
 	if err != nil {
 		return err
 	}
@@ -102,8 +105,9 @@ func (s *Service) Bootstrap(ctx context.Context) error {
 	return nil
 }
 
-// Run deletes expired sessions now and every few minutes until ctx ends,
-// then returns nil.
+// Run deletes expired sessions and ended failure counts, and creates and
+// drops audit partitions (auditpartitions.go), now and every few minutes
+// until ctx ends, then returns nil.
 func (s *Service) Run(ctx context.Context) error {
 	t := time.NewTicker(s.sweep)
 	defer t.Stop()
@@ -114,6 +118,20 @@ func (s *Service) Run(ctx context.Context) error {
 			s.log.Warn("deleting expired sessions failed", zap.Error(err))
 		case n > 0:
 			s.log.Debug("deleted expired sessions", zap.Int64("count", n))
+		}
+		n, err = s.store.deleteEndedFailures(ctx, s.now(), s.cfg.LoginWindow)
+		switch {
+		case err != nil && ctx.Err() == nil:
+			s.log.Warn("deleting ended failure counts failed", zap.Error(err))
+		case n > 0:
+			s.log.Debug("deleted ended failure counts", zap.Int64("count", n))
+		}
+		dropped, err := maintainAuditPartitions(ctx, s.store.pool, s.now(), s.cfg.AuditRetention)
+		switch {
+		case err != nil && ctx.Err() == nil:
+			s.log.Warn("maintaining audit partitions failed", zap.Error(err))
+		case len(dropped) > 0:
+			s.log.Info("dropped audit partitions past retention", zap.Strings("partitions", dropped))
 		}
 		select {
 		case <-ctx.Done():

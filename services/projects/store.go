@@ -82,8 +82,8 @@ func scanUser(row pgx.Row) (user, error) {
 	return u, err
 }
 
-func (st *store) createUser(ctx context.Context, email, passwordHash, role string) (user, error) {
-	u, err := scanUser(st.pool.QueryRow(ctx,
+func (st *store) createUser(ctx context.Context, tx pgx.Tx, email, passwordHash, role string) (user, error) {
+	u, err := scanUser(tx.QueryRow(ctx,
 		`INSERT INTO logs.users (email, password_hash, role) VALUES ($1, $2, $3) RETURNING `+userColumns,
 		email, passwordHash, role))
 	if isUniqueViolation(err, "users_email_key") {
@@ -98,7 +98,7 @@ func (st *store) createUser(ctx context.Context, email, passwordHash, role strin
 // bootstrapAdmin creates an admin when no user exists, under an advisory
 // lock so that replicas starting together make only one. It tells whether
 // it created the user.
-func (st *store) bootstrapAdmin(ctx context.Context, email, passwordHash string) (bool, error) {
+func (st *store) bootstrapAdmin(ctx context.Context, email, passwordHash string, actor auditActor) (bool, error) {
 	tx, err := st.pool.Begin(ctx)
 	if err != nil {
 		return false, fmt.Errorf("beginning bootstrap transaction: %w", err)
@@ -114,8 +114,15 @@ func (st *store) bootstrapAdmin(ctx context.Context, email, passwordHash string)
 	if exists {
 		return false, nil
 	}
-	if _, err := tx.Exec(ctx, `INSERT INTO logs.users (email, password_hash, role) VALUES ($1, $2, 'admin')`, email, passwordHash); err != nil {
+	var id int64
+	if err := tx.QueryRow(ctx, `INSERT INTO logs.users (email, password_hash, role) VALUES ($1, $2, 'admin') RETURNING id`,
+		email, passwordHash).Scan(&id); err != nil {
 		return false, fmt.Errorf("inserting first admin: %w", err)
+	}
+	if err := recordAudit(ctx, tx, actor, auditEvent{Action: auditUserCreate, Details: map[string]any{
+		"user_id": id, "email": email, "role": roleAdmin, "first_admin": true,
+	}}); err != nil {
+		return false, err
 	}
 	if err := tx.Commit(ctx); err != nil {
 		return false, fmt.Errorf("committing first admin: %w", err)
@@ -177,50 +184,42 @@ func (st *store) listUsers(ctx context.Context, after *pageKey, limit int) ([]us
 	return users, nil
 }
 
-// deleteUser removes a user; the database cascades their sessions and
-// memberships and clears the owner of their projects. The last admin cannot
-// be removed: every admin row is locked while counting, so two admins
-// removing each other at once cannot both succeed.
-func (st *store) deleteUser(ctx context.Context, id int64) error {
-	tx, err := st.pool.Begin(ctx)
-	if err != nil {
-		return fmt.Errorf("beginning user deletion: %w", err)
-	}
-	defer func() { _ = tx.Rollback(ctx) }()
-	var role string
-	err = tx.QueryRow(ctx, `SELECT role FROM logs.users WHERE id = $1 FOR UPDATE`, id).Scan(&role)
+// deleteUser removes a user in tx and returns them; the database cascades
+// their sessions and memberships and clears the owner of their projects.
+// The last admin cannot be removed: every admin row is locked while
+// counting, so two admins removing each other at once cannot both succeed.
+func (st *store) deleteUser(ctx context.Context, tx pgx.Tx, id int64) (user, error) {
+	u, err := scanUser(tx.QueryRow(ctx, `SELECT `+userColumns+` FROM logs.users WHERE id = $1 FOR UPDATE`, id))
 	if errors.Is(err, pgx.ErrNoRows) {
-		return apierr.NotFoundf("user %d not found", id)
+		return user{}, apierr.NotFoundf("user %d not found", id)
 	}
 	if err != nil {
-		return fmt.Errorf("locking user %d: %w", id, err)
+		return user{}, fmt.Errorf("locking user %d: %w", id, err)
 	}
+	role := u.Role
 	if role == roleAdmin {
 		var admins int64
 		if err := tx.QueryRow(ctx,
 			`SELECT count(*) FROM (SELECT id FROM logs.users WHERE role = 'admin' ORDER BY id FOR UPDATE) a`).Scan(&admins); err != nil {
-			return fmt.Errorf("counting admins: %w", err)
+			return user{}, fmt.Errorf("counting admins: %w", err)
 		}
 		if admins <= 1 {
-			return apierr.Preconditionf("user %d is the last admin and cannot be deleted", id)
+			return user{}, apierr.Preconditionf("user %d is the last admin and cannot be deleted", id)
 		}
 	}
 	if _, err := tx.Exec(ctx, `DELETE FROM logs.users WHERE id = $1`, id); err != nil {
-		return fmt.Errorf("deleting user %d: %w", id, err)
+		return user{}, fmt.Errorf("deleting user %d: %w", id, err)
 	}
-	if err := tx.Commit(ctx); err != nil {
-		return fmt.Errorf("committing user deletion: %w", err)
-	}
-	return nil
+	return u, nil
 }
 
 // --- sessions ---
 
 // createSession stores a session lasting ttl from the database's clock (the
 // clock that later checks it) and returns when it expires.
-func (st *store) createSession(ctx context.Context, tokenHash []byte, userID int64, ttl time.Duration) (time.Time, error) {
+func (st *store) createSession(ctx context.Context, tx pgx.Tx, tokenHash []byte, userID int64, ttl time.Duration) (time.Time, error) {
 	var expires time.Time
-	if err := st.pool.QueryRow(ctx, `INSERT INTO logs.sessions (token_hash, user_id, expires_at)
+	if err := tx.QueryRow(ctx, `INSERT INTO logs.sessions (token_hash, user_id, expires_at)
 		VALUES ($1, $2, now() + $3::bigint * interval '1 microsecond') RETURNING expires_at`,
 		tokenHash, userID, ttl.Microseconds()).Scan(&expires); err != nil {
 		return time.Time{}, fmt.Errorf("inserting session: %w", err)
@@ -242,8 +241,8 @@ func (st *store) sessionUser(ctx context.Context, tokenHash []byte) (user, error
 	return u, nil
 }
 
-func (st *store) deleteSession(ctx context.Context, tokenHash []byte) error {
-	if _, err := st.pool.Exec(ctx, `DELETE FROM logs.sessions WHERE token_hash = $1`, tokenHash); err != nil {
+func (st *store) deleteSession(ctx context.Context, tx pgx.Tx, tokenHash []byte) error {
+	if _, err := tx.Exec(ctx, `DELETE FROM logs.sessions WHERE token_hash = $1`, tokenHash); err != nil {
 		return fmt.Errorf("deleting session: %w", err)
 	}
 	return nil
@@ -395,8 +394,8 @@ func (st *store) listMembers(ctx context.Context, projectID int64, after *pageKe
 }
 
 // upsertMember shares a project with the user who has the email, or changes
-// their role if it is already shared with them.
-func (st *store) upsertMember(ctx context.Context, p project, email, role string) (member, error) {
+// their role if it is already shared with them, in tx.
+func (st *store) upsertMember(ctx context.Context, tx pgx.Tx, p project, email, role string) (member, error) {
 	u, _, found, err := st.userByEmail(ctx, email)
 	if err != nil {
 		return member{}, err
@@ -408,7 +407,7 @@ func (st *store) upsertMember(ctx context.Context, p project, email, role string
 		return member{}, apierr.Invalidf("email: %s owns project %d; an owner cannot also be a member", u.Email, p.ID)
 	}
 	m := member{UserID: u.ID, Email: u.Email, Role: role}
-	err = st.pool.QueryRow(ctx, `INSERT INTO logs.project_members (project_id, user_id, role) VALUES ($1, $2, $3)
+	err = tx.QueryRow(ctx, `INSERT INTO logs.project_members (project_id, user_id, role) VALUES ($1, $2, $3)
 		ON CONFLICT (project_id, user_id) DO UPDATE SET role = EXCLUDED.role
 		RETURNING created_at`, p.ID, u.ID, role).Scan(&m.CreatedAt)
 	var pgErr *pgconn.PgError
@@ -421,13 +420,18 @@ func (st *store) upsertMember(ctx context.Context, p project, email, role string
 	return m, nil
 }
 
-func (st *store) removeMember(ctx context.Context, projectID, userID int64) error {
-	tag, err := st.pool.Exec(ctx, `DELETE FROM logs.project_members WHERE project_id = $1 AND user_id = $2`, projectID, userID)
+// removeMember stops sharing a project with a user in tx and returns the
+// email and role they had.
+func (st *store) removeMember(ctx context.Context, tx pgx.Tx, projectID, userID int64) (member, error) {
+	m := member{UserID: userID}
+	err := tx.QueryRow(ctx, `DELETE FROM logs.project_members m USING logs.users u
+		WHERE m.project_id = $1 AND m.user_id = $2 AND u.id = m.user_id RETURNING u.email, m.role`,
+		projectID, userID).Scan(&m.Email, &m.Role)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return member{}, apierr.NotFoundf("user %d is not a member of project %d", userID, projectID)
+	}
 	if err != nil {
-		return fmt.Errorf("removing member of project %d: %w", projectID, err)
+		return member{}, fmt.Errorf("removing member of project %d: %w", projectID, err)
 	}
-	if tag.RowsAffected() == 0 {
-		return apierr.NotFoundf("user %d is not a member of project %d", userID, projectID)
-	}
-	return nil
+	return m, nil
 }

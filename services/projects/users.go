@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/jackc/pgx/v5"
 	"go.uber.org/zap"
 	"golang.org/x/crypto/bcrypt"
 
@@ -56,8 +57,16 @@ func (s *userServer) CreateUser(ctx context.Context, req *logsv1.CreateUserReque
 	if err != nil {
 		return nil, fmt.Errorf("hashing password: %w", err)
 	}
-	u, err := s.store.createUser(ctx, req.GetEmail(), string(hash), role)
-	if err != nil {
+	var u user
+	if err := s.store.inTx(ctx, func(tx pgx.Tx) error {
+		var err error
+		if u, err = s.store.createUser(ctx, tx, req.GetEmail(), string(hash), role); err != nil {
+			return err
+		}
+		return recordAudit(ctx, tx, s.actorOf(ctx), auditEvent{Action: auditUserCreate, Details: map[string]any{
+			"user_id": u.ID, "email": u.Email, "role": u.Role,
+		}})
+	}); err != nil {
 		return nil, err
 	}
 	s.log.Info("user created", zap.Int64("user_id", u.ID), zap.String("role", u.Role), zap.Int64("by_user_id", p.UserID))
@@ -72,7 +81,15 @@ func (s *userServer) DeleteUser(ctx context.Context, req *logsv1.DeleteUserReque
 	if req.GetId() == p.UserID {
 		return nil, apierr.Preconditionf("id: you cannot delete your own account; ask another admin")
 	}
-	if err := s.store.deleteUser(ctx, req.GetId()); err != nil {
+	if err := s.store.inTx(ctx, func(tx pgx.Tx) error {
+		u, err := s.store.deleteUser(ctx, tx, req.GetId())
+		if err != nil {
+			return err
+		}
+		return recordAudit(ctx, tx, s.actorOf(ctx), auditEvent{Action: auditUserDelete, Details: map[string]any{
+			"user_id": u.ID, "email": u.Email, "role": u.Role,
+		}})
+	}); err != nil {
 		return nil, err
 	}
 	s.log.Info("user deleted", zap.Int64("user_id", req.GetId()), zap.Int64("by_user_id", p.UserID))

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
 	"google.golang.org/grpc/codes"
 
@@ -169,7 +170,10 @@ func TestDeleteUser(t *testing.T) {
 	admin2ID, admin2 := e.newUser("admin2@example.com", "admin")
 	_, err = e.users.DeleteUser(admin2, &logsv1.DeleteUserRequest{Id: adminID})
 	require.NoError(t, err)
-	err = e.svc.store.deleteUser(ctx, admin2ID)
+	err = e.svc.store.inTx(ctx, func(tx pgx.Tx) error {
+		_, err := e.svc.store.deleteUser(ctx, tx, admin2ID)
+		return err
+	})
 	require.True(t, errors.Is(err, apierr.ErrPrecondition), "got %v", err)
 	require.ErrorContains(t, err, "last admin")
 	list, err := e.users.ListUsers(admin2, &logsv1.ListUsersRequest{})

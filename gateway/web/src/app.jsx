@@ -4,6 +4,7 @@ import { useAction, useAsync } from './hooks.js';
 import { Link, useLocation } from './router.jsx';
 import { Button, InlineError, Spinner } from './components/ui.jsx';
 import { Logo } from './components/logo.jsx';
+import { AuditPage, canAudit, useAuditableProjects } from './pages/audit.jsx';
 import { SignInPage, SetupPage } from './pages/auth.jsx';
 import { ErrorGroupPage, ErrorsPage } from './pages/errors.jsx';
 import { LogsPage } from './pages/logs.jsx';
@@ -101,6 +102,8 @@ export function App() {
 function Shell({ user, signOut }) {
   const loc = useLocation();
   const isAdmin = user.role === 'admin';
+  const auditable = useAuditableProjects(user);
+  const showAudit = canAudit(user, auditable);
   let page;
   let title;
   switch (loc.path) {
@@ -120,6 +123,14 @@ function Shell({ user, signOut }) {
     case '/projects':
       page = <ProjectsPage user={user} />;
       title = 'Projects';
+      break;
+    case '/audit':
+      page = showAudit || auditable.loading ? (
+        <AuditPage user={user} auditable={auditable} />
+      ) : (
+        <NotFound text="The audit trail is for admins and for the owners and maintainers of a project." />
+      );
+      title = 'Audit';
       break;
     case '/users':
       page = isAdmin ? <UsersPage user={user} /> : <NotFound text="Only admins manage users." />;
@@ -144,6 +155,7 @@ function Shell({ user, signOut }) {
     ['/errors', 'Errors'],
     ['/performance', 'Performance'],
     ['/projects', 'Projects'],
+    ...(showAudit ? [['/audit', 'Audit']] : []),
     ...(isAdmin ? [['/users', 'Users']] : []),
   ];
   const active = loc.path === '/logs' ? '/' : loc.path.startsWith('/errors/') ? '/errors' : loc.path;

@@ -1,5 +1,7 @@
 // Package partition keeps the daily partitions of logs.entries: created
 // ahead of the data, dropped whole once past retention (never row by row).
+// Its lock and listing (Locked, Children) serve other partitioned tables'
+// maintenance too (the projects service's monthly logs.audit_events).
 package partition
 
 import (
@@ -91,30 +93,45 @@ func DropExpired(ctx context.Context, pool *pgxpool.Pool, now time.Time, retenti
 func List(ctx context.Context, db interface {
 	Query(context.Context, string, ...any) (pgx.Rows, error)
 }) ([]string, error) {
+	return Children(ctx, db, "entries")
+}
+
+// Children returns the names of the partitions of the partitioned table
+// logs.<table>, in name order.
+func Children(ctx context.Context, db interface {
+	Query(context.Context, string, ...any) (pgx.Rows, error)
+}, table string) ([]string, error) {
 	rows, err := db.Query(ctx, `SELECT c.relname FROM pg_inherits i
 		JOIN pg_class c ON c.oid = i.inhrelid
 		JOIN pg_class p ON p.oid = i.inhparent
 		JOIN pg_namespace n ON n.oid = p.relnamespace
-		WHERE n.nspname = 'logs' AND p.relname = 'entries' ORDER BY c.relname`)
+		WHERE n.nspname = 'logs' AND p.relname = $1 ORDER BY c.relname`, table)
 	if err != nil {
-		return nil, fmt.Errorf("listing partitions: %w", err)
+		return nil, fmt.Errorf("listing partitions of %s: %w", table, err)
 	}
 	names, err := pgx.CollectRows(rows, pgx.RowTo[string])
 	if err != nil {
-		return nil, fmt.Errorf("listing partitions: %w", err)
+		return nil, fmt.Errorf("listing partitions of %s: %w", table, err)
 	}
 	return names, nil
 }
 
 func withLock(ctx context.Context, pool *pgxpool.Pool, fn func(*pgxpool.Conn) error) error {
+	return Locked(ctx, pool, lockKey, fn)
+}
+
+// Locked runs fn on a connection of pool that holds the session advisory
+// lock key for as long as fn runs, so that replicas maintaining the same
+// partitions take turns.
+func Locked(ctx context.Context, pool *pgxpool.Pool, key int64, fn func(*pgxpool.Conn) error) error {
 	conn, err := pool.Acquire(ctx)
 	if err != nil {
 		return fmt.Errorf("acquiring connection for partition maintenance: %w", err)
 	}
 	defer conn.Release()
-	if _, err := conn.Exec(ctx, "SELECT pg_advisory_lock($1)", lockKey); err != nil {
+	if _, err := conn.Exec(ctx, "SELECT pg_advisory_lock($1)", key); err != nil {
 		return fmt.Errorf("taking partition lock: %w", err)
 	}
-	defer conn.Exec(context.WithoutCancel(ctx), "SELECT pg_advisory_unlock($1)", lockKey) //nolint:errcheck
+	defer conn.Exec(context.WithoutCancel(ctx), "SELECT pg_advisory_unlock($1)", key) //nolint:errcheck
 	return fn(conn)
 }
