@@ -318,6 +318,45 @@ func TestAlerts(t *testing.T) {
 		require.NotContains(t, pl.procs[0].output(), secret, "never logged")
 	})
 
+	// The latency from an entry's acknowledged ingest to the webhook's
+	// receipt, over several firings (docs/alerts.md): at most an interval
+	// of waiting for the next evaluation, then the evaluation and the POST.
+	t.Run("Latency", func(t *testing.T) {
+		t.Parallel()
+		tok, key := newUserWithProject(t, pl, admin, "latency")
+		rv := newReceiver(t)
+		const runs = 7
+		var ids []int64
+		for i := range runs {
+			a := createAlert(t, pl, tok, map[string]any{
+				"name": fmt.Sprintf("latency %d", i), "project": "latency",
+				"query": map[string]any{"q": fmt.Sprintf("lat-%d-end", i)}, "window": "1m",
+				"condition": map[string]any{"type": "count", "threshold": 1},
+				"channels":  []any{map[string]any{"type": "webhook", "url": rv.srv.URL}},
+			})
+			ids = append(ids, int64(a["id"].(float64)))
+		}
+		var lat, work []time.Duration
+		for i := range runs {
+			send(t, pl, key, "api", errorEntry(time.Now(), fmt.Sprintf("lat-%d-end", i), nil))
+			acked := time.Now()
+			got := rv.waitFor(t, i+1, 3*alertInterval+5*time.Second)
+			lat = append(lat, got[i].at.Sub(acked))
+			require.Less(t, lat[i], alertInterval+3*time.Second)
+			// The evaluation's own time (the firing's create_time) to the
+			// receipt: what the latency adds to the wait for the next pass.
+			f := pl.do(t, "GET", fmt.Sprintf("/api/alerts/%d/firings", ids[i]), nil, bearer(tok)).expect(t, 200).JSON["firings"].([]any)[0].(map[string]any)
+			evaluated, err := time.Parse(time.RFC3339Nano, f["create_time"].(string))
+			require.NoError(t, err)
+			work = append(work, got[i].at.Sub(evaluated))
+		}
+		slices.Sort(lat)
+		slices.Sort(work)
+		t.Logf("alert latency over %d firings (interval %s): ingest -> receipt min %s, median %s, max %s; evaluation -> receipt median %s, max %s", runs, alertInterval,
+			lat[0].Round(time.Millisecond), lat[runs/2].Round(time.Millisecond), lat[runs-1].Round(time.Millisecond),
+			work[runs/2].Round(time.Millisecond), work[runs-1].Round(time.Millisecond))
+	})
+
 	t.Run("RetriesTheSameFiring", func(t *testing.T) {
 		t.Parallel()
 		tok, key := newUserWithProject(t, pl, admin, "flaky-receiver")
@@ -326,7 +365,7 @@ func TestAlerts(t *testing.T) {
 			"name": "any fatal", "project": "flaky-receiver",
 			"query": map[string]any{"level": "ERROR,FATAL", "service": "worker"}, "window": "5m",
 			"condition": map[string]any{"type": "count", "threshold": 1}, "cooldown": "10m",
-			"channels":  []any{map[string]any{"type": "webhook", "url": rv.srv.URL, "secret": "s"}},
+			"channels": []any{map[string]any{"type": "webhook", "url": rv.srv.URL, "secret": "s"}},
 		})
 		id := int64(a["id"].(float64))
 		send(t, pl, key, "worker", errorsAt(time.Now(), 1, "disk full")...)
@@ -422,4 +461,115 @@ func TestAlerts(t *testing.T) {
 		pl.do(t, "DELETE", path, nil, bearer(tok)).expect(t, 200)
 		pl.do(t, "GET", path, nil, bearer(tok)).expectError(t, 404, "NOT_FOUND", "not found")
 	})
+}
+
+// TestAlertsTwoReplicas runs two analysis services on one database (the
+// rest as separate processes too): each rule's evaluation is claimed by
+// one of them, so every rule fires once and each receiver gets one POST,
+// however the replicas' passes interleave.
+func TestAlertsTwoReplicas(t *testing.T) {
+	t.Parallel()
+	dsn := cluster.NewDatabase(t)
+	token := "e2e-service-token"
+	common := []string{
+		"DATABASE_URL=" + dsn,
+		"DEVSMITH_SERVICE_TOKEN=" + token,
+		"DEVSMITH_ADMIN_EMAIL=" + adminEmail,
+		"DEVSMITH_ADMIN_PASSWORD=" + adminPassword,
+		"DEVSMITH_GRPC_ADDR=127.0.0.1:0",
+		"DEVSMITH_SHUTDOWN_DRAIN_DELAY=0",
+		// One key for both replicas: each opens what the other sealed.
+		"DEVSMITH_SECRETS_KEY=MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",
+	}
+	pl := &platform{grpcAddrs: map[string]string{}}
+	projects := startProc(t, "devsmith-projects", common)
+	pl.grpcAddrs["projects"] = serviceAddr(t, projects, "projects")
+	withProjects := append(slices.Clone(common), "DEVSMITH_PROJECTS_ADDR="+pl.grpcAddrs["projects"])
+	ingestion := startProc(t, "devsmith-ingestion", withProjects)
+	query := startProc(t, "devsmith-query", withProjects)
+	analysisEnv := append(slices.Clone(withProjects), alertEnv()...)
+	analysisEnv = append(analysisEnv, "DEVSMITH_METRICS_ADDR=127.0.0.1:0")
+	a1 := startProc(t, "devsmith-analysis", analysisEnv)
+	a2 := startProc(t, "devsmith-analysis", analysisEnv)
+	for name, p := range map[string]*proc{"ingestion": ingestion, "query": query, "analysis": a1} {
+		pl.grpcAddrs[name] = serviceAddr(t, p, name)
+	}
+	serviceAddr(t, a2, "analysis")
+	gw := startProc(t, "devsmith-gateway", []string{
+		"DEVSMITH_HTTP_ADDR=127.0.0.1:0",
+		"DEVSMITH_SERVICE_TOKEN=" + token,
+		"DEVSMITH_SHUTDOWN_DRAIN_DELAY=0",
+		"DEVSMITH_PROJECTS_ADDR=" + pl.grpcAddrs["projects"],
+		"DEVSMITH_INGESTION_ADDR=" + pl.grpcAddrs["ingestion"],
+		"DEVSMITH_QUERY_ADDR=" + pl.grpcAddrs["query"],
+		"DEVSMITH_ANALYSIS_ADDR=" + pl.grpcAddrs["analysis"],
+	})
+	pl.baseURL = "http://" + gw.waitLog(t, "gateway listening", nil)["addr"].(string)
+	pl.procs = []*proc{projects, ingestion, query, a1, a2, gw}
+	db, err := pgxpool.New(context.Background(), dsn)
+	require.NoError(t, err)
+	t.Cleanup(db.Close)
+	pl.db = db
+	pl.waitReady(t)
+
+	admin := pl.login(t, adminEmail, adminPassword)
+	tok, key := newUserWithProject(t, pl, admin, "two-replicas")
+	rv := newReceiver(t)
+	const rules = 30
+	for i := range rules {
+		createAlert(t, pl, tok, map[string]any{
+			"name": fmt.Sprintf("rule %d", i), "project": "two-replicas",
+			"query": map[string]any{"q": fmt.Sprintf("marker-%d-end", i)}, "window": "10m",
+			"condition": map[string]any{"type": "count", "threshold": 1},
+			"channels":  []any{map[string]any{"type": "webhook", "url": fmt.Sprintf("%s/rule/%d", rv.srv.URL, i), "secret": "shared"}},
+		})
+	}
+	var logs []map[string]any
+	for i := range rules {
+		logs = append(logs, errorEntry(time.Now(), fmt.Sprintf("marker-%d-end boom", i), nil))
+	}
+	send(t, pl, key, "api", logs...)
+	rv.waitFor(t, rules, 20*time.Second)
+	fired := time.Now()
+
+	// Every rule evaluated three more times since (by either replica):
+	// a second firing would have been made by then.
+	require.Eventually(t, func() bool {
+		var oldest time.Time
+		err := db.QueryRow(context.Background(), `SELECT min(last_evaluated_at) FROM logs.alert_rules`).Scan(&oldest)
+		return err == nil && oldest.After(fired.Add(3*alertInterval))
+	}, 20*time.Second, 50*time.Millisecond)
+	var firings, rulesFired int
+	require.NoError(t, db.QueryRow(context.Background(),
+		`SELECT count(*), count(DISTINCT rule_id) FROM logs.alert_firings`).Scan(&firings, &rulesFired))
+	require.Equal(t, rules, firings, "one firing per rule")
+	require.Equal(t, rules, rulesFired)
+	got := rv.waitFor(t, rules, time.Second)
+	paths := map[string]int{}
+	for _, g := range got {
+		requireSigned(t, g, "shared")
+		paths[g.json["url"].(string)]++
+	}
+	require.Len(t, got, rules, "one POST per rule")
+	require.Len(t, paths, rules)
+
+	// How the evaluations split between the replicas.
+	var split []string
+	for _, a := range []*proc{a1, a2} {
+		addr := a.waitLog(t, "metrics listening", nil)["addr"].(string)
+		res, err := http.Get("http://" + addr + "/metrics")
+		require.NoError(t, err)
+		body, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		var n float64
+		for line := range strings.SplitSeq(string(body), "\n") {
+			if strings.HasPrefix(line, "devsmith_alert_evaluations_total{") {
+				v, _ := strconv.ParseFloat(line[strings.LastIndexByte(line, ' ')+1:], 64)
+				n += v
+			}
+		}
+		require.Positive(t, n, "both replicas evaluate (they compete for every rule)")
+		split = append(split, strconv.FormatFloat(n, 'f', 0, 64))
+	}
+	t.Logf("evaluations by replica: %s", strings.Join(split, " / "))
 }

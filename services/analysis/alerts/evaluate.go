@@ -53,13 +53,14 @@ func (s *Service) evaluateLoop(ctx context.Context) {
 	t := time.NewTicker(s.cfg.Interval)
 	defer t.Stop()
 	for {
-		// Each rule evaluated in this pass is due again one interval after
-		// the pass began, so that the next tick finds it due (an interval
-		// after its own claim would be just after the tick, and wait for
-		// the one after).
-		pass := s.now()
+		// Each rule evaluated in this pass is due again nine tenths of an
+		// interval after the pass began, so that the next tick finds it
+		// due whatever the timer's jitter (an interval after its own claim
+		// would often be just after the next tick, and wait for the one
+		// after: two intervals).
+		next := s.now().Add(s.cfg.Interval - s.cfg.Interval/10)
 		for ctx.Err() == nil {
-			ok, err := s.evaluateOne(ctx, pass.Add(s.cfg.Interval))
+			ok, err := s.evaluateOne(ctx, next)
 			if err != nil && ctx.Err() == nil {
 				s.log.Warn("alert evaluation pass failed", zap.Error(err))
 			}
