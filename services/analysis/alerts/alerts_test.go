@@ -246,3 +246,53 @@ func TestEvaluationStateAndCooldown(t *testing.T) {
 	require.NoError(t, err)
 	require.Zero(t, n, "delivered: not due again")
 }
+
+// TestSlackAndWebhookDeliveries sends one firing to a Slack channel and a
+// signed webhook through the delivery pass: Slack gets its
+// incoming-webhook shape unsigned, the webhook the signed JSON.
+func TestSlackAndWebhookDeliveries(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	type got struct {
+		header http.Header
+		body   []byte
+	}
+	bodies := make(chan got, 4)
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b := make([]byte, r.ContentLength)
+		_, _ = r.Body.Read(b)
+		bodies <- got{r.Header.Clone(), b}
+	}))
+	t.Cleanup(hook.Close)
+	sealed, err := f.s.sealer.seal("k")
+	require.NoError(t, err)
+	r := f.rule(condCount, 1, time.Minute, query{})
+	r.Name = "<b>checkout</b> & co"
+	r.Channels = []channel{{Type: chanSlack, URL: hook.URL + "/slack"}, {Type: chanWebhook, URL: hook.URL + "/hook", Secret: sealed}}
+	chs, err := json.Marshal(r.Channels)
+	require.NoError(t, err)
+	require.NoError(t, f.pool.QueryRow(ctx, `INSERT INTO logs.alert_rules (project_id, name, window_seconds, condition_type, threshold, channels)
+		VALUES ($1, $2, 60, 'count', 1, $3) RETURNING id`, f.project, r.Name, chs).Scan(&r.ID))
+	m := measurement{value: 3, holds: true, samples: []sampleEntry{{ID: 1, Timestamp: f.now, ServiceName: "api", Level: "ERROR", Message: "x <y>", Context: json.RawMessage(`{"n": 12345678901234567890}`)}}}
+	_, err = f.s.recordFiring(ctx, f.pool, r, "firing", m, f.now.Add(-time.Minute), f.now, true)
+	require.NoError(t, err)
+	n, err := f.s.deliverDue(ctx)
+	require.NoError(t, err)
+	require.Equal(t, 2, n)
+	for range 2 {
+		g := <-bodies
+		var v map[string]any
+		require.NoError(t, json.Unmarshal(g.body, &v))
+		if _, slack := v["blocks"]; slack {
+			require.Empty(t, g.header.Get(SignatureHeader), "Slack bodies are not signed")
+			require.Contains(t, v["text"], "[FIRING] &lt;b&gt;checkout&lt;/b&gt; &amp; co (shop): 3 entries in 1m (threshold 1)")
+			require.Len(t, v["blocks"], 3, "headline, window with the link, sample entries")
+			continue
+		}
+		require.Equal(t, sign("k", g.body), g.header.Get(SignatureHeader))
+		require.Contains(t, string(g.body), `"context":{"n":12345678901234567890}`, "every digit of the stored context")
+		require.Contains(t, string(g.body), `"name":"<b>checkout</b> & co"`, "no HTML escaping")
+		require.NotContains(t, string(g.body), "\n")
+		require.Equal(t, "firing", v["state"])
+	}
+}

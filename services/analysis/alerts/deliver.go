@@ -87,11 +87,24 @@ func (n *notification) body(channelType string) ([]byte, error) {
 	b.Window = durationflag.Format(n.rule.Window)
 	b.Since, b.Until = n.since.UTC(), n.until.UTC()
 	b.SampleEntries, b.URL, b.FiringID = nonNil(n.samples), n.url, n.firingID
-	out, err := json.Marshal(b)
+	out, err := marshal(b)
 	if err != nil {
 		return nil, fmt.Errorf("encoding a webhook body: %w", err)
 	}
 	return out, nil
+}
+
+// marshal is json.Marshal without HTML escaping (<, > and & stay as they
+// are: the bodies are read by programs, not embedded in pages) and without
+// the encoder's final newline.
+func marshal(v any) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
 }
 
 // slackEscaper escapes what Slack's mrkdwn reads as markup.
@@ -119,7 +132,7 @@ func (n *notification) slackBody() ([]byte, error) {
 		}
 		blocks = append(blocks, map[string]any{"type": "context", "elements": []any{map[string]any{"type": "mrkdwn", "text": strings.Join(lines, "\n")}}})
 	}
-	out, err := json.Marshal(map[string]any{"text": head, "blocks": blocks})
+	out, err := marshal(map[string]any{"text": head, "blocks": blocks})
 	if err != nil {
 		return nil, fmt.Errorf("encoding a Slack body: %w", err)
 	}

@@ -91,7 +91,7 @@ func (s *Service) evaluateOne(ctx context.Context, next time.Time) (bool, error)
 	}
 	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
 	rows, err := tx.Query(ctx, `SELECT `+ruleColumns+` FROM logs.alert_rules r JOIN logs.projects p ON p.id = r.project_id
-		WHERE r.enabled AND r.next_evaluation_at <= $1 ORDER BY r.next_evaluation_at, r.id LIMIT 1 FOR UPDATE OF r SKIP LOCKED`, now)
+		WHERE r.enabled AND p.is_active AND r.next_evaluation_at <= $1 ORDER BY r.next_evaluation_at, r.id LIMIT 1 FOR UPDATE OF r SKIP LOCKED`, now)
 	if err != nil {
 		return false, fmt.Errorf("claiming an alert rule: %w", err)
 	}
