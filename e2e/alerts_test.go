@@ -553,7 +553,10 @@ func TestAlertsTwoReplicas(t *testing.T) {
 	require.Len(t, got, rules, "one POST per rule")
 	require.Len(t, paths, rules)
 
-	// How the evaluations split between the replicas.
+	// How the evaluations split between the replicas (one may take most:
+	// whichever pass comes first after the rules are due takes them;
+	// services/analysis/alerts TestReplicasClaimEachRuleOnce has two
+	// replicas race for the same rules).
 	var split []string
 	for _, a := range []*proc{a1, a2} {
 		addr := a.waitLog(t, "metrics listening", nil)["addr"].(string)
@@ -568,7 +571,6 @@ func TestAlertsTwoReplicas(t *testing.T) {
 				n += v
 			}
 		}
-		require.Positive(t, n, "both replicas evaluate (they compete for every rule)")
 		split = append(split, strconv.FormatFloat(n, 'f', 0, 64))
 	}
 	t.Logf("evaluations by replica: %s", strings.Join(split, " / "))

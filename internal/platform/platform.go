@@ -238,9 +238,11 @@ func (p *Process) start(ctx context.Context, cfg Config) error {
 			return err
 		}
 		acfg := cfg.Analysis
-		if all && acfg.Alerts.SecretsKey == "" {
-			// The all-in-one keeps its key beside its data, so channel
-			// secrets stay readable across restarts.
+		if all && cfg.DatabaseURL == "" && acfg.Alerts.SecretsKey == "" {
+			// The all-in-one on its embedded PostgreSQL keeps its key
+			// beside that data, so channel secrets stay readable across
+			// restarts. (On a database of its own the key is configured,
+			// like every replica's.)
 			key, err := alerts.KeyFile(filepath.Join(cfg.DataDir, secretsKeyFile))
 			if err != nil {
 				return err

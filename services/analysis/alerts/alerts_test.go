@@ -8,10 +8,13 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/require"
+	"go.uber.org/zap/zaptest"
 
 	logsv1 "github.com/devsmith/logs/gen/devsmith/logs/v1"
 )
@@ -295,4 +298,54 @@ func TestSlackAndWebhookDeliveries(t *testing.T) {
 		require.NotContains(t, string(g.body), "\n")
 		require.Equal(t, "firing", v["state"])
 	}
+}
+
+// TestReplicasClaimEachRuleOnce has two services, each with its own pool
+// on one database, run their evaluation passes at the same time over 40
+// due rules that all hold: every rule is claimed by one of them (both
+// claim some), and each fires exactly once.
+func TestReplicasClaimEachRuleOnce(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	other, err := pgxpool.New(ctx, f.pool.Config().ConnString())
+	require.NoError(t, err)
+	t.Cleanup(other.Close)
+	s2 := New(zaptest.NewLogger(t), other, Config{Interval: time.Second, SecretsKey: testKey})
+	s2.now = f.s.now
+	chs, err := json.Marshal([]channel{{Type: chanWebhook, URL: "http://127.0.0.1:9/"}})
+	require.NoError(t, err)
+	const rules = 40
+	for range rules {
+		_, err := f.pool.Exec(ctx, `INSERT INTO logs.alert_rules (project_id, name, window_seconds, condition_type, threshold, channels, next_evaluation_at)
+			VALUES ($1, 'r', 60, 'count', 1, $2, $3)`, f.project, chs, f.now)
+		require.NoError(t, err)
+	}
+	f.entry(f.now.Add(-time.Second), "api", "ERROR", "boom", `{}`, 0)
+	claims := make([]int, 2)
+	var wg sync.WaitGroup
+	for i, s := range []*Service{f.s, s2} {
+		wg.Go(func() {
+			for {
+				ok, err := s.evaluateOne(ctx, f.now.Add(time.Second))
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				if !ok {
+					return
+				}
+				claims[i]++
+			}
+		})
+	}
+	wg.Wait()
+	t.Logf("claims by replica: %d / %d", claims[0], claims[1])
+	require.Equal(t, rules, claims[0]+claims[1], "each rule evaluated once in the pass")
+	require.Positive(t, claims[0])
+	require.Positive(t, claims[1])
+	var firings, distinct, deliveries int
+	require.NoError(t, f.pool.QueryRow(ctx, `SELECT count(*), count(DISTINCT rule_id), (SELECT count(*) FROM logs.alert_deliveries) FROM logs.alert_firings`).Scan(&firings, &distinct, &deliveries))
+	require.Equal(t, rules, firings)
+	require.Equal(t, rules, distinct)
+	require.Equal(t, rules, deliveries)
 }

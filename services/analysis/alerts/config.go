@@ -48,7 +48,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	durationflag.Var(fs, &c.RetryBase, "alert-retry-base", defaultRetryBase, "backoff before an alert delivery's first retry; doubles each attempt up to 1h, with full jitter")
 	durationflag.Var(fs, &c.RetryFor, "alert-retry-for", defaultRetryFor, "how long an alert delivery is retried before it is given up")
 	fs.StringVar(&c.DashboardURL, "dashboard-url", defaultDashboardURL, "public address of the dashboard, for the links in alert notifications")
-	fs.StringVar(&c.SecretsKey, "secrets-key", "", "base64 of 32 random bytes: the AES-256-GCM key alert channel secrets are stored under (all-in-one: kept in the data folder when empty)")
+	fs.StringVar(&c.SecretsKey, "secrets-key", "", "base64 of 32 random bytes: the AES-256-GCM key alert channel secrets are stored under (empty: the all-in-one on its embedded PostgreSQL keeps one in its data folder; otherwise channels with a secret are refused)")
 }
 
 // Validate checks the settings as given.
