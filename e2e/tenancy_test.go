@@ -265,6 +265,30 @@ func tenancyRows() []tenancyRow {
 			return request{path: "/api/logs/analysis", body: map[string]any{"project": []string{p.slug}}}
 		}, want: members(200)},
 
+		// AlertService (docs/alerts.md): sessions only (a key is 401);
+		// the project's owner, maintainers and admins manage its rules,
+		// viewers read them, and a rule of a project the caller cannot see
+		// is not found (404), as is the project when creating one.
+		{route: "POST /api/alerts", req: func(_ *tenancy, p *tenant) request {
+			return request{path: "/api/alerts", body: matrixAlert(p)}
+		}, want: want{401, 401, 404, 403, 201, 201, 201, 401, 401, 401, 401}},
+		{route: "GET /api/alerts", req: get("/api/alerts"), want: signedIn(200)},
+		{route: "GET /api/alerts/{id}", shows: true, req: func(tc *tenancy, p *tenant) request {
+			return request{path: "/api/alerts/" + tc.newAlert(p)}
+		}, want: want{401, 401, 404, 200, 200, 200, 200, 401, 401, 401, 401}},
+		{route: "GET /api/alerts/{id}/firings", req: func(tc *tenancy, p *tenant) request {
+			return request{path: "/api/alerts/" + tc.newAlert(p) + "/firings"}
+		}, want: want{401, 401, 404, 200, 200, 200, 200, 401, 401, 401, 401}},
+		{route: "PATCH /api/alerts/{id}", req: func(tc *tenancy, p *tenant) request {
+			return request{path: "/api/alerts/" + tc.newAlert(p), body: map[string]any{"name": "patched " + p.marker}}
+		}, want: want{401, 401, 404, 403, 200, 200, 200, 401, 401, 401, 401}},
+		{route: "DELETE /api/alerts/{id}", req: func(tc *tenancy, p *tenant) request {
+			return request{path: "/api/alerts/" + tc.newAlert(p)}
+		}, want: want{401, 401, 404, 403, 200, 200, 200, 401, 401, 401, 401}},
+		{route: "POST /api/alerts/{id}/test", req: func(tc *tenancy, p *tenant) request {
+			return request{path: "/api/alerts/" + tc.newAlert(p) + "/test", body: map[string]any{}}
+		}, want: want{401, 401, 404, 403, 200, 200, 200, 401, 401, 401, 401}},
+
 		// Ingestion, by API key only; another project's key writes to its
 		// own project where the body names none (Loki, OTLP), and is
 		// refused where it names this one (the batch's project_slug).
@@ -591,4 +615,28 @@ func randHex(n int) string {
 	b := make([]byte, n)
 	_, _ = rand.Read(b)
 	return hex.EncodeToString(b)
+}
+
+// matrixAlert is a rule of p that never fires (its webhook, a closed local
+// port, is only reached by test notifications).
+func matrixAlert(p *tenant) map[string]any {
+	return map[string]any{
+		"name": "matrix " + p.marker, "project": p.slug, "window": "1m",
+		"condition": map[string]any{"type": "count", "threshold": 1e9},
+		"channels":  []any{map[string]any{"type": "webhook", "url": "http://127.0.0.1:9/matrix"}},
+	}
+}
+
+// newAlert creates a rule of p as its owner and returns its id ("0" when
+// that failed: the cell then shows the wrong status).
+func (tc *tenancy) newAlert(p *tenant) string {
+	tok := tc.users[owner].token
+	if p == tc.b {
+		tok = tc.ownerB.token
+	}
+	r := tc.raw("POST", "/api/alerts", matrixAlert(p), bearer(tok))
+	if a, ok := r.JSON["alert"].(map[string]any); ok {
+		return fmt.Sprint(a["id"])
+	}
+	return "0"
 }

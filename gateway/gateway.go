@@ -28,7 +28,8 @@ type Backends struct {
 	Projects  grpc.ClientConnInterface // AuthService, UserService, ProjectService, AuditService
 	Ingestion grpc.ClientConnInterface
 	Query     grpc.ClientConnInterface
-	// Analysis, when set, serves POST /api/logs/analysis (AnalysisService).
+	// Analysis, when set, serves POST /api/logs/analysis (AnalysisService)
+	// and /api/alerts (AlertService).
 	Analysis grpc.ClientConnInterface
 }
 
@@ -93,7 +94,10 @@ func New(ctx context.Context, log *zap.Logger, cfg Config, b Backends, ready Rea
 		return nil, fmt.Errorf("registering REST handlers: %w", err)
 	}
 	if b.Analysis != nil {
-		if err := logsv1.RegisterAnalysisServiceHandlerClient(ctx, gw, logsv1.NewAnalysisServiceClient(b.Analysis)); err != nil {
+		if err := errors.Join(
+			logsv1.RegisterAnalysisServiceHandlerClient(ctx, gw, logsv1.NewAnalysisServiceClient(b.Analysis)),
+			logsv1.RegisterAlertServiceHandlerClient(ctx, gw, logsv1.NewAlertServiceClient(b.Analysis)),
+		); err != nil {
 			return nil, fmt.Errorf("registering REST handlers: %w", err)
 		}
 		// An analysis runs up to its own deadline (a minute by default):
@@ -252,6 +256,8 @@ func (g *Gateway) forwardResponse(ctx context.Context, w http.ResponseWriter, m 
 		clearSessionCookies(ctx, w)
 	case *logsv1.CreateProjectResponse, *logsv1.CreateUserResponse, *logsv1.AddProjectMemberResponse,
 		*logsv1.CreateProjectKeyResponse:
+		w.WriteHeader(http.StatusCreated)
+	case *logsv1.CreateAlertResponse:
 		w.WriteHeader(http.StatusCreated)
 	}
 	return nil

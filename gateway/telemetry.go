@@ -53,7 +53,7 @@ func (t *telemetry) observe(r *http.Request, status int, d time.Duration) {
 var routes = []string{
 	"/api/logs/batch", "/api/logs/tail", "/api/logs/entries", "/api/logs/stats", "/api/logs/services",
 	"/api/logs/patterns", "/api/logs/errors", "/api/logs/metrics", "/api/logs/analysis", "/api/logs/projects",
-	"/api/logs/export", "/api/auth", "/api/users", "/api/audit",
+	"/api/logs/export", "/api/auth", "/api/users", "/api/audit", "/api/alerts",
 	"/v1/logs", "/loki/api/v1/push", "/healthz", "/readyz", "/metrics",
 }
 

@@ -34,9 +34,10 @@ export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
  * Builds cmd/devsmith (unless DEVSMITH_E2E_BINARY names a built one), runs
  * it all-in-one with an embedded PostgreSQL in a fresh folder, and waits
  * for /readyz. With `admin: false` no first admin is configured, so the
- * dashboard offers its setup page. Returns {baseURL, restart(), stop()}.
+ * dashboard offers its setup page; `env` adds or overrides variables.
+ * Returns {baseURL, restart(), stop()}.
  */
-export async function startPlatform({ admin = true, name = 'platform' } = {}) {
+export async function startPlatform({ admin = true, name = 'platform', env = {} } = {}) {
   mkdirSync(artifacts, { recursive: true });
   const work = mkdtempSync(join(tmpdir(), 'devsmith-e2e-'));
   chmodSync(work, 0o755);
@@ -84,6 +85,7 @@ export async function startPlatform({ admin = true, name = 'platform' } = {}) {
         DEVSMITH_SHUTDOWN_DRAIN_DELAY: '0',
         DEVSMITH_ADMIN_EMAIL: admin ? ADMIN.email : '',
         DEVSMITH_ADMIN_PASSWORD: admin ? ADMIN.password : '',
+        ...env,
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

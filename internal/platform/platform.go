@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -29,6 +30,7 @@ import (
 	"github.com/devsmith/logs/internal/pgembed"
 	"github.com/devsmith/logs/migrations"
 	"github.com/devsmith/logs/services/analysis"
+	"github.com/devsmith/logs/services/analysis/alerts"
 	"github.com/devsmith/logs/services/ingestion"
 	"github.com/devsmith/logs/services/projects"
 	"github.com/devsmith/logs/services/query"
@@ -37,6 +39,11 @@ import (
 // maxMessageBytes bounds gRPC messages between the services: a 5 MiB batch
 // body grows a little as a protobuf.
 const maxMessageBytes = 16 << 20
+
+// secretsKeyFile is where the all-in-one keeps the key alert channel
+// secrets are stored under, in its data folder (DEVSMITH_SECRETS_KEY
+// overrides it).
+const secretsKeyFile = "secrets.key"
 
 // service is what every service package provides.
 type service interface {
@@ -230,7 +237,19 @@ func (p *Process) start(ctx context.Context, cfg Config) error {
 		if err != nil {
 			return err
 		}
-		svc := analysis.New(p.log.Named("analysis"), pool, identity, cfg.Analysis)
+		acfg := cfg.Analysis
+		if all && cfg.DatabaseURL == "" && acfg.Alerts.SecretsKey == "" {
+			// The all-in-one on its embedded PostgreSQL keeps its key
+			// beside that data, so channel secrets stay readable across
+			// restarts. (On a database of its own the key is configured,
+			// like every replica's.)
+			key, err := alerts.KeyFile(filepath.Join(cfg.DataDir, secretsKeyFile))
+			if err != nil {
+				return err
+			}
+			acfg.Alerts.SecretsKey = key
+		}
+		svc := analysis.New(p.log.Named("analysis"), pool, identity, acfg)
 		addr, err := p.serve(runCtx, TargetAnalysis, listen(cfg.AnalysisAddr, ":9104"), svc, p.databaseReachable)
 		if err != nil {
 			return err

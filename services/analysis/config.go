@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/devsmith/logs/internal/durationflag"
+	"github.com/devsmith/logs/services/analysis/alerts"
 	"github.com/devsmith/logs/services/analysis/insights"
 	"github.com/devsmith/logs/services/analysis/llm"
 )
@@ -30,6 +31,8 @@ const (
 type Config struct {
 	Insights insights.Config
 	LLM      llm.Config
+	// Alerts is the alert rules' evaluation and delivery (package alerts).
+	Alerts alerts.Config
 	// MaxConns sizes the service's own database pool (the analyses'
 	// queries). The miner has one connection of its own besides.
 	MaxConns int
@@ -61,6 +64,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	durationflag.Var(fs, &c.LeaderRetry, "pattern-leader-retry", defaultLeaderRetry, "how often a replica that does not mine patterns tries to take over (one miner per database)")
 	fs.IntVar(&c.MaxPatterns, "pattern-max-per-project", defaultMaxPatterns, "live patterns per project; past it, messages that join none go to the overflow pattern")
 	durationflag.Var(fs, &c.CompactInterval, "metric-compact-interval", defaultCompactInterval, "how often one replica merges each minute's metric rollup rows into one per key")
+	c.Alerts.RegisterFlags(fs)
 }
 
 // Validate checks the settings as given.
@@ -76,7 +80,7 @@ func (c Config) Validate() error {
 			errs = append(errs, fmt.Errorf("--%s %s: must be positive", flag, durationflag.Format(d)))
 		}
 	}
-	errs = append(errs, c.Insights.Validate(), c.LLM.Validate())
+	errs = append(errs, c.Insights.Validate(), c.LLM.Validate(), c.Alerts.Validate())
 	atLeast("analysis-max-conns", c.MaxConns, 2)
 	positive("analysis-max-window", c.MaxWindow)
 	positive("pattern-mine-interval", c.MineInterval)

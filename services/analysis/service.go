@@ -25,6 +25,7 @@ import (
 	"github.com/devsmith/logs/internal/apierr"
 	"github.com/devsmith/logs/internal/authn"
 	"github.com/devsmith/logs/internal/durationflag"
+	"github.com/devsmith/logs/services/analysis/alerts"
 	"github.com/devsmith/logs/services/analysis/insights"
 	"github.com/devsmith/logs/services/analysis/llm"
 )
@@ -49,6 +50,8 @@ type Service struct {
 	// leading is true while this replica holds the miner's lock.
 	leading atomic.Bool
 	tel     *telemetry
+	// alerts is AlertService and its evaluation and delivery loops.
+	alerts *alerts.Service
 }
 
 // New makes the service. identity resolves session tokens (through the
@@ -68,14 +71,16 @@ func New(log *zap.Logger, pool *pgxpool.Pool, identity *authn.IdentityClient, cf
 		cfg:      cfg,
 		analyzer: insights.New(log.Named("insights"), pool, cfg.Insights, summarizer),
 		now:      time.Now,
+		alerts:   alerts.New(log.Named("alerts"), pool, cfg.Alerts),
 	}
 	s.tel = newTelemetry(s)
 	return s
 }
 
-// Register registers AnalysisService on g.
+// Register registers AnalysisService and AlertService on g.
 func (s *Service) Register(g *grpc.Server) {
 	logsv1.RegisterAnalysisServiceServer(g, s)
+	s.alerts.Register(g)
 }
 
 // Authenticator authenticates every method as a signed-in user, through
@@ -93,10 +98,12 @@ func (s *Service) Authenticator() authn.Authenticator {
 
 // Run mines patterns and reopens regressed error groups (when this replica
 // is, or becomes, the one miner of the database) and compacts the metric
-// rollups (compaction.go) until ctx ends, then returns nil.
+// rollups (compaction.go), evaluates the alert rules and delivers their
+// notifications (package alerts) until ctx ends, then returns nil.
 func (s *Service) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
 	wg.Go(func() { s.compactLoop(ctx) })
+	wg.Go(func() { s.alerts.Run(ctx) })
 	s.mine(ctx)
 	wg.Wait()
 	return nil

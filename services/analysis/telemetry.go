@@ -39,7 +39,7 @@ func newTelemetry(s *Service) *telemetry {
 
 // Collectors are the service's metrics, for the process's registry.
 func (s *Service) Collectors() []prometheus.Collector {
-	return []prometheus.Collector{s.tel.runs, s.tel.duration, s.tel.leading}
+	return append([]prometheus.Collector{s.tel.runs, s.tel.duration, s.tel.leading}, s.alerts.Collectors()...)
 }
 
 func (t *telemetry) analysisDone(err error, began time.Time) {

@@ -5,6 +5,7 @@ import { Link, useLocation } from './router.jsx';
 import { Button, InlineError, Spinner } from './components/ui.jsx';
 import { Logo } from './components/logo.jsx';
 import { AuditPage, canAudit, useAuditableProjects } from './pages/audit.jsx';
+import { AlertsPage } from './pages/alerts.jsx';
 import { SignInPage, SetupPage } from './pages/auth.jsx';
 import { ErrorGroupPage, ErrorsPage } from './pages/errors.jsx';
 import { LogsPage } from './pages/logs.jsx';
@@ -120,6 +121,10 @@ function Shell({ user, signOut }) {
       page = <PerformancePage user={user} />;
       title = 'Performance';
       break;
+    case '/alerts':
+      page = <AlertsPage user={user} />;
+      title = 'Alerts';
+      break;
     case '/projects':
       page = <ProjectsPage user={user} />;
       title = 'Projects';
@@ -154,6 +159,7 @@ function Shell({ user, signOut }) {
     ['/', 'Logs'],
     ['/errors', 'Errors'],
     ['/performance', 'Performance'],
+    ['/alerts', 'Alerts'],
     ['/projects', 'Projects'],
     ...(showAudit ? [['/audit', 'Audit']] : []),
     ...(isAdmin ? [['/users', 'Users']] : []),
