@@ -10,11 +10,12 @@ import (
 	"google.golang.org/grpc/status"
 
 	logsv1 "github.com/devsmith/logs/gen/devsmith/logs/v1"
+	"github.com/devsmith/logs/internal/apierr"
 	"github.com/devsmith/logs/internal/authn"
 	"github.com/devsmith/logs/internal/ratelimit"
 )
 
-// limitKey, the read keys' hook, holds a project key to its request
+// limitKey, called by the authenticator for read keys, holds a project key to its request
 // budget and answers a status over it; sessions are not limited.
 func TestLimitKeyHoldsReadKeys(t *testing.T) {
 	t.Parallel()
@@ -22,16 +23,14 @@ func TestLimitKeyHoldsReadKeys(t *testing.T) {
 	ctx := context.Background()
 	method := logsv1.QueryService_ListEntries_FullMethodName
 	key := &authn.Principal{Kind: authn.KindProject, ProjectID: 7, ProjectSlug: "shop", KeyDigest: authn.Digest("dsk_read")}
-	require.NoError(t, s.limitKey(ctx, method, key))
-	require.NoError(t, s.limitKey(ctx, method, key))
-	err := s.limitKey(ctx, method, key)
-	st, ok := status.FromError(err)
-	require.True(t, ok, "a status, as the authenticator answers: %v", err)
-	require.Equal(t, codes.ResourceExhausted, st.Code())
+	require.NoError(t, s.limitKey(ctx, key))
+	require.NoError(t, s.limitKey(ctx, key))
+	st := status.Convert(apierr.ToStatus(ctx, zap.NewNop(), method, s.limitKey(ctx, key)))
+	require.Equal(t, codes.ResourceExhausted, st.Code(), "as the authenticator answers")
 	require.Contains(t, st.Message(), "2 requests a minute")
 
 	user := &authn.Principal{Kind: authn.KindUser, UserID: 1}
 	for range 5 {
-		require.NoError(t, s.limitKey(ctx, method, user), "a signed-in user has no key budget")
+		require.NoError(t, s.limitKey(ctx, user), "a signed-in user has no key budget")
 	}
 }
