@@ -228,6 +228,30 @@ func TestRateLimits(t *testing.T) {
 		require.Equal(t, []string{strconv.Itoa(rlPerMinute)}, hdr.Get("x-ratelimit-limit"))
 	})
 
+	t.Run("the query API with a read key: the same budget, headers and 429", func(t *testing.T) {
+		r := pl.do(t, "POST", fmt.Sprintf("/api/logs/projects/%d/keys", idB), map[string]any{"name": "grafana", "scopes": []string{"read"}}, bearer(admin)).expect(t, 201)
+		readKey := r.JSON["api_key"].(string)
+		var last response
+		for i := range rlPerMinute {
+			last = pl.do(t, "GET", "/api/logs/entries?project=rl-quiet&page_size=1", nil, bearer(readKey))
+			require.Equal(t, 200, last.Status, "read %d: %s", i, last.Raw)
+			require.Equal(t, strconv.Itoa(rlPerMinute), last.Header.Get("X-RateLimit-Limit"))
+		}
+		require.LessOrEqual(t, headerInt(t, last, "X-RateLimit-Remaining"), 1)
+		over := pl.do(t, "GET", "/api/logs/stats?project=rl-quiet", nil, bearer(readKey))
+		if over.Status == 200 { // one token refilled meanwhile (one every 3 s)
+			over = pl.do(t, "GET", "/api/logs/stats?project=rl-quiet", nil, bearer(readKey))
+		}
+		over.expect(t, 429)
+		require.Equal(t, "rate_limited", over.JSON["code"])
+		require.Equal(t, float64(rlPerMinute), over.JSON["limit"])
+		require.Equal(t, "1m", over.JSON["window"])
+		require.Positive(t, headerInt(t, over, "Retry-After"))
+		require.Equal(t, "0", over.Header.Get("X-RateLimit-Remaining"))
+		// Signed-in users are not held to key budgets.
+		pl.do(t, "GET", "/api/logs/stats?project=rl-quiet", nil, bearer(admin)).expect(t, 200)
+	})
+
 	t.Run("a project's own logs limit, set with PATCH, holds its entries", func(t *testing.T) {
 		idD, keyD := rlProject(t, pl, admin, "rl-volume")
 		r := pl.do(t, "PATCH", fmt.Sprintf("/api/logs/projects/%d", idD),
