@@ -137,17 +137,16 @@ type Limiter struct {
 	buckets sync.Map // bucketID → *bucket
 
 	// projects are the limits of the projects seen, as last read; a
-	// project missing from it takes the defaults and wakes the refresh.
+	// project missing from it takes the defaults until the next Refresh.
 	projects atomic.Pointer[map[int64]override]
 	unknown  sync.Map // project id → struct{}: seen, not read yet
-	wake     chan struct{}
 }
 
 // New returns a limiter of cfg's limits. pool is where the replicas meet
 // and the projects' own limits are read; nil keeps the limiter to this
 // process with the defaults (tests).
 func New(log *zap.Logger, pool *pgxpool.Pool, cfg Config) *Limiter {
-	l := &Limiter{log: log, pool: pool, cfg: cfg.withDefaults(), now: time.Now, wake: make(chan struct{}, 1)}
+	l := &Limiter{log: log, pool: pool, cfg: cfg.withDefaults(), now: time.Now}
 	_, _ = rand.Read(l.replica[:]) // never fails (crypto/rand, Go 1.24+)
 	empty := map[int64]override{}
 	l.projects.Store(&empty)
@@ -158,12 +157,8 @@ func New(log *zap.Logger, pool *pgxpool.Pool, cfg Config) *Limiter {
 func (l *Limiter) Limits(projectID int64) (requestsPerMinute, logsPerSecond int) {
 	o, ok := (*l.projects.Load())[projectID]
 	if !ok {
-		if _, seen := l.unknown.LoadOrStore(projectID, struct{}{}); !seen {
-			select {
-			case l.wake <- struct{}{}:
-			default:
-			}
-		}
+		// Read at the next Refresh; until then the defaults hold.
+		l.unknown.LoadOrStore(projectID, struct{}{})
 	}
 	requestsPerMinute, logsPerSecond = l.cfg.RequestsPerMinute, l.cfg.LogsPerSecond
 	if o.requestsPerMinute > 0 {

@@ -20,8 +20,7 @@ const (
 )
 
 // Run syncs the limiter with the other replicas every SyncInterval and
-// reads the projects' own limits every RefreshInterval (and at once when
-// a project is first seen), until ctx ends. Failures are logged and the
+// reads the projects' own limits every RefreshInterval, until ctx ends. Failures are logged and the
 // next round tries again; meanwhile the limiter keeps admitting on what it
 // knows. It returns at once without a pool.
 func (l *Limiter) Run(ctx context.Context) error {
@@ -42,8 +41,6 @@ func (l *Limiter) Run(ctx context.Context) error {
 		case <-syncT.C:
 			err = l.Sync(ctx)
 		case <-refreshT.C:
-			err = l.Refresh(ctx)
-		case <-l.wake:
 			err = l.Refresh(ctx)
 		case <-pruneT.C:
 			err = l.prune(ctx)

@@ -64,13 +64,17 @@ func TestReplicasShareTheLimit(t *testing.T) {
 	t.Logf("admitted per second by each replica: %v", perSecond)
 	t.Logf("two replicas admitted %d + %d = %d entries in %s at %d/s (one bucket: %d): %+.1f%%",
 		admitted[0], admitted[1], total, window, lps, want, 100*float64(total-want)/float64(want))
-	require.InDelta(t, want, total, 0.2*float64(want), "both replicas together admit within 20%% of one bucket")
+	// The bound of docs/rate-limits.md: the other replica's burst, and what
+	// it admits in two sync intervals before each sees the other.
+	bound := lps + 2*lps*int(cfg.withDefaults().SyncInterval/time.Second)
+	require.LessOrEqual(t, total, want+bound, "within the documented error")
+	require.GreaterOrEqual(t, total, want*8/10, "the limit is not starved either")
 	require.Positive(t, admitted[0])
 	require.Positive(t, admitted[1])
 }
 
-// A project's own limit is read from logs.projects at once when the
-// project is first seen, and again when it changes.
+// A project's own limit is read from logs.projects at the first refresh
+// after the project is seen, and again when it changes.
 func TestProjectLimitsAreReadInTheBackground(t *testing.T) {
 	t.Parallel()
 	pool := cluster.NewPool(t)
