@@ -187,4 +187,4 @@ bench-query: build
 
 ## bench-go: the hot path's Go benchmarks with -benchmem (decode, proto, normalize, COPY encoding, key lookup, commit)
 bench-go:
-	go test -run '^$$' -bench . -benchmem ./gateway/ ./services/ingestion/ ./services/projects/
+	go test -run '^$$' -bench . -benchmem ./gateway/ ./services/ingestion/ ./services/projects/ ./internal/ratelimit/

@@ -79,7 +79,10 @@ func TestSIGTERMDuringLoadLosesNothing(t *testing.T) {
 	t.Parallel()
 	dsn := cluster.NewDatabase(t)
 	const drain = 1500 * time.Millisecond
-	pl, p := startOnDatabase(t, dsn, "DEVSMITH_SHUTDOWN_DRAIN_DELAY="+drain.String())
+	// The clients send as fast as they are answered, with one key: no rate
+	// limit, so that every refusal is the shutdown's.
+	pl, p := startOnDatabase(t, dsn, "DEVSMITH_SHUTDOWN_DRAIN_DELAY="+drain.String(),
+		"DEVSMITH_RATE_LIMIT_REQUESTS_PER_MINUTE=0", "DEVSMITH_RATE_LIMIT_LOGS_PER_SECOND=0")
 	admin := pl.login(t, adminEmail, adminPassword)
 	key := pl.do(t, "POST", "/api/logs/projects", map[string]string{"name": "SIGTERM", "slug": "sigterm"}, bearer(admin)).
 		expect(t, 201).JSON["api_key"].(string)

@@ -202,11 +202,10 @@ func tenancyRows() []tenancyRow {
 		{route: "DELETE /api/logs/projects/{project_id}/members/{user_id}", fresh: true, req: func(tc *tenancy, p *tenant) request {
 			return request{path: "/api/logs/projects/" + id(p) + "/members/" + fmt.Sprint(tc.probe.id)}
 		}, want: managers(200)},
-		// Generated but not implemented on this base: the rate-limit helper
-		// (UpdateProject) replaces this row.
-		{route: "PATCH /api/logs/projects/{id}", pending: "rate-limit helper: writers(200)", req: func(_ *tenancy, p *tenant) request {
+		// UpdateProject: the project's maintainers, owner and admins.
+		{route: "PATCH /api/logs/projects/{id}", req: func(_ *tenancy, p *tenant) request {
 			return request{path: "/api/logs/projects/" + id(p), body: map[string]any{"description": "patched"}}
-		}, want: signedIn(501)},
+		}, want: writers(200)},
 		// Keys: the project's owner, maintainers and admins (docs/keys.md).
 		{route: "POST /api/logs/projects/{project_id}/keys", req: func(_ *tenancy, p *tenant) request {
 			return request{path: "/api/logs/projects/" + id(p) + "/keys", body: map[string]any{"name": "ci", "scopes": []string{"read"}}}

@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 	"unsafe"
 
+	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
 
@@ -233,7 +234,9 @@ func (g *Gateway) handleBatch(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), g.cfg.RequestTimeout)
 	defer cancel()
 	ctx = metadata.NewOutgoingContext(ctx, outgoingAuth(r))
-	res, err := g.ingestion.IngestBatch(ctx, req)
+	var md metadata.MD
+	res, err := g.ingestion.IngestBatch(ctx, req, grpc.Header(&md))
+	copyRateLimitHeaders(w, md)
 	if err != nil {
 		g.writeRPCError(w, r, err)
 		return

@@ -22,6 +22,10 @@ func writeError(w http.ResponseWriter, err error) {
 	st := statusOf(err)
 	httpStatus, retry := apierr.HTTPStatus(st)
 	setRetryAfter(w, retry)
+	if rl, ok := setRateLimitHeaders(w, st); ok {
+		writeRateLimited(w, httpStatus, st.Message(), rl)
+		return
+	}
 	writeErrorBody(w, httpStatus, st.Code(), st.Message())
 }
 

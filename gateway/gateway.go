@@ -78,6 +78,7 @@ func New(ctx context.Context, log *zap.Logger, cfg Config, b Backends, ready Rea
 		runtime.WithErrorHandler(g.errorHandler),
 		runtime.WithRoutingErrorHandler(g.routingErrorHandler),
 		runtime.WithForwardResponseOption(g.forwardResponse),
+		runtime.WithOutgoingHeaderMatcher(outgoingHeader),
 		runtime.WithMetadata(sessionMetadata),
 		runtime.SetQueryParameterParser(queryParser{}),
 		runtime.WithDisableHTTPMethodOverride(),

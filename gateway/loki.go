@@ -14,6 +14,7 @@ import (
 	"strings"
 	"sync"
 
+	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
@@ -88,6 +89,11 @@ func (g *Gateway) handleLokiPush(w http.ResponseWriter, r *http.Request) {
 	}
 	digest := sha256.Sum256(body)
 	results := g.ingestLoki(r.Context(), md, digest, batches)
+	mds := make([]metadata.MD, len(results))
+	for i := range results {
+		mds[i] = results[i].md
+	}
+	copyRateLimitHeaders(w, leastRemaining(mds))
 	if err := lokiFailure(results); err != nil {
 		g.writeLokiError(w, r, err)
 		return
@@ -177,6 +183,7 @@ func (g *Gateway) unsnappy(body []byte) (raw []byte, n int64, err error) {
 type lokiResult struct {
 	res *logsv1.IngestBatchResponse
 	err error
+	md  metadata.MD // response headers: the key's rate limit
 }
 
 // ingestLoki sends the batches, a few at a time. Each carries a batch_id
@@ -193,13 +200,13 @@ func (g *Gateway) ingestLoki(ctx context.Context, md metadata.MD, digest [32]byt
 	for i, b := range batches {
 		req := &logsv1.IngestBatchRequest{ServiceName: b.service, BatchId: lokiBatchID(digest, b.service, b.chunk), Logs: b.logs}
 		if len(batches) == 1 {
-			results[i].res, results[i].err = g.ingestion.IngestBatch(ctx, req)
+			results[i].res, results[i].err = g.ingestion.IngestBatch(ctx, req, grpc.Header(&results[i].md))
 			break
 		}
 		sem <- struct{}{}
 		wg.Go(func() {
 			defer func() { <-sem }()
-			results[i].res, results[i].err = g.ingestion.IngestBatch(ctx, req)
+			results[i].res, results[i].err = g.ingestion.IngestBatch(ctx, req, grpc.Header(&results[i].md))
 		})
 	}
 	wg.Wait()
@@ -281,6 +288,7 @@ func (g *Gateway) writeLokiError(w http.ResponseWriter, r *http.Request, err err
 	st := g.publicStatus(r, err)
 	code, retry := apierr.HTTPStatus(st)
 	setRetryAfter(w, retry)
+	setRateLimitHeaders(w, st)
 	writeLokiText(w, code, st.Message())
 }
 

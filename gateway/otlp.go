@@ -13,6 +13,7 @@ import (
 
 	collogspb "go.opentelemetry.io/proto/otlp/collector/logs/v1"
 	"go.uber.org/zap"
+	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/encoding"
 	"google.golang.org/grpc/mem"
@@ -108,7 +109,9 @@ func (g *Gateway) handleOTLP(w http.ResponseWriter, r *http.Request) {
 	defer cancel()
 	ctx = metadata.NewOutgoingContext(ctx, outgoingAuth(r))
 	res := &collogspb.ExportLogsServiceResponse{}
-	err = g.otlp.Invoke(ctx, collogspb.LogsService_Export_FullMethodName, in, res, g.otlpCall...)
+	var md metadata.MD
+	err = g.otlp.Invoke(ctx, collogspb.LogsService_Export_FullMethodName, in, res, append(g.otlpCall, grpc.Header(&md))...)
+	copyRateLimitHeaders(w, md)
 	if err != nil {
 		g.writeOTLPError(w, r, enc, err)
 		return
@@ -278,6 +281,7 @@ func otlpJSONIDs(body []byte) ([]byte, error) {
 func (g *Gateway) writeOTLPError(w http.ResponseWriter, r *http.Request, enc otlpEncoding, err error) {
 	st := g.publicStatus(r, err)
 	httpStatus, retry := apierr.HTTPStatus(st)
+	setRateLimitHeaders(w, st)
 	secs := 0
 	if retry > 0 {
 		secs = max(int(retry.Seconds()+0.999), 1)

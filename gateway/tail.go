@@ -47,9 +47,11 @@ func (g *Gateway) handleTail(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	// The query service sends headers once the subscription is in place; a
-	// stream that ends without them failed (bad filter, no session).
+	// stream that ends without them failed (bad filter, no session). Other
+	// metadata may come first (a read key's x-ratelimit-*, set when the
+	// call was admitted), so it is the tail's own header that says so.
 	md, err := stream.Header()
-	if err == nil && md == nil {
+	if err == nil && len(md.Get("x-devsmith-tail")) == 0 {
 		_, err = stream.Recv()
 		if err == nil || errors.Is(err, io.EOF) {
 			err = status.Error(codes.Unavailable, "tail ended before it started")
@@ -60,6 +62,7 @@ func (g *Gateway) handleTail(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
+	copyRateLimitHeaders(w, md) // a read key's budget
 	h := w.Header()
 	h.Set("Content-Type", "text/event-stream")
 	h.Set("Cache-Control", "no-cache")

@@ -83,6 +83,7 @@ type Error struct {
 	kind  error
 	msg   string
 	retry time.Duration // Unavailable, ResourceExhausted: the delay to advise
+	rate  *RateLimit    // a rate limit's figures (RateLimited), else nil
 	cause error
 }
 
@@ -262,7 +263,9 @@ func (e *Error) status() *status.Status {
 		if retry <= 0 && kind == ErrUnavailable {
 			retry = DefaultRetry
 		}
-		if retry > 0 {
+		if retry > 0 && e.rate != nil {
+			detail, err = st.WithDetails(&errdetails.RetryInfo{RetryDelay: durationpb.New(retry)}, e.rate.errorInfo())
+		} else if retry > 0 {
 			detail, err = st.WithDetails(&errdetails.RetryInfo{RetryDelay: durationpb.New(retry)})
 		}
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/devsmith/logs/gateway"
 	"github.com/devsmith/logs/internal/durationflag"
 	"github.com/devsmith/logs/internal/pgembed"
+	"github.com/devsmith/logs/internal/ratelimit"
 	"github.com/devsmith/logs/services/analysis"
 	"github.com/devsmith/logs/services/ingestion"
 	"github.com/devsmith/logs/services/projects"
@@ -71,6 +72,12 @@ type Config struct {
 	// one, and of the clients of the other services (tls.go).
 	TLS TLSConfig
 
+	// RateLimit are the limits of every API key and project
+	// (docs/rate-limits.md): registered once here, handed to the services
+	// that hold them (ingestion, query) or show them (projects) by
+	// withRateLimits.
+	RateLimit ratelimit.Config
+
 	Projects  projects.Config
 	Ingestion ingestion.Config
 	Query     query.Config
@@ -88,6 +95,7 @@ func (c *Config) sections() []section {
 	return []section{
 		{"Process", c.registerProcessFlags},
 		{"TLS", c.TLS.RegisterFlags},
+		{"Rate limits", c.RateLimit.RegisterFlags},
 		{"Projects service", c.Projects.RegisterFlags},
 		{"Ingestion service", c.Ingestion.RegisterFlags},
 		{"Query service", c.Query.RegisterFlags},
@@ -191,7 +199,7 @@ func (c *Config) Validate() error {
 	if c.ShutdownDrainDelay < 0 {
 		errs = append(errs, fmt.Errorf("--shutdown-drain-delay %s: must not be negative", durationflag.Format(c.ShutdownDrainDelay)))
 	}
-	errs = append(errs, c.TLS.Validate(), c.Projects.Validate(), c.Ingestion.Validate(), c.Query.Validate(), c.Analysis.Validate(), c.Gateway.Validate())
+	errs = append(errs, c.TLS.Validate(), c.RateLimit.Validate(), c.Projects.Validate(), c.Ingestion.Validate(), c.Query.Validate(), c.Analysis.Validate(), c.Gateway.Validate())
 	if c.Gateway.AnalysisTimeout > 0 && c.Gateway.AnalysisTimeout <= c.Analysis.Insights.Timeout {
 		// The gateway would cut an analysis off before the service's own
 		// deadline answers (with what it computed).
@@ -204,6 +212,14 @@ func (c *Config) Validate() error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// withRateLimits returns c with its rate limits handed to the services.
+func (c Config) withRateLimits() Config {
+	c.Projects.RateLimit = c.RateLimit
+	c.Ingestion.RateLimit = c.RateLimit
+	c.Query.RateLimit = c.RateLimit
+	return c
 }
 
 // databaseConns is what the all-in-one may open at most: each service's

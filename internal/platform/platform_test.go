@@ -335,7 +335,10 @@ func TestStopDrainsInFlightBatches(t *testing.T) {
 	t.Parallel()
 	dsn := cluster.NewDatabase(t)
 	const drain = 1500 * time.Millisecond
-	p, c := startPlatform(t, dsn, map[string]string{"DEVSMITH_SHUTDOWN_DRAIN_DELAY": drain.String()})
+	// The clients send as fast as they are answered, with one key: no rate
+	// limit, so that every refusal is the stop's.
+	p, c := startPlatform(t, dsn, map[string]string{"DEVSMITH_SHUTDOWN_DRAIN_DELAY": drain.String(),
+		"DEVSMITH_RATE_LIMIT_REQUESTS_PER_MINUTE": "0", "DEVSMITH_RATE_LIMIT_LOGS_PER_SECOND": "0"})
 	key, session := c.projectKey("drain")
 
 	// A live tail open through the stop: it must end, not hold Stop up.

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/devsmith/logs/internal/durationflag"
+	"github.com/devsmith/logs/internal/ratelimit"
 )
 
 // Defaults of Config (zero fields take them, and RegisterFlags shows them).
@@ -48,6 +49,10 @@ type Config struct {
 	// MetricDimensions are the context keys a rollup is keyed by, besides
 	// the service; nil: defaultMetricDimensions.
 	MetricDimensions []string
+	// RateLimit are the platform's rate limits (docs/rate-limits.md). The
+	// process registers their flags once (--rate-limit-*, internal/platform)
+	// and sets them here; the zero value is unlimited.
+	RateLimit ratelimit.Config
 }
 
 // defaultMetricFields and defaultMetricDimensions are the summarised
@@ -128,6 +133,7 @@ func (c Config) Validate() error {
 	atLeast("ingestion-writers", c.Writers, 0)
 	atLeast("ingestion-queue-rows", c.QueueRows, 1)
 	atLeast("ingestion-queue-bytes", c.QueueBytes, 1)
+	errs = append(errs, c.RateLimit.Validate())
 	if c.MaxConns != 0 {
 		atLeast("ingestion-max-conns", c.MaxConns, c.withDefaults().Writers+2)
 	}

@@ -87,6 +87,13 @@ func (o *otlpLogs) Export(ctx context.Context, req *collogspb.ExportLogsServiceR
 		return nil, err
 	}
 	parts := mapOTLP(req, o.s.cfg.MaxEntries)
+	records := 0
+	for i := range parts {
+		records += len(parts[i].logs)
+	}
+	if err := o.s.admit(ctx, p, records); err != nil {
+		return nil, err
+	}
 	written := 0 // parts that go through a writer, whose transaction verifies the key
 	for i := range parts {
 		if parts[i].invalid == "" {

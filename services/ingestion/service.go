@@ -29,6 +29,7 @@ import (
 	"github.com/devsmith/logs/internal/keyuse"
 	"github.com/devsmith/logs/internal/logstore"
 	"github.com/devsmith/logs/internal/logstore/partition"
+	"github.com/devsmith/logs/internal/ratelimit"
 )
 
 const (
@@ -56,6 +57,7 @@ type Service struct {
 	cfg      Config
 	lim      limits
 	q        *queue
+	limiter  *ratelimit.Limiter
 	now      func() time.Time
 
 	readyOnce sync.Once
@@ -81,6 +83,7 @@ func New(log *zap.Logger, pool *pgxpool.Pool, identity *authn.IdentityClient, cf
 		cfg:      cfg,
 		lim:      limits{retention: cfg.Retention, maxMessage: cfg.MaxMessageBytes, maxContext: cfg.MaxContextBytes, metrics: metrics},
 		q:        q,
+		limiter:  ratelimit.New(log.Named("ratelimit"), pool, cfg.RateLimit),
 		tel:      newTelemetry(q),
 		now:      time.Now,
 		readyCh:  make(chan struct{}),
@@ -126,6 +129,7 @@ func (s *Service) Run(ctx context.Context) error {
 	s.markReady()
 
 	var wg sync.WaitGroup
+	wg.Go(func() { _ = s.limiter.Run(ctx) })
 	wctx := context.WithoutCancel(ctx)
 	if s.uses != nil {
 		wg.Go(func() { s.uses.Run(ctx) })
@@ -273,6 +277,9 @@ func (s *Service) IngestBatch(ctx context.Context, req *logsv1.IngestBatchReques
 	if err != nil {
 		return nil, err
 	}
+	if err := s.admit(ctx, p, len(req.GetLogs())); err != nil {
+		return nil, err
+	}
 	out, err := s.ingest(ctx, p, req.GetProjectSlug(), req.GetServiceName(), req.GetLogs(), req.GetBatchId())
 	if err != nil {
 		return nil, err
@@ -291,7 +298,8 @@ func (s *Service) IngestBatch(ctx context.Context, req *logsv1.IngestBatchReques
 
 // IngestStream implements logsv1.IngestionServiceServer: every message is a
 // batch, committed before the next is read. An envelope or write error ends
-// the stream with that error; the batches before it stay committed.
+// the stream with that error; the batches before it stay committed. Every
+// batch is a request of the key's rate limit (ratelimit.go).
 func (s *Service) IngestStream(stream grpc.ClientStreamingServer[logsv1.IngestStreamRequest, logsv1.IngestStreamResponse]) error {
 	ctx := stream.Context()
 	p, err := principal(ctx)
@@ -300,6 +308,8 @@ func (s *Service) IngestStream(stream grpc.ClientStreamingServer[logsv1.IngestSt
 	}
 	res := &logsv1.IngestStreamResponse{Rejected: []*logsv1.RejectedEntry{}}
 	var offset int64 // entries in the batches before this one
+	budget := streamBudget{stream: stream}
+	defer budget.trailer()
 	for {
 		req, err := stream.Recv()
 		if err == io.EOF {
@@ -308,6 +318,9 @@ func (s *Service) IngestStream(stream grpc.ClientStreamingServer[logsv1.IngestSt
 		}
 		if err != nil {
 			return err
+		}
+		if err := budget.admit(s.limiter, p, len(req.GetLogs())); err != nil {
+			return apierr.WithPrefix(streamPrefix(res.Batches, res.Count), err)
 		}
 		out, err := s.ingest(ctx, p, req.GetProjectSlug(), req.GetServiceName(), req.GetLogs(), req.GetBatchId())
 		if err != nil {

@@ -9,6 +9,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/devsmith/logs/internal/durationflag"
+	"github.com/devsmith/logs/internal/ratelimit"
 )
 
 // Defaults of Config (zero fields take them, and RegisterFlags shows them).
@@ -54,6 +55,10 @@ type Config struct {
 	AuditRetention time.Duration
 	// MaxConns sizes the service's own database pool.
 	MaxConns int
+	// RateLimit are the platform's rate limits, which a project's answer
+	// shows unless it sets its own (docs/rate-limits.md). The process's
+	// settings (--rate-limit-*, internal/platform), not registered here.
+	RateLimit ratelimit.Config
 }
 
 // RegisterFlags declares the service's settings on fs, with their defaults.

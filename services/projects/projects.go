@@ -106,7 +106,7 @@ func (s *projectServer) ListProjects(ctx context.Context, req *logsv1.ListProjec
 	res := &logsv1.ListProjectsResponse{}
 	list, res.NextPageToken = nextPage(list, size, func(pr project) pageKey { return pageKey{T: pr.CreatedAt, ID: pr.ID} })
 	for _, pr := range list {
-		res.Projects = append(res.Projects, projectProto(pr))
+		res.Projects = append(res.Projects, s.projectProto(pr))
 	}
 	return res, nil
 }
@@ -120,7 +120,7 @@ func (s *projectServer) GetProject(ctx context.Context, req *logsv1.GetProjectRe
 	if err != nil {
 		return nil, err
 	}
-	return &logsv1.GetProjectResponse{Project: projectProto(pr)}, nil
+	return &logsv1.GetProjectResponse{Project: s.projectProto(pr)}, nil
 }
 
 func (s *projectServer) RegenerateProjectKey(ctx context.Context, req *logsv1.RegenerateProjectKeyRequest) (*logsv1.RegenerateProjectKeyResponse, error) {
@@ -276,7 +276,7 @@ func (s *projectServer) RemoveProjectMember(ctx context.Context, req *logsv1.Rem
 	}, nil
 }
 
-func projectProto(p project) *logsv1.Project {
+func (s *Service) projectProto(p project) *logsv1.Project {
 	out := &logsv1.Project{
 		Id:            p.ID,
 		Name:          p.Name,
@@ -288,6 +288,7 @@ func projectProto(p project) *logsv1.Project {
 		IsActive:      p.IsActive,
 		Role:          p.Role,
 		OwnerId:       p.OwnerID,
+		RateLimit:     s.rateLimitProto(p),
 	}
 	if p.LastLogAt != nil {
 		out.LastLogAt = timestamppb.New(*p.LastLogAt)

@@ -52,6 +52,9 @@ type project struct {
 	// Role is the caller's role: owner, maintainer, viewer, admin, or ""
 	// when the caller may not read the project.
 	Role string
+	// RequestsPerMinute and LogsPerSecond are the project's own rate
+	// limits; nil: the platform's default (update.go).
+	RequestsPerMinute, LogsPerSecond *int32
 }
 
 type member struct {
@@ -268,7 +271,8 @@ const (
 		WHEN $2::boolean THEN 'admin' ELSE '' END`
 	projectReadable = `($2::boolean OR p.owner_id = $1 OR m.user_id IS NOT NULL)`
 	projectColumns  = `p.id, coalesce(p.owner_id, 0), p.name, p.slug, p.description, p.repository_url,
-		p.is_active, p.created_at, ` + projectRole + `, coalesce(r.cnt, 0), r.last`
+		p.is_active, p.created_at, ` + projectRole + `, coalesce(r.cnt, 0), r.last,
+		p.rate_limit_requests_per_minute, p.rate_limit_logs_per_second`
 	projectRollups = ` LEFT JOIN LATERAL (
 		SELECT sum(e.count)::bigint AS cnt, max(e.last_log_at) AS last
 		FROM logs.entry_rollups e WHERE e.project_id = p.id) r ON true`
@@ -277,7 +281,8 @@ const (
 func scanProject(row pgx.Row) (project, error) {
 	var p project
 	err := row.Scan(&p.ID, &p.OwnerID, &p.Name, &p.Slug, &p.Description, &p.RepositoryURL,
-		&p.IsActive, &p.CreatedAt, &p.Role, &p.LogCount, &p.LastLogAt)
+		&p.IsActive, &p.CreatedAt, &p.Role, &p.LogCount, &p.LastLogAt,
+		&p.RequestsPerMinute, &p.LogsPerSecond)
 	return p, err
 }
 

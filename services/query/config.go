@@ -4,6 +4,8 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+
+	"github.com/devsmith/logs/internal/ratelimit"
 )
 
 // Defaults of Config (zero fields take them, and RegisterFlags shows them).
@@ -37,6 +39,11 @@ type Config struct {
 	// flag): a caller carrying it (the gateway) is believed about the
 	// client address it forwards, which key uses are reported with.
 	ServiceToken string
+	// RateLimit are the platform's rate limits, which hold the query API's
+	// read keys (docs/rate-limits.md). The process registers their flags
+	// once (--rate-limit-*, internal/platform) and sets them here; the zero
+	// value is unlimited.
+	RateLimit ratelimit.Config
 }
 
 // RegisterFlags declares the service's settings on fs, with their defaults.
@@ -64,6 +71,7 @@ func (c Config) Validate() error {
 	atLeast("search-count-cap", c.SearchCountCap, 1)
 	atLeast("tail-buffer", c.TailBuffer, 1)
 	atLeast("query-max-conns", c.MaxConns, 2)
+	errs = append(errs, c.RateLimit.Validate())
 	return errors.Join(errs...)
 }
 

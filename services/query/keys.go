@@ -15,7 +15,8 @@ import (
 // data sources. A key is resolved through IdentityService.ResolveApiKey on
 // every call, as sessions are, so a revoked or expired key is refused by
 // the next call on any replica. Each call's use is noted for the key's
-// last_used_at (internal/keyuse: at most one report a minute per key).
+// last_used_at (internal/keyuse: at most one report a minute per key), and
+// is one request of the key's rate limit (ratelimit.go).
 
 // keyMethods are the methods a read key may call.
 var keyMethods = map[string]bool{
@@ -50,6 +51,9 @@ func (s *Service) authenticate(ctx context.Context, fullMethod string, md metada
 		return nil, errNoReadScope
 	}
 	s.uses.Note(p.KeyID, authn.ClientAddress(ctx, s.cfg.ServiceToken))
+	if err := s.limitKey(ctx, p); err != nil {
+		return nil, err
+	}
 	return p, nil
 }
 

@@ -18,6 +18,7 @@ import (
 	"github.com/devsmith/logs/internal/apierr"
 	"github.com/devsmith/logs/internal/authn"
 	"github.com/devsmith/logs/internal/keyuse"
+	"github.com/devsmith/logs/internal/ratelimit"
 )
 
 // Service is the query service.
@@ -31,6 +32,7 @@ type Service struct {
 	cfg      Config
 	hub      *hub
 	listener listenerState
+	limiter  *ratelimit.Limiter // read keys' request budgets (ratelimit.go)
 	now      func() time.Time
 }
 
@@ -43,6 +45,7 @@ func New(log *zap.Logger, pool *pgxpool.Pool, identity *authn.IdentityClient, cf
 		identity: identity,
 		cfg:      cfg.withDefaults(),
 		hub:      newHub(),
+		limiter:  ratelimit.New(log.Named("ratelimit"), pool, cfg.RateLimit),
 		now:      time.Now,
 	}
 	if identity != nil {

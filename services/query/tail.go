@@ -181,6 +181,12 @@ func (s *Service) Run(ctx context.Context) error {
 		}()
 		defer func() { <-reported }()
 	}
+	limited := make(chan struct{})
+	go func() {
+		defer close(limited)
+		_ = s.limiter.Run(ctx)
+	}()
+	defer func() { <-limited }()
 	followed := make(chan struct{})
 	go func() {
 		defer close(followed)

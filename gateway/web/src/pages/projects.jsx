@@ -1,5 +1,6 @@
 // Projects: list, create (key shown once, with setup snippets), manage its
-// API keys (components/keys.jsx), rotate the default key, delete, share.
+// API keys (components/keys.jsx), rotate the default key, delete, share,
+// settings (name, description, repository, rate limits; components/projectsettings.jsx).
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { api } from '../api.js';
 import { useAction, usePages } from '../hooks.js';
@@ -9,6 +10,7 @@ import { buildSnippets, DEFAULT_FILES } from '../lib/snippets.js';
 import { formatAgo, formatLocal, formatNumber, formatUTC } from '../lib/format.js';
 import { Button, CopyButton, Field, InlineError, LoadMore, Modal, Spinner } from '../components/ui.jsx';
 import { KeysDialog } from '../components/keys.jsx';
+import { RateLimitSummary, SettingsDialog } from '../components/projectsettings.jsx';
 
 /* global __SAMPLE_FILES__ */
 const SAMPLE_FILES = typeof __SAMPLE_FILES__ !== 'undefined' ? __SAMPLE_FILES__ : DEFAULT_FILES;
@@ -16,7 +18,7 @@ const SAMPLE_FILES = typeof __SAMPLE_FILES__ !== 'undefined' ? __SAMPLE_FILES__ 
 export function ProjectsPage({ user }) {
   const [creating, setCreating] = useState(false);
   const [reveal, setReveal] = useState(null); // {title, name, slug, apiKey}
-  const [dialog, setDialog] = useState(null); // {kind: 'rotate'|'delete'|'members', project}
+  const [dialog, setDialog] = useState(null); // {kind: 'rotate'|'delete'|'members'|'settings', project}
   const list = usePages('/api/logs/projects', 'projects');
   const projects = list.items;
   const isAdmin = user.role === 'admin';
@@ -79,6 +81,9 @@ export function ProjectsPage({ user }) {
                       <div class="strong">{p.name}</div>
                       <div class="mono muted">{p.slug}</div>
                       {p.description && <div class="muted small-text">{p.description}</div>}
+                      <div>
+                        <RateLimitSummary limit={p.rate_limit} />
+                      </div>
                       {p.is_active === false && <span class="badge gray">deleted</span>}
                     </td>
                     <td>{role}</td>
@@ -109,6 +114,11 @@ export function ProjectsPage({ user }) {
                       {p.is_active !== false && rotate && (
                         <Button class="small" onClick={() => setDialog({ kind: 'keys', project: p })} aria-label={`API keys of ${p.slug}`}>
                           Keys
+                        </Button>
+                      )}
+                      {p.is_active !== false && rotate && (
+                        <Button class="small" onClick={() => setDialog({ kind: 'settings', project: p })} aria-label={`Settings of ${p.slug}`}>
+                          Settings
                         </Button>
                       )}
                       {p.is_active !== false && rotate && (
@@ -153,6 +163,16 @@ export function ProjectsPage({ user }) {
         />
       )}
       {dialog && dialog.kind === 'keys' && <KeysDialog project={dialog.project} onClose={() => setDialog(null)} />}
+      {dialog && dialog.kind === 'settings' && (
+        <SettingsDialog
+          project={dialog.project}
+          onClose={() => setDialog(null)}
+          onSaved={() => {
+            setDialog(null);
+            list.retry();
+          }}
+        />
+      )}
       {dialog && dialog.kind === 'members' && <MembersDialog project={dialog.project} user={user} onClose={() => setDialog(null)} />}
     </>
   );
