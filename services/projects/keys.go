@@ -79,17 +79,24 @@ func validateKeyName(name string) (string, error) {
 	return name, nil
 }
 
-// keyManagedProject returns a project whose keys the caller may manage:
-// its owner, maintainers and admins. Viewers get PermissionDenied.
-func (s *Service) keyManagedProject(ctx context.Context, p *authn.Principal, id int64) (project, error) {
+// maintainedProject returns a project the caller may change (its keys,
+// settings): its owner, maintainers and admins. A viewer gets
+// PermissionDenied with refusal; a caller who cannot read it, what
+// readableProject answers.
+func (s *Service) maintainedProject(ctx context.Context, p *authn.Principal, id int64, refusal string) (project, error) {
 	pr, err := s.readableProject(ctx, p, id)
 	if err != nil {
 		return project{}, err
 	}
 	if pr.Role == roleViewer && !p.IsAdmin() {
-		return project{}, apierr.Deniedf("viewers cannot manage the keys of project %d", id)
+		return project{}, apierr.Deniedf("%s", refusal)
 	}
 	return pr, nil
+}
+
+// keyManagedProject is maintainedProject for the key methods.
+func (s *Service) keyManagedProject(ctx context.Context, p *authn.Principal, id int64) (project, error) {
+	return s.maintainedProject(ctx, p, id, fmt.Sprintf("viewers cannot manage the keys of project %d", id))
 }
 
 // lockActiveProject locks a project's row in tx until it ends and refuses a

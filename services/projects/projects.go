@@ -128,12 +128,9 @@ func (s *projectServer) RegenerateProjectKey(ctx context.Context, req *logsv1.Re
 	if err != nil {
 		return nil, err
 	}
-	pr, err := s.readableProject(ctx, p, req.GetId())
+	pr, err := s.maintainedProject(ctx, p, req.GetId(), "viewers cannot rotate keys")
 	if err != nil {
 		return nil, err
-	}
-	if pr.Role == roleViewer && !p.IsAdmin() {
-		return nil, apierr.Deniedf("viewers cannot rotate keys")
 	}
 	if !pr.IsActive {
 		return nil, apierr.Preconditionf("project %d is deleted; its key cannot be regenerated", pr.ID)

@@ -123,12 +123,9 @@ func (s *projectServer) UpdateProject(ctx context.Context, req *logsv1.UpdatePro
 	if err != nil {
 		return nil, err
 	}
-	pr, err := s.readableProject(ctx, p, req.GetId())
+	pr, err := s.maintainedProject(ctx, p, req.GetId(), fmt.Sprintf("viewers cannot change project %d: ask its owner or a maintainer", req.GetId()))
 	if err != nil {
 		return nil, err
-	}
-	if pr.Role == roleViewer && !p.IsAdmin() {
-		return nil, apierr.Deniedf("viewers cannot change project %d: ask its owner or a maintainer", pr.ID)
 	}
 	if !pr.IsActive {
 		return nil, apierr.Preconditionf("project %d is deleted; it cannot be changed", pr.ID)
