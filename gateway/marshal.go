@@ -22,7 +22,7 @@ import (
 
 // jsonMarshaler writes the REST shapes of docs/api.md: proto field names,
 // every field present (zero values and empty lists included, unset messages
-// as null), 64-bit integers as JSON numbers (protojson writes them as
+// and unset optional scalars as null), 64-bit integers as JSON numbers (protojson writes them as
 // strings), timestamps as RFC 3339 in UTC. It reads request bodies with
 // protojson, ignoring unknown fields.
 type jsonMarshaler struct{}
@@ -142,6 +142,8 @@ func appendMessage(b []byte, m protoreflect.Message) ([]byte, error) {
 			} else {
 				b, err = appendMessage(b, m.Get(fd).Message())
 			}
+		case fd.HasOptionalKeyword() && !m.Has(fd):
+			b = append(b, "null"...) // an unset proto3 optional scalar
 		default:
 			b, err = appendScalar(b, fd, m.Get(fd))
 		}

@@ -160,3 +160,73 @@ func TestAPIKeysMigration(t *testing.T) {
 		WHERE table_schema = 'logs' AND table_name = 'projects' AND column_name = 'key_hash')`).Scan(&hasColumn))
 	require.False(t, hasColumn, "logs.api_keys is the one home of keys")
 }
+
+// Migration 0015 turns each day partition of a database stored before it
+// into a partition by retention class whose default-class leaf is the old
+// table: every entry is kept, in place, and the new classes' leaves can be
+// added beside it.
+func TestRetentionClassesKeepTheEntriesStoredBefore(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	pool := cluster.NewPool(t)
+	_, err := pool.Exec(ctx, "DROP SCHEMA logs CASCADE; TRUNCATE public.devsmith_schema_migrations")
+	require.NoError(t, err)
+	all, err := migrations.All()
+	require.NoError(t, err)
+	for _, m := range all {
+		if m.Version >= 15 {
+			break
+		}
+		_, err := pool.Exec(ctx, m.SQL)
+		require.NoError(t, err, m.Name)
+		_, err = pool.Exec(ctx, "INSERT INTO public.devsmith_schema_migrations (version, name) VALUES ($1, $2)", m.Version, m.Name)
+		require.NoError(t, err)
+	}
+	// Two day partitions as the ingestion service made them before 0015.
+	for _, d := range []string{"20260310", "20260311"} {
+		day, _ := time.Parse("20060102", d)
+		_, err := pool.Exec(ctx, `CREATE TABLE logs.entries_`+d+` PARTITION OF logs.entries FOR VALUES FROM ('`+
+			day.Format(time.RFC3339)+`') TO ('`+day.AddDate(0, 0, 1).Format(time.RFC3339)+`')`)
+		require.NoError(t, err)
+	}
+	_, err = pool.Exec(ctx, `INSERT INTO logs.entries (project_id, ts, service_name, level, message, context)
+		SELECT 1 + i % 3, timestamptz '2026-03-10 00:00:00+00' + i * interval '77 seconds', 'api', 3, 'm ' || i, ('{"i": ' || i || '}')::jsonb
+		FROM generate_series(0, 1999) i`)
+	require.NoError(t, err)
+	var before string
+	require.NoError(t, pool.QueryRow(ctx, `SELECT md5(string_agg(project_id || ts::text || id || message || context::text, ',' ORDER BY id)) FROM logs.entries`).Scan(&before))
+
+	require.NoError(t, migrations.Apply(ctx, pool))
+
+	var after string
+	var n int
+	require.NoError(t, pool.QueryRow(ctx, `SELECT md5(string_agg(project_id || ts::text || id || message || context::text, ',' ORDER BY id)), count(*) FROM logs.entries`).Scan(&after, &n))
+	require.Equal(t, 2000, n)
+	require.Equal(t, before, after, "every entry is kept as it was")
+	leaves, err := partition.Leaves(ctx, pool)
+	require.NoError(t, err)
+	require.Equal(t, []partition.Leaf{
+		{Name: "entries_20260310_r0", Day: time.Date(2026, 3, 10, 0, 0, 0, 0, time.UTC), Class: 0},
+		{Name: "entries_20260311_r0", Day: time.Date(2026, 3, 11, 0, 0, 0, 0, time.UTC), Class: 0},
+	}, leaves)
+	var classes []int
+	rows, err := pool.Query(ctx, `SELECT DISTINCT retention_days FROM logs.entries`)
+	require.NoError(t, err)
+	classes, err = pgx.CollectRows(rows, pgx.RowTo[int])
+	require.NoError(t, err)
+	require.Equal(t, []int{0}, classes)
+	// The old tables have the parent's indexes, the key one included.
+	var idx int
+	require.NoError(t, pool.QueryRow(ctx, `SELECT count(*) FROM pg_index i JOIN pg_class c ON c.oid = i.indrelid
+		WHERE c.relname = 'entries_20260310_r0'`).Scan(&idx))
+	var parentIdx int
+	require.NoError(t, pool.QueryRow(ctx, `SELECT count(*) FROM pg_index i WHERE i.indrelid = 'logs.entries'::regclass`).Scan(&parentIdx))
+	require.Equal(t, parentIdx, idx)
+	// A new class's leaf goes beside the old table.
+	require.NoError(t, partition.CreateClass(ctx, pool, time.Date(2026, 3, 10, 0, 0, 0, 0, time.UTC), 7))
+	_, err = pool.Exec(ctx, `INSERT INTO logs.entries (project_id, ts, service_name, level, message, retention_days) VALUES (1, '2026-03-10T12:00:00Z', 'api', 3, 'seven', 7)`)
+	require.NoError(t, err)
+	var leaf string
+	require.NoError(t, pool.QueryRow(ctx, `SELECT tableoid::regclass::text FROM logs.entries WHERE message = 'seven'`).Scan(&leaf))
+	require.Equal(t, "logs.entries_20260310_r7", leaf)
+}

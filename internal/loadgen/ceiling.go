@@ -68,7 +68,7 @@ func Ceiling(ctx context.Context, pool *pgxpool.Pool, batches []*Batch, cfg Ceil
 		for _, e := range b.Entries {
 			sig, level := sigs.Of(e.Message), levelNumber(e.Level)
 			fp := groups.add(cfg.ProjectID, e.Service, level, e.Message, e.Context, sig, e.TS)
-			rows = append(rows, []any{cfg.ProjectID, e.TS, int64(0), e.Service, level, e.Message, e.Context, recv, sig, fp})
+			rows = append(rows, []any{cfg.ProjectID, e.TS, int64(0), e.Service, level, e.Message, e.Context, recv, sig, fp, int16(0), nil})
 		}
 	}
 	cols := logstore.ColumnNames()

@@ -219,6 +219,7 @@ func seedDay(ctx context.Context, pool *pgxpool.Pool, cfg SeedConfig, services, 
 			row[0], row[1], row[2], row[3] = p.ID, ts, firstID+k, svc
 			row[4], row[5], row[6], row[7], row[8] = level, msg, cctx, received, sig
 			row[9] = eg.add(p.ID, svc, level, msg, cctx, sig, ts)
+			row[10], row[11] = int16(0), nil // the default retention class, not sampled
 			if key := [2]int64{p.ID, sig}; !seenSig[key] {
 				seenSig[key] = true
 				sigs.Add(p.ID, sig, msg, ts)

@@ -13,11 +13,15 @@ import (
 
 // EntryColumns are the columns of logs.entries a reader selects, in the
 // order ScanEntry reads them.
-const EntryColumns = "project_id, ts, id, service_name, level, message, context, signature, error_fp"
+const EntryColumns = "project_id, ts, id, service_name, level, message, context, signature, error_fp, sample_rate"
 
 // Columns are every column of logs.entries in table order: what a writer
 // supplies for each row (a COPY's column list), in this order.
-const Columns = "project_id, ts, id, service_name, level, message, context, received_at, signature, error_fp"
+// retention_days is the entry's retention class (package partition): the
+// project's retention in days when it was written, 0 for the platform's
+// default; sample_rate is NULL, or the fraction of its kind a sampling rule
+// kept (docs/sampling.md).
+const Columns = "project_id, ts, id, service_name, level, message, context, received_at, signature, error_fp, retention_days, sample_rate"
 
 // ColumnNames are Columns as a list (for pgx.CopyFrom).
 func ColumnNames() []string { return strings.Split(Columns, ", ") }
@@ -50,13 +54,23 @@ type Entry struct {
 	// ErrorGroup is the id of the entry's error group (errors.go), 0 when
 	// ErrorFP is; ScanEntry leaves it 0, and ResolveErrorGroups sets it.
 	ErrorGroup int64
+	// SampleRate is the fraction of its kind a sampling rule kept when the
+	// entry was stored (it stands for 1/SampleRate entries); nil when it was
+	// not sampled.
+	SampleRate *float32
 }
 
 // ScanEntry reads a row selected with EntryColumns (for pgx.CollectRows).
 func ScanEntry(row pgx.CollectableRow) (Entry, error) {
 	var e Entry
-	err := row.Scan(&e.ProjectID, &e.TS, &e.ID, &e.Service, &e.Level, &e.Message, &e.Context, &e.Signature, &e.ErrorFP)
+	err := row.Scan(e.Targets()...)
 	return e, err
+}
+
+// Targets are the destinations of a row selected with EntryColumns, in
+// their order, for a reader that scans more columns than those.
+func (e *Entry) Targets() []any {
+	return []any{&e.ProjectID, &e.TS, &e.ID, &e.Service, &e.Level, &e.Message, &e.Context, &e.Signature, &e.ErrorFP, &e.SampleRate}
 }
 
 // Proto is the entry as the API returns it, in the project named slug; its
@@ -64,6 +78,11 @@ func ScanEntry(row pgx.CollectableRow) (Entry, error) {
 // goes out as the jsonb's text as PostgreSQL writes it (pgx hands it over
 // unchanged): every digit of a number is kept.
 func (e *Entry) Proto(slug string) *logsv1.LogEntry {
+	var rate *float64
+	if e.SampleRate != nil {
+		r := float64(*e.SampleRate)
+		rate = &r
+	}
 	return &logsv1.LogEntry{
 		Id:           e.ID,
 		ProjectSlug:  slug,
@@ -74,6 +93,7 @@ func (e *Entry) Proto(slug string) *logsv1.LogEntry {
 		ContextJson:  ContextJSON(e.Context),
 		PatternId:    FormatPatternID(e.Pattern),
 		ErrorGroupId: FormatErrorGroupID(e.ErrorGroup),
+		SampleRate:   rate,
 	}
 }
 

@@ -23,7 +23,7 @@ var day = time.Date(2026, 3, 10, 0, 0, 0, 0, time.UTC)
 
 // TestColumnsAreTheTable: Columns is every column of logs.entries in table
 // order (what COPY without a list would take), and EntryColumns is every
-// one of them but received_at.
+// one of them but received_at and retention_days.
 func TestColumnsAreTheTable(t *testing.T) {
 	t.Parallel()
 	pool := cluster.NewPool(t)
@@ -33,8 +33,8 @@ func TestColumnsAreTheTable(t *testing.T) {
 	cols, err := pgx.CollectRows(rows, pgx.RowTo[string])
 	require.NoError(t, err)
 	require.Equal(t, cols, logstore.ColumnNames())
-	require.Equal(t, logstore.EntryColumns, strings.Replace(logstore.Columns, ", received_at", "", 1))
-	require.Equal(t, "x.project_id, x.ts, x.id, x.service_name, x.level, x.message, x.context, x.signature, x.error_fp", logstore.EntryColumnsOf("x"))
+	require.Equal(t, logstore.EntryColumns, strings.NewReplacer(", received_at", "", ", retention_days", "").Replace(logstore.Columns))
+	require.Equal(t, "x.project_id, x.ts, x.id, x.service_name, x.level, x.message, x.context, x.signature, x.error_fp, x.sample_rate", logstore.EntryColumnsOf("x"))
 }
 
 // TestEntryRoundTrip writes a row of every level with the column list and
@@ -48,7 +48,7 @@ func TestEntryRoundTrip(t *testing.T) {
 	var src [][]any
 	for l := logstore.MinLevel; l <= logstore.MaxLevel; l++ {
 		ts := day.Add(time.Duration(l) * time.Minute)
-		src = append(src, []any{int64(7), ts, int64(l) * 10, "api", l, "m " + l.String(), `{"k": "v"}`, recv, int64(l) * 1000, int64(l) * 7})
+		src = append(src, []any{int64(7), ts, int64(l) * 10, "api", l, "m " + l.String(), `{"k": "v"}`, recv, int64(l) * 1000, int64(l) * 7, int16(0), nil})
 	}
 	n, err := pool.CopyFrom(ctx, pgx.Identifier{"logs", "entries"}, logstore.ColumnNames(), pgx.CopyFromRows(src))
 	require.NoError(t, err)

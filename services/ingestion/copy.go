@@ -3,6 +3,7 @@ package ingestion
 import (
 	"encoding/binary"
 	"io"
+	"math"
 )
 
 // A group's rows as COPY binary data (copySQL, store.go): no text parsing
@@ -73,7 +74,7 @@ func (c *copyReader) fill() {
 // logstore.Columns order.
 func appendCopyRow(buf []byte, b *batch, r *row) []byte {
 	be := binary.BigEndian
-	buf = be.AppendUint16(buf, 10) // fields
+	buf = be.AppendUint16(buf, 12) // fields
 	buf = be.AppendUint32(buf, 8)
 	buf = be.AppendUint64(buf, uint64(b.projectID))
 	buf = be.AppendUint32(buf, 8)
@@ -95,5 +96,13 @@ func appendCopyRow(buf []byte, b *batch, r *row) []byte {
 	buf = be.AppendUint64(buf, uint64(r.sig))
 	buf = be.AppendUint32(buf, 8)
 	buf = be.AppendUint64(buf, uint64(r.fp))
+	buf = be.AppendUint32(buf, 2)
+	buf = be.AppendUint16(buf, uint16(b.class))
+	if r.rate == 0 {
+		buf = be.AppendUint32(buf, 0xFFFFFFFF) // NULL: not sampled
+	} else {
+		buf = be.AppendUint32(buf, 4)
+		buf = be.AppendUint32(buf, math.Float32bits(r.rate))
+	}
 	return buf
 }

@@ -36,11 +36,12 @@ type row struct {
 	ts       int64 // microseconds since the Unix epoch
 	id       int64 // assigned by the writer
 	msg      string
-	sig      int64  // msg's signature (package signature)
-	fp       int64  // its error group's fingerprint (groups.go); 0 below WARN
-	ctx      string // a JSON object
-	ctxClose int32  // index of ctx's closing brace
-	exOff    int32  // extras are batch.arena[exOff:exOff+exLen]: `"k":v,"k":v`
+	sig      int64   // msg's signature (package signature)
+	fp       int64   // its error group's fingerprint (groups.go); 0 below WARN
+	rate     float32 // the fraction a sampling rule kept of its kind; 0: not sampled
+	ctx      string  // a JSON object
+	ctxClose int32   // index of ctx's closing brace
+	exOff    int32   // extras are batch.arena[exOff:exOff+exLen]: `"k":v,"k":v`
 	exLen    int32
 	level    logstore.Level
 	ctxComma bool // ctx has members, so extras need a leading comma
@@ -86,12 +87,27 @@ func successMessage(n int64) string {
 	return "Successfully ingested " + strconv.FormatInt(n, 10) + " logs"
 }
 
-// limits are the per-entry rules of a Service.
+// limits are the per-entry rules of a Service, and of a batch's project
+// and service (of).
 type limits struct {
-	retention  time.Duration
+	retention  time.Duration // the project's, once of has applied it
 	maxMessage int
 	maxContext int
 	metrics    *metricSpec // nil: nothing summarised
+	// class is the project's retention class (settings.go).
+	class int16
+	// sampling is the service's sampling rule, when sampled.
+	sampling samplingRule
+	sampled  bool
+}
+
+// of is lim applied to a batch of service in a project with settings st:
+// its retention, retention class and sampling rule.
+func (lim limits) of(st *projectSettings, service string) limits {
+	lim.retention = st.retention(lim.retention)
+	lim.class = st.class
+	lim.sampling, lim.sampled = st.rule(service)
+	return lim
 }
 
 // checkEnvelope applies the rules that refuse a whole batch and returns the
@@ -127,6 +143,7 @@ func normalize(projectID int64, service, batchID string, logs []*logsv1.LogInput
 		service:    service,
 		batchID:    cleanText(batchID),
 		receivedAt: nowMicros,
+		class:      lim.class,
 		rows:       make([]row, 0, len(logs)),
 	}
 	if lim.metrics != nil {

@@ -13,12 +13,16 @@ type batch struct {
 	batchID    string
 	keyDigest  [sha256.Size]byte // authn.Digest of the API key it came with
 	receivedAt int64             // microseconds since the Unix epoch
-	rows       []row
-	arena      []byte      // the rows' context extras
-	errs       []errorDesc // the rows' error groups, one per fingerprint (groups.go)
-	out        outcome
-	outJSON    string // out as stored in logs.ingested_batches, when batchID != ""
-	size       int    // approximate bytes, for the queue bound
+	// class is the project's retention class when the batch was
+	// normalised (package partition): its retention in days, 0 for the
+	// platform's default. The partitions of every class in use exist.
+	class   int16
+	rows    []row
+	arena   []byte      // the rows' context extras
+	errs    []errorDesc // the rows' error groups, one per fingerprint (groups.go)
+	out     outcome
+	outJSON string // out as stored in logs.ingested_batches, when batchID != ""
+	size    int    // approximate bytes, for the queue bound
 	// metrics are the rows' values of summarised fields, with their
 	// dimension values in metricDims (metrics.go).
 	metrics    []sample

@@ -58,6 +58,7 @@ type Service struct {
 	lim      limits
 	q        *queue
 	limiter  *ratelimit.Limiter
+	settings *settingsCache // the projects' retention and sampling rules
 	now      func() time.Time
 
 	readyOnce sync.Once
@@ -84,6 +85,7 @@ func New(log *zap.Logger, pool *pgxpool.Pool, identity *authn.IdentityClient, cf
 		lim:      limits{retention: cfg.Retention, maxMessage: cfg.MaxMessageBytes, maxContext: cfg.MaxContextBytes, metrics: metrics},
 		q:        q,
 		limiter:  ratelimit.New(log.Named("ratelimit"), pool, cfg.RateLimit),
+		settings: newSettingsCache(pool, log.Named("settings")),
 		tel:      newTelemetry(q),
 		now:      time.Now,
 		readyCh:  make(chan struct{}),
@@ -130,6 +132,7 @@ func (s *Service) Run(ctx context.Context) error {
 
 	var wg sync.WaitGroup
 	wg.Go(func() { _ = s.limiter.Run(ctx) })
+	wg.Go(func() { s.settings.run(ctx) })
 	wctx := context.WithoutCancel(ctx)
 	if s.uses != nil {
 		wg.Go(func() { s.uses.Run(ctx) })
@@ -225,7 +228,7 @@ func (s *Service) ensure(ctx context.Context) error {
 // cleanup drops partitions past retention and forgets batch_ids older than
 // the dedup window. (The tail journal is pruned every minute, in Run.) Failures are logged; the next round tries again.
 func (s *Service) cleanup(ctx context.Context) {
-	dropped, err := partition.DropExpired(ctx, s.pool, s.now(), s.cfg.Retention)
+	dropped, err := partition.DropExpired(ctx, s.pool, s.now(), s.cfg.Retention, nil)
 	if err != nil && ctx.Err() == nil {
 		s.log.Error("dropping expired partitions failed", zap.Error(err))
 	}
@@ -259,7 +262,11 @@ func (s *Service) ingest(ctx context.Context, p *authn.Principal, projectSlug, s
 		return nil, err
 	}
 	s.uses.Note(p.KeyID, authn.ClientAddress(ctx, s.cfg.ServiceToken))
-	b := normalize(p.ProjectID, service, batchID, logs, s.now(), s.lim)
+	st, err := s.settings.get(ctx, p.ProjectID)
+	if err != nil {
+		return nil, fmt.Errorf("ingesting a batch: %w", err)
+	}
+	b := normalize(p.ProjectID, service, batchID, logs, s.now(), s.lim.of(st, service))
 	b.keyDigest = p.KeyDigest
 	// Even a batch with nothing to store goes through a writer, whose
 	// transaction verifies its key.

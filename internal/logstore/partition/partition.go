@@ -1,12 +1,26 @@
-// Package partition keeps the daily partitions of logs.entries: created
-// ahead of the data, dropped whole once past retention (never row by row).
+// Package partition keeps the partitions of logs.entries: one per UTC day,
+// each partitioned again by retention class (migration 0015), created ahead
+// of the data and dropped a leaf at a time once past its class's retention,
+// never row by row (docs/retention.md).
+//
+// An entry's class is its project's retention in days when it was written
+// (logs.entries.retention_days), 0 for the platform's default retention.
+// The day partition entries_YYYYMMDD holds the leaves entries_YYYYMMDD_r0,
+// entries_YYYYMMDD_r7, ...: the leaf of class c for day d is dropped once d
+// ends before now minus c days (or the default retention for class 0), so
+// each project's entries are kept for its retention rounded up to whole
+// days, whatever the other projects' retentions.
+//
 // Its lock and listing (Locked, Children) serve other partitioned tables'
 // maintenance too (the projects service's monthly logs.audit_events).
 package partition
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -15,14 +29,27 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
-// lockKey serialises maintenance across replicas.
+// lockKey serialises the creation of partitions across replicas.
 const lockKey = 7_411_200_119
+
+// dropLockKey serialises expiry (archiving and dropping leaves) across
+// replicas; it is not lockKey, so that a long archive never delays the
+// creation of the partitions writes need.
+const dropLockKey = 7_411_200_121
 
 // Ahead is how many days past today partitions exist.
 const Ahead = 2
 
+// DefaultClass is the retention class of projects without a retention of
+// their own: the platform's default retention.
+const DefaultClass = 0
+
 // Name is the partition that holds entries of the UTC day of t.
 func Name(t time.Time) string { return "entries_" + t.UTC().Format("20060102") }
+
+// LeafName is the partition that holds entries of the UTC day of t written
+// with retention class class.
+func LeafName(t time.Time, class int) string { return Name(t) + "_r" + strconv.Itoa(class) }
 
 // Day truncates t to its UTC day.
 func Day(t time.Time) time.Time {
@@ -30,12 +57,42 @@ func Day(t time.Time) time.Time {
 	return time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
 }
 
-// Ensure creates the partitions for every day from the retention cut-off
-// (now - retention) to Ahead days after now.
-func Ensure(ctx context.Context, pool *pgxpool.Pool, now time.Time, retention time.Duration) error {
+// Retention is how long entries of class are kept: class days, or
+// defaultRetention for DefaultClass.
+func Retention(class int, defaultRetention time.Duration) time.Duration {
+	if class == DefaultClass {
+		return defaultRetention
+	}
+	return time.Duration(class) * 24 * time.Hour
+}
+
+// Classes returns the retention classes in use: DefaultClass and every
+// project's own retention (logs.projects.retention_days), ascending.
+func Classes(ctx context.Context, db interface {
+	Query(context.Context, string, ...any) (pgx.Rows, error)
+}) ([]int, error) {
+	rows, err := db.Query(ctx, `SELECT 0 UNION SELECT DISTINCT retention_days FROM logs.projects WHERE retention_days IS NOT NULL ORDER BY 1`)
+	if err != nil {
+		return nil, fmt.Errorf("reading retention classes: %w", err)
+	}
+	classes, err := pgx.CollectRows(rows, pgx.RowTo[int])
+	if err != nil {
+		return nil, fmt.Errorf("reading retention classes: %w", err)
+	}
+	return classes, nil
+}
+
+// Ensure creates, for every retention class in use (Classes), the
+// partitions of every day from its cut-off (now minus its retention) to
+// Ahead days after now.
+func Ensure(ctx context.Context, pool *pgxpool.Pool, now time.Time, defaultRetention time.Duration) error {
 	return withLock(ctx, pool, func(conn *pgxpool.Conn) error {
-		for d := Day(now.Add(-retention)); !d.After(Day(now).AddDate(0, 0, Ahead)); d = d.AddDate(0, 0, 1) {
-			if err := Create(ctx, conn, d); err != nil {
+		classes, err := Classes(ctx, conn)
+		if err != nil {
+			return err
+		}
+		for _, c := range classes {
+			if err := ensureClass(ctx, conn, now, c, Retention(c, defaultRetention)); err != nil {
 				return err
 			}
 		}
@@ -43,50 +100,190 @@ func Ensure(ctx context.Context, pool *pgxpool.Pool, now time.Time, retention ti
 	})
 }
 
-// Create makes the partition for the UTC day d if it does not exist.
-func Create(ctx context.Context, db interface {
-	Exec(context.Context, string, ...any) (pgconn.CommandTag, error)
-}, d time.Time) error {
-	d = Day(d)
-	sql := fmt.Sprintf(`CREATE TABLE IF NOT EXISTS logs.%s PARTITION OF logs.entries FOR VALUES FROM ('%s') TO ('%s')`,
-		Name(d), d.Format(time.RFC3339), d.AddDate(0, 0, 1).Format(time.RFC3339))
-	if _, err := db.Exec(ctx, sql); err != nil {
-		return fmt.Errorf("creating partition %s: %w", Name(d), err)
+// EnsureClass creates the partitions of class (a retention in days, at
+// least 1) for every day from now minus class days to Ahead days after now.
+// A project's retention may be set to class once it has returned: from then
+// on writes of that class find their partitions. Each partition is created
+// in its own statement, so no lock is held for the whole range.
+func EnsureClass(ctx context.Context, pool *pgxpool.Pool, now time.Time, class int) error {
+	if class < 1 {
+		return fmt.Errorf("retention class %d: must be at least 1 day", class)
+	}
+	return withLock(ctx, pool, func(conn *pgxpool.Conn) error {
+		return ensureClass(ctx, conn, now, class, Retention(class, 0))
+	})
+}
+
+func ensureClass(ctx context.Context, conn *pgxpool.Conn, now time.Time, class int, retention time.Duration) error {
+	for d := Day(now.Add(-retention)); !d.After(Day(now).AddDate(0, 0, Ahead)); d = d.AddDate(0, 0, 1) {
+		if err := CreateClass(ctx, conn, d, class); err != nil {
+			return err
+		}
 	}
 	return nil
 }
 
-// DropExpired drops every partition whose whole day ends at or before the
-// retention cut-off, with the rollup rows of those days, and returns the
-// names dropped.
-func DropExpired(ctx context.Context, pool *pgxpool.Pool, now time.Time, retention time.Duration) ([]string, error) {
-	cutoff := Day(now.Add(-retention)) // partitions of days before this one are wholly expired
+type execer interface {
+	Exec(context.Context, string, ...any) (pgconn.CommandTag, error)
+}
+
+// Create makes the partition for the UTC day d, with its leaf of the
+// default class, if they do not exist.
+func Create(ctx context.Context, db execer, d time.Time) error {
+	return CreateClass(ctx, db, d, DefaultClass)
+}
+
+// CreateClass makes the partition for the UTC day d and its leaf of class,
+// if they do not exist.
+func CreateClass(ctx context.Context, db execer, d time.Time, class int) error {
+	d = Day(d)
+	day := fmt.Sprintf(`CREATE TABLE IF NOT EXISTS logs.%s PARTITION OF logs.entries FOR VALUES FROM ('%s') TO ('%s') PARTITION BY LIST (retention_days)`,
+		Name(d), d.Format(time.RFC3339), d.AddDate(0, 0, 1).Format(time.RFC3339))
+	if _, err := db.Exec(ctx, day); err != nil {
+		return fmt.Errorf("creating partition %s: %w", Name(d), err)
+	}
+	leaf := fmt.Sprintf(`CREATE TABLE IF NOT EXISTS logs.%s PARTITION OF logs.%s FOR VALUES IN (%d)`, LeafName(d, class), Name(d), class)
+	if _, err := db.Exec(ctx, leaf); err != nil {
+		return fmt.Errorf("creating partition %s: %w", LeafName(d, class), err)
+	}
+	return nil
+}
+
+// Leaf is one leaf partition of logs.entries: the entries of a day written
+// with a retention class.
+type Leaf struct {
+	// Name is the table's name in schema logs.
+	Name string
+	// Day is the UTC day it holds: [Day, Day + 24 h).
+	Day time.Time
+	// Class is the retention class of its entries.
+	Class int
+}
+
+// Leaves returns the leaf partitions of logs.entries, by day then class.
+func Leaves(ctx context.Context, db interface {
+	Query(context.Context, string, ...any) (pgx.Rows, error)
+}) ([]Leaf, error) {
+	rows, err := db.Query(ctx, `SELECT l.relname FROM pg_inherits di
+		JOIN pg_inherits li ON li.inhparent = di.inhrelid
+		JOIN pg_class l ON l.oid = li.inhrelid
+		WHERE di.inhparent = 'logs.entries'::regclass`)
+	if err != nil {
+		return nil, fmt.Errorf("listing leaf partitions: %w", err)
+	}
+	names, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, fmt.Errorf("listing leaf partitions: %w", err)
+	}
+	var out []Leaf
+	for _, n := range names {
+		if l, ok := parseLeaf(n); ok {
+			out = append(out, l)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if !out[i].Day.Equal(out[j].Day) {
+			return out[i].Day.Before(out[j].Day)
+		}
+		return out[i].Class < out[j].Class
+	})
+	return out, nil
+}
+
+func parseLeaf(name string) (Leaf, bool) {
+	dayPart, classPart, ok := strings.Cut(strings.TrimPrefix(name, "entries_"), "_r")
+	if !ok {
+		return Leaf{}, false
+	}
+	day, err := time.Parse("20060102", dayPart)
+	if err != nil {
+		return Leaf{}, false
+	}
+	class, err := strconv.Atoi(classPart)
+	if err != nil || class < 0 {
+		return Leaf{}, false
+	}
+	return Leaf{Name: name, Day: day, Class: class}, true
+}
+
+// Archiver is called with a leaf about to be dropped, on a connection that
+// holds the expiry lock; when it fails the leaf is kept and tried again on
+// the next round.
+type Archiver func(ctx context.Context, conn *pgxpool.Conn, leaf Leaf) error
+
+// DropExpired drops every leaf whose whole day ends at or before its
+// class's cut-off (now minus its retention; defaultRetention for the
+// default class), once archive (when not nil) has archived it; then the
+// rollup rows of the days it dropped whose project and service have no
+// entries left that day, and the day partitions left without leaves. It
+// returns the leaves dropped; a leaf that could not be archived or dropped
+// is kept, and its error returned with the others.
+func DropExpired(ctx context.Context, pool *pgxpool.Pool, now time.Time, defaultRetention time.Duration, archive Archiver) ([]string, error) {
 	var dropped []string
-	err := withLock(ctx, pool, func(conn *pgxpool.Conn) error {
-		names, err := List(ctx, conn)
+	var errs []error
+	err := Locked(ctx, pool, dropLockKey, func(conn *pgxpool.Conn) error {
+		leaves, err := Leaves(ctx, conn)
 		if err != nil {
 			return err
 		}
-		for _, n := range names {
-			day, err := time.Parse("20060102", strings.TrimPrefix(n, "entries_"))
-			if err != nil || !day.Before(cutoff) {
+		days := map[time.Time]bool{}
+		for _, l := range leaves {
+			if !l.Day.Before(Day(now.Add(-Retention(l.Class, defaultRetention)))) {
 				continue
 			}
-			err = pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
-				if _, err := tx.Exec(ctx, "DROP TABLE logs."+pgx.Identifier{n}.Sanitize()); err != nil {
-					return err
+			if archive != nil {
+				if err := archive(ctx, conn, l); err != nil {
+					errs = append(errs, fmt.Errorf("archiving partition %s: %w", l.Name, err))
+					continue
 				}
-				_, err := tx.Exec(ctx, "DELETE FROM logs.entry_rollups WHERE day = $1", day)
-				return err
-			})
-			if err != nil {
-				return fmt.Errorf("dropping partition %s: %w", n, err)
 			}
-			dropped = append(dropped, n)
+			if _, err := conn.Exec(ctx, "DROP TABLE logs."+pgx.Identifier{l.Name}.Sanitize()); err != nil {
+				errs = append(errs, fmt.Errorf("dropping partition %s: %w", l.Name, err))
+				continue
+			}
+			dropped = append(dropped, l.Name)
+			days[l.Day] = true
+		}
+		for d := range days {
+			if _, err := conn.Exec(ctx, `DELETE FROM logs.entry_rollups r WHERE r.day = $1 AND NOT EXISTS (
+				SELECT 1 FROM logs.entries e WHERE e.project_id = r.project_id AND e.service_name = r.service_name
+				AND e.ts >= $2 AND e.ts < $3)`, d, d, d.AddDate(0, 0, 1)); err != nil {
+				errs = append(errs, fmt.Errorf("deleting the rollups of %s: %w", d.Format(time.DateOnly), err))
+			}
 		}
 		return nil
 	})
-	return dropped, err
+	if err != nil {
+		return dropped, err
+	}
+	if err := dropEmptyDays(ctx, pool); err != nil {
+		errs = append(errs, err)
+	}
+	return dropped, errors.Join(errs...)
+}
+
+// dropEmptyDays drops the day partitions that have no leaf left, under the
+// creation lock (Ensure recreates a day it needs).
+func dropEmptyDays(ctx context.Context, pool *pgxpool.Pool) error {
+	return withLock(ctx, pool, func(conn *pgxpool.Conn) error {
+		rows, err := conn.Query(ctx, `SELECT c.relname FROM pg_inherits i
+			JOIN pg_class c ON c.oid = i.inhrelid
+			WHERE i.inhparent = 'logs.entries'::regclass
+			AND NOT EXISTS (SELECT 1 FROM pg_inherits l WHERE l.inhparent = c.oid)`)
+		if err != nil {
+			return fmt.Errorf("listing empty day partitions: %w", err)
+		}
+		names, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		if err != nil {
+			return fmt.Errorf("listing empty day partitions: %w", err)
+		}
+		for _, n := range names {
+			if _, err := conn.Exec(ctx, "DROP TABLE logs."+pgx.Identifier{n}.Sanitize()); err != nil {
+				return fmt.Errorf("dropping partition %s: %w", n, err)
+			}
+		}
+		return nil
+	})
 }
 
 // List returns the names of the partitions of logs.entries, oldest first.

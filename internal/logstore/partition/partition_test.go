@@ -2,9 +2,13 @@ package partition_test
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/require"
 
 	"github.com/devsmith/logs/internal/logstore/partition"
@@ -36,9 +40,9 @@ func TestEnsureAndDropExpired(t *testing.T) {
 	require.NoError(t, err)
 
 	// A day later the oldest day is wholly past retention: dropped whole.
-	dropped, err := partition.DropExpired(ctx, pool, now.Add(24*time.Hour), retention)
+	dropped, err := partition.DropExpired(ctx, pool, now.Add(24*time.Hour), retention, nil)
 	require.NoError(t, err)
-	require.Equal(t, []string{"entries_20260307"}, dropped)
+	require.Equal(t, []string{"entries_20260307_r0"}, dropped)
 	var msgs []string
 	rows, err := pool.Query(ctx, "SELECT message FROM logs.entries ORDER BY ts")
 	require.NoError(t, err)
@@ -53,7 +57,101 @@ func TestEnsureAndDropExpired(t *testing.T) {
 	require.Equal(t, 1, rollups)
 
 	// Nothing more to drop the same day.
-	dropped, err = partition.DropExpired(ctx, pool, now.Add(24*time.Hour), retention)
+	dropped, err = partition.DropExpired(ctx, pool, now.Add(24*time.Hour), retention, nil)
 	require.NoError(t, err)
 	require.Empty(t, dropped)
+}
+
+// Each retention class expires on its own: a leaf is dropped when its day is
+// past its class's retention, whatever the other classes of the day; a day
+// goes when its last leaf does, and the rollups of a project with no entries
+// left that day with it.
+func TestClassesExpireOnTheirOwn(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	pool := cluster.NewPool(t)
+	now := time.Date(2026, 3, 10, 15, 0, 0, 0, time.UTC)
+	def := 5 * 24 * time.Hour
+	_, err := pool.Exec(ctx, `INSERT INTO logs.projects (id, name, slug, retention_days) VALUES (1, 'a', 'a', NULL), (2, 'b', 'b', 2), (3, 'c', 'c', 9)`)
+	require.NoError(t, err)
+	classes, err := partition.Classes(ctx, pool)
+	require.NoError(t, err)
+	require.Equal(t, []int{0, 2, 9}, classes)
+	require.NoError(t, partition.Ensure(ctx, pool, now, def))
+	leaves, err := partition.Leaves(ctx, pool)
+	require.NoError(t, err)
+	perClass := map[int]int{}
+	for _, l := range leaves {
+		perClass[l.Class]++
+	}
+	// From the cut-off day to two days ahead, both included.
+	require.Equal(t, map[int]int{0: 5 + 1 + partition.Ahead, 2: 2 + 1 + partition.Ahead, 9: 9 + 1 + partition.Ahead}, perClass)
+	require.Equal(t, partition.LeafName(now.AddDate(0, 0, -9), 9), leaves[0].Name)
+
+	// One entry of each class on 2026-03-08, with rollups; b's two days old.
+	_, err = pool.Exec(ctx, `INSERT INTO logs.entries (project_id, ts, service_name, level, message, retention_days)
+		VALUES (1, '2026-03-08T10:00:00Z', 'api', 3, 'a', 0), (2, '2026-03-08T10:00:00Z', 'api', 3, 'b', 2), (3, '2026-03-08T10:00:00Z', 'api', 3, 'c', 9)`)
+	require.NoError(t, err)
+	_, err = pool.Exec(ctx, `INSERT INTO logs.entry_rollups VALUES (1, 'api', '2026-03-08', 1, '2026-03-08T10:00:00Z'),
+		(2, 'api', '2026-03-08', 1, '2026-03-08T10:00:00Z'), (3, 'api', '2026-03-08', 1, '2026-03-08T10:00:00Z')`)
+	require.NoError(t, err)
+	var archived []string
+	archive := func(ctx context.Context, conn *pgxpool.Conn, l partition.Leaf) error {
+		var n int
+		if err := conn.QueryRow(ctx, "SELECT count(*) FROM logs."+l.Name).Scan(&n); err != nil {
+			return err
+		}
+		archived = append(archived, fmt.Sprintf("%s:%d", l.Name, n))
+		return nil
+	}
+
+	// Two days later 2026-03-08 is past class 2's cut-off only.
+	dropped, err := partition.DropExpired(ctx, pool, now.AddDate(0, 0, 2), def, archive)
+	require.NoError(t, err)
+	require.Contains(t, dropped, "entries_20260308_r2")
+	require.NotContains(t, dropped, "entries_20260308_r0")
+	require.Contains(t, archived, "entries_20260308_r2:1")
+	var msgs []string
+	rows, err := pool.Query(ctx, "SELECT message FROM logs.entries ORDER BY message")
+	require.NoError(t, err)
+	msgs, err = pgx.CollectRows(rows, pgx.RowTo[string])
+	require.NoError(t, err)
+	require.Equal(t, []string{"a", "c"}, msgs)
+	var rollupProjects []int64
+	rows, err = pool.Query(ctx, "SELECT project_id FROM logs.entry_rollups ORDER BY 1")
+	require.NoError(t, err)
+	rollupProjects, err = pgx.CollectRows(rows, pgx.RowTo[int64])
+	require.NoError(t, err)
+	require.Equal(t, []int64{1, 3}, rollupProjects)
+
+	// A failing archive keeps its leaf and says which.
+	failing := func(context.Context, *pgxpool.Conn, partition.Leaf) error { return errors.New("disk full") }
+	dropped, err = partition.DropExpired(ctx, pool, now.AddDate(0, 0, 6), def, failing)
+	require.ErrorContains(t, err, "archiving partition entries_20260308_r0: disk full")
+	require.Empty(t, dropped)
+
+	// Past every class's cut-off the whole day goes.
+	_, err = partition.DropExpired(ctx, pool, now.AddDate(0, 0, 12), def, nil)
+	require.NoError(t, err)
+	names, err := partition.List(ctx, pool)
+	require.NoError(t, err)
+	require.NotContains(t, names, "entries_20260308")
+}
+
+func TestEnsureClass(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	pool := cluster.NewPool(t)
+	now := time.Date(2026, 3, 10, 15, 0, 0, 0, time.UTC)
+	require.ErrorContains(t, partition.EnsureClass(ctx, pool, now, 0), "at least 1 day")
+	require.NoError(t, partition.EnsureClass(ctx, pool, now, 3))
+	leaves, err := partition.Leaves(ctx, pool)
+	require.NoError(t, err)
+	require.Len(t, leaves, 3+1+partition.Ahead)
+	for _, l := range leaves {
+		require.Equal(t, 3, l.Class)
+	}
+	// A row of class 3 three days old finds its partition.
+	_, err = pool.Exec(ctx, `INSERT INTO logs.entries (project_id, ts, service_name, level, message, retention_days) VALUES (1, $1, 'api', 3, 'm', 3)`, now.AddDate(0, 0, -3))
+	require.NoError(t, err)
 }

@@ -350,9 +350,9 @@ func readExamples(ctx context.Context, db *pgxpool.Pool, items []*exampleItem, s
 	)
 	// The columns after the item are logstore.EntryColumns, in its order
 	// (the order of logstore.ScanEntry).
-	_, err = pgx.ForEachRow(rows, []any{&item, &e.ProjectID, &e.TS, &e.ID, &e.Service, &e.Level, &e.Message, &e.Context, &e.Signature, &e.ErrorFP}, func() error {
+	_, err = pgx.ForEachRow(rows, append([]any{&item}, e.Targets()...), func() error {
 		owners, entries = append(owners, item), append(entries, e)
-		e.Context = nil
+		e.Context, e.SampleRate = nil, nil
 		return nil
 	})
 	if err != nil {

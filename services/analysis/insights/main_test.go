@@ -63,7 +63,7 @@ func (s *seeder) write(es []entry) {
 		}
 		s.nextID++
 		sig := s.hasher.Of(e.message)
-		rows = append(rows, []any{e.project, e.ts, s.nextID, e.service, e.level, e.message, "{}", e.ts, sig, int64(0)})
+		rows = append(rows, []any{e.project, e.ts, s.nextID, e.service, e.level, e.message, "{}", e.ts, sig, int64(0), int16(0), nil})
 		if k := [2]int64{e.project, sig}; !seen[k] {
 			seen[k] = true
 			sigs.Add(e.project, sig, e.message, e.ts)

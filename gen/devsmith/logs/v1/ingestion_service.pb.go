@@ -242,7 +242,10 @@ type IngestBatchResponse struct {
 	Rejected []*RejectedEntry `protobuf:"bytes,3,rep,name=rejected,proto3" json:"rejected,omitempty"`
 	// Entries stored truncated (over the message or context limit); each is
 	// marked with `_truncated` in its context.
-	Truncated     int32 `protobuf:"varint,4,opt,name=truncated,proto3" json:"truncated,omitempty"`
+	Truncated int32 `protobuf:"varint,4,opt,name=truncated,proto3" json:"truncated,omitempty"`
+	// Entries accepted but deliberately not stored because the project's
+	// sampling rules left them out (docs/sampling.md); not part of count.
+	SampledOut    int32 `protobuf:"varint,5,opt,name=sampled_out,json=sampledOut,proto3" json:"sampled_out,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -301,6 +304,13 @@ func (x *IngestBatchResponse) GetRejected() []*RejectedEntry {
 func (x *IngestBatchResponse) GetTruncated() int32 {
 	if x != nil {
 		return x.Truncated
+	}
+	return 0
+}
+
+func (x *IngestBatchResponse) GetSampledOut() int32 {
+	if x != nil {
+		return x.SampledOut
 	}
 	return 0
 }
@@ -390,7 +400,9 @@ type IngestStreamResponse struct {
 	// Entries stored truncated.
 	Truncated int64 `protobuf:"varint,4,opt,name=truncated,proto3" json:"truncated,omitempty"`
 	// Batches received.
-	Batches       int64 `protobuf:"varint,5,opt,name=batches,proto3" json:"batches,omitempty"`
+	Batches int64 `protobuf:"varint,5,opt,name=batches,proto3" json:"batches,omitempty"`
+	// Entries left out by the project's sampling rules, over all batches.
+	SampledOut    int64 `protobuf:"varint,6,opt,name=sampled_out,json=sampledOut,proto3" json:"sampled_out,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -460,6 +472,13 @@ func (x *IngestStreamResponse) GetBatches() int64 {
 	return 0
 }
 
+func (x *IngestStreamResponse) GetSampledOut() int64 {
+	if x != nil {
+		return x.SampledOut
+	}
+	return 0
+}
+
 var File_devsmith_logs_v1_ingestion_service_proto protoreflect.FileDescriptor
 
 const file_devsmith_logs_v1_ingestion_service_proto_rawDesc = "" +
@@ -477,23 +496,27 @@ const file_devsmith_logs_v1_ingestion_service_proto_rawDesc = "" +
 	"\fproject_slug\x18\x01 \x01(\tR\vprojectSlug\x12!\n" +
 	"\fservice_name\x18\x02 \x01(\tR\vserviceName\x12.\n" +
 	"\x04logs\x18\x03 \x03(\v2\x1a.devsmith.logs.v1.LogInputR\x04logs\x12\x19\n" +
-	"\bbatch_id\x18\x04 \x01(\tR\abatchId\"\xa0\x01\n" +
+	"\bbatch_id\x18\x04 \x01(\tR\abatchId\"\xc1\x01\n" +
 	"\x13IngestBatchResponse\x12\x14\n" +
 	"\x05count\x18\x01 \x01(\x05R\x05count\x12\x18\n" +
 	"\amessage\x18\x02 \x01(\tR\amessage\x12;\n" +
 	"\brejected\x18\x03 \x03(\v2\x1f.devsmith.logs.v1.RejectedEntryR\brejected\x12\x1c\n" +
-	"\ttruncated\x18\x04 \x01(\x05R\ttruncated\"\xa6\x01\n" +
+	"\ttruncated\x18\x04 \x01(\x05R\ttruncated\x12\x1f\n" +
+	"\vsampled_out\x18\x05 \x01(\x05R\n" +
+	"sampledOut\"\xa6\x01\n" +
 	"\x13IngestStreamRequest\x12!\n" +
 	"\fproject_slug\x18\x01 \x01(\tR\vprojectSlug\x12!\n" +
 	"\fservice_name\x18\x02 \x01(\tR\vserviceName\x12.\n" +
 	"\x04logs\x18\x03 \x03(\v2\x1a.devsmith.logs.v1.LogInputR\x04logs\x12\x19\n" +
-	"\bbatch_id\x18\x04 \x01(\tR\abatchId\"\xbb\x01\n" +
+	"\bbatch_id\x18\x04 \x01(\tR\abatchId\"\xdc\x01\n" +
 	"\x14IngestStreamResponse\x12\x14\n" +
 	"\x05count\x18\x01 \x01(\x03R\x05count\x12\x18\n" +
 	"\amessage\x18\x02 \x01(\tR\amessage\x12;\n" +
 	"\brejected\x18\x03 \x03(\v2\x1f.devsmith.logs.v1.RejectedEntryR\brejected\x12\x1c\n" +
 	"\ttruncated\x18\x04 \x01(\x03R\ttruncated\x12\x18\n" +
-	"\abatches\x18\x05 \x01(\x03R\abatches2\xcf\x01\n" +
+	"\abatches\x18\x05 \x01(\x03R\abatches\x12\x1f\n" +
+	"\vsampled_out\x18\x06 \x01(\x03R\n" +
+	"sampledOut2\xcf\x01\n" +
 	"\x10IngestionService\x12Z\n" +
 	"\vIngestBatch\x12$.devsmith.logs.v1.IngestBatchRequest\x1a%.devsmith.logs.v1.IngestBatchResponse\x12_\n" +
 	"\fIngestStream\x12%.devsmith.logs.v1.IngestStreamRequest\x1a&.devsmith.logs.v1.IngestStreamResponse(\x01B6Z4github.com/devsmith/logs/gen/devsmith/logs/v1;logsv1b\x06proto3"

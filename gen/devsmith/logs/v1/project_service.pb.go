@@ -51,9 +51,25 @@ type Project struct {
 	OwnerId int64 `protobuf:"varint,11,opt,name=owner_id,json=ownerId,proto3" json:"owner_id,omitempty"`
 	// The limits the project's keys are held to (the platform's defaults
 	// unless set on the project).
-	RateLimit     *RateLimit `protobuf:"bytes,12,opt,name=rate_limit,json=rateLimit,proto3" json:"rate_limit,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	RateLimit *RateLimit `protobuf:"bytes,12,opt,name=rate_limit,json=rateLimit,proto3" json:"rate_limit,omitempty"`
+	// How many days entries are kept (docs/retention.md): the project's own
+	// value, or the platform's default (DEVSMITH_RETENTION) when
+	// retention_is_default.
+	RetentionDays int32 `protobuf:"varint,13,opt,name=retention_days,json=retentionDays,proto3" json:"retention_days,omitempty"`
+	// True when retention_days is the platform's default, not set on the
+	// project.
+	RetentionIsDefault bool `protobuf:"varint,14,opt,name=retention_is_default,json=retentionIsDefault,proto3" json:"retention_is_default,omitempty"`
+	// Timestamp of the oldest entry kept; null when none is stored.
+	OldestLogAt *timestamppb.Timestamp `protobuf:"bytes,15,opt,name=oldest_log_at,json=oldestLogAt,proto3" json:"oldest_log_at,omitempty"`
+	// The project's sampling rules (docs/sampling.md); empty when every entry
+	// is kept.
+	SamplingRules []*SamplingRule `protobuf:"bytes,16,rep,name=sampling_rules,json=samplingRules,proto3" json:"sampling_rules,omitempty"`
+	// Entries received within retention but not stored because a sampling
+	// rule dropped them (exact, counted at ingest). log_count +
+	// sampled_out_count is what the project sent.
+	SampledOutCount int64 `protobuf:"varint,17,opt,name=sampled_out_count,json=sampledOutCount,proto3" json:"sampled_out_count,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
 }
 
 func (x *Project) Reset() {
@@ -170,6 +186,153 @@ func (x *Project) GetRateLimit() *RateLimit {
 	return nil
 }
 
+func (x *Project) GetRetentionDays() int32 {
+	if x != nil {
+		return x.RetentionDays
+	}
+	return 0
+}
+
+func (x *Project) GetRetentionIsDefault() bool {
+	if x != nil {
+		return x.RetentionIsDefault
+	}
+	return false
+}
+
+func (x *Project) GetOldestLogAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.OldestLogAt
+	}
+	return nil
+}
+
+func (x *Project) GetSamplingRules() []*SamplingRule {
+	if x != nil {
+		return x.SamplingRules
+	}
+	return nil
+}
+
+func (x *Project) GetSampledOutCount() int64 {
+	if x != nil {
+		return x.SampledOutCount
+	}
+	return 0
+}
+
+// SamplingRule keeps a fraction of a service's low-severity entries
+// (docs/sampling.md). WARN, ERROR and FATAL are never sampled.
+type SamplingRule struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The service the rule applies to; empty for every service of the
+	// project that has no rule of its own.
+	ServiceName string `protobuf:"bytes,1,opt,name=service_name,json=serviceName,proto3" json:"service_name,omitempty"`
+	// Fraction of TRACE and DEBUG entries kept, in (0, 1]; 1 keeps all.
+	DebugRate float64 `protobuf:"fixed64,2,opt,name=debug_rate,json=debugRate,proto3" json:"debug_rate,omitempty"`
+	// Fraction of INFO entries kept, in (0, 1]; 1 keeps all.
+	InfoRate      float64 `protobuf:"fixed64,3,opt,name=info_rate,json=infoRate,proto3" json:"info_rate,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SamplingRule) Reset() {
+	*x = SamplingRule{}
+	mi := &file_devsmith_logs_v1_project_service_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SamplingRule) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SamplingRule) ProtoMessage() {}
+
+func (x *SamplingRule) ProtoReflect() protoreflect.Message {
+	mi := &file_devsmith_logs_v1_project_service_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SamplingRule.ProtoReflect.Descriptor instead.
+func (*SamplingRule) Descriptor() ([]byte, []int) {
+	return file_devsmith_logs_v1_project_service_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *SamplingRule) GetServiceName() string {
+	if x != nil {
+		return x.ServiceName
+	}
+	return ""
+}
+
+func (x *SamplingRule) GetDebugRate() float64 {
+	if x != nil {
+		return x.DebugRate
+	}
+	return 0
+}
+
+func (x *SamplingRule) GetInfoRate() float64 {
+	if x != nil {
+		return x.InfoRate
+	}
+	return 0
+}
+
+// SamplingUpdate replaces a project's sampling rules.
+type SamplingUpdate struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The new rules, at most one per service_name; empty removes every rule.
+	Rules         []*SamplingRule `protobuf:"bytes,1,rep,name=rules,proto3" json:"rules,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SamplingUpdate) Reset() {
+	*x = SamplingUpdate{}
+	mi := &file_devsmith_logs_v1_project_service_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SamplingUpdate) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SamplingUpdate) ProtoMessage() {}
+
+func (x *SamplingUpdate) ProtoReflect() protoreflect.Message {
+	mi := &file_devsmith_logs_v1_project_service_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SamplingUpdate.ProtoReflect.Descriptor instead.
+func (*SamplingUpdate) Descriptor() ([]byte, []int) {
+	return file_devsmith_logs_v1_project_service_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *SamplingUpdate) GetRules() []*SamplingRule {
+	if x != nil {
+		return x.Rules
+	}
+	return nil
+}
+
 // Request and volume limits of a project's keys.
 type RateLimit struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -186,7 +349,7 @@ type RateLimit struct {
 
 func (x *RateLimit) Reset() {
 	*x = RateLimit{}
-	mi := &file_devsmith_logs_v1_project_service_proto_msgTypes[1]
+	mi := &file_devsmith_logs_v1_project_service_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -198,7 +361,7 @@ func (x *RateLimit) String() string {
 func (*RateLimit) ProtoMessage() {}
 
 func (x *RateLimit) ProtoReflect() protoreflect.Message {
-	mi := &file_devsmith_logs_v1_project_service_proto_msgTypes[1]
+	mi := &file_devsmith_logs_v1_project_service_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -211,7 +374,7 @@ func (x *RateLimit) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RateLimit.ProtoReflect.Descriptor instead.
 func (*RateLimit) Descriptor() ([]byte, []int) {
-	return file_devsmith_logs_v1_project_service_proto_rawDescGZIP(), []int{1}
+	return file_devsmith_logs_v1_project_service_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *RateLimit) GetRequestsPerMinute() int32 {
@@ -249,14 +412,21 @@ type UpdateProjectRequest struct {
 	RepositoryUrl *string `protobuf:"bytes,4,opt,name=repository_url,json=repositoryUrl,proto3,oneof" json:"repository_url,omitempty"`
 	// New limits; a value of 0 returns that limit to the platform's default.
 	// Admins and the project's maintainers and owner only.
-	RateLimit     *RateLimitUpdate `protobuf:"bytes,5,opt,name=rate_limit,json=rateLimit,proto3,oneof" json:"rate_limit,omitempty"`
+	RateLimit *RateLimitUpdate `protobuf:"bytes,5,opt,name=rate_limit,json=rateLimit,proto3,oneof" json:"rate_limit,omitempty"`
+	// New retention in days, 1 up to the platform's maximum
+	// (DEVSMITH_RETENTION_MAX); 0 returns to the platform's default.
+	// Admins and the project's maintainers and owner only.
+	RetentionDays *int32 `protobuf:"varint,6,opt,name=retention_days,json=retentionDays,proto3,oneof" json:"retention_days,omitempty"`
+	// New sampling rules, replacing the old ones. Admins and the project's
+	// maintainers and owner only.
+	Sampling      *SamplingUpdate `protobuf:"bytes,7,opt,name=sampling,proto3,oneof" json:"sampling,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *UpdateProjectRequest) Reset() {
 	*x = UpdateProjectRequest{}
-	mi := &file_devsmith_logs_v1_project_service_proto_msgTypes[2]
+	mi := &file_devsmith_logs_v1_project_service_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -268,7 +438,7 @@ func (x *UpdateProjectRequest) String() string {
 func (*UpdateProjectRequest) ProtoMessage() {}
 
 func (x *UpdateProjectRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_devsmith_logs_v1_project_service_proto_msgTypes[2]
+	mi := &file_devsmith_logs_v1_project_service_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -281,7 +451,7 @@ func (x *UpdateProjectRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateProjectRequest.ProtoReflect.Descriptor instead.
 func (*UpdateProjectRequest) Descriptor() ([]byte, []int) {
-	return file_devsmith_logs_v1_project_service_proto_rawDescGZIP(), []int{2}
+	return file_devsmith_logs_v1_project_service_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *UpdateProjectRequest) GetId() int64 {
@@ -319,6 +489,20 @@ func (x *UpdateProjectRequest) GetRateLimit() *RateLimitUpdate {
 	return nil
 }
 
+func (x *UpdateProjectRequest) GetRetentionDays() int32 {
+	if x != nil && x.RetentionDays != nil {
+		return *x.RetentionDays
+	}
+	return 0
+}
+
+func (x *UpdateProjectRequest) GetSampling() *SamplingUpdate {
+	if x != nil {
+		return x.Sampling
+	}
+	return nil
+}
+
 // Limits to set on a project; 0 means the platform's default.
 type RateLimitUpdate struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -332,7 +516,7 @@ type RateLimitUpdate struct {
 
 func (x *RateLimitUpdate) Reset() {
 	*x = RateLimitUpdate{}
-	mi := &file_devsmith_logs_v1_project_service_proto_msgTypes[3]
+	mi := &file_devsmith_logs_v1_project_service_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -344,7 +528,7 @@ func (x *RateLimitUpdate) String() string {
 func (*RateLimitUpdate) ProtoMessage() {}
 
 func (x *RateLimitUpdate) ProtoReflect() protoreflect.Message {
-	mi := &file_devsmith_logs_v1_project_service_proto_msgTypes[3]
+	mi := &file_devsmith_logs_v1_project_service_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -357,7 +541,7 @@ func (x *RateLimitUpdate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RateLimitUpdate.ProtoReflect.Descriptor instead.
 func (*RateLimitUpdate) Descriptor() ([]byte, []int) {
-	return file_devsmith_logs_v1_project_service_proto_rawDescGZIP(), []int{3}
+	return file_devsmith_logs_v1_project_service_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *RateLimitUpdate) GetRequestsPerMinute() int32 {
@@ -385,7 +569,7 @@ type UpdateProjectResponse struct {
 
 func (x *UpdateProjectResponse) Reset() {
 	*x = UpdateProjectResponse{}
-	mi := &file_devsmith_logs_v1_project_service_proto_msgTypes[4]
+	mi := &file_devsmith_logs_v1_project_service_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -397,7 +581,7 @@ func (x *UpdateProjectResponse) String() string {
 func (*UpdateProjectResponse) ProtoMessage() {}
 
 func (x *UpdateProjectResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_devsmith_logs_v1_project_service_proto_msgTypes[4]
+	mi := &file_devsmith_logs_v1_project_service_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -410,7 +594,7 @@ func (x *UpdateProjectResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateProjectResponse.ProtoReflect.Descriptor instead.
 func (*UpdateProjectResponse) Descriptor() ([]byte, []int) {
-	return file_devsmith_logs_v1_project_service_proto_rawDescGZIP(), []int{4}
+	return file_devsmith_logs_v1_project_service_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *UpdateProjectResponse) GetProject() *Project {
@@ -455,7 +639,7 @@ type ApiKey struct {
 
 func (x *ApiKey) Reset() {
 	*x = ApiKey{}
-	mi := &file_devsmith_logs_v1_project_service_proto_msgTypes[5]
+	mi := &file_devsmith_logs_v1_project_service_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -467,7 +651,7 @@ func (x *ApiKey) String() string {
 func (*ApiKey) ProtoMessage() {}
 
 func (x *ApiKey) ProtoReflect() protoreflect.Message {
-	mi := &file_devsmith_logs_v1_project_service_proto_msgTypes[5]
+	mi := &file_devsmith_logs_v1_project_service_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -480,7 +664,7 @@ func (x *ApiKey) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ApiKey.ProtoReflect.Descriptor instead.
 func (*ApiKey) Descriptor() ([]byte, []int) {
-	return file_devsmith_logs_v1_project_service_proto_rawDescGZIP(), []int{5}
+	return file_devsmith_logs_v1_project_service_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *ApiKey) GetId() int64 {
@@ -577,7 +761,7 @@ type CreateProjectKeyRequest struct {
 
 func (x *CreateProjectKeyRequest) Reset() {
 	*x = CreateProjectKeyRequest{}
-	mi := &file_devsmith_logs_v1_project_service_proto_msgTypes[6]
+	mi := &file_devsmith_logs_v1_project_service_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -589,7 +773,7 @@ func (x *CreateProjectKeyRequest) String() string {
 func (*CreateProjectKeyRequest) ProtoMessage() {}
 
 func (x *CreateProjectKeyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_devsmith_logs_v1_project_service_proto_msgTypes[6]
+	mi := &file_devsmith_logs_v1_project_service_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -602,7 +786,7 @@ func (x *CreateProjectKeyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateProjectKeyRequest.ProtoReflect.Descriptor instead.
 func (*CreateProjectKeyRequest) Descriptor() ([]byte, []int) {
-	return file_devsmith_logs_v1_project_service_proto_rawDescGZIP(), []int{6}
+	return file_devsmith_logs_v1_project_service_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *CreateProjectKeyRequest) GetProjectId() int64 {
@@ -646,7 +830,7 @@ type CreateProjectKeyResponse struct {
 
 func (x *CreateProjectKeyResponse) Reset() {
 	*x = CreateProjectKeyResponse{}
-	mi := &file_devsmith_logs_v1_project_service_proto_msgTypes[7]
+	mi := &file_devsmith_logs_v1_project_service_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -658,7 +842,7 @@ func (x *CreateProjectKeyResponse) String() string {
 func (*CreateProjectKeyResponse) ProtoMessage() {}
 
 func (x *CreateProjectKeyResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_devsmith_logs_v1_project_service_proto_msgTypes[7]
+	mi := &file_devsmith_logs_v1_project_service_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -671,7 +855,7 @@ func (x *CreateProjectKeyResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateProjectKeyResponse.ProtoReflect.Descriptor instead.
 func (*CreateProjectKeyResponse) Descriptor() ([]byte, []int) {
-	return file_devsmith_logs_v1_project_service_proto_rawDescGZIP(), []int{7}
+	return file_devsmith_logs_v1_project_service_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *CreateProjectKeyResponse) GetKey() *ApiKey {
@@ -703,7 +887,7 @@ type ListProjectKeysRequest struct {
 
 func (x *ListProjectKeysRequest) Reset() {
 	*x = ListProjectKeysRequest{}
-	mi := &file_devsmith_logs_v1_project_service_proto_msgTypes[8]
+	mi := &file_devsmith_logs_v1_project_service_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -715,7 +899,7 @@ func (x *ListProjectKeysRequest) String() string {
 func (*ListProjectKeysRequest) ProtoMessage() {}
 
 func (x *ListProjectKeysRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_devsmith_logs_v1_project_service_proto_msgTypes[8]
+	mi := &file_devsmith_logs_v1_project_service_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -728,7 +912,7 @@ func (x *ListProjectKeysRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListProjectKeysRequest.ProtoReflect.Descriptor instead.
 func (*ListProjectKeysRequest) Descriptor() ([]byte, []int) {
-	return file_devsmith_logs_v1_project_service_proto_rawDescGZIP(), []int{8}
+	return file_devsmith_logs_v1_project_service_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *ListProjectKeysRequest) GetProjectId() int64 {
@@ -765,7 +949,7 @@ type ListProjectKeysResponse struct {
 
 func (x *ListProjectKeysResponse) Reset() {
 	*x = ListProjectKeysResponse{}
-	mi := &file_devsmith_logs_v1_project_service_proto_msgTypes[9]
+	mi := &file_devsmith_logs_v1_project_service_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -777,7 +961,7 @@ func (x *ListProjectKeysResponse) String() string {
 func (*ListProjectKeysResponse) ProtoMessage() {}
 
 func (x *ListProjectKeysResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_devsmith_logs_v1_project_service_proto_msgTypes[9]
+	mi := &file_devsmith_logs_v1_project_service_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -790,7 +974,7 @@ func (x *ListProjectKeysResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListProjectKeysResponse.ProtoReflect.Descriptor instead.
 func (*ListProjectKeysResponse) Descriptor() ([]byte, []int) {
-	return file_devsmith_logs_v1_project_service_proto_rawDescGZIP(), []int{9}
+	return file_devsmith_logs_v1_project_service_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *ListProjectKeysResponse) GetKeys() []*ApiKey {
@@ -820,7 +1004,7 @@ type DeleteProjectKeyRequest struct {
 
 func (x *DeleteProjectKeyRequest) Reset() {
 	*x = DeleteProjectKeyRequest{}
-	mi := &file_devsmith_logs_v1_project_service_proto_msgTypes[10]
+	mi := &file_devsmith_logs_v1_project_service_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -832,7 +1016,7 @@ func (x *DeleteProjectKeyRequest) String() string {
 func (*DeleteProjectKeyRequest) ProtoMessage() {}
 
 func (x *DeleteProjectKeyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_devsmith_logs_v1_project_service_proto_msgTypes[10]
+	mi := &file_devsmith_logs_v1_project_service_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -845,7 +1029,7 @@ func (x *DeleteProjectKeyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteProjectKeyRequest.ProtoReflect.Descriptor instead.
 func (*DeleteProjectKeyRequest) Descriptor() ([]byte, []int) {
-	return file_devsmith_logs_v1_project_service_proto_rawDescGZIP(), []int{10}
+	return file_devsmith_logs_v1_project_service_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *DeleteProjectKeyRequest) GetProjectId() int64 {
@@ -873,7 +1057,7 @@ type DeleteProjectKeyResponse struct {
 
 func (x *DeleteProjectKeyResponse) Reset() {
 	*x = DeleteProjectKeyResponse{}
-	mi := &file_devsmith_logs_v1_project_service_proto_msgTypes[11]
+	mi := &file_devsmith_logs_v1_project_service_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -885,7 +1069,7 @@ func (x *DeleteProjectKeyResponse) String() string {
 func (*DeleteProjectKeyResponse) ProtoMessage() {}
 
 func (x *DeleteProjectKeyResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_devsmith_logs_v1_project_service_proto_msgTypes[11]
+	mi := &file_devsmith_logs_v1_project_service_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -898,7 +1082,7 @@ func (x *DeleteProjectKeyResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteProjectKeyResponse.ProtoReflect.Descriptor instead.
 func (*DeleteProjectKeyResponse) Descriptor() ([]byte, []int) {
-	return file_devsmith_logs_v1_project_service_proto_rawDescGZIP(), []int{11}
+	return file_devsmith_logs_v1_project_service_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *DeleteProjectKeyResponse) GetMessage() string {
@@ -925,7 +1109,7 @@ type CreateProjectRequest struct {
 
 func (x *CreateProjectRequest) Reset() {
 	*x = CreateProjectRequest{}
-	mi := &file_devsmith_logs_v1_project_service_proto_msgTypes[12]
+	mi := &file_devsmith_logs_v1_project_service_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -937,7 +1121,7 @@ func (x *CreateProjectRequest) String() string {
 func (*CreateProjectRequest) ProtoMessage() {}
 
 func (x *CreateProjectRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_devsmith_logs_v1_project_service_proto_msgTypes[12]
+	mi := &file_devsmith_logs_v1_project_service_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -950,7 +1134,7 @@ func (x *CreateProjectRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateProjectRequest.ProtoReflect.Descriptor instead.
 func (*CreateProjectRequest) Descriptor() ([]byte, []int) {
-	return file_devsmith_logs_v1_project_service_proto_rawDescGZIP(), []int{12}
+	return file_devsmith_logs_v1_project_service_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *CreateProjectRequest) GetName() string {
@@ -1000,7 +1184,7 @@ type CreateProjectResponse struct {
 
 func (x *CreateProjectResponse) Reset() {
 	*x = CreateProjectResponse{}
-	mi := &file_devsmith_logs_v1_project_service_proto_msgTypes[13]
+	mi := &file_devsmith_logs_v1_project_service_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1012,7 +1196,7 @@ func (x *CreateProjectResponse) String() string {
 func (*CreateProjectResponse) ProtoMessage() {}
 
 func (x *CreateProjectResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_devsmith_logs_v1_project_service_proto_msgTypes[13]
+	mi := &file_devsmith_logs_v1_project_service_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1025,7 +1209,7 @@ func (x *CreateProjectResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateProjectResponse.ProtoReflect.Descriptor instead.
 func (*CreateProjectResponse) Descriptor() ([]byte, []int) {
-	return file_devsmith_logs_v1_project_service_proto_rawDescGZIP(), []int{13}
+	return file_devsmith_logs_v1_project_service_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *CreateProjectResponse) GetProjectId() int64 {
@@ -1076,7 +1260,7 @@ type ListProjectsRequest struct {
 
 func (x *ListProjectsRequest) Reset() {
 	*x = ListProjectsRequest{}
-	mi := &file_devsmith_logs_v1_project_service_proto_msgTypes[14]
+	mi := &file_devsmith_logs_v1_project_service_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1088,7 +1272,7 @@ func (x *ListProjectsRequest) String() string {
 func (*ListProjectsRequest) ProtoMessage() {}
 
 func (x *ListProjectsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_devsmith_logs_v1_project_service_proto_msgTypes[14]
+	mi := &file_devsmith_logs_v1_project_service_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1101,7 +1285,7 @@ func (x *ListProjectsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListProjectsRequest.ProtoReflect.Descriptor instead.
 func (*ListProjectsRequest) Descriptor() ([]byte, []int) {
-	return file_devsmith_logs_v1_project_service_proto_rawDescGZIP(), []int{14}
+	return file_devsmith_logs_v1_project_service_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *ListProjectsRequest) GetPageSize() int32 {
@@ -1131,7 +1315,7 @@ type ListProjectsResponse struct {
 
 func (x *ListProjectsResponse) Reset() {
 	*x = ListProjectsResponse{}
-	mi := &file_devsmith_logs_v1_project_service_proto_msgTypes[15]
+	mi := &file_devsmith_logs_v1_project_service_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1143,7 +1327,7 @@ func (x *ListProjectsResponse) String() string {
 func (*ListProjectsResponse) ProtoMessage() {}
 
 func (x *ListProjectsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_devsmith_logs_v1_project_service_proto_msgTypes[15]
+	mi := &file_devsmith_logs_v1_project_service_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1156,7 +1340,7 @@ func (x *ListProjectsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListProjectsResponse.ProtoReflect.Descriptor instead.
 func (*ListProjectsResponse) Descriptor() ([]byte, []int) {
-	return file_devsmith_logs_v1_project_service_proto_rawDescGZIP(), []int{15}
+	return file_devsmith_logs_v1_project_service_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *ListProjectsResponse) GetProjects() []*Project {
@@ -1184,7 +1368,7 @@ type GetProjectRequest struct {
 
 func (x *GetProjectRequest) Reset() {
 	*x = GetProjectRequest{}
-	mi := &file_devsmith_logs_v1_project_service_proto_msgTypes[16]
+	mi := &file_devsmith_logs_v1_project_service_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1196,7 +1380,7 @@ func (x *GetProjectRequest) String() string {
 func (*GetProjectRequest) ProtoMessage() {}
 
 func (x *GetProjectRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_devsmith_logs_v1_project_service_proto_msgTypes[16]
+	mi := &file_devsmith_logs_v1_project_service_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1209,7 +1393,7 @@ func (x *GetProjectRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetProjectRequest.ProtoReflect.Descriptor instead.
 func (*GetProjectRequest) Descriptor() ([]byte, []int) {
-	return file_devsmith_logs_v1_project_service_proto_rawDescGZIP(), []int{16}
+	return file_devsmith_logs_v1_project_service_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *GetProjectRequest) GetId() int64 {
@@ -1230,7 +1414,7 @@ type GetProjectResponse struct {
 
 func (x *GetProjectResponse) Reset() {
 	*x = GetProjectResponse{}
-	mi := &file_devsmith_logs_v1_project_service_proto_msgTypes[17]
+	mi := &file_devsmith_logs_v1_project_service_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1242,7 +1426,7 @@ func (x *GetProjectResponse) String() string {
 func (*GetProjectResponse) ProtoMessage() {}
 
 func (x *GetProjectResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_devsmith_logs_v1_project_service_proto_msgTypes[17]
+	mi := &file_devsmith_logs_v1_project_service_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1255,7 +1439,7 @@ func (x *GetProjectResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetProjectResponse.ProtoReflect.Descriptor instead.
 func (*GetProjectResponse) Descriptor() ([]byte, []int) {
-	return file_devsmith_logs_v1_project_service_proto_rawDescGZIP(), []int{17}
+	return file_devsmith_logs_v1_project_service_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *GetProjectResponse) GetProject() *Project {
@@ -1276,7 +1460,7 @@ type RegenerateProjectKeyRequest struct {
 
 func (x *RegenerateProjectKeyRequest) Reset() {
 	*x = RegenerateProjectKeyRequest{}
-	mi := &file_devsmith_logs_v1_project_service_proto_msgTypes[18]
+	mi := &file_devsmith_logs_v1_project_service_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1288,7 +1472,7 @@ func (x *RegenerateProjectKeyRequest) String() string {
 func (*RegenerateProjectKeyRequest) ProtoMessage() {}
 
 func (x *RegenerateProjectKeyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_devsmith_logs_v1_project_service_proto_msgTypes[18]
+	mi := &file_devsmith_logs_v1_project_service_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1301,7 +1485,7 @@ func (x *RegenerateProjectKeyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RegenerateProjectKeyRequest.ProtoReflect.Descriptor instead.
 func (*RegenerateProjectKeyRequest) Descriptor() ([]byte, []int) {
-	return file_devsmith_logs_v1_project_service_proto_rawDescGZIP(), []int{18}
+	return file_devsmith_logs_v1_project_service_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *RegenerateProjectKeyRequest) GetId() int64 {
@@ -1324,7 +1508,7 @@ type RegenerateProjectKeyResponse struct {
 
 func (x *RegenerateProjectKeyResponse) Reset() {
 	*x = RegenerateProjectKeyResponse{}
-	mi := &file_devsmith_logs_v1_project_service_proto_msgTypes[19]
+	mi := &file_devsmith_logs_v1_project_service_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1336,7 +1520,7 @@ func (x *RegenerateProjectKeyResponse) String() string {
 func (*RegenerateProjectKeyResponse) ProtoMessage() {}
 
 func (x *RegenerateProjectKeyResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_devsmith_logs_v1_project_service_proto_msgTypes[19]
+	mi := &file_devsmith_logs_v1_project_service_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1349,7 +1533,7 @@ func (x *RegenerateProjectKeyResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RegenerateProjectKeyResponse.ProtoReflect.Descriptor instead.
 func (*RegenerateProjectKeyResponse) Descriptor() ([]byte, []int) {
-	return file_devsmith_logs_v1_project_service_proto_rawDescGZIP(), []int{19}
+	return file_devsmith_logs_v1_project_service_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *RegenerateProjectKeyResponse) GetApiKey() string {
@@ -1377,7 +1561,7 @@ type DeleteProjectRequest struct {
 
 func (x *DeleteProjectRequest) Reset() {
 	*x = DeleteProjectRequest{}
-	mi := &file_devsmith_logs_v1_project_service_proto_msgTypes[20]
+	mi := &file_devsmith_logs_v1_project_service_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1389,7 +1573,7 @@ func (x *DeleteProjectRequest) String() string {
 func (*DeleteProjectRequest) ProtoMessage() {}
 
 func (x *DeleteProjectRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_devsmith_logs_v1_project_service_proto_msgTypes[20]
+	mi := &file_devsmith_logs_v1_project_service_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1402,7 +1586,7 @@ func (x *DeleteProjectRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteProjectRequest.ProtoReflect.Descriptor instead.
 func (*DeleteProjectRequest) Descriptor() ([]byte, []int) {
-	return file_devsmith_logs_v1_project_service_proto_rawDescGZIP(), []int{20}
+	return file_devsmith_logs_v1_project_service_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *DeleteProjectRequest) GetId() int64 {
@@ -1423,7 +1607,7 @@ type DeleteProjectResponse struct {
 
 func (x *DeleteProjectResponse) Reset() {
 	*x = DeleteProjectResponse{}
-	mi := &file_devsmith_logs_v1_project_service_proto_msgTypes[21]
+	mi := &file_devsmith_logs_v1_project_service_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1435,7 +1619,7 @@ func (x *DeleteProjectResponse) String() string {
 func (*DeleteProjectResponse) ProtoMessage() {}
 
 func (x *DeleteProjectResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_devsmith_logs_v1_project_service_proto_msgTypes[21]
+	mi := &file_devsmith_logs_v1_project_service_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1448,7 +1632,7 @@ func (x *DeleteProjectResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteProjectResponse.ProtoReflect.Descriptor instead.
 func (*DeleteProjectResponse) Descriptor() ([]byte, []int) {
-	return file_devsmith_logs_v1_project_service_proto_rawDescGZIP(), []int{21}
+	return file_devsmith_logs_v1_project_service_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *DeleteProjectResponse) GetMessage() string {
@@ -1475,7 +1659,7 @@ type ProjectMember struct {
 
 func (x *ProjectMember) Reset() {
 	*x = ProjectMember{}
-	mi := &file_devsmith_logs_v1_project_service_proto_msgTypes[22]
+	mi := &file_devsmith_logs_v1_project_service_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1487,7 +1671,7 @@ func (x *ProjectMember) String() string {
 func (*ProjectMember) ProtoMessage() {}
 
 func (x *ProjectMember) ProtoReflect() protoreflect.Message {
-	mi := &file_devsmith_logs_v1_project_service_proto_msgTypes[22]
+	mi := &file_devsmith_logs_v1_project_service_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1500,7 +1684,7 @@ func (x *ProjectMember) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ProjectMember.ProtoReflect.Descriptor instead.
 func (*ProjectMember) Descriptor() ([]byte, []int) {
-	return file_devsmith_logs_v1_project_service_proto_rawDescGZIP(), []int{22}
+	return file_devsmith_logs_v1_project_service_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *ProjectMember) GetUserId() int64 {
@@ -1547,7 +1731,7 @@ type ListProjectMembersRequest struct {
 
 func (x *ListProjectMembersRequest) Reset() {
 	*x = ListProjectMembersRequest{}
-	mi := &file_devsmith_logs_v1_project_service_proto_msgTypes[23]
+	mi := &file_devsmith_logs_v1_project_service_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1559,7 +1743,7 @@ func (x *ListProjectMembersRequest) String() string {
 func (*ListProjectMembersRequest) ProtoMessage() {}
 
 func (x *ListProjectMembersRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_devsmith_logs_v1_project_service_proto_msgTypes[23]
+	mi := &file_devsmith_logs_v1_project_service_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1572,7 +1756,7 @@ func (x *ListProjectMembersRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListProjectMembersRequest.ProtoReflect.Descriptor instead.
 func (*ListProjectMembersRequest) Descriptor() ([]byte, []int) {
-	return file_devsmith_logs_v1_project_service_proto_rawDescGZIP(), []int{23}
+	return file_devsmith_logs_v1_project_service_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *ListProjectMembersRequest) GetProjectId() int64 {
@@ -1609,7 +1793,7 @@ type ListProjectMembersResponse struct {
 
 func (x *ListProjectMembersResponse) Reset() {
 	*x = ListProjectMembersResponse{}
-	mi := &file_devsmith_logs_v1_project_service_proto_msgTypes[24]
+	mi := &file_devsmith_logs_v1_project_service_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1621,7 +1805,7 @@ func (x *ListProjectMembersResponse) String() string {
 func (*ListProjectMembersResponse) ProtoMessage() {}
 
 func (x *ListProjectMembersResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_devsmith_logs_v1_project_service_proto_msgTypes[24]
+	mi := &file_devsmith_logs_v1_project_service_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1634,7 +1818,7 @@ func (x *ListProjectMembersResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListProjectMembersResponse.ProtoReflect.Descriptor instead.
 func (*ListProjectMembersResponse) Descriptor() ([]byte, []int) {
-	return file_devsmith_logs_v1_project_service_proto_rawDescGZIP(), []int{24}
+	return file_devsmith_logs_v1_project_service_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *ListProjectMembersResponse) GetMembers() []*ProjectMember {
@@ -1666,7 +1850,7 @@ type AddProjectMemberRequest struct {
 
 func (x *AddProjectMemberRequest) Reset() {
 	*x = AddProjectMemberRequest{}
-	mi := &file_devsmith_logs_v1_project_service_proto_msgTypes[25]
+	mi := &file_devsmith_logs_v1_project_service_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1678,7 +1862,7 @@ func (x *AddProjectMemberRequest) String() string {
 func (*AddProjectMemberRequest) ProtoMessage() {}
 
 func (x *AddProjectMemberRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_devsmith_logs_v1_project_service_proto_msgTypes[25]
+	mi := &file_devsmith_logs_v1_project_service_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1691,7 +1875,7 @@ func (x *AddProjectMemberRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AddProjectMemberRequest.ProtoReflect.Descriptor instead.
 func (*AddProjectMemberRequest) Descriptor() ([]byte, []int) {
-	return file_devsmith_logs_v1_project_service_proto_rawDescGZIP(), []int{25}
+	return file_devsmith_logs_v1_project_service_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *AddProjectMemberRequest) GetProjectId() int64 {
@@ -1726,7 +1910,7 @@ type AddProjectMemberResponse struct {
 
 func (x *AddProjectMemberResponse) Reset() {
 	*x = AddProjectMemberResponse{}
-	mi := &file_devsmith_logs_v1_project_service_proto_msgTypes[26]
+	mi := &file_devsmith_logs_v1_project_service_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1738,7 +1922,7 @@ func (x *AddProjectMemberResponse) String() string {
 func (*AddProjectMemberResponse) ProtoMessage() {}
 
 func (x *AddProjectMemberResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_devsmith_logs_v1_project_service_proto_msgTypes[26]
+	mi := &file_devsmith_logs_v1_project_service_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1751,7 +1935,7 @@ func (x *AddProjectMemberResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AddProjectMemberResponse.ProtoReflect.Descriptor instead.
 func (*AddProjectMemberResponse) Descriptor() ([]byte, []int) {
-	return file_devsmith_logs_v1_project_service_proto_rawDescGZIP(), []int{26}
+	return file_devsmith_logs_v1_project_service_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *AddProjectMemberResponse) GetMember() *ProjectMember {
@@ -1774,7 +1958,7 @@ type RemoveProjectMemberRequest struct {
 
 func (x *RemoveProjectMemberRequest) Reset() {
 	*x = RemoveProjectMemberRequest{}
-	mi := &file_devsmith_logs_v1_project_service_proto_msgTypes[27]
+	mi := &file_devsmith_logs_v1_project_service_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1786,7 +1970,7 @@ func (x *RemoveProjectMemberRequest) String() string {
 func (*RemoveProjectMemberRequest) ProtoMessage() {}
 
 func (x *RemoveProjectMemberRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_devsmith_logs_v1_project_service_proto_msgTypes[27]
+	mi := &file_devsmith_logs_v1_project_service_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1799,7 +1983,7 @@ func (x *RemoveProjectMemberRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RemoveProjectMemberRequest.ProtoReflect.Descriptor instead.
 func (*RemoveProjectMemberRequest) Descriptor() ([]byte, []int) {
-	return file_devsmith_logs_v1_project_service_proto_rawDescGZIP(), []int{27}
+	return file_devsmith_logs_v1_project_service_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *RemoveProjectMemberRequest) GetProjectId() int64 {
@@ -1827,7 +2011,7 @@ type RemoveProjectMemberResponse struct {
 
 func (x *RemoveProjectMemberResponse) Reset() {
 	*x = RemoveProjectMemberResponse{}
-	mi := &file_devsmith_logs_v1_project_service_proto_msgTypes[28]
+	mi := &file_devsmith_logs_v1_project_service_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1839,7 +2023,7 @@ func (x *RemoveProjectMemberResponse) String() string {
 func (*RemoveProjectMemberResponse) ProtoMessage() {}
 
 func (x *RemoveProjectMemberResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_devsmith_logs_v1_project_service_proto_msgTypes[28]
+	mi := &file_devsmith_logs_v1_project_service_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1852,7 +2036,7 @@ func (x *RemoveProjectMemberResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RemoveProjectMemberResponse.ProtoReflect.Descriptor instead.
 func (*RemoveProjectMemberResponse) Descriptor() ([]byte, []int) {
-	return file_devsmith_logs_v1_project_service_proto_rawDescGZIP(), []int{28}
+	return file_devsmith_logs_v1_project_service_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *RemoveProjectMemberResponse) GetMessage() string {
@@ -1866,7 +2050,7 @@ var File_devsmith_logs_v1_project_service_proto protoreflect.FileDescriptor
 
 const file_devsmith_logs_v1_project_service_proto_rawDesc = "" +
 	"\n" +
-	"&devsmith/logs/v1/project_service.proto\x12\x10devsmith.logs.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xa6\x03\n" +
+	"&devsmith/logs/v1/project_service.proto\x12\x10devsmith.logs.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xb2\x05\n" +
 	"\aProject\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x03R\x02id\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x12\n" +
@@ -1882,23 +2066,39 @@ const file_devsmith_logs_v1_project_service_proto_rawDesc = "" +
 	" \x01(\tR\x04role\x12\x19\n" +
 	"\bowner_id\x18\v \x01(\x03R\aownerId\x12:\n" +
 	"\n" +
-	"rate_limit\x18\f \x01(\v2\x1b.devsmith.logs.v1.RateLimitR\trateLimit\"\x82\x01\n" +
+	"rate_limit\x18\f \x01(\v2\x1b.devsmith.logs.v1.RateLimitR\trateLimit\x12%\n" +
+	"\x0eretention_days\x18\r \x01(\x05R\rretentionDays\x120\n" +
+	"\x14retention_is_default\x18\x0e \x01(\bR\x12retentionIsDefault\x12>\n" +
+	"\roldest_log_at\x18\x0f \x01(\v2\x1a.google.protobuf.TimestampR\voldestLogAt\x12E\n" +
+	"\x0esampling_rules\x18\x10 \x03(\v2\x1e.devsmith.logs.v1.SamplingRuleR\rsamplingRules\x12*\n" +
+	"\x11sampled_out_count\x18\x11 \x01(\x03R\x0fsampledOutCount\"m\n" +
+	"\fSamplingRule\x12!\n" +
+	"\fservice_name\x18\x01 \x01(\tR\vserviceName\x12\x1d\n" +
+	"\n" +
+	"debug_rate\x18\x02 \x01(\x01R\tdebugRate\x12\x1b\n" +
+	"\tinfo_rate\x18\x03 \x01(\x01R\binfoRate\"F\n" +
+	"\x0eSamplingUpdate\x124\n" +
+	"\x05rules\x18\x01 \x03(\v2\x1e.devsmith.logs.v1.SamplingRuleR\x05rules\"\x82\x01\n" +
 	"\tRateLimit\x12.\n" +
 	"\x13requests_per_minute\x18\x01 \x01(\x05R\x11requestsPerMinute\x12&\n" +
 	"\x0flogs_per_second\x18\x02 \x01(\x05R\rlogsPerSecond\x12\x1d\n" +
 	"\n" +
-	"is_default\x18\x03 \x01(\bR\tisDefault\"\x94\x02\n" +
+	"is_default\x18\x03 \x01(\bR\tisDefault\"\xa3\x03\n" +
 	"\x14UpdateProjectRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x03R\x02id\x12\x17\n" +
 	"\x04name\x18\x02 \x01(\tH\x00R\x04name\x88\x01\x01\x12%\n" +
 	"\vdescription\x18\x03 \x01(\tH\x01R\vdescription\x88\x01\x01\x12*\n" +
 	"\x0erepository_url\x18\x04 \x01(\tH\x02R\rrepositoryUrl\x88\x01\x01\x12E\n" +
 	"\n" +
-	"rate_limit\x18\x05 \x01(\v2!.devsmith.logs.v1.RateLimitUpdateH\x03R\trateLimit\x88\x01\x01B\a\n" +
+	"rate_limit\x18\x05 \x01(\v2!.devsmith.logs.v1.RateLimitUpdateH\x03R\trateLimit\x88\x01\x01\x12*\n" +
+	"\x0eretention_days\x18\x06 \x01(\x05H\x04R\rretentionDays\x88\x01\x01\x12A\n" +
+	"\bsampling\x18\a \x01(\v2 .devsmith.logs.v1.SamplingUpdateH\x05R\bsampling\x88\x01\x01B\a\n" +
 	"\x05_nameB\x0e\n" +
 	"\f_descriptionB\x11\n" +
 	"\x0f_repository_urlB\r\n" +
-	"\v_rate_limit\"\x9f\x01\n" +
+	"\v_rate_limitB\x11\n" +
+	"\x0f_retention_daysB\v\n" +
+	"\t_sampling\"\x9f\x01\n" +
 	"\x0fRateLimitUpdate\x123\n" +
 	"\x13requests_per_minute\x18\x01 \x01(\x05H\x00R\x11requestsPerMinute\x88\x01\x01\x12+\n" +
 	"\x0flogs_per_second\x18\x02 \x01(\x05H\x01R\rlogsPerSecond\x88\x01\x01B\x16\n" +
@@ -2036,85 +2236,91 @@ func file_devsmith_logs_v1_project_service_proto_rawDescGZIP() []byte {
 	return file_devsmith_logs_v1_project_service_proto_rawDescData
 }
 
-var file_devsmith_logs_v1_project_service_proto_msgTypes = make([]protoimpl.MessageInfo, 29)
+var file_devsmith_logs_v1_project_service_proto_msgTypes = make([]protoimpl.MessageInfo, 31)
 var file_devsmith_logs_v1_project_service_proto_goTypes = []any{
 	(*Project)(nil),                      // 0: devsmith.logs.v1.Project
-	(*RateLimit)(nil),                    // 1: devsmith.logs.v1.RateLimit
-	(*UpdateProjectRequest)(nil),         // 2: devsmith.logs.v1.UpdateProjectRequest
-	(*RateLimitUpdate)(nil),              // 3: devsmith.logs.v1.RateLimitUpdate
-	(*UpdateProjectResponse)(nil),        // 4: devsmith.logs.v1.UpdateProjectResponse
-	(*ApiKey)(nil),                       // 5: devsmith.logs.v1.ApiKey
-	(*CreateProjectKeyRequest)(nil),      // 6: devsmith.logs.v1.CreateProjectKeyRequest
-	(*CreateProjectKeyResponse)(nil),     // 7: devsmith.logs.v1.CreateProjectKeyResponse
-	(*ListProjectKeysRequest)(nil),       // 8: devsmith.logs.v1.ListProjectKeysRequest
-	(*ListProjectKeysResponse)(nil),      // 9: devsmith.logs.v1.ListProjectKeysResponse
-	(*DeleteProjectKeyRequest)(nil),      // 10: devsmith.logs.v1.DeleteProjectKeyRequest
-	(*DeleteProjectKeyResponse)(nil),     // 11: devsmith.logs.v1.DeleteProjectKeyResponse
-	(*CreateProjectRequest)(nil),         // 12: devsmith.logs.v1.CreateProjectRequest
-	(*CreateProjectResponse)(nil),        // 13: devsmith.logs.v1.CreateProjectResponse
-	(*ListProjectsRequest)(nil),          // 14: devsmith.logs.v1.ListProjectsRequest
-	(*ListProjectsResponse)(nil),         // 15: devsmith.logs.v1.ListProjectsResponse
-	(*GetProjectRequest)(nil),            // 16: devsmith.logs.v1.GetProjectRequest
-	(*GetProjectResponse)(nil),           // 17: devsmith.logs.v1.GetProjectResponse
-	(*RegenerateProjectKeyRequest)(nil),  // 18: devsmith.logs.v1.RegenerateProjectKeyRequest
-	(*RegenerateProjectKeyResponse)(nil), // 19: devsmith.logs.v1.RegenerateProjectKeyResponse
-	(*DeleteProjectRequest)(nil),         // 20: devsmith.logs.v1.DeleteProjectRequest
-	(*DeleteProjectResponse)(nil),        // 21: devsmith.logs.v1.DeleteProjectResponse
-	(*ProjectMember)(nil),                // 22: devsmith.logs.v1.ProjectMember
-	(*ListProjectMembersRequest)(nil),    // 23: devsmith.logs.v1.ListProjectMembersRequest
-	(*ListProjectMembersResponse)(nil),   // 24: devsmith.logs.v1.ListProjectMembersResponse
-	(*AddProjectMemberRequest)(nil),      // 25: devsmith.logs.v1.AddProjectMemberRequest
-	(*AddProjectMemberResponse)(nil),     // 26: devsmith.logs.v1.AddProjectMemberResponse
-	(*RemoveProjectMemberRequest)(nil),   // 27: devsmith.logs.v1.RemoveProjectMemberRequest
-	(*RemoveProjectMemberResponse)(nil),  // 28: devsmith.logs.v1.RemoveProjectMemberResponse
-	(*timestamppb.Timestamp)(nil),        // 29: google.protobuf.Timestamp
+	(*SamplingRule)(nil),                 // 1: devsmith.logs.v1.SamplingRule
+	(*SamplingUpdate)(nil),               // 2: devsmith.logs.v1.SamplingUpdate
+	(*RateLimit)(nil),                    // 3: devsmith.logs.v1.RateLimit
+	(*UpdateProjectRequest)(nil),         // 4: devsmith.logs.v1.UpdateProjectRequest
+	(*RateLimitUpdate)(nil),              // 5: devsmith.logs.v1.RateLimitUpdate
+	(*UpdateProjectResponse)(nil),        // 6: devsmith.logs.v1.UpdateProjectResponse
+	(*ApiKey)(nil),                       // 7: devsmith.logs.v1.ApiKey
+	(*CreateProjectKeyRequest)(nil),      // 8: devsmith.logs.v1.CreateProjectKeyRequest
+	(*CreateProjectKeyResponse)(nil),     // 9: devsmith.logs.v1.CreateProjectKeyResponse
+	(*ListProjectKeysRequest)(nil),       // 10: devsmith.logs.v1.ListProjectKeysRequest
+	(*ListProjectKeysResponse)(nil),      // 11: devsmith.logs.v1.ListProjectKeysResponse
+	(*DeleteProjectKeyRequest)(nil),      // 12: devsmith.logs.v1.DeleteProjectKeyRequest
+	(*DeleteProjectKeyResponse)(nil),     // 13: devsmith.logs.v1.DeleteProjectKeyResponse
+	(*CreateProjectRequest)(nil),         // 14: devsmith.logs.v1.CreateProjectRequest
+	(*CreateProjectResponse)(nil),        // 15: devsmith.logs.v1.CreateProjectResponse
+	(*ListProjectsRequest)(nil),          // 16: devsmith.logs.v1.ListProjectsRequest
+	(*ListProjectsResponse)(nil),         // 17: devsmith.logs.v1.ListProjectsResponse
+	(*GetProjectRequest)(nil),            // 18: devsmith.logs.v1.GetProjectRequest
+	(*GetProjectResponse)(nil),           // 19: devsmith.logs.v1.GetProjectResponse
+	(*RegenerateProjectKeyRequest)(nil),  // 20: devsmith.logs.v1.RegenerateProjectKeyRequest
+	(*RegenerateProjectKeyResponse)(nil), // 21: devsmith.logs.v1.RegenerateProjectKeyResponse
+	(*DeleteProjectRequest)(nil),         // 22: devsmith.logs.v1.DeleteProjectRequest
+	(*DeleteProjectResponse)(nil),        // 23: devsmith.logs.v1.DeleteProjectResponse
+	(*ProjectMember)(nil),                // 24: devsmith.logs.v1.ProjectMember
+	(*ListProjectMembersRequest)(nil),    // 25: devsmith.logs.v1.ListProjectMembersRequest
+	(*ListProjectMembersResponse)(nil),   // 26: devsmith.logs.v1.ListProjectMembersResponse
+	(*AddProjectMemberRequest)(nil),      // 27: devsmith.logs.v1.AddProjectMemberRequest
+	(*AddProjectMemberResponse)(nil),     // 28: devsmith.logs.v1.AddProjectMemberResponse
+	(*RemoveProjectMemberRequest)(nil),   // 29: devsmith.logs.v1.RemoveProjectMemberRequest
+	(*RemoveProjectMemberResponse)(nil),  // 30: devsmith.logs.v1.RemoveProjectMemberResponse
+	(*timestamppb.Timestamp)(nil),        // 31: google.protobuf.Timestamp
 }
 var file_devsmith_logs_v1_project_service_proto_depIdxs = []int32{
-	29, // 0: devsmith.logs.v1.Project.created_at:type_name -> google.protobuf.Timestamp
-	29, // 1: devsmith.logs.v1.Project.last_log_at:type_name -> google.protobuf.Timestamp
-	1,  // 2: devsmith.logs.v1.Project.rate_limit:type_name -> devsmith.logs.v1.RateLimit
-	3,  // 3: devsmith.logs.v1.UpdateProjectRequest.rate_limit:type_name -> devsmith.logs.v1.RateLimitUpdate
-	0,  // 4: devsmith.logs.v1.UpdateProjectResponse.project:type_name -> devsmith.logs.v1.Project
-	29, // 5: devsmith.logs.v1.ApiKey.expire_time:type_name -> google.protobuf.Timestamp
-	29, // 6: devsmith.logs.v1.ApiKey.created_at:type_name -> google.protobuf.Timestamp
-	29, // 7: devsmith.logs.v1.ApiKey.last_used_at:type_name -> google.protobuf.Timestamp
-	29, // 8: devsmith.logs.v1.CreateProjectKeyRequest.expire_time:type_name -> google.protobuf.Timestamp
-	5,  // 9: devsmith.logs.v1.CreateProjectKeyResponse.key:type_name -> devsmith.logs.v1.ApiKey
-	5,  // 10: devsmith.logs.v1.ListProjectKeysResponse.keys:type_name -> devsmith.logs.v1.ApiKey
-	0,  // 11: devsmith.logs.v1.ListProjectsResponse.projects:type_name -> devsmith.logs.v1.Project
-	0,  // 12: devsmith.logs.v1.GetProjectResponse.project:type_name -> devsmith.logs.v1.Project
-	29, // 13: devsmith.logs.v1.ProjectMember.created_at:type_name -> google.protobuf.Timestamp
-	22, // 14: devsmith.logs.v1.ListProjectMembersResponse.members:type_name -> devsmith.logs.v1.ProjectMember
-	22, // 15: devsmith.logs.v1.AddProjectMemberResponse.member:type_name -> devsmith.logs.v1.ProjectMember
-	12, // 16: devsmith.logs.v1.ProjectService.CreateProject:input_type -> devsmith.logs.v1.CreateProjectRequest
-	14, // 17: devsmith.logs.v1.ProjectService.ListProjects:input_type -> devsmith.logs.v1.ListProjectsRequest
-	16, // 18: devsmith.logs.v1.ProjectService.GetProject:input_type -> devsmith.logs.v1.GetProjectRequest
-	18, // 19: devsmith.logs.v1.ProjectService.RegenerateProjectKey:input_type -> devsmith.logs.v1.RegenerateProjectKeyRequest
-	20, // 20: devsmith.logs.v1.ProjectService.DeleteProject:input_type -> devsmith.logs.v1.DeleteProjectRequest
-	23, // 21: devsmith.logs.v1.ProjectService.ListProjectMembers:input_type -> devsmith.logs.v1.ListProjectMembersRequest
-	25, // 22: devsmith.logs.v1.ProjectService.AddProjectMember:input_type -> devsmith.logs.v1.AddProjectMemberRequest
-	27, // 23: devsmith.logs.v1.ProjectService.RemoveProjectMember:input_type -> devsmith.logs.v1.RemoveProjectMemberRequest
-	2,  // 24: devsmith.logs.v1.ProjectService.UpdateProject:input_type -> devsmith.logs.v1.UpdateProjectRequest
-	6,  // 25: devsmith.logs.v1.ProjectService.CreateProjectKey:input_type -> devsmith.logs.v1.CreateProjectKeyRequest
-	8,  // 26: devsmith.logs.v1.ProjectService.ListProjectKeys:input_type -> devsmith.logs.v1.ListProjectKeysRequest
-	10, // 27: devsmith.logs.v1.ProjectService.DeleteProjectKey:input_type -> devsmith.logs.v1.DeleteProjectKeyRequest
-	13, // 28: devsmith.logs.v1.ProjectService.CreateProject:output_type -> devsmith.logs.v1.CreateProjectResponse
-	15, // 29: devsmith.logs.v1.ProjectService.ListProjects:output_type -> devsmith.logs.v1.ListProjectsResponse
-	17, // 30: devsmith.logs.v1.ProjectService.GetProject:output_type -> devsmith.logs.v1.GetProjectResponse
-	19, // 31: devsmith.logs.v1.ProjectService.RegenerateProjectKey:output_type -> devsmith.logs.v1.RegenerateProjectKeyResponse
-	21, // 32: devsmith.logs.v1.ProjectService.DeleteProject:output_type -> devsmith.logs.v1.DeleteProjectResponse
-	24, // 33: devsmith.logs.v1.ProjectService.ListProjectMembers:output_type -> devsmith.logs.v1.ListProjectMembersResponse
-	26, // 34: devsmith.logs.v1.ProjectService.AddProjectMember:output_type -> devsmith.logs.v1.AddProjectMemberResponse
-	28, // 35: devsmith.logs.v1.ProjectService.RemoveProjectMember:output_type -> devsmith.logs.v1.RemoveProjectMemberResponse
-	4,  // 36: devsmith.logs.v1.ProjectService.UpdateProject:output_type -> devsmith.logs.v1.UpdateProjectResponse
-	7,  // 37: devsmith.logs.v1.ProjectService.CreateProjectKey:output_type -> devsmith.logs.v1.CreateProjectKeyResponse
-	9,  // 38: devsmith.logs.v1.ProjectService.ListProjectKeys:output_type -> devsmith.logs.v1.ListProjectKeysResponse
-	11, // 39: devsmith.logs.v1.ProjectService.DeleteProjectKey:output_type -> devsmith.logs.v1.DeleteProjectKeyResponse
-	28, // [28:40] is the sub-list for method output_type
-	16, // [16:28] is the sub-list for method input_type
-	16, // [16:16] is the sub-list for extension type_name
-	16, // [16:16] is the sub-list for extension extendee
-	0,  // [0:16] is the sub-list for field type_name
+	31, // 0: devsmith.logs.v1.Project.created_at:type_name -> google.protobuf.Timestamp
+	31, // 1: devsmith.logs.v1.Project.last_log_at:type_name -> google.protobuf.Timestamp
+	3,  // 2: devsmith.logs.v1.Project.rate_limit:type_name -> devsmith.logs.v1.RateLimit
+	31, // 3: devsmith.logs.v1.Project.oldest_log_at:type_name -> google.protobuf.Timestamp
+	1,  // 4: devsmith.logs.v1.Project.sampling_rules:type_name -> devsmith.logs.v1.SamplingRule
+	1,  // 5: devsmith.logs.v1.SamplingUpdate.rules:type_name -> devsmith.logs.v1.SamplingRule
+	5,  // 6: devsmith.logs.v1.UpdateProjectRequest.rate_limit:type_name -> devsmith.logs.v1.RateLimitUpdate
+	2,  // 7: devsmith.logs.v1.UpdateProjectRequest.sampling:type_name -> devsmith.logs.v1.SamplingUpdate
+	0,  // 8: devsmith.logs.v1.UpdateProjectResponse.project:type_name -> devsmith.logs.v1.Project
+	31, // 9: devsmith.logs.v1.ApiKey.expire_time:type_name -> google.protobuf.Timestamp
+	31, // 10: devsmith.logs.v1.ApiKey.created_at:type_name -> google.protobuf.Timestamp
+	31, // 11: devsmith.logs.v1.ApiKey.last_used_at:type_name -> google.protobuf.Timestamp
+	31, // 12: devsmith.logs.v1.CreateProjectKeyRequest.expire_time:type_name -> google.protobuf.Timestamp
+	7,  // 13: devsmith.logs.v1.CreateProjectKeyResponse.key:type_name -> devsmith.logs.v1.ApiKey
+	7,  // 14: devsmith.logs.v1.ListProjectKeysResponse.keys:type_name -> devsmith.logs.v1.ApiKey
+	0,  // 15: devsmith.logs.v1.ListProjectsResponse.projects:type_name -> devsmith.logs.v1.Project
+	0,  // 16: devsmith.logs.v1.GetProjectResponse.project:type_name -> devsmith.logs.v1.Project
+	31, // 17: devsmith.logs.v1.ProjectMember.created_at:type_name -> google.protobuf.Timestamp
+	24, // 18: devsmith.logs.v1.ListProjectMembersResponse.members:type_name -> devsmith.logs.v1.ProjectMember
+	24, // 19: devsmith.logs.v1.AddProjectMemberResponse.member:type_name -> devsmith.logs.v1.ProjectMember
+	14, // 20: devsmith.logs.v1.ProjectService.CreateProject:input_type -> devsmith.logs.v1.CreateProjectRequest
+	16, // 21: devsmith.logs.v1.ProjectService.ListProjects:input_type -> devsmith.logs.v1.ListProjectsRequest
+	18, // 22: devsmith.logs.v1.ProjectService.GetProject:input_type -> devsmith.logs.v1.GetProjectRequest
+	20, // 23: devsmith.logs.v1.ProjectService.RegenerateProjectKey:input_type -> devsmith.logs.v1.RegenerateProjectKeyRequest
+	22, // 24: devsmith.logs.v1.ProjectService.DeleteProject:input_type -> devsmith.logs.v1.DeleteProjectRequest
+	25, // 25: devsmith.logs.v1.ProjectService.ListProjectMembers:input_type -> devsmith.logs.v1.ListProjectMembersRequest
+	27, // 26: devsmith.logs.v1.ProjectService.AddProjectMember:input_type -> devsmith.logs.v1.AddProjectMemberRequest
+	29, // 27: devsmith.logs.v1.ProjectService.RemoveProjectMember:input_type -> devsmith.logs.v1.RemoveProjectMemberRequest
+	4,  // 28: devsmith.logs.v1.ProjectService.UpdateProject:input_type -> devsmith.logs.v1.UpdateProjectRequest
+	8,  // 29: devsmith.logs.v1.ProjectService.CreateProjectKey:input_type -> devsmith.logs.v1.CreateProjectKeyRequest
+	10, // 30: devsmith.logs.v1.ProjectService.ListProjectKeys:input_type -> devsmith.logs.v1.ListProjectKeysRequest
+	12, // 31: devsmith.logs.v1.ProjectService.DeleteProjectKey:input_type -> devsmith.logs.v1.DeleteProjectKeyRequest
+	15, // 32: devsmith.logs.v1.ProjectService.CreateProject:output_type -> devsmith.logs.v1.CreateProjectResponse
+	17, // 33: devsmith.logs.v1.ProjectService.ListProjects:output_type -> devsmith.logs.v1.ListProjectsResponse
+	19, // 34: devsmith.logs.v1.ProjectService.GetProject:output_type -> devsmith.logs.v1.GetProjectResponse
+	21, // 35: devsmith.logs.v1.ProjectService.RegenerateProjectKey:output_type -> devsmith.logs.v1.RegenerateProjectKeyResponse
+	23, // 36: devsmith.logs.v1.ProjectService.DeleteProject:output_type -> devsmith.logs.v1.DeleteProjectResponse
+	26, // 37: devsmith.logs.v1.ProjectService.ListProjectMembers:output_type -> devsmith.logs.v1.ListProjectMembersResponse
+	28, // 38: devsmith.logs.v1.ProjectService.AddProjectMember:output_type -> devsmith.logs.v1.AddProjectMemberResponse
+	30, // 39: devsmith.logs.v1.ProjectService.RemoveProjectMember:output_type -> devsmith.logs.v1.RemoveProjectMemberResponse
+	6,  // 40: devsmith.logs.v1.ProjectService.UpdateProject:output_type -> devsmith.logs.v1.UpdateProjectResponse
+	9,  // 41: devsmith.logs.v1.ProjectService.CreateProjectKey:output_type -> devsmith.logs.v1.CreateProjectKeyResponse
+	11, // 42: devsmith.logs.v1.ProjectService.ListProjectKeys:output_type -> devsmith.logs.v1.ListProjectKeysResponse
+	13, // 43: devsmith.logs.v1.ProjectService.DeleteProjectKey:output_type -> devsmith.logs.v1.DeleteProjectKeyResponse
+	32, // [32:44] is the sub-list for method output_type
+	20, // [20:32] is the sub-list for method input_type
+	20, // [20:20] is the sub-list for extension type_name
+	20, // [20:20] is the sub-list for extension extendee
+	0,  // [0:20] is the sub-list for field type_name
 }
 
 func init() { file_devsmith_logs_v1_project_service_proto_init() }
@@ -2122,15 +2328,15 @@ func file_devsmith_logs_v1_project_service_proto_init() {
 	if File_devsmith_logs_v1_project_service_proto != nil {
 		return
 	}
-	file_devsmith_logs_v1_project_service_proto_msgTypes[2].OneofWrappers = []any{}
-	file_devsmith_logs_v1_project_service_proto_msgTypes[3].OneofWrappers = []any{}
+	file_devsmith_logs_v1_project_service_proto_msgTypes[4].OneofWrappers = []any{}
+	file_devsmith_logs_v1_project_service_proto_msgTypes[5].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_devsmith_logs_v1_project_service_proto_rawDesc), len(file_devsmith_logs_v1_project_service_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   29,
+			NumMessages:   31,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -49,7 +49,11 @@ type LogEntry struct {
 	// Id of the entry's error group (ListErrorGroups) for WARN, ERROR and
 	// FATAL entries; empty for other levels, and for entries stored before
 	// error groups existed.
-	ErrorGroupId  string `protobuf:"bytes,10,opt,name=error_group_id,json=errorGroupId,proto3" json:"error_group_id,omitempty"`
+	ErrorGroupId string `protobuf:"bytes,10,opt,name=error_group_id,json=errorGroupId,proto3" json:"error_group_id,omitempty"`
+	// The fraction of its kind that a sampling rule kept when the entry was
+	// stored (docs/sampling.md): the entry stands for 1/sample_rate entries.
+	// Absent when the entry was not sampled.
+	SampleRate    *float64 `protobuf:"fixed64,11,opt,name=sample_rate,json=sampleRate,proto3,oneof" json:"sample_rate,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -145,6 +149,13 @@ func (x *LogEntry) GetErrorGroupId() string {
 		return x.ErrorGroupId
 	}
 	return ""
+}
+
+func (x *LogEntry) GetSampleRate() float64 {
+	if x != nil && x.SampleRate != nil {
+		return *x.SampleRate
+	}
+	return 0
 }
 
 // A context field an entry must have: `context.<key>=<value>` in REST.
@@ -536,9 +547,12 @@ type HistogramBucket struct {
 	// Start of the bucket.
 	Start *timestamppb.Timestamp `protobuf:"bytes,1,opt,name=start,proto3" json:"start,omitempty"`
 	// Entries per level in the bucket.
-	Counts        map[string]int64 `protobuf:"bytes,2,rep,name=counts,proto3" json:"counts,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"varint,2,opt,name=value"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Counts map[string]int64 `protobuf:"bytes,2,rep,name=counts,proto3" json:"counts,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"varint,2,opt,name=value"`
+	// Estimated entries per level in the bucket (see
+	// GetStatsResponse.estimated_total); equal to counts when not sampled.
+	EstimatedCounts map[string]int64 `protobuf:"bytes,3,rep,name=estimated_counts,json=estimatedCounts,proto3" json:"estimated_counts,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"varint,2,opt,name=value"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
 }
 
 func (x *HistogramBucket) Reset() {
@@ -585,6 +599,13 @@ func (x *HistogramBucket) GetCounts() map[string]int64 {
 	return nil
 }
 
+func (x *HistogramBucket) GetEstimatedCounts() map[string]int64 {
+	if x != nil {
+		return x.EstimatedCounts
+	}
+	return nil
+}
+
 // Exact counts over the range.
 type GetStatsResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -602,9 +623,20 @@ type GetStatsResponse struct {
 	// Start of the range counted.
 	Since *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=since,proto3" json:"since,omitempty"`
 	// End of the range counted.
-	Until         *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=until,proto3" json:"until,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Until *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=until,proto3" json:"until,omitempty"`
+	// True when some counted entries were kept by a sampling rule
+	// (docs/sampling.md): the estimated_* fields then differ from the counts.
+	Sampled bool `protobuf:"varint,8,opt,name=sampled,proto3" json:"sampled,omitempty"`
+	// Estimated entries sent in the range: each stored entry counts
+	// 1/sample_rate (1 when it was not sampled). Equal to total when not
+	// sampled.
+	EstimatedTotal int64 `protobuf:"varint,9,opt,name=estimated_total,json=estimatedTotal,proto3" json:"estimated_total,omitempty"`
+	// Estimated entries per level, as estimated_total.
+	EstimatedByLevel map[string]int64 `protobuf:"bytes,10,rep,name=estimated_by_level,json=estimatedByLevel,proto3" json:"estimated_by_level,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"varint,2,opt,name=value"`
+	// Estimated entries per service, as estimated_total.
+	EstimatedByService map[string]int64 `protobuf:"bytes,11,rep,name=estimated_by_service,json=estimatedByService,proto3" json:"estimated_by_service,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"varint,2,opt,name=value"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
 }
 
 func (x *GetStatsResponse) Reset() {
@@ -682,6 +714,34 @@ func (x *GetStatsResponse) GetSince() *timestamppb.Timestamp {
 func (x *GetStatsResponse) GetUntil() *timestamppb.Timestamp {
 	if x != nil {
 		return x.Until
+	}
+	return nil
+}
+
+func (x *GetStatsResponse) GetSampled() bool {
+	if x != nil {
+		return x.Sampled
+	}
+	return false
+}
+
+func (x *GetStatsResponse) GetEstimatedTotal() int64 {
+	if x != nil {
+		return x.EstimatedTotal
+	}
+	return 0
+}
+
+func (x *GetStatsResponse) GetEstimatedByLevel() map[string]int64 {
+	if x != nil {
+		return x.EstimatedByLevel
+	}
+	return nil
+}
+
+func (x *GetStatsResponse) GetEstimatedByService() map[string]int64 {
+	if x != nil {
+		return x.EstimatedByService
 	}
 	return nil
 }
@@ -2671,7 +2731,7 @@ var File_devsmith_logs_v1_query_service_proto protoreflect.FileDescriptor
 
 const file_devsmith_logs_v1_query_service_proto_rawDesc = "" +
 	"\n" +
-	"$devsmith/logs/v1/query_service.proto\x12\x10devsmith.logs.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xc1\x02\n" +
+	"$devsmith/logs/v1/query_service.proto\x12\x10devsmith.logs.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xf7\x02\n" +
 	"\bLogEntry\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x03R\x02id\x12!\n" +
 	"\fproject_slug\x18\x02 \x01(\tR\vprojectSlug\x12!\n" +
@@ -2683,7 +2743,10 @@ const file_devsmith_logs_v1_query_service_proto_rawDesc = "" +
 	"\n" +
 	"pattern_id\x18\t \x01(\tR\tpatternId\x12$\n" +
 	"\x0eerror_group_id\x18\n" +
-	" \x01(\tR\ferrorGroupIdJ\x04\b\a\x10\bR\acontext\"7\n" +
+	" \x01(\tR\ferrorGroupId\x12$\n" +
+	"\vsample_rate\x18\v \x01(\x01H\x00R\n" +
+	"sampleRate\x88\x01\x01B\x0e\n" +
+	"\f_sample_rateJ\x04\b\a\x10\bR\acontext\"7\n" +
 	"\rContextFilter\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value\"\x82\x03\n" +
@@ -2718,13 +2781,17 @@ const file_devsmith_logs_v1_query_service_proto_rawDesc = "" +
 	"\acontext\x18\a \x03(\v2\x1f.devsmith.logs.v1.ContextFilterR\acontext\x12\x18\n" +
 	"\apattern\x18\b \x03(\tR\apattern\x12\x1f\n" +
 	"\verror_group\x18\t \x03(\tR\n" +
-	"errorGroup\"\xc5\x01\n" +
+	"errorGroup\"\xec\x02\n" +
 	"\x0fHistogramBucket\x120\n" +
 	"\x05start\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\x05start\x12E\n" +
-	"\x06counts\x18\x02 \x03(\v2-.devsmith.logs.v1.HistogramBucket.CountsEntryR\x06counts\x1a9\n" +
+	"\x06counts\x18\x02 \x03(\v2-.devsmith.logs.v1.HistogramBucket.CountsEntryR\x06counts\x12a\n" +
+	"\x10estimated_counts\x18\x03 \x03(\v26.devsmith.logs.v1.HistogramBucket.EstimatedCountsEntryR\x0festimatedCounts\x1a9\n" +
 	"\vCountsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\x03R\x05value:\x028\x01\"\x8c\x04\n" +
+	"\x05value\x18\x02 \x01(\x03R\x05value:\x028\x01\x1aB\n" +
+	"\x14EstimatedCountsEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\x03R\x05value:\x028\x01\"\xb1\a\n" +
 	"\x10GetStatsResponse\x12\x14\n" +
 	"\x05total\x18\x01 \x01(\x03R\x05total\x12J\n" +
 	"\bby_level\x18\x02 \x03(\v2/.devsmith.logs.v1.GetStatsResponse.ByLevelEntryR\abyLevel\x12P\n" +
@@ -2733,11 +2800,22 @@ const file_devsmith_logs_v1_query_service_proto_rawDesc = "" +
 	"\thistogram\x18\x04 \x03(\v2!.devsmith.logs.v1.HistogramBucketR\thistogram\x12%\n" +
 	"\x0ebucket_seconds\x18\x05 \x01(\x03R\rbucketSeconds\x120\n" +
 	"\x05since\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\x05since\x120\n" +
-	"\x05until\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\x05until\x1a:\n" +
+	"\x05until\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\x05until\x12\x18\n" +
+	"\asampled\x18\b \x01(\bR\asampled\x12'\n" +
+	"\x0festimated_total\x18\t \x01(\x03R\x0eestimatedTotal\x12f\n" +
+	"\x12estimated_by_level\x18\n" +
+	" \x03(\v28.devsmith.logs.v1.GetStatsResponse.EstimatedByLevelEntryR\x10estimatedByLevel\x12l\n" +
+	"\x14estimated_by_service\x18\v \x03(\v2:.devsmith.logs.v1.GetStatsResponse.EstimatedByServiceEntryR\x12estimatedByService\x1a:\n" +
 	"\fByLevelEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\x03R\x05value:\x028\x01\x1a<\n" +
 	"\x0eByServiceEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\x03R\x05value:\x028\x01\x1aC\n" +
+	"\x15EstimatedByLevelEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\x03R\x05value:\x028\x01\x1aE\n" +
+	"\x17EstimatedByServiceEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\x03R\x05value:\x028\x01\"k\n" +
 	"\x13ListServicesRequest\x12\x18\n" +
@@ -2943,7 +3021,7 @@ func file_devsmith_logs_v1_query_service_proto_rawDescGZIP() []byte {
 	return file_devsmith_logs_v1_query_service_proto_rawDescData
 }
 
-var file_devsmith_logs_v1_query_service_proto_msgTypes = make([]protoimpl.MessageInfo, 36)
+var file_devsmith_logs_v1_query_service_proto_msgTypes = make([]protoimpl.MessageInfo, 39)
 var file_devsmith_logs_v1_query_service_proto_goTypes = []any{
 	(*LogEntry)(nil),                 // 0: devsmith.logs.v1.LogEntry
 	(*ContextFilter)(nil),            // 1: devsmith.logs.v1.ContextFilter
@@ -2975,99 +3053,105 @@ var file_devsmith_logs_v1_query_service_proto_goTypes = []any{
 	(*ExportEntriesRequest)(nil),     // 27: devsmith.logs.v1.ExportEntriesRequest
 	(*ExportEntriesResponse)(nil),    // 28: devsmith.logs.v1.ExportEntriesResponse
 	nil,                              // 29: devsmith.logs.v1.HistogramBucket.CountsEntry
-	nil,                              // 30: devsmith.logs.v1.GetStatsResponse.ByLevelEntry
-	nil,                              // 31: devsmith.logs.v1.GetStatsResponse.ByServiceEntry
-	nil,                              // 32: devsmith.logs.v1.Pattern.CountsByLevelEntry
-	nil,                              // 33: devsmith.logs.v1.ErrorGroup.CountsByServiceEntry
-	nil,                              // 34: devsmith.logs.v1.ErrorGroup.CountsByReleaseEntry
-	nil,                              // 35: devsmith.logs.v1.MetricSeries.GroupEntry
-	(*timestamppb.Timestamp)(nil),    // 36: google.protobuf.Timestamp
-	(*durationpb.Duration)(nil),      // 37: google.protobuf.Duration
+	nil,                              // 30: devsmith.logs.v1.HistogramBucket.EstimatedCountsEntry
+	nil,                              // 31: devsmith.logs.v1.GetStatsResponse.ByLevelEntry
+	nil,                              // 32: devsmith.logs.v1.GetStatsResponse.ByServiceEntry
+	nil,                              // 33: devsmith.logs.v1.GetStatsResponse.EstimatedByLevelEntry
+	nil,                              // 34: devsmith.logs.v1.GetStatsResponse.EstimatedByServiceEntry
+	nil,                              // 35: devsmith.logs.v1.Pattern.CountsByLevelEntry
+	nil,                              // 36: devsmith.logs.v1.ErrorGroup.CountsByServiceEntry
+	nil,                              // 37: devsmith.logs.v1.ErrorGroup.CountsByReleaseEntry
+	nil,                              // 38: devsmith.logs.v1.MetricSeries.GroupEntry
+	(*timestamppb.Timestamp)(nil),    // 39: google.protobuf.Timestamp
+	(*durationpb.Duration)(nil),      // 40: google.protobuf.Duration
 }
 var file_devsmith_logs_v1_query_service_proto_depIdxs = []int32{
-	36, // 0: devsmith.logs.v1.LogEntry.timestamp:type_name -> google.protobuf.Timestamp
-	36, // 1: devsmith.logs.v1.ListEntriesRequest.since:type_name -> google.protobuf.Timestamp
-	36, // 2: devsmith.logs.v1.ListEntriesRequest.until:type_name -> google.protobuf.Timestamp
+	39, // 0: devsmith.logs.v1.LogEntry.timestamp:type_name -> google.protobuf.Timestamp
+	39, // 1: devsmith.logs.v1.ListEntriesRequest.since:type_name -> google.protobuf.Timestamp
+	39, // 2: devsmith.logs.v1.ListEntriesRequest.until:type_name -> google.protobuf.Timestamp
 	1,  // 3: devsmith.logs.v1.ListEntriesRequest.context:type_name -> devsmith.logs.v1.ContextFilter
 	0,  // 4: devsmith.logs.v1.ListEntriesResponse.entries:type_name -> devsmith.logs.v1.LogEntry
-	36, // 5: devsmith.logs.v1.GetStatsRequest.since:type_name -> google.protobuf.Timestamp
-	36, // 6: devsmith.logs.v1.GetStatsRequest.until:type_name -> google.protobuf.Timestamp
+	39, // 5: devsmith.logs.v1.GetStatsRequest.since:type_name -> google.protobuf.Timestamp
+	39, // 6: devsmith.logs.v1.GetStatsRequest.until:type_name -> google.protobuf.Timestamp
 	1,  // 7: devsmith.logs.v1.GetStatsRequest.context:type_name -> devsmith.logs.v1.ContextFilter
-	36, // 8: devsmith.logs.v1.HistogramBucket.start:type_name -> google.protobuf.Timestamp
+	39, // 8: devsmith.logs.v1.HistogramBucket.start:type_name -> google.protobuf.Timestamp
 	29, // 9: devsmith.logs.v1.HistogramBucket.counts:type_name -> devsmith.logs.v1.HistogramBucket.CountsEntry
-	30, // 10: devsmith.logs.v1.GetStatsResponse.by_level:type_name -> devsmith.logs.v1.GetStatsResponse.ByLevelEntry
-	31, // 11: devsmith.logs.v1.GetStatsResponse.by_service:type_name -> devsmith.logs.v1.GetStatsResponse.ByServiceEntry
-	5,  // 12: devsmith.logs.v1.GetStatsResponse.histogram:type_name -> devsmith.logs.v1.HistogramBucket
-	36, // 13: devsmith.logs.v1.GetStatsResponse.since:type_name -> google.protobuf.Timestamp
-	36, // 14: devsmith.logs.v1.GetStatsResponse.until:type_name -> google.protobuf.Timestamp
-	36, // 15: devsmith.logs.v1.Service.last_log_at:type_name -> google.protobuf.Timestamp
-	8,  // 16: devsmith.logs.v1.ListServicesResponse.services:type_name -> devsmith.logs.v1.Service
-	1,  // 17: devsmith.logs.v1.TailEntriesRequest.context:type_name -> devsmith.logs.v1.ContextFilter
-	0,  // 18: devsmith.logs.v1.TailEntriesResponse.entry:type_name -> devsmith.logs.v1.LogEntry
-	36, // 19: devsmith.logs.v1.ListPatternsRequest.since:type_name -> google.protobuf.Timestamp
-	36, // 20: devsmith.logs.v1.ListPatternsRequest.until:type_name -> google.protobuf.Timestamp
-	1,  // 21: devsmith.logs.v1.ListPatternsRequest.context:type_name -> devsmith.logs.v1.ContextFilter
-	36, // 22: devsmith.logs.v1.CountBucket.start:type_name -> google.protobuf.Timestamp
-	32, // 23: devsmith.logs.v1.Pattern.counts_by_level:type_name -> devsmith.logs.v1.Pattern.CountsByLevelEntry
-	36, // 24: devsmith.logs.v1.Pattern.first_seen:type_name -> google.protobuf.Timestamp
-	36, // 25: devsmith.logs.v1.Pattern.last_seen:type_name -> google.protobuf.Timestamp
-	0,  // 26: devsmith.logs.v1.Pattern.examples:type_name -> devsmith.logs.v1.LogEntry
-	13, // 27: devsmith.logs.v1.Pattern.trend:type_name -> devsmith.logs.v1.CountBucket
-	36, // 28: devsmith.logs.v1.Pattern.create_time:type_name -> google.protobuf.Timestamp
-	14, // 29: devsmith.logs.v1.ListPatternsResponse.patterns:type_name -> devsmith.logs.v1.Pattern
-	36, // 30: devsmith.logs.v1.ListErrorGroupsRequest.since:type_name -> google.protobuf.Timestamp
-	36, // 31: devsmith.logs.v1.ListErrorGroupsRequest.until:type_name -> google.protobuf.Timestamp
-	36, // 32: devsmith.logs.v1.ErrorGroup.first_seen:type_name -> google.protobuf.Timestamp
-	36, // 33: devsmith.logs.v1.ErrorGroup.last_seen:type_name -> google.protobuf.Timestamp
-	13, // 34: devsmith.logs.v1.ErrorGroup.trend:type_name -> devsmith.logs.v1.CountBucket
-	0,  // 35: devsmith.logs.v1.ErrorGroup.example:type_name -> devsmith.logs.v1.LogEntry
-	36, // 36: devsmith.logs.v1.ErrorGroup.create_time:type_name -> google.protobuf.Timestamp
-	36, // 37: devsmith.logs.v1.ErrorGroup.resolve_time:type_name -> google.protobuf.Timestamp
-	33, // 38: devsmith.logs.v1.ErrorGroup.counts_by_service:type_name -> devsmith.logs.v1.ErrorGroup.CountsByServiceEntry
-	34, // 39: devsmith.logs.v1.ErrorGroup.counts_by_release:type_name -> devsmith.logs.v1.ErrorGroup.CountsByReleaseEntry
-	17, // 40: devsmith.logs.v1.ListErrorGroupsResponse.groups:type_name -> devsmith.logs.v1.ErrorGroup
-	36, // 41: devsmith.logs.v1.GetErrorGroupRequest.since:type_name -> google.protobuf.Timestamp
-	36, // 42: devsmith.logs.v1.GetErrorGroupRequest.until:type_name -> google.protobuf.Timestamp
-	17, // 43: devsmith.logs.v1.GetErrorGroupResponse.group:type_name -> devsmith.logs.v1.ErrorGroup
-	17, // 44: devsmith.logs.v1.UpdateErrorGroupResponse.group:type_name -> devsmith.logs.v1.ErrorGroup
-	36, // 45: devsmith.logs.v1.GetMetricsRequest.since:type_name -> google.protobuf.Timestamp
-	36, // 46: devsmith.logs.v1.GetMetricsRequest.until:type_name -> google.protobuf.Timestamp
-	37, // 47: devsmith.logs.v1.GetMetricsRequest.step:type_name -> google.protobuf.Duration
-	36, // 48: devsmith.logs.v1.MetricBucket.start:type_name -> google.protobuf.Timestamp
-	35, // 49: devsmith.logs.v1.MetricSeries.group:type_name -> devsmith.logs.v1.MetricSeries.GroupEntry
-	24, // 50: devsmith.logs.v1.MetricSeries.buckets:type_name -> devsmith.logs.v1.MetricBucket
-	25, // 51: devsmith.logs.v1.GetMetricsResponse.series:type_name -> devsmith.logs.v1.MetricSeries
-	36, // 52: devsmith.logs.v1.GetMetricsResponse.since:type_name -> google.protobuf.Timestamp
-	36, // 53: devsmith.logs.v1.GetMetricsResponse.until:type_name -> google.protobuf.Timestamp
-	36, // 54: devsmith.logs.v1.ExportEntriesRequest.since:type_name -> google.protobuf.Timestamp
-	36, // 55: devsmith.logs.v1.ExportEntriesRequest.until:type_name -> google.protobuf.Timestamp
-	1,  // 56: devsmith.logs.v1.ExportEntriesRequest.context:type_name -> devsmith.logs.v1.ContextFilter
-	0,  // 57: devsmith.logs.v1.ExportEntriesResponse.entries:type_name -> devsmith.logs.v1.LogEntry
-	2,  // 58: devsmith.logs.v1.QueryService.ListEntries:input_type -> devsmith.logs.v1.ListEntriesRequest
-	4,  // 59: devsmith.logs.v1.QueryService.GetStats:input_type -> devsmith.logs.v1.GetStatsRequest
-	7,  // 60: devsmith.logs.v1.QueryService.ListServices:input_type -> devsmith.logs.v1.ListServicesRequest
-	10, // 61: devsmith.logs.v1.QueryService.TailEntries:input_type -> devsmith.logs.v1.TailEntriesRequest
-	12, // 62: devsmith.logs.v1.QueryService.ListPatterns:input_type -> devsmith.logs.v1.ListPatternsRequest
-	16, // 63: devsmith.logs.v1.QueryService.ListErrorGroups:input_type -> devsmith.logs.v1.ListErrorGroupsRequest
-	19, // 64: devsmith.logs.v1.QueryService.GetErrorGroup:input_type -> devsmith.logs.v1.GetErrorGroupRequest
-	21, // 65: devsmith.logs.v1.QueryService.UpdateErrorGroup:input_type -> devsmith.logs.v1.UpdateErrorGroupRequest
-	23, // 66: devsmith.logs.v1.QueryService.GetMetrics:input_type -> devsmith.logs.v1.GetMetricsRequest
-	27, // 67: devsmith.logs.v1.QueryService.ExportEntries:input_type -> devsmith.logs.v1.ExportEntriesRequest
-	3,  // 68: devsmith.logs.v1.QueryService.ListEntries:output_type -> devsmith.logs.v1.ListEntriesResponse
-	6,  // 69: devsmith.logs.v1.QueryService.GetStats:output_type -> devsmith.logs.v1.GetStatsResponse
-	9,  // 70: devsmith.logs.v1.QueryService.ListServices:output_type -> devsmith.logs.v1.ListServicesResponse
-	11, // 71: devsmith.logs.v1.QueryService.TailEntries:output_type -> devsmith.logs.v1.TailEntriesResponse
-	15, // 72: devsmith.logs.v1.QueryService.ListPatterns:output_type -> devsmith.logs.v1.ListPatternsResponse
-	18, // 73: devsmith.logs.v1.QueryService.ListErrorGroups:output_type -> devsmith.logs.v1.ListErrorGroupsResponse
-	20, // 74: devsmith.logs.v1.QueryService.GetErrorGroup:output_type -> devsmith.logs.v1.GetErrorGroupResponse
-	22, // 75: devsmith.logs.v1.QueryService.UpdateErrorGroup:output_type -> devsmith.logs.v1.UpdateErrorGroupResponse
-	26, // 76: devsmith.logs.v1.QueryService.GetMetrics:output_type -> devsmith.logs.v1.GetMetricsResponse
-	28, // 77: devsmith.logs.v1.QueryService.ExportEntries:output_type -> devsmith.logs.v1.ExportEntriesResponse
-	68, // [68:78] is the sub-list for method output_type
-	58, // [58:68] is the sub-list for method input_type
-	58, // [58:58] is the sub-list for extension type_name
-	58, // [58:58] is the sub-list for extension extendee
-	0,  // [0:58] is the sub-list for field type_name
+	30, // 10: devsmith.logs.v1.HistogramBucket.estimated_counts:type_name -> devsmith.logs.v1.HistogramBucket.EstimatedCountsEntry
+	31, // 11: devsmith.logs.v1.GetStatsResponse.by_level:type_name -> devsmith.logs.v1.GetStatsResponse.ByLevelEntry
+	32, // 12: devsmith.logs.v1.GetStatsResponse.by_service:type_name -> devsmith.logs.v1.GetStatsResponse.ByServiceEntry
+	5,  // 13: devsmith.logs.v1.GetStatsResponse.histogram:type_name -> devsmith.logs.v1.HistogramBucket
+	39, // 14: devsmith.logs.v1.GetStatsResponse.since:type_name -> google.protobuf.Timestamp
+	39, // 15: devsmith.logs.v1.GetStatsResponse.until:type_name -> google.protobuf.Timestamp
+	33, // 16: devsmith.logs.v1.GetStatsResponse.estimated_by_level:type_name -> devsmith.logs.v1.GetStatsResponse.EstimatedByLevelEntry
+	34, // 17: devsmith.logs.v1.GetStatsResponse.estimated_by_service:type_name -> devsmith.logs.v1.GetStatsResponse.EstimatedByServiceEntry
+	39, // 18: devsmith.logs.v1.Service.last_log_at:type_name -> google.protobuf.Timestamp
+	8,  // 19: devsmith.logs.v1.ListServicesResponse.services:type_name -> devsmith.logs.v1.Service
+	1,  // 20: devsmith.logs.v1.TailEntriesRequest.context:type_name -> devsmith.logs.v1.ContextFilter
+	0,  // 21: devsmith.logs.v1.TailEntriesResponse.entry:type_name -> devsmith.logs.v1.LogEntry
+	39, // 22: devsmith.logs.v1.ListPatternsRequest.since:type_name -> google.protobuf.Timestamp
+	39, // 23: devsmith.logs.v1.ListPatternsRequest.until:type_name -> google.protobuf.Timestamp
+	1,  // 24: devsmith.logs.v1.ListPatternsRequest.context:type_name -> devsmith.logs.v1.ContextFilter
+	39, // 25: devsmith.logs.v1.CountBucket.start:type_name -> google.protobuf.Timestamp
+	35, // 26: devsmith.logs.v1.Pattern.counts_by_level:type_name -> devsmith.logs.v1.Pattern.CountsByLevelEntry
+	39, // 27: devsmith.logs.v1.Pattern.first_seen:type_name -> google.protobuf.Timestamp
+	39, // 28: devsmith.logs.v1.Pattern.last_seen:type_name -> google.protobuf.Timestamp
+	0,  // 29: devsmith.logs.v1.Pattern.examples:type_name -> devsmith.logs.v1.LogEntry
+	13, // 30: devsmith.logs.v1.Pattern.trend:type_name -> devsmith.logs.v1.CountBucket
+	39, // 31: devsmith.logs.v1.Pattern.create_time:type_name -> google.protobuf.Timestamp
+	14, // 32: devsmith.logs.v1.ListPatternsResponse.patterns:type_name -> devsmith.logs.v1.Pattern
+	39, // 33: devsmith.logs.v1.ListErrorGroupsRequest.since:type_name -> google.protobuf.Timestamp
+	39, // 34: devsmith.logs.v1.ListErrorGroupsRequest.until:type_name -> google.protobuf.Timestamp
+	39, // 35: devsmith.logs.v1.ErrorGroup.first_seen:type_name -> google.protobuf.Timestamp
+	39, // 36: devsmith.logs.v1.ErrorGroup.last_seen:type_name -> google.protobuf.Timestamp
+	13, // 37: devsmith.logs.v1.ErrorGroup.trend:type_name -> devsmith.logs.v1.CountBucket
+	0,  // 38: devsmith.logs.v1.ErrorGroup.example:type_name -> devsmith.logs.v1.LogEntry
+	39, // 39: devsmith.logs.v1.ErrorGroup.create_time:type_name -> google.protobuf.Timestamp
+	39, // 40: devsmith.logs.v1.ErrorGroup.resolve_time:type_name -> google.protobuf.Timestamp
+	36, // 41: devsmith.logs.v1.ErrorGroup.counts_by_service:type_name -> devsmith.logs.v1.ErrorGroup.CountsByServiceEntry
+	37, // 42: devsmith.logs.v1.ErrorGroup.counts_by_release:type_name -> devsmith.logs.v1.ErrorGroup.CountsByReleaseEntry
+	17, // 43: devsmith.logs.v1.ListErrorGroupsResponse.groups:type_name -> devsmith.logs.v1.ErrorGroup
+	39, // 44: devsmith.logs.v1.GetErrorGroupRequest.since:type_name -> google.protobuf.Timestamp
+	39, // 45: devsmith.logs.v1.GetErrorGroupRequest.until:type_name -> google.protobuf.Timestamp
+	17, // 46: devsmith.logs.v1.GetErrorGroupResponse.group:type_name -> devsmith.logs.v1.ErrorGroup
+	17, // 47: devsmith.logs.v1.UpdateErrorGroupResponse.group:type_name -> devsmith.logs.v1.ErrorGroup
+	39, // 48: devsmith.logs.v1.GetMetricsRequest.since:type_name -> google.protobuf.Timestamp
+	39, // 49: devsmith.logs.v1.GetMetricsRequest.until:type_name -> google.protobuf.Timestamp
+	40, // 50: devsmith.logs.v1.GetMetricsRequest.step:type_name -> google.protobuf.Duration
+	39, // 51: devsmith.logs.v1.MetricBucket.start:type_name -> google.protobuf.Timestamp
+	38, // 52: devsmith.logs.v1.MetricSeries.group:type_name -> devsmith.logs.v1.MetricSeries.GroupEntry
+	24, // 53: devsmith.logs.v1.MetricSeries.buckets:type_name -> devsmith.logs.v1.MetricBucket
+	25, // 54: devsmith.logs.v1.GetMetricsResponse.series:type_name -> devsmith.logs.v1.MetricSeries
+	39, // 55: devsmith.logs.v1.GetMetricsResponse.since:type_name -> google.protobuf.Timestamp
+	39, // 56: devsmith.logs.v1.GetMetricsResponse.until:type_name -> google.protobuf.Timestamp
+	39, // 57: devsmith.logs.v1.ExportEntriesRequest.since:type_name -> google.protobuf.Timestamp
+	39, // 58: devsmith.logs.v1.ExportEntriesRequest.until:type_name -> google.protobuf.Timestamp
+	1,  // 59: devsmith.logs.v1.ExportEntriesRequest.context:type_name -> devsmith.logs.v1.ContextFilter
+	0,  // 60: devsmith.logs.v1.ExportEntriesResponse.entries:type_name -> devsmith.logs.v1.LogEntry
+	2,  // 61: devsmith.logs.v1.QueryService.ListEntries:input_type -> devsmith.logs.v1.ListEntriesRequest
+	4,  // 62: devsmith.logs.v1.QueryService.GetStats:input_type -> devsmith.logs.v1.GetStatsRequest
+	7,  // 63: devsmith.logs.v1.QueryService.ListServices:input_type -> devsmith.logs.v1.ListServicesRequest
+	10, // 64: devsmith.logs.v1.QueryService.TailEntries:input_type -> devsmith.logs.v1.TailEntriesRequest
+	12, // 65: devsmith.logs.v1.QueryService.ListPatterns:input_type -> devsmith.logs.v1.ListPatternsRequest
+	16, // 66: devsmith.logs.v1.QueryService.ListErrorGroups:input_type -> devsmith.logs.v1.ListErrorGroupsRequest
+	19, // 67: devsmith.logs.v1.QueryService.GetErrorGroup:input_type -> devsmith.logs.v1.GetErrorGroupRequest
+	21, // 68: devsmith.logs.v1.QueryService.UpdateErrorGroup:input_type -> devsmith.logs.v1.UpdateErrorGroupRequest
+	23, // 69: devsmith.logs.v1.QueryService.GetMetrics:input_type -> devsmith.logs.v1.GetMetricsRequest
+	27, // 70: devsmith.logs.v1.QueryService.ExportEntries:input_type -> devsmith.logs.v1.ExportEntriesRequest
+	3,  // 71: devsmith.logs.v1.QueryService.ListEntries:output_type -> devsmith.logs.v1.ListEntriesResponse
+	6,  // 72: devsmith.logs.v1.QueryService.GetStats:output_type -> devsmith.logs.v1.GetStatsResponse
+	9,  // 73: devsmith.logs.v1.QueryService.ListServices:output_type -> devsmith.logs.v1.ListServicesResponse
+	11, // 74: devsmith.logs.v1.QueryService.TailEntries:output_type -> devsmith.logs.v1.TailEntriesResponse
+	15, // 75: devsmith.logs.v1.QueryService.ListPatterns:output_type -> devsmith.logs.v1.ListPatternsResponse
+	18, // 76: devsmith.logs.v1.QueryService.ListErrorGroups:output_type -> devsmith.logs.v1.ListErrorGroupsResponse
+	20, // 77: devsmith.logs.v1.QueryService.GetErrorGroup:output_type -> devsmith.logs.v1.GetErrorGroupResponse
+	22, // 78: devsmith.logs.v1.QueryService.UpdateErrorGroup:output_type -> devsmith.logs.v1.UpdateErrorGroupResponse
+	26, // 79: devsmith.logs.v1.QueryService.GetMetrics:output_type -> devsmith.logs.v1.GetMetricsResponse
+	28, // 80: devsmith.logs.v1.QueryService.ExportEntries:output_type -> devsmith.logs.v1.ExportEntriesResponse
+	71, // [71:81] is the sub-list for method output_type
+	61, // [61:71] is the sub-list for method input_type
+	61, // [61:61] is the sub-list for extension type_name
+	61, // [61:61] is the sub-list for extension extendee
+	0,  // [0:61] is the sub-list for field type_name
 }
 
 func init() { file_devsmith_logs_v1_query_service_proto_init() }
@@ -3075,13 +3159,14 @@ func file_devsmith_logs_v1_query_service_proto_init() {
 	if File_devsmith_logs_v1_query_service_proto != nil {
 		return
 	}
+	file_devsmith_logs_v1_query_service_proto_msgTypes[0].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_devsmith_logs_v1_query_service_proto_rawDesc), len(file_devsmith_logs_v1_query_service_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   36,
+			NumMessages:   39,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
