@@ -300,6 +300,6 @@ func BenchmarkExtractMetrics(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		bt.metrics, bt.metricDims = bt.metrics[:0], bt.metricDims[:0]
-		sp.extract(bt, c, logstore.LevelInfo)
+		sp.extract(bt, 0, c, logstore.LevelInfo)
 	}
 }
