@@ -2,6 +2,7 @@ package query
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -266,6 +267,19 @@ func TestGetStatsEstimates(t *testing.T) {
 	require.EqualValues(t, 5, h[2].GetEstimatedCounts()["ERROR"])
 	require.EqualValues(t, 9, h[3].GetEstimatedCounts()["INFO"])
 	require.EqualValues(t, 0, h[4].GetEstimatedCounts()["INFO"])
+
+	// Entries carry their rate: the shortest decimal of the stored real.
+	list, err := s.ListEntries(as(member()), &logsv1.ListEntriesRequest{Project: []string{"alpha"}, Since: req.Since, Until: req.Until, PageSize: 100})
+	require.NoError(t, err)
+	rates := map[string]int{}
+	for _, e := range list.GetEntries() {
+		if e.SampleRate == nil {
+			rates[e.GetLevel()+" unsampled"]++
+		} else {
+			rates[fmt.Sprintf("%s %v", e.GetLevel(), e.GetSampleRate())]++
+		}
+	}
+	require.Equal(t, map[string]int{"INFO 0.1": 30, "DEBUG 0.25": 7, "ERROR unsampled": 5, "INFO 0.33333334": 3}, rates)
 
 	// Only the unsampled ERRORs: exact, not sampled.
 	req.Level = []string{"error"}
