@@ -27,7 +27,7 @@ function EntryRow({ e, open, onToggle, filters }) {
   const detailId = `entry-${e.id}`;
   return (
     <>
-      <tr class={`row${open ? ' open' : ''}`} onClick={(ev) => { if (!window.getSelection()?.toString() && ev.target.tagName !== 'BUTTON') onToggle(e.id); }}>
+      <tr class={`row${open ? ' open' : ''}`} onClick={(ev) => { if (!window.getSelection()?.toString() && !ev.target.closest('button, a')) onToggle(e.id); }}>
         <td class="c-time">
           <button
             type="button"
