@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/require"
 )
 
@@ -24,15 +23,12 @@ func TestSampling(t *testing.T) {
 	t.Parallel()
 	dsn := cluster.NewDatabase(t)
 	pl, _ := startOnDatabase(t, dsn)
-	db, err := pgxpool.New(context.Background(), dsn)
-	require.NoError(t, err)
-	t.Cleanup(db.Close)
-	pl.db = db
+	pl.db = openDB(t, dsn)
 	admin := pl.login(t, adminEmail, adminPassword)
 	key := pl.do(t, "POST", "/api/logs/projects", map[string]string{"name": "Sampled", "slug": "smp"}, bearer(admin)).
 		expect(t, 201).JSON["api_key"].(string)
 	ctx := context.Background()
-	_, err = pl.db.Exec(ctx, `INSERT INTO logs.sampling_rules (project_id, service_name, debug_rate, info_rate)
+	_, err := pl.db.Exec(ctx, `INSERT INTO logs.sampling_rules (project_id, service_name, debug_rate, info_rate)
 		SELECT id, '', 0.1, 0.1 FROM logs.projects WHERE slug = 'smp'`)
 	require.NoError(t, err)
 

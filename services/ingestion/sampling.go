@@ -2,6 +2,7 @@ package ingestion
 
 import (
 	"github.com/devsmith/logs/internal/logstore"
+	"github.com/devsmith/logs/internal/logstore/signature"
 )
 
 // Sampling (docs/sampling.md). A project's rule keeps a fraction of its
@@ -31,25 +32,10 @@ type sampler struct {
 	seed uint64
 }
 
-// newSampler is the sampler of a batch of service with batchID.
+// newSampler is the sampler of a batch of service with batchID: its seed
+// is the FNV-1a hash package signature computes of tokens, over the two.
 func newSampler(service, batchID string) sampler {
-	h := uint64(fnvOffset64)
-	h = fnvString(h, service)
-	h = fnvString(h^0xff, batchID)
-	return sampler{seed: h}
-}
-
-const (
-	fnvOffset64 = 14695981039346656037
-	fnvPrime64  = 1099511628211
-)
-
-func fnvString(h uint64, s string) uint64 {
-	for i := 0; i < len(s); i++ {
-		h ^= uint64(s[i])
-		h *= fnvPrime64
-	}
-	return h
+	return sampler{seed: signature.Hash([]string{service, batchID})}
 }
 
 // mix64 is splitmix64's finaliser: every input bit affects every output
