@@ -87,6 +87,8 @@ func TestSamplingNeverDropsWarnAndAbove(t *testing.T) {
 			require.Zero(t, r.rate)
 		}
 	}
+	unknown := normalize(1, "api", "", sameLogs(1000, "notalevel"), time.Now(), lim)
+	require.Positive(t, unknown.out.SampledOut, "an unknown level is stored as INFO, and sampled as INFO")
 	require.Equal(t, float32(0.01), samplingRule{debug: 0.5, info: 0.01}.rate(logstore.LevelInfo))
 	require.Equal(t, float32(0.5), samplingRule{debug: 0.5, info: 0.01}.rate(logstore.LevelTrace))
 	require.Equal(t, float32(1), samplingRule{debug: 0.5, info: 0.01}.rate(logstore.LevelWarn))
