@@ -9,6 +9,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/require"
+	logspb "go.opentelemetry.io/proto/otlp/logs/v1"
 
 	logsv1 "github.com/devsmith/logs/gen/devsmith/logs/v1"
 	"github.com/devsmith/logs/internal/logstore"
@@ -188,4 +189,29 @@ func TestIngestSampled(t *testing.T) {
 	require.EqualValues(t, r1.GetCount(), count(t, e.pool, `SELECT sum(count) FROM logs.entry_rollups WHERE service_name = 'api'`))
 	require.EqualValues(t, r1.GetSampledOut()+1, count(t, e.pool, `SELECT sum(sampled_out) FROM logs.entry_rollups WHERE service_name = 'api'`))
 	require.EqualValues(t, 0, count(t, e.pool, `SELECT sum(sampled_out) FROM logs.entry_rollups WHERE service_name = 'worker'`))
+}
+
+// TestOTLPSampled: OTLP records go through the same rule; the records left
+// out are accepted (no partial_success) and counted in the rollups.
+func TestOTLPSampled(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, envOptions{beforeRun: func(t *testing.T, pool *pgxpool.Pool) {
+		_, err := pool.Exec(context.Background(), `INSERT INTO logs.sampling_rules (project_id, service_name, debug_rate, info_rate)
+			VALUES (1, '', 0.2, 0.2)`)
+		require.NoError(t, err)
+	}})
+	now := uint64(time.Now().UnixNano())
+	var recs []*logspb.LogRecord
+	for i := 0; i < 300; i++ {
+		recs = append(recs, &logspb.LogRecord{TimeUnixNano: now, SeverityNumber: 9, Body: sv(fmt.Sprintf("served %d", i))}) // INFO
+	}
+	recs = append(recs, &logspb.LogRecord{TimeUnixNano: now, SeverityNumber: 17, Body: sv("failed")}) // ERROR
+	res, err := otlpExport(t, e, "dsk_alpha", otlpRequest("otlp-api", recs...))
+	require.NoError(t, err)
+	require.Nil(t, res.GetPartialSuccess())
+	stored := count(t, e.pool, `SELECT count(*) FROM logs.entries WHERE service_name = 'otlp-api'`)
+	require.Less(t, stored, int64(301))
+	require.EqualValues(t, 1, count(t, e.pool, `SELECT count(*) FROM logs.entries WHERE service_name = 'otlp-api' AND level = 5 AND sample_rate IS NULL`))
+	require.EqualValues(t, stored-1, count(t, e.pool, `SELECT count(*) FROM logs.entries WHERE service_name = 'otlp-api' AND sample_rate = real '0.2'`))
+	require.EqualValues(t, 301-stored, count(t, e.pool, `SELECT sum(sampled_out) FROM logs.entry_rollups WHERE service_name = 'otlp-api'`))
 }
