@@ -18,7 +18,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/require"
 )
 
@@ -133,10 +132,7 @@ func startAlertPlatform(t *testing.T) *platform {
 	p := startProc(t, "devsmith", env)
 	pl := &platform{grpcAddrs: map[string]string{}, procs: []*proc{p}}
 	pl.baseURL = "http://" + p.waitLog(t, "gateway listening", nil)["addr"].(string)
-	db, err := pgxpool.New(context.Background(), fmt.Sprintf("host=%s user=devsmith dbname=devsmith sslmode=disable", filepath.Join(dataDir, "pg")))
-	require.NoError(t, err)
-	t.Cleanup(db.Close)
-	pl.db = db
+	pl.db = openDB(t, fmt.Sprintf("host=%s user=devsmith dbname=devsmith sslmode=disable", filepath.Join(dataDir, "pg")))
 	pl.waitReady(t)
 	return pl
 }
@@ -506,10 +502,7 @@ func TestAlertsTwoReplicas(t *testing.T) {
 	})
 	pl.baseURL = "http://" + gw.waitLog(t, "gateway listening", nil)["addr"].(string)
 	pl.procs = []*proc{projects, ingestion, query, a1, a2, gw}
-	db, err := pgxpool.New(context.Background(), dsn)
-	require.NoError(t, err)
-	t.Cleanup(db.Close)
-	pl.db = db
+	pl.db = openDB(t, dsn)
 	pl.waitReady(t)
 
 	admin := pl.login(t, adminEmail, adminPassword)
@@ -536,11 +529,11 @@ func TestAlertsTwoReplicas(t *testing.T) {
 	// a second firing would have been made by then.
 	require.Eventually(t, func() bool {
 		var oldest time.Time
-		err := db.QueryRow(context.Background(), `SELECT min(last_evaluated_at) FROM logs.alert_rules`).Scan(&oldest)
+		err := pl.db.QueryRow(context.Background(), `SELECT min(last_evaluated_at) FROM logs.alert_rules`).Scan(&oldest)
 		return err == nil && oldest.After(fired.Add(3*alertInterval))
 	}, 20*time.Second, 50*time.Millisecond)
 	var firings, rulesFired int
-	require.NoError(t, db.QueryRow(context.Background(),
+	require.NoError(t, pl.db.QueryRow(context.Background(),
 		`SELECT count(*), count(DISTINCT rule_id) FROM logs.alert_firings`).Scan(&firings, &rulesFired))
 	require.Equal(t, rules, firings, "one firing per rule")
 	require.Equal(t, rules, rulesFired)

@@ -18,7 +18,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/require"
 )
 
@@ -189,9 +188,7 @@ func TestCLI(t *testing.T) {
 	t.Parallel()
 	dsn := cluster.NewDatabase(t)
 	pl, _ := startOnDatabase(t, dsn)
-	db, err := pgxpool.New(context.Background(), dsn)
-	require.NoError(t, err)
-	t.Cleanup(db.Close)
+	db := openDB(t, dsn)
 	c := newCLI(t, pl.baseURL)
 
 	// Not signed in yet: exit 3, and the message says what to do.

@@ -12,7 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/require"
 )
 
@@ -47,9 +46,7 @@ func TestGRPCStreamSampleAcrossRestart(t *testing.T) {
 	admin := pl.login(t, adminEmail, adminPassword)
 	key := pl.do(t, "POST", "/api/logs/projects", map[string]string{"name": "Stream", "slug": "stream"}, bearer(admin)).
 		expect(t, 201).JSON["api_key"].(string)
-	db, err := pgxpool.New(context.Background(), dsn)
-	require.NoError(t, err)
-	t.Cleanup(db.Close)
+	db := openDB(t, dsn)
 	stored := func() (total, distinct int) {
 		require.NoError(t, db.QueryRow(context.Background(),
 			`SELECT count(*), count(DISTINCT message) FROM logs.entries WHERE service_name = 'grpc-sample'`).Scan(&total, &distinct))

@@ -225,11 +225,8 @@ func startAllInOneEnv(t *testing.T, dataDir, httpAddr string, extra []string, cl
 		scheme = "https://"
 	}
 	pl.baseURL = scheme + gw["addr"].(string)
-	db, err := pgxpool.New(context.Background(), fmt.Sprintf("host=%s user=devsmith dbname=devsmith sslmode=disable", filepath.Join(dataDir, "pg")))
-	require.NoError(t, err)
-	pl.db = db
-	// Close the pool before the process (and its PostgreSQL) stops.
-	t.Cleanup(db.Close)
+	// Closed before the process (and its PostgreSQL) stops.
+	pl.db = openDB(t, fmt.Sprintf("host=%s user=devsmith dbname=devsmith sslmode=disable", filepath.Join(dataDir, "pg")))
 	pl.waitReady(t)
 	return pl
 }
@@ -283,12 +280,19 @@ func startSeparateEnv(t *testing.T, extra []string, client *http.Client) *platfo
 	}
 	pl.baseURL = scheme + listening["addr"].(string)
 	pl.procs = []*proc{projects, ingestion, query, analysis, gw}
+	pl.db = openDB(t, dsn)
+	pl.waitReady(t)
+	return pl
+}
+
+// openDB is a pool on the platform's database, for independent SQL checks
+// and setup, closed when the test ends (before the platform stops).
+func openDB(t *testing.T, dsn string) *pgxpool.Pool {
+	t.Helper()
 	db, err := pgxpool.New(context.Background(), dsn)
 	require.NoError(t, err)
 	t.Cleanup(db.Close)
-	pl.db = db
-	pl.waitReady(t)
-	return pl
+	return db
 }
 
 func (pl *platform) waitReady(t *testing.T) {

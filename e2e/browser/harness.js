@@ -130,6 +130,15 @@ export async function startPlatform({ admin = true, name = 'platform', env = {} 
   }
   return {
     baseURL,
+    /**
+     * Runs SQL on the platform's embedded PostgreSQL (its socket in the
+     * data folder) with psql, for setup the API does not offer; returns
+     * psql's unaligned output.
+     */
+    async sql(text) {
+      const { stdout } = await promisify(execFile)('psql', ['-h', join(data, 'pg'), '-U', 'devsmith', '-d', 'devsmith', '-v', 'ON_ERROR_STOP=1', '-Atc', text]);
+      return stdout.trim();
+    },
     /** Stops the platform gracefully and starts it again where it was. */
     async restart() {
       const exit = await halt();

@@ -2,6 +2,7 @@ package logstore
 
 import (
 	"bytes"
+	"strconv"
 	"strings"
 	"time"
 
@@ -80,7 +81,8 @@ func (e *Entry) Targets() []any {
 func (e *Entry) Proto(slug string) *logsv1.LogEntry {
 	var rate *float64
 	if e.SampleRate != nil {
-		r := float64(*e.SampleRate)
+		// The shortest decimal of the real: 0.1, not 0.10000000149011612.
+		r, _ := strconv.ParseFloat(strconv.FormatFloat(float64(*e.SampleRate), 'g', -1, 32), 64)
 		rate = &r
 	}
 	return &logsv1.LogEntry{

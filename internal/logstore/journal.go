@@ -50,7 +50,8 @@ func (s *Spans) Add(sp Span) {
 
 // Rollups are the additions of one transaction to logs.entry_rollups, as
 // parallel arrays (the statement's arguments): per (project, service, UTC
-// day, as a midnight UTC time), how many entries it wrote and the newest ts.
+// day, as a midnight UTC time), how many entries it wrote, how many a
+// sampling rule left out (docs/sampling.md) and the newest ts of either.
 // Each key appears once.
 type Rollups struct {
 	ProjectIDs []int64
@@ -58,9 +59,11 @@ type Rollups struct {
 	Days       []time.Time
 	Counts     []int64
 	LastLogAt  []time.Time
+	SampledOut []int64
 }
 
-// committedSQL adds the rollups ($1..$5), inserts the journal rows
+// committedSQL adds the rollups ($1..$5, and their sampled_out $29),
+// inserts the journal rows
 // ($6..$10), the signatures' rows that do not exist yet ($11..$14; an
 // existing row takes an earlier first_seen, so it is the oldest entry's ts
 // whatever order entries arrive in) and the error groups' rows that do not
@@ -69,11 +72,12 @@ type Rollups struct {
 // statement. Rollup, signature and error group rows are locked in key
 // order, so concurrent writers never wait on each other in opposite orders.
 const committedSQL = `WITH r AS (
-	INSERT INTO logs.entry_rollups AS e (project_id, service_name, day, count, last_log_at)
-	SELECT p, s, d, c, l FROM unnest($1::bigint[], $2::text[], $3::date[], $4::bigint[], $5::timestamptz[]) AS u(p, s, d, c, l)
+	INSERT INTO logs.entry_rollups AS e (project_id, service_name, day, count, last_log_at, sampled_out)
+	SELECT p, s, d, c, l, o FROM unnest($1::bigint[], $2::text[], $3::date[], $4::bigint[], $5::timestamptz[], $29::bigint[]) AS u(p, s, d, c, l, o)
 	ORDER BY p, s, d
 	ON CONFLICT (project_id, service_name, day) DO UPDATE
-	SET count = e.count + EXCLUDED.count, last_log_at = greatest(e.last_log_at, EXCLUDED.last_log_at)
+	SET count = e.count + EXCLUDED.count, last_log_at = greatest(e.last_log_at, EXCLUDED.last_log_at),
+	    sampled_out = e.sampled_out + EXCLUDED.sampled_out
 ), j AS (
 	INSERT INTO logs.tail_journal (project_id, min_id, max_id, min_ts, max_ts)
 	SELECT * FROM unnest($6::bigint[], $7::bigint[], $8::bigint[], $9::timestamptz[], $10::timestamptz[])
@@ -90,8 +94,13 @@ func committedArgs(r *Rollups, j *Spans, g *Signatures, e *ErrorGroups) []any {
 	if g == nil {
 		g = &Signatures{}
 	}
-	return append([]any{r.ProjectIDs, r.Services, r.Days, r.Counts, r.LastLogAt, j.ProjectIDs, j.MinIDs, j.MaxIDs, j.MinTS, j.MaxTS,
+	sampled := r.SampledOut
+	if sampled == nil {
+		sampled = make([]int64, len(r.ProjectIDs)) // nothing sampled out
+	}
+	args := append([]any{r.ProjectIDs, r.Services, r.Days, r.Counts, r.LastLogAt, j.ProjectIDs, j.MinIDs, j.MaxIDs, j.MinTS, j.MaxTS,
 		g.ProjectIDs, g.Signatures, g.Messages, g.FirstSeen}, errorGroupsArgs(e)...)
+	return append(args, sampled)
 }
 
 // QueueCommitted queues on b, for the transaction that wrote the entries

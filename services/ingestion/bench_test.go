@@ -300,6 +300,48 @@ func BenchmarkExtractMetrics(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		bt.metrics, bt.metricDims = bt.metrics[:0], bt.metricDims[:0]
-		sp.extract(bt, c, logstore.LevelInfo)
+		sp.extract(bt, 0, c, logstore.LevelInfo)
+	}
+}
+
+// BenchmarkNormalizeSampling is BenchmarkNormalize100 without a sampling
+// rule and with one keeping 1 in 10 TRACE/DEBUG/INFO entries (six in ten
+// benchLogs entries, with the unknown levels read as INFO): the decision's
+// cost per entry, and what the entries left out save.
+// Run with: go test -run '^$' -bench NormalizeSampling ./services/ingestion/
+func BenchmarkNormalizeSampling(b *testing.B) {
+	logs := benchLogs(100)
+	now := time.Now()
+	for _, rule := range []bool{false, true, false, true} {
+		lim := benchLimits
+		if rule {
+			lim.sampling, lim.sampled = samplingRule{debug: 0.1, info: 0.1}, true
+		}
+		b.Run(fmt.Sprintf("rule=%v", rule), func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				bt := normalize(1, "api", "batch-1", logs, now, lim)
+				if int(bt.out.Count+bt.out.SampledOut) != 100 || (rule && bt.out.SampledOut == 0) {
+					b.Fatal(bt.out.Count, bt.out.SampledOut)
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/100, "ns/entry")
+		})
+	}
+}
+
+// BenchmarkSampleDecision is one keep decision.
+func BenchmarkSampleDecision(b *testing.B) {
+	s := newSampler("api", "batch-1")
+	kept := 0
+	i := 0
+	for b.Loop() {
+		if s.keep(i, int64(i)*7919, 0.1) {
+			kept++
+		}
+		i++
+	}
+	if kept == 0 {
+		b.Fatal("nothing kept")
 	}
 }

@@ -59,7 +59,7 @@ func newMetricSpec(fields, dims []string) *metricSpec {
 // sample is an entry's value of one summarised field. Its dimension values
 // are batch.metricDims[dims : dims+len(spec.dims)].
 type sample struct {
-	row     int32
+	ts      int64 // the entry's, in microseconds (it may be sampled out: no row)
 	dims    int32
 	field   uint8
 	numeric bool
@@ -67,10 +67,9 @@ type sample struct {
 	value   float64
 }
 
-// extract appends to b the samples of the row about to be appended (index
-// len(b.rows)) with context ctx and level: nothing when ctx has none of the
-// fields at its top level.
-func (sp *metricSpec) extract(b *batch, ctx string, level logstore.Level) {
+// extract appends to b the samples of the entry at ts with context ctx and
+// level: nothing when ctx has none of the fields at its top level.
+func (sp *metricSpec) extract(b *batch, ts int64, ctx string, level logstore.Level) {
 	found := false
 	for _, q := range sp.needles {
 		if strings.Contains(ctx, q) {
@@ -125,7 +124,7 @@ func (sp *metricSpec) extract(b *batch, ctx string, level logstore.Level) {
 		}
 		kept = true
 		v, numeric := numberValue(ctx, fieldVals[i])
-		b.metrics = append(b.metrics, sample{row: int32(len(b.rows)), dims: int32(dimStart), field: uint8(i),
+		b.metrics = append(b.metrics, sample{ts: ts, dims: int32(dimStart), field: uint8(i),
 			numeric: numeric, isError: isError, value: v})
 	}
 	if !kept {
@@ -382,7 +381,7 @@ func (m *metricRollups) collect(group []*batch) *logstore.MetricRollups {
 		}
 		for si := range b.metrics {
 			s := &b.metrics[si]
-			minute := floorDiv(b.rows[s.row].ts, microsPerMinute)
+			minute := floorDiv(s.ts, microsPerMinute)
 			dims := b.metricDims[s.dims : int(s.dims)+nd]
 			acc := m.lookup(b, minute, s.field, dims)
 			if !s.numeric {

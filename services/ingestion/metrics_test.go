@@ -53,12 +53,11 @@ func TestExtractMetrics(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			b := &batch{}
-			b.rows = append(b.rows, row{})
-			sp.extract(b, tc.ctx, tc.level)
+			sp.extract(b, 42, tc.ctx, tc.level)
 			require.Len(t, b.metrics, len(tc.want))
 			for i, w := range tc.want {
 				s := b.metrics[i]
-				require.Equal(t, int32(1), s.row)
+				require.Equal(t, int64(42), s.ts)
 				require.Equal(t, w.field, s.field)
 				require.Equal(t, w.numeric, s.numeric)
 				require.Equal(t, w.value, s.value)

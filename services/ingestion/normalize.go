@@ -76,6 +76,9 @@ type outcome struct {
 	Message   string      `json:"message"`
 	Rejected  []rejection `json:"rejected"`
 	Truncated int32       `json:"truncated"`
+	// SampledOut is how many entries a sampling rule left out: accepted,
+	// counted in the rollups, not stored (sampling.go).
+	SampledOut int32 `json:"sampled_out,omitempty"`
 }
 
 type rejection struct {
@@ -85,6 +88,15 @@ type rejection struct {
 
 func successMessage(n int64) string {
 	return "Successfully ingested " + strconv.FormatInt(n, 10) + " logs"
+}
+
+// sampledMessage is successMessage with the entries left out by sampling,
+// when there are any.
+func sampledMessage(n, sampledOut int64) string {
+	if sampledOut == 0 {
+		return successMessage(n)
+	}
+	return successMessage(n) + " (" + strconv.FormatInt(sampledOut, 10) + " sampled out)"
 }
 
 // limits are the per-entry rules of a Service, and of a batch's project
@@ -152,6 +164,10 @@ func normalize(projectID int64, service, batchID string, logs []*logsv1.LogInput
 	}
 	size := 0
 	var sigs signature.Hasher
+	var smp sampler
+	if lim.sampled {
+		smp = newSampler(service, b.batchID)
+	}
 	var groups batchGroups
 	for i, in := range logs {
 		reject := func(reason string) {
@@ -230,6 +246,21 @@ func normalize(projectID int64, service, batchID string, logs []*logsv1.LogInput
 		}
 		r.msg = msg
 		r.sig = sigs.Of(msg)
+		// Metrics are extracted before the sampling decision: an entry
+		// left out still counts in the metric rollups, which stay exact.
+		if lim.metrics != nil && r.ctxComma {
+			lim.metrics.extract(b, ts, r.ctx, r.level)
+		}
+		if lim.sampled {
+			if rate := lim.sampling.rate(r.level); rate < 1 {
+				if !smp.keep(i, r.sig, rate) {
+					b.arena = b.arena[:exStart]
+					b.addSampledOut(ts)
+					continue
+				}
+				r.rate = rate
+			}
+		}
 		size += groups.add(b, &r)
 		if truncated {
 			extra("_truncated")
@@ -239,14 +270,11 @@ func normalize(projectID int64, service, batchID string, logs []*logsv1.LogInput
 		if n := len(b.arena) - exStart; n > 0 {
 			r.exOff, r.exLen = int32(exStart), int32(n)
 		}
-		if lim.metrics != nil && r.ctxComma {
-			lim.metrics.extract(b, r.ctx, r.level)
-		}
 		size += len(r.msg) + len(r.ctx) + rowOverhead
 		b.rows = append(b.rows, r)
 	}
 	b.out.Count = int32(len(b.rows))
-	b.out.Message = successMessage(int64(len(b.rows)))
+	b.out.Message = sampledMessage(int64(len(b.rows)), int64(b.out.SampledOut))
 	if b.out.Rejected == nil {
 		b.out.Rejected = []rejection{}
 	}

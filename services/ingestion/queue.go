@@ -27,6 +27,9 @@ type batch struct {
 	// dimension values in metricDims (metrics.go).
 	metrics    []sample
 	metricDims []string
+	// sampledOut counts, per day, the entries a sampling rule left out
+	// (sampling.go); usually one day.
+	sampledOut []sampledDay
 
 	ctx  context.Context // the caller's
 	done chan struct{}   // closed once res or err is set

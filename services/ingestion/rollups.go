@@ -18,8 +18,9 @@ type rollupKey struct {
 }
 
 type rollup struct {
-	count int64
-	last  int64 // microseconds
+	count      int64
+	sampledOut int64
+	last       int64 // microseconds
 }
 
 type span struct{ minID, maxID, minTS, maxTS int64 }
@@ -34,13 +35,26 @@ func floorDiv(a, b int64) int64 {
 	return q
 }
 
-// summarize is what the group's written rows add to the per-day rollups,
-// and its tail journal rows: one per project.
+// summarize is what the group's written rows, and the entries its batches'
+// sampling rules left out, add to the per-day rollups, and its tail journal
+// rows: one per project. A day whose entries were all left out still gets
+// its rollup row (count 0): sampled_out counts what the service sent, and
+// last_log_at is the newest entry received, kept or not.
 func summarize(group []*batch) (logstore.Rollups, logstore.Spans) {
 	rolls := make(map[rollupKey]rollup)
 	spans := make(map[int64]span)
 	for _, b := range group {
-		if !b.write || len(b.rows) == 0 {
+		if !b.write {
+			continue
+		}
+		for _, so := range b.sampledOut {
+			k := rollupKey{b.projectID, b.service, so.day}
+			r := rolls[k]
+			r.sampledOut += so.n
+			r.last = max(r.last, so.last)
+			rolls[k] = r
+		}
+		if len(b.rows) == 0 {
 			continue
 		}
 		sp, ok := spans[b.projectID]
@@ -83,10 +97,11 @@ func summarize(group []*batch) (logstore.Rollups, logstore.Spans) {
 		Days:       make([]time.Time, len(keys)),
 		Counts:     make([]int64, len(keys)),
 		LastLogAt:  make([]time.Time, len(keys)),
+		SampledOut: make([]int64, len(keys)),
 	}
 	for i, k := range keys {
 		ru := rolls[k]
-		r.ProjectIDs[i], r.Services[i], r.Counts[i] = k.project, k.service, ru.count
+		r.ProjectIDs[i], r.Services[i], r.Counts[i], r.SampledOut[i] = k.project, k.service, ru.count, ru.sampledOut
 		r.Days[i] = time.UnixMicro(k.day * microsPerDay).UTC()
 		r.LastLogAt[i] = time.UnixMicro(ru.last).UTC()
 	}

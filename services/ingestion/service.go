@@ -292,10 +292,11 @@ func (s *Service) IngestBatch(ctx context.Context, req *logsv1.IngestBatchReques
 		return nil, err
 	}
 	res := &logsv1.IngestBatchResponse{
-		Count:     out.Count,
-		Message:   out.Message,
-		Rejected:  make([]*logsv1.RejectedEntry, len(out.Rejected)),
-		Truncated: out.Truncated,
+		Count:      out.Count,
+		Message:    out.Message,
+		Rejected:   make([]*logsv1.RejectedEntry, len(out.Rejected)),
+		Truncated:  out.Truncated,
+		SampledOut: out.SampledOut,
 	}
 	for i, r := range out.Rejected {
 		res.Rejected[i] = &logsv1.RejectedEntry{Index: r.Index, Reason: r.Reason}
@@ -320,7 +321,7 @@ func (s *Service) IngestStream(stream grpc.ClientStreamingServer[logsv1.IngestSt
 	for {
 		req, err := stream.Recv()
 		if err == io.EOF {
-			res.Message = successMessage(res.Count) + " in " + fmt.Sprint(res.Batches) + " batches"
+			res.Message = sampledMessage(res.Count, res.SampledOut) + " in " + fmt.Sprint(res.Batches) + " batches"
 			return stream.SendAndClose(res)
 		}
 		if err != nil {
@@ -336,6 +337,7 @@ func (s *Service) IngestStream(stream grpc.ClientStreamingServer[logsv1.IngestSt
 		res.Batches++
 		res.Count += int64(out.Count)
 		res.Truncated += int64(out.Truncated)
+		res.SampledOut += int64(out.SampledOut)
 		for _, r := range out.Rejected {
 			idx := offset + int64(r.Index)
 			if len(res.Rejected) >= maxStreamRejected || idx > int64(^uint32(0)>>1) {

@@ -171,19 +171,24 @@ func (w *writer) commit(ctx context.Context, group []*batch) (err error) {
 		}
 	}
 
-	nrows := 0
+	// counted: the group's written rows or the entries its sampling rules
+	// left out, which the rollups count (and metric rollups summarise).
+	nrows, counted := 0, false
 	for _, b := range group {
 		if b.write {
 			nrows += len(b.rows)
+			counted = counted || len(b.rows) > 0 || len(b.sampledOut) > 0
 		}
 	}
 	last := &pgx.Batch{}
 	metrics := false
-	if nrows > 0 {
-		w.assignIDs(group)
-		w.cr.reset(group)
-		if _, err := conn.PgConn().CopyFrom(ctx, &w.cr, copySQL); err != nil {
-			return fmt.Errorf("copying %d entries: %w", nrows, err)
+	if counted {
+		if nrows > 0 {
+			w.assignIDs(group)
+			w.cr.reset(group)
+			if _, err := conn.PgConn().CopyFrom(ctx, &w.cr, copySQL); err != nil {
+				return fmt.Errorf("copying %d entries: %w", nrows, err)
+			}
 		}
 		r, j := summarize(group)
 		logstore.QueueCommitted(last, &r, &j, w.sigs.collect(group), w.groups.collect(group))
@@ -204,7 +209,7 @@ func (w *writer) commit(ctx context.Context, group []*batch) (err error) {
 			err = fmt.Errorf("committing: %w", cerr)
 		}
 	}()
-	if nrows > 0 {
+	if counted {
 		if _, err := br.Exec(); err != nil {
 			return fmt.Errorf("updating rollups and the tail journal: %w", err)
 		}

@@ -271,3 +271,35 @@ func BenchmarkErrorGroups(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkGetStatsSampling is GetStats over a day of 1M entries of one
+// project, first none sampled (the common case: what the estimates add
+// there is their cost), then with the INFO and DEBUG half kept at 0.1.
+// Run with: go test -run '^$' -bench GetStatsSampling ./services/query/
+func BenchmarkGetStatsSampling(b *testing.B) {
+	const rows = 1_000_000
+	s, pool := newService(b, Config{}, day)
+	ctx := context.Background()
+	_, err := pool.Exec(ctx, `INSERT INTO logs.entries (project_id, ts, service_name, level, message)
+		SELECT 1, $1::timestamptz + (i * 86400000000::bigint / $2) * interval '1 microsecond',
+		       (ARRAY['api', 'worker', 'web', 'billing', 'auth'])[1 + i % 5], 1 + (i * 7) % 6, 'request handled'
+		FROM generate_series(0, $2 - 1) i`, day, rows)
+	require.NoError(b, err)
+	_, err = pool.Exec(ctx, "VACUUM ANALYZE logs.entries")
+	require.NoError(b, err)
+	req := &logsv1.GetStatsRequest{Project: []string{"alpha"}, Since: timestamppb.New(day), Until: timestamppb.New(day.Add(24 * time.Hour))}
+	run := func(b *testing.B, sampled bool) {
+		for b.Loop() {
+			res, err := s.GetStats(as(admin()), req)
+			if err != nil || res.GetTotal() != rows || res.GetSampled() != sampled {
+				b.Fatalf("%v, total %d, sampled %v", err, res.GetTotal(), res.GetSampled())
+			}
+		}
+	}
+	b.Run("unsampled", func(b *testing.B) { run(b, false) })
+	_, err = pool.Exec(ctx, `UPDATE logs.entries SET sample_rate = 0.1 WHERE level <= 3`)
+	require.NoError(b, err)
+	_, err = pool.Exec(ctx, "VACUUM ANALYZE logs.entries")
+	require.NoError(b, err)
+	b.Run("sampled", func(b *testing.B) { run(b, true) })
+}

@@ -3,6 +3,8 @@ package query
 import (
 	"context"
 	"fmt"
+	"maps"
+	"math"
 	"time"
 
 	"google.golang.org/protobuf/types/known/timestamppb"
@@ -120,10 +122,14 @@ func (s *Service) GetStats(ctx context.Context, req *logsv1.GetStatsRequest) (*l
 	for i := range res.Histogram {
 		res.Histogram[i] = &logsv1.HistogramBucket{Start: timestamppb.New(first.Add(time.Duration(i) * width)), Counts: zeroLevels()}
 	}
+	// The estimates, summed unrounded (each is rounded once, at the end).
+	est := newEstimates(n)
 	if len(f.projects) == 0 {
+		est.fill(res)
 		return res, nil
 	}
 	if found, err := f.resolveMembers(ctx, s.pool); err != nil || !found {
+		est.fill(res)
 		return res, err
 	}
 
@@ -135,19 +141,25 @@ func (s *Service) GetStats(ctx context.Context, req *logsv1.GetStatsRequest) (*l
 	defer rows.Close()
 	for rows.Next() {
 		var (
-			bySvc   int32
-			bucket  *time.Time
-			level   *logstore.Level
-			service *string
-			count   int64
+			bySvc     int32
+			bucket    *time.Time
+			level     *logstore.Level
+			service   *string
+			count, ns int64
+			stands    float64 // what the sampled ones stand for
 		)
-		if err := rows.Scan(&bySvc, &bucket, &level, &service, &count); err != nil {
+		if err := rows.Scan(&bySvc, &bucket, &level, &service, &count, &ns, &stands); err != nil {
 			return nil, fmt.Errorf("reading stats: %w", err)
+		}
+		e := float64(count-ns) + stands
+		if ns > 0 {
+			res.Sampled = true
 		}
 		if bySvc == 0 {
 			// Grouped by service: every counted entry once.
 			res.ByService[*service] += count
 			res.Total += count
+			est.service[*service] += e
 			continue
 		}
 		i := int(bucket.Sub(first) / width)
@@ -157,11 +169,59 @@ func (s *Service) GetStats(ctx context.Context, req *logsv1.GetStatsRequest) (*l
 		name := level.String()
 		res.ByLevel[name] += count
 		res.Histogram[i].Counts[name] += count
+		est.level[*level] += e
+		est.hist[i][*level] += e
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("reading stats: %w", err)
 	}
+	est.fill(res)
 	return res, nil
+}
+
+// estimates are GetStats' estimated counts before rounding, by level
+// (indexed by logstore.Level), by service and by bucket and level.
+type estimates struct {
+	level   [logstore.MaxLevel + 1]float64
+	service map[string]float64
+	hist    [][logstore.MaxLevel + 1]float64
+}
+
+func newEstimates(buckets int) *estimates {
+	return &estimates{service: map[string]float64{}, hist: make([][logstore.MaxLevel + 1]float64, buckets)}
+}
+
+// fill sets res's estimated fields: each sum rounded to the nearest
+// entry; the counts themselves when nothing counted was sampled (they
+// are then the same, and exact).
+func (e *estimates) fill(res *logsv1.GetStatsResponse) {
+	if !res.Sampled {
+		res.EstimatedTotal = res.Total
+		res.EstimatedByLevel = maps.Clone(res.ByLevel)
+		res.EstimatedByService = maps.Clone(res.ByService)
+		for _, b := range res.Histogram {
+			b.EstimatedCounts = maps.Clone(b.Counts)
+		}
+		return
+	}
+	byLevel := func(v *[logstore.MaxLevel + 1]float64) map[string]int64 {
+		m := make(map[string]int64, logstore.MaxLevel)
+		for l := logstore.MinLevel; l <= logstore.MaxLevel; l++ {
+			m[l.String()] = int64(math.Round(v[l]))
+		}
+		return m
+	}
+	res.EstimatedByLevel = byLevel(&e.level)
+	res.EstimatedByService = make(map[string]int64, len(e.service))
+	total := 0.0
+	for name, v := range e.service {
+		res.EstimatedByService[name] = int64(math.Round(v))
+		total += v
+	}
+	res.EstimatedTotal = int64(math.Round(total))
+	for i, b := range res.Histogram {
+		b.EstimatedCounts = byLevel(&e.hist[i])
+	}
 }
 
 func zeroLevels() map[string]int64 {

@@ -2,6 +2,7 @@ package query
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -227,4 +228,74 @@ func TestGetStatsDefaultRange(t *testing.T) {
 	require.NoError(t, err)
 	require.True(t, now.Add(-24*time.Hour-us).Equal(res.GetSince().AsTime()))
 	require.Equal(t, int64(2), res.GetTotal()) // "too old" and "first"
+}
+
+// TestGetStatsEstimates: sampled entries count 1/sample_rate each in the
+// estimated fields, rounded once per figure; the counts stay exact; a
+// range with no sampled entry has estimates equal to its counts and
+// sampled false.
+func TestGetStatsEstimates(t *testing.T) {
+	t.Parallel()
+	s, pool := newService(t, Config{}, day)
+	ctx := context.Background()
+	base := day.Add(10 * time.Hour)
+	// In alpha: 30 INFO of "api" kept at 0.1 (standing for 300) in the
+	// first minute, 7 DEBUG of "worker" at 0.25 (28) in the second, 5
+	// ERROR of "api" unsampled; 3 INFO of "api" at 1/3 (9).
+	_, err := pool.Exec(ctx, `INSERT INTO logs.entries (project_id, ts, service_name, level, message, sample_rate)
+		SELECT 1, $1::timestamptz + i * interval '1 second', 'api', 3, 'kept', 0.1 FROM generate_series(0, 29) i
+		UNION ALL SELECT 1, $1::timestamptz + interval '1 minute' + i * interval '1 second', 'worker', 2, 'kept', 0.25 FROM generate_series(0, 6) i
+		UNION ALL SELECT 1, $1::timestamptz + interval '2 minutes', 'api', 5, 'failed', NULL FROM generate_series(0, 4) i
+		UNION ALL SELECT 1, $1::timestamptz + interval '3 minutes', 'api', 3, 'third', 1.0 / 3 FROM generate_series(0, 2) i`, base)
+	require.NoError(t, err)
+	insert(t, pool, row{beta, base, "web", 3, "plain", ""}, row{beta, base.Add(time.Minute), "web", 4, "plain", ""})
+
+	req := &logsv1.GetStatsRequest{Project: []string{"alpha"}, Since: timestamppb.New(base), Until: timestamppb.New(base.Add(time.Hour))}
+	res, err := s.GetStats(as(member()), req)
+	require.NoError(t, err)
+	require.True(t, res.GetSampled())
+	require.EqualValues(t, 45, res.GetTotal())
+	require.EqualValues(t, 300+28+5+9, res.GetEstimatedTotal())
+	require.Equal(t, map[string]int64{"TRACE": 0, "DEBUG": 28, "INFO": 309, "WARN": 0, "ERROR": 5, "FATAL": 0}, res.GetEstimatedByLevel())
+	require.Equal(t, map[string]int64{"TRACE": 0, "DEBUG": 7, "INFO": 33, "WARN": 0, "ERROR": 5, "FATAL": 0}, res.GetByLevel())
+	require.Equal(t, map[string]int64{"api": 314, "worker": 28}, res.GetEstimatedByService())
+	require.Equal(t, map[string]int64{"api": 38, "worker": 7}, res.GetByService())
+	h := res.GetHistogram()
+	require.EqualValues(t, 300, h[0].GetEstimatedCounts()["INFO"])
+	require.EqualValues(t, 30, h[0].GetCounts()["INFO"])
+	require.EqualValues(t, 28, h[1].GetEstimatedCounts()["DEBUG"])
+	require.EqualValues(t, 5, h[2].GetEstimatedCounts()["ERROR"])
+	require.EqualValues(t, 9, h[3].GetEstimatedCounts()["INFO"])
+	require.EqualValues(t, 0, h[4].GetEstimatedCounts()["INFO"])
+
+	// Entries carry their rate: the shortest decimal of the stored real.
+	list, err := s.ListEntries(as(member()), &logsv1.ListEntriesRequest{Project: []string{"alpha"}, Since: req.Since, Until: req.Until, PageSize: 100})
+	require.NoError(t, err)
+	rates := map[string]int{}
+	for _, e := range list.GetEntries() {
+		if e.SampleRate == nil {
+			rates[e.GetLevel()+" unsampled"]++
+		} else {
+			rates[fmt.Sprintf("%s %v", e.GetLevel(), e.GetSampleRate())]++
+		}
+	}
+	require.Equal(t, map[string]int{"INFO 0.1": 30, "DEBUG 0.25": 7, "ERROR unsampled": 5, "INFO 0.33333334": 3}, rates)
+
+	// Only the unsampled ERRORs: exact, not sampled.
+	req.Level = []string{"error"}
+	res, err = s.GetStats(as(member()), req)
+	require.NoError(t, err)
+	require.False(t, res.GetSampled())
+	require.EqualValues(t, 5, res.GetEstimatedTotal())
+	require.Equal(t, res.GetByLevel(), res.GetEstimatedByLevel())
+
+	// beta samples nothing: the estimates are the counts.
+	res, err = s.GetStats(as(member()), &logsv1.GetStatsRequest{Project: []string{"beta"}, Since: timestamppb.New(base), Until: timestamppb.New(base.Add(time.Hour))})
+	require.NoError(t, err)
+	require.False(t, res.GetSampled())
+	require.EqualValues(t, 2, res.GetEstimatedTotal())
+	require.Equal(t, res.GetByService(), res.GetEstimatedByService())
+	for _, b := range res.GetHistogram() {
+		require.Equal(t, b.GetCounts(), b.GetEstimatedCounts())
+	}
 }

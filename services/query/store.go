@@ -118,8 +118,12 @@ func statsQuery(f *filters, width time.Duration) (string, []any) {
 	b := &sqlBuilder{}
 	w := b.arg(int64(width / time.Second))
 	f.addFilters(b, filterOpts{projects: true, times: true})
-	return `SELECT GROUPING(service_name), bucket, level, service_name, sum(n)::bigint FROM (
-		SELECT date_bin(` + w + `::bigint * interval '1 second', ts, timestamptz '1970-01-01 00:00:00+00') AS bucket, level, service_name, count(*) AS n
+	// ns and e are the sampled entries and what they stand for (sum of
+	// 1/sample_rate, docs/sampling.md): the estimate is n - ns + e. Both
+	// aggregates skip the NULL rates of unsampled entries.
+	return `SELECT GROUPING(service_name), bucket, level, service_name, sum(n)::bigint, sum(ns)::bigint, coalesce(sum(e), 0) FROM (
+		SELECT date_bin(` + w + `::bigint * interval '1 second', ts, timestamptz '1970-01-01 00:00:00+00') AS bucket, level, service_name,
+			count(*) AS n, count(sample_rate) AS ns, sum(1 / sample_rate::float8) AS e
 		FROM logs.entries WHERE ` + b.where() + `
 		GROUP BY 1, 2, 3
 	) s GROUP BY GROUPING SETS ((bucket, level), (service_name))`, b.args

@@ -6,6 +6,7 @@ import { useAsync } from '../hooks.js';
 import { filtersToSearch, queryParams, tailParams } from '../lib/filters.js';
 import { countLabel, formatLocal, formatNumber, formatUTC, prettyJSON } from '../lib/format.js';
 import { parseJSON } from '../lib/json.js';
+import { keptText, standsFor } from '../lib/sampling.js';
 import { TailBuffer, TAIL_CAP } from '../lib/tailbuffer.js';
 import { Link } from '../router.jsx';
 import { Button, CopyButton, InlineError, Spinner } from './ui.jsx';
@@ -26,7 +27,7 @@ function EntryRow({ e, open, onToggle, filters }) {
   const detailId = `entry-${e.id}`;
   return (
     <>
-      <tr class={`row${open ? ' open' : ''}`} onClick={(ev) => { if (!window.getSelection()?.toString() && ev.target.tagName !== 'BUTTON') onToggle(e.id); }}>
+      <tr class={`row${open ? ' open' : ''}`} onClick={(ev) => { if (!window.getSelection()?.toString() && !ev.target.closest('button, a')) onToggle(e.id); }}>
         <td class="c-time">
           <button
             type="button"
@@ -76,6 +77,14 @@ function EntryRow({ e, open, onToggle, filters }) {
                       {e.error_group_id}
                     </Link>{' '}
                     <span class="muted">(the recurring error this entry belongs to)</span>
+                  </dd>
+                </>
+              )}
+              {keptText(e.sample_rate) && (
+                <>
+                  <dt>Sampled</dt>
+                  <dd data-testid="entry-sampled" title={`A sampling rule stored this entry and left out others like it: it stands for ${standsFor(e.sample_rate)} entries in the estimates`}>
+                    {keptText(e.sample_rate)}
                   </dd>
                 </>
               )}

@@ -8,11 +8,14 @@ import { formatNumber, formatShort } from '../lib/format.js';
 const W = 1000; // viewBox width; the SVG stretches to the container
 const H = 140;
 
-export function Histogram({ stats, onRange }) {
+// shown is lib/sampling.js's shownStats(stats): when sampled, the bars
+// are the estimated counts.
+export function Histogram({ stats, shown, onRange }) {
   const svgRef = useRef(null);
   const [drag, setDrag] = useState(null); // {a, b} bucket indexes while dragging
   const [cursor, setCursor] = useState(null); // keyboard selection {a, b}
-  const hist = stats.histogram || [];
+  const sampled = !!(shown && shown.sampled);
+  const hist = shown ? shown.histogram : stats.histogram || [];
   const n = hist.length;
   if (n === 0) return <p class="muted">No histogram for this range.</p>;
   const max = niceMax(Math.max(...hist.map(bucketTotal)));
@@ -66,7 +69,8 @@ export function Histogram({ stats, onRange }) {
   const bucketLabel = (i) => {
     const b = hist[i];
     const parts = LEVELS.filter((l) => (b.counts || {})[l]).map((l) => `${formatNumber(b.counts[l])} ${l}`);
-    return `${formatShort(b.start, Number(stats.bucket_seconds) < 60)}: ${formatNumber(bucketTotal(b))} entries${parts.length ? ' (' + parts.join(', ') + ')' : ''}`;
+    const n = `${sampled ? '≈ ' : ''}${formatNumber(bucketTotal(b))} entries${parts.length ? ' (' + parts.join(', ') + ')' : ''}`;
+    return `${formatShort(b.start, Number(stats.bucket_seconds) < 60)}: ${n}${sampled ? `, estimated from ${formatNumber(bucketTotal({ counts: b.stored }))} stored` : ''}`;
   };
   const ticks = [0, Math.floor(n / 4), Math.floor(n / 2), Math.floor((3 * n) / 4), n - 1].filter((v, i, a) => a.indexOf(v) === i);
   const width = Number(stats.bucket_seconds) || 0;
@@ -84,7 +88,7 @@ export function Histogram({ stats, onRange }) {
           preserveAspectRatio="none"
           role="img"
           tabIndex={0}
-          aria-label={`Entries over time by level, ${n} bars of ${widthText}. Drag across bars, or use the arrow keys (Shift to extend) and Enter, to narrow the time range.${cursor ? ' Selected: ' + bucketLabel(selA) + (selB !== selA ? ' to ' + bucketLabel(selB) : '') : ''}`}
+          aria-label={`${sampled ? 'Estimated entries' : 'Entries'} over time by level, ${n} bars of ${widthText}. Drag across bars, or use the arrow keys (Shift to extend) and Enter, to narrow the time range.${cursor ? ' Selected: ' + bucketLabel(selA) + (selB !== selA ? ' to ' + bucketLabel(selB) : '') : ''}`}
           data-testid="histogram"
           onPointerDown={down}
           onPointerMove={move}
@@ -121,7 +125,13 @@ export function Histogram({ stats, onRange }) {
           ))}
         </div>
       </div>
-      <figcaption class="sr-only">Each bar counts {widthText} of entries, stacked by level.</figcaption>
+      {sampled ? (
+        <figcaption class="hist-note" data-testid="histogram-estimated">
+          ≈ Estimated: sampled TRACE, DEBUG and INFO entries count 1/rate each. Each bar counts {widthText} of entries, stacked by level.
+        </figcaption>
+      ) : (
+        <figcaption class="sr-only">Each bar counts {widthText} of entries, stacked by level.</figcaption>
+      )}
     </figure>
   );
 }

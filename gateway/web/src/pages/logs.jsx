@@ -20,6 +20,7 @@ import {
 import { formatLocal, formatNumber, formatRate, formatUTC } from '../lib/format.js';
 import { Button, InlineError, MultiSelect, Spinner } from '../components/ui.jsx';
 import { Histogram } from '../components/histogram.jsx';
+import { isEstimated, shownStats } from '../lib/sampling.js';
 import { LiveEntries, PagedEntries } from '../components/entries.jsx';
 import { InsightsPanel, showEntries } from '../components/insights.jsx';
 import { PatternsPanel } from '../components/patterns.jsx';
@@ -331,16 +332,29 @@ function StatsPanel({ filters, win, update }) {
   const params = queryParams(filters, win).toString();
   const stats = useAsync((signal) => api.get(`/api/logs/stats?${params}`, { signal }), [params, win]);
   const s = stats.data;
-  const by = (s && s.by_level) || {};
-  const total = s ? Number(s.total) || 0 : 0;
+  // Sampled ranges show estimates of what was sent (docs/sampling.md).
+  const shown = s ? shownStats(s) : null;
+  const by = (shown && shown.byLevel) || {};
+  const total = shown ? shown.total : 0;
   const errors = (Number(by.ERROR) || 0) + (Number(by.FATAL) || 0);
+  const approx = (l) => (shown && isEstimated(shown, l) ? '≈ ' : '');
+  const estimateNote = shown && shown.sampled
+    ? `Estimated: a sampling rule stored only some TRACE, DEBUG and INFO entries; each stored one stands for 1/rate entries sent. ${formatNumber(shown.stored)} entries stored. WARN, ERROR and FATAL are never sampled: their counts are exact.`
+    : undefined;
   return (
     <section class="stats" aria-label="Totals for the range" aria-busy={stats.loading ? 'true' : 'false'}>
       <InlineError title="Could not load the totals." error={stats.error} onRetry={stats.retry} busy={stats.loading} />
       <div class="tiles" data-testid="tiles">
-        <div class="tile">
+        <div class="tile" title={estimateNote}>
           <span class="tile-label">Total</span>
-          <span class="tile-value" data-testid="tile-total">{s ? formatNumber(total) : stats.loading ? <Spinner /> : '–'}</span>
+          <span class="tile-value" data-testid="tile-total" aria-label={shown && shown.sampled ? `About ${formatNumber(total)}, estimated from ${formatNumber(shown.stored)} stored entries` : undefined}>
+            {shown ? (shown.sampled ? '≈ ' : '') + formatNumber(total) : stats.loading ? <Spinner /> : '–'}
+          </span>
+          {shown && shown.sampled && (
+            <span class="tile-note" data-testid="tile-estimate-note">
+              estimated from {formatNumber(shown.stored)} stored
+            </span>
+          )}
         </div>
         {LEVELS.map((l) => (
           <button
@@ -348,19 +362,19 @@ function StatsPanel({ filters, win, update }) {
             key={l}
             class={`tile level-tile lvl-${l}${filters.levels.length === 1 && filters.levels[0] === l ? ' on' : ''}`}
             onClick={() => update({ levels: [l] })}
-            title={`Show only ${l}`}
-            aria-label={`${l}: ${s ? formatNumber(by[l] || 0) : 'loading'}. Show only ${l}`}
+            title={`Show only ${l}${approx(l) ? ` (estimated; ${formatNumber(shown.exactByLevel[l] || 0)} stored)` : ''}`}
+            aria-label={`${l}: ${shown ? (approx(l) ? 'about ' : '') + formatNumber(by[l] || 0) + (approx(l) ? `, estimated from ${formatNumber(shown.exactByLevel[l] || 0)} stored` : '') : 'loading'}. Show only ${l}`}
           >
             <span class="tile-label">{l}</span>
-            <span class="tile-value" data-testid={`tile-${l}`}>{s ? formatNumber(by[l] || 0) : '–'}</span>
+            <span class="tile-value" data-testid={`tile-${l}`}>{shown ? approx(l) + formatNumber(by[l] || 0) : '–'}</span>
           </button>
         ))}
         <div class="tile">
-          <span class="tile-label" title="(ERROR + FATAL) / total">Error rate</span>
-          <span class="tile-value" data-testid="tile-error-rate">{s ? formatRate(errors, total) : '–'}</span>
+          <span class="tile-label" title={`(ERROR + FATAL) / total${shown && shown.sampled ? ' (estimated)' : ''}`}>Error rate</span>
+          <span class="tile-value" data-testid="tile-error-rate">{shown ? (shown.sampled ? '≈ ' : '') + formatRate(errors, total) : '–'}</span>
         </div>
       </div>
-      {s && <Histogram stats={s} onRange={(r) => update({ range: CUSTOM, since: r.since, until: r.until })} />}
+      {s && <Histogram stats={s} shown={shown} onRange={(r) => update({ range: CUSTOM, since: r.since, until: r.until })} />}
     </section>
   );
 }
