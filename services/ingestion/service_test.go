@@ -888,7 +888,7 @@ func TestProjectRetention(t *testing.T) {
 	now := time.Now().UTC()
 	// beta's old entry: the day before its new cut-off's day, under the
 	// default class (written before its retention was shortened to 2 days).
-	stale := partition.Day(now.Add(-2*24*time.Hour)).Add(-time.Hour)
+	stale := partition.Day(now.Add(-2 * 24 * time.Hour)).Add(-time.Hour)
 	e := newEnv(t, envOptions{beforeRun: func(t *testing.T, pool *pgxpool.Pool) {
 		ctx := context.Background()
 		require.NoError(t, partition.Ensure(ctx, pool, now, testRetention))
