@@ -250,11 +250,12 @@ func (s *Service) cleanup(ctx context.Context) {
 // no longer keep (partition.PurgeShortened). Failures are logged; the next
 // round tries again.
 func (s *Service) purgeShortened(ctx context.Context) {
+	began := time.Now()
 	n, err := partition.PurgeShortened(ctx, s.pool, s.now(), s.cfg.Retention)
 	if err != nil && ctx.Err() == nil {
 		s.log.Error("purging entries past shortened retentions failed", zap.Int64("rows", n), zap.Error(err))
 	} else if n > 0 {
-		s.log.Info("purged entries past shortened retentions", zap.Int64("rows", n))
+		s.log.Info("purged entries past shortened retentions", zap.Int64("rows", n), zap.Duration("took", time.Since(began)))
 	}
 }
 
