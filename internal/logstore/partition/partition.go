@@ -19,6 +19,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"sort"
 	"strconv"
 	"strings"
@@ -394,16 +395,24 @@ func PurgeShortened(ctx context.Context, pool *pgxpool.Pool, now time.Time, defa
 func purgeProject(ctx context.Context, pool *pgxpool.Pool, project int64, class int, cutoff time.Time) (int64, error) {
 	var total int64
 	for {
-		// The chunk ends at the purgeChunk-th row in key order (or takes
-		// the rest); (ts, id) is unique within a project.
-		tag, err := pool.Exec(ctx, `WITH last AS (
-				SELECT ts, id FROM logs.entries
-				WHERE project_id = $1 AND ts < $2 AND retention_days <> $3
-				ORDER BY ts, id OFFSET $4 LIMIT 1)
-			DELETE FROM logs.entries e
-			WHERE e.project_id = $1 AND e.ts < $2 AND e.retention_days <> $3
-			AND (NOT EXISTS (SELECT 1 FROM last) OR (e.ts, e.id) <= (SELECT ts, id FROM last))`,
-			project, cutoff, class, purgeChunk-1)
+		// The chunk ends at the purgeChunk-th row in key order, else takes
+		// the rest; (ts, id) is unique within a project. The bound is a
+		// constant of the DELETE, so that ts <= it is an index condition.
+		end, ts, id := cutoff, time.Time{}, int64(0)
+		err := pool.QueryRow(ctx, `SELECT ts, id FROM logs.entries
+			WHERE project_id = $1 AND ts < $2 AND retention_days <> $3
+			ORDER BY ts, id OFFSET $4 LIMIT 1`, project, cutoff, class, purgeChunk-1).Scan(&ts, &id)
+		switch {
+		case errors.Is(err, pgx.ErrNoRows):
+			id = math.MaxInt64
+		case err != nil:
+			return total, fmt.Errorf("finding a chunk of project %d's entries before its retention's cut-off %s: %w", project, cutoff.Format(time.RFC3339), err)
+		default:
+			end = ts.Add(time.Microsecond)
+		}
+		tag, err := pool.Exec(ctx, `DELETE FROM logs.entries
+			WHERE project_id = $1 AND ts < $2 AND retention_days <> $3 AND (ts < $4 OR id <= $5)`,
+			project, end, class, ts, id)
 		if err != nil {
 			return total, fmt.Errorf("deleting entries of project %d before its retention's cut-off %s: %w", project, cutoff.Format(time.RFC3339), err)
 		}
