@@ -2,7 +2,6 @@ package logstore
 
 import (
 	"context"
-	"fmt"
 	"time"
 )
 
@@ -163,17 +162,18 @@ func errorGroupsArgs(e *ErrorGroups) []any {
 	return append([]any{e.ProjectIDs, e.Fingerprints, e.ExceptionTypes, e.Titles, e.Culprits, e.FirstSeen}, e.Hours.args()...)
 }
 
-// DeleteErrorHoursBefore deletes the hourly counts of hours before t (the
-// oldest partition's day: an hour is never split by it) and returns how
-// many rows.
-func DeleteErrorHoursBefore(ctx context.Context, db Querier, t time.Time) (int64, error) {
+// DeleteErrorHoursExpired deletes the hourly counts of hours before their
+// project's cut-off (the first day its retention keeps, with
+// defaultRetention for projects without their own: an hour is never split
+// by it) and returns how many rows.
+func DeleteErrorHoursExpired(ctx context.Context, db Querier, now time.Time, defaultRetention time.Duration) (int64, error) {
 	var n int64
 	for _, table := range []string{"logs.error_group_hours", "logs.error_group_level_hours"} {
-		tag, err := db.Exec(ctx, `DELETE FROM `+table+` WHERE hour < $1`, t)
+		m, err := deleteExpired(ctx, db, table, "hour", now, defaultRetention)
 		if err != nil {
-			return 0, fmt.Errorf("deleting error group counts before %s from %s: %w", t, table, err)
+			return n, err
 		}
-		n += tag.RowsAffected()
+		n += m
 	}
 	return n, nil
 }

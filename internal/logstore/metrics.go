@@ -24,7 +24,7 @@ import (
 // MetricCoarseAfter each key's rows of a MetricCoarseWidth slot into one
 // (CompactMetricSlots), bounding the keys of a (project, minute or slot,
 // field, service) at MaxMetricKeys, and deletes the rows older than the
-// entries' oldest partition (DeleteMetricRollupsBefore).
+// first day their project's retention keeps (DeleteMetricRollupsExpired).
 // The query service reads them with ReadMetricRollups.
 
 // Past MetricCoarseAfter, the compactor merges a key's minute rows into
@@ -419,12 +419,9 @@ func DimsJSON(keys []string, value func(i int) string) string {
 	return string(append(b, '}'))
 }
 
-// DeleteMetricRollupsBefore deletes the rows of minutes before t and
-// returns how many.
-func DeleteMetricRollupsBefore(ctx context.Context, db Querier, t time.Time) (int64, error) {
-	tag, err := db.Exec(ctx, `DELETE FROM logs.metric_rollups WHERE minute < $1`, t)
-	if err != nil {
-		return 0, fmt.Errorf("deleting metric rollups before %s: %w", t, err)
-	}
-	return tag.RowsAffected(), nil
+// DeleteMetricRollupsExpired deletes the rows of minutes before their
+// project's cut-off (the first day its retention keeps, with
+// defaultRetention for projects without their own) and returns how many.
+func DeleteMetricRollupsExpired(ctx context.Context, db Querier, now time.Time, defaultRetention time.Duration) (int64, error) {
+	return deleteExpired(ctx, db, "logs.metric_rollups", "minute", now, defaultRetention)
 }

@@ -222,6 +222,15 @@ func (c Config) withRateLimits() Config {
 	return c
 }
 
+// withRetention returns c with the platform's default retention
+// (ingestion's --retention, DEVSMITH_RETENTION: registered once) handed to
+// the analysis service, which expires the rollups of projects without their
+// own retention with it.
+func (c Config) withRetention() Config {
+	c.Analysis.Retention = c.Ingestion.Retention
+	return c
+}
+
 // databaseConns is what the all-in-one may open at most: each service's
 // pool, the query service's tail listener, the analysis service's miner
 // connection, and the platform's own.

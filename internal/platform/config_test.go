@@ -68,6 +68,7 @@ func TestConfig(t *testing.T) {
 			parseErr: "absolute http:// or https:// URL"},
 		{name: "env and day durations", env: map[string]string{"DEVSMITH_RETENTION": "7d", "DEVSMITH_HTTP_ADDR": ":4000"}, check: func(t *testing.T, c Config) {
 			require.Equal(t, 7*24*time.Hour, c.Ingestion.Retention)
+			require.Equal(t, 7*24*time.Hour, c.withRetention().Analysis.Retention, "the analysis service expires rollups with the same default")
 			require.Equal(t, ":4000", c.HTTPAddr)
 		}},
 		{name: "every component is reachable by env", env: map[string]string{

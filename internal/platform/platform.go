@@ -135,7 +135,7 @@ func Start(ctx context.Context, log *zap.Logger, cfg Config) (*Process, error) {
 }
 
 func (p *Process) start(ctx context.Context, cfg Config) error {
-	cfg = cfg.withRateLimits()
+	cfg = cfg.withRateLimits().withRetention()
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	p.runCancel = cancel
 

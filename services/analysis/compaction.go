@@ -3,14 +3,12 @@ package analysis
 import (
 	"context"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"go.uber.org/zap"
 
 	"github.com/devsmith/logs/internal/logstore"
-	"github.com/devsmith/logs/internal/logstore/partition"
 )
 
 // Metric rollup compaction (docs/metrics.md). Every CompactInterval, one
@@ -23,8 +21,9 @@ import (
 // + 132) rows, not keys × 1440. Rows appended meanwhile, even for a minute being compacted,
 // are not in the transaction's snapshot and wait for the next pass, so no
 // value is lost or counted twice. The pass then deletes the rows of minutes
-// before the oldest partition of logs.entries (the entries' retention), and
-// the error groups' hourly counts of those days likewise.
+// before each project's cut-off (the first UTC day its retention keeps,
+// Config.Retention for projects without their own), and the error groups'
+// hourly counts of those days likewise.
 
 // compactorLock is the key of the transaction advisory lock of a
 // compaction pass.
@@ -86,19 +85,13 @@ func (s *Service) compactChunk(ctx context.Context, stage func(pgx.Tx) (int, int
 }
 
 // expireMetrics deletes the metric rollups and the error groups' hourly
-// counts of the days whose partition is gone.
+// counts of the days before each project's cut-off (its retention, else
+// the platform's default: docs/retention.md).
 func (s *Service) expireMetrics(ctx context.Context) error {
-	names, err := partition.List(ctx, s.pool)
-	if err != nil || len(names) == 0 {
+	now := s.now()
+	if _, err := logstore.DeleteMetricRollupsExpired(ctx, s.pool, now, s.cfg.Retention); err != nil {
 		return err
 	}
-	oldest, err := time.Parse("20060102", strings.TrimPrefix(names[0], "entries_"))
-	if err != nil {
-		return fmt.Errorf("reading partition %q: %w", names[0], err)
-	}
-	if _, err := logstore.DeleteMetricRollupsBefore(ctx, s.pool, oldest); err != nil {
-		return err
-	}
-	_, err = logstore.DeleteErrorHoursBefore(ctx, s.pool, oldest)
+	_, err := logstore.DeleteErrorHoursExpired(ctx, s.pool, now, s.cfg.Retention)
 	return err
 }

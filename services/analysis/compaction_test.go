@@ -207,31 +207,51 @@ func TestCompactionBoundsKeys(t *testing.T) {
 	require.EqualValues(t, 1000*2+100+5, total)
 }
 
-// TestCompactionExpiresRollups: rows before the oldest partition are
-// deleted, metric rollups and the error groups' hourly counts alike.
+// TestCompactionExpiresRollups: rows before their project's cut-off (the
+// first UTC day its retention keeps, the configured default for projects
+// without their own) are deleted, metric rollups and the error groups'
+// hourly counts alike.
 func TestCompactionExpiresRollups(t *testing.T) {
 	t.Parallel()
+	ctx := context.Background()
 	pool := newPool(t)
-	s := newService(t, pool, testConfig())
-	today := partition.Day(time.Now())
-	appendRollups(t, pool, today.Add(-time.Minute), []string{"/a"}, 1, 1)
-	appendRollups(t, pool, today.Add(time.Minute), []string{"/a"}, 1, 1)
-	var hours logstore.ErrorGroups
-	hours.Hours.Add(1, 77, logstore.LevelError, "api", today.Add(-time.Minute).UnixMicro())
-	hours.Hours.Add(1, 77, logstore.LevelError, "api", today.Add(time.Minute).UnixMicro())
-	require.NoError(t, logstore.RecordCommitted(context.Background(), pool, &logstore.Rollups{}, &logstore.Spans{}, nil, &hours))
-	_, _, err := s.compactMetrics(context.Background())
+	cfg := testConfig()
+	cfg.Retention = 5 * 24 * time.Hour
+	s := newService(t, pool, cfg)
+	now := time.Date(2026, 3, 10, 15, 0, 0, 0, time.UTC)
+	s.now = func() time.Time { return now }
+	_, err := pool.Exec(ctx, `INSERT INTO logs.projects (id, name, slug, retention_days) VALUES
+		(1, 'two', 'two', 2), (2, 'default', 'default', NULL), (3, 'ten', 'ten', 10)`)
 	require.NoError(t, err)
-	var n int64
-	require.NoError(t, pool.QueryRow(context.Background(), `SELECT count(*) FROM logs.metric_rollups WHERE minute < $1`, today).Scan(&n))
-	require.Zero(t, n)
-	require.NoError(t, pool.QueryRow(context.Background(), `SELECT count(*) FROM logs.metric_rollups`).Scan(&n))
-	require.EqualValues(t, 1, n)
-	for _, table := range []string{"logs.error_group_hours", "logs.error_group_level_hours"} {
-		var hour time.Time
-		require.NoError(t, pool.QueryRow(context.Background(), `SELECT count(*), min(hour) FROM `+table).Scan(&n, &hour))
-		require.EqualValues(t, 1, n, table)
-		require.Equal(t, today, hour.UTC(), table)
+	cutoffs := map[int64]time.Time{
+		1: time.Date(2026, 3, 8, 0, 0, 0, 0, time.UTC),
+		2: time.Date(2026, 3, 5, 0, 0, 0, 0, time.UTC),
+		3: time.Date(2026, 2, 28, 0, 0, 0, 0, time.UTC),
+	}
+	var metrics logstore.MetricRollups
+	var hours logstore.ErrorGroups
+	for p, cut := range cutoffs {
+		for _, m := range []time.Time{cut.Add(-time.Minute), cut.Add(time.Minute)} {
+			row := logstore.MetricRow{ProjectID: p, Minute: m, Field: "duration_ms", Service: "api", Dims: logstore.DimsJSON(nil, nil)}
+			row.Sketch.Add(1)
+			metrics.Add(&row)
+			hours.Hours.Add(p, 77, logstore.LevelError, "api", m.UnixMicro())
+		}
+	}
+	require.NoError(t, logstore.InsertMetricRollups(ctx, pool, &metrics, false))
+	require.NoError(t, logstore.RecordCommitted(ctx, pool, &logstore.Rollups{}, &logstore.Spans{}, nil, &hours))
+
+	_, _, err = s.compactMetrics(ctx)
+	require.NoError(t, err)
+	for table, column := range map[string]string{"logs.metric_rollups": "minute", "logs.error_group_hours": "hour", "logs.error_group_level_hours": "hour"} {
+		for p, cut := range cutoffs {
+			var n int64
+			var oldest time.Time
+			require.NoError(t, pool.QueryRow(ctx, `SELECT count(*), min(`+column+`) FROM `+table+` WHERE project_id = $1`, p).Scan(&n, &oldest))
+			require.NotZero(t, n, "%s: project %d keeps its rows after the cut-off", table, p)
+			require.False(t, oldest.Before(cut), "%s: project %d's oldest row %s is before its cut-off %s", table, p, oldest.UTC(), cut)
+			require.True(t, oldest.Before(cut.Add(time.Hour)), "%s: project %d's row after the cut-off is kept", table, p)
+		}
 	}
 }
 

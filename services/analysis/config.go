@@ -23,6 +23,9 @@ const (
 	// defaultCompactInterval: rollup rows of a minute are merged within
 	// about this long after it ends.
 	defaultCompactInterval = 15 * time.Second
+	// defaultRetention is the platform's default retention when none is
+	// handed over (the ingestion service's default).
+	defaultRetention = 30 * 24 * time.Hour
 )
 
 // Config is the analysis service's settings: the reports' (Insights), the
@@ -51,6 +54,11 @@ type Config struct {
 	MaxPatterns int
 	// CompactInterval is how often the metric rollups are compacted.
 	CompactInterval time.Duration
+	// Retention is the platform's default retention (DEVSMITH_RETENTION,
+	// registered by the ingestion service's config and handed over by the
+	// platform): the rollups and hourly counts of projects without their
+	// own retention are kept as long.
+	Retention time.Duration
 }
 
 // RegisterFlags declares the service's settings on fs, with their defaults.
@@ -116,6 +124,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.MaxPatterns <= 0 {
 		c.MaxPatterns = defaultMaxPatterns
+	}
+	if c.Retention <= 0 {
+		c.Retention = defaultRetention
 	}
 	return c
 }

@@ -93,8 +93,8 @@ func (l listFlag) Set(s string) error {
 
 // RegisterFlags declares the service's settings on fs, with their defaults.
 func (c *Config) RegisterFlags(fs *flag.FlagSet) {
-	durationflag.Var(fs, &c.Retention, "retention", defaultRetention, "entries older than this are refused, and their daily partitions dropped (at least 1h)")
-	durationflag.Var(fs, &c.MaintenanceInterval, "maintenance-interval", defaultMaintenanceInterval, "how often partitions are created ahead and expired ones dropped")
+	durationflag.Var(fs, &c.Retention, "retention", defaultRetention, "the default retention, of projects without their own: their entries older than this are refused and their partitions dropped (at least 1h)")
+	durationflag.Var(fs, &c.MaintenanceInterval, "maintenance-interval", defaultMaintenanceInterval, "how often partitions are created ahead, expired ones dropped and entries past a shortened retention purged")
 	fs.IntVar(&c.MaxEntries, "max-batch-entries", defaultMaxEntries, "entries per batch (413 above)")
 	fs.IntVar(&c.MaxMessageBytes, "max-message-bytes", defaultMaxMessageBytes, "longer messages are truncated and marked _truncated")
 	fs.IntVar(&c.MaxContextBytes, "max-context-bytes", defaultMaxContextBytes, "larger contexts are truncated and marked _truncated")

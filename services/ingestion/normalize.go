@@ -26,7 +26,7 @@ const (
 // Rejection reasons (docs/ingest-api.md).
 const (
 	reasonNoMessage = "message is required"
-	reasonTooOld    = "timestamp is older than the retention period"
+	reasonTooOld    = "timestamp is older than the retention period" // the platform's default retention
 	reasonFuture    = "timestamp is more than 1 hour in the future"
 )
 
@@ -113,6 +113,15 @@ type limits struct {
 	sampled  bool
 }
 
+// tooOld is the rejection reason of an entry older than lim.retention: it
+// names the project's own retention, when it has one.
+func (lim limits) tooOld() string {
+	if lim.class == 0 {
+		return reasonTooOld
+	}
+	return "timestamp is older than the project's retention of " + strconv.Itoa(int(lim.class)) + " days"
+}
+
 // of is lim applied to a batch of service in a project with settings st:
 // its retention, retention class and sampling rule.
 func (lim limits) of(st *projectSettings, service string) limits {
@@ -150,6 +159,7 @@ func normalize(projectID int64, service, batchID string, logs []*logsv1.LogInput
 	nowMicros := now.UnixMicro()
 	oldest := nowMicros - lim.retention.Microseconds()
 	newest := nowMicros + maxFuture.Microseconds()
+	tooOld := lim.tooOld()
 	b := &batch{
 		projectID:  projectID,
 		service:    service,
@@ -208,7 +218,7 @@ func normalize(projectID int64, service, batchID string, logs []*logsv1.LogInput
 		if ts < oldest || ts > newest {
 			b.arena = b.arena[:exStart]
 			if ts < oldest {
-				reject(reasonTooOld)
+				reject(tooOld)
 			} else {
 				reject(reasonFuture)
 			}

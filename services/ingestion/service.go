@@ -108,8 +108,9 @@ func (s *Service) Register(g *grpc.Server) {
 // (for /readyz).
 func (s *Service) Ready() bool { return s.ready.Load() }
 
-// Run maintains partitions (at start, then every MaintenanceInterval) and
-// runs the writers. Batches are taken once the first Ensure has succeeded;
+// Run maintains partitions (at start, then every MaintenanceInterval:
+// creating them ahead, dropping expired ones, purging what shortened
+// retentions no longer keep) and runs the writers. Batches are taken once the first Ensure has succeeded;
 // until then they wait up to 5 s and are refused with Unavailable. When ctx
 // ends, new batches are refused, the queued ones are written, and Run
 // returns.
@@ -141,6 +142,8 @@ func (s *Service) Run(ctx context.Context) error {
 		w := newWriter(s)
 		wg.Go(func() { w.run(wctx) })
 	}
+	// Once batches are taken: a long purge does not delay readiness.
+	s.purgeShortened(ctx)
 	t := time.NewTicker(s.cfg.MaintenanceInterval)
 	defer t.Stop()
 	journal := time.NewTicker(journalPruneInterval)
@@ -156,6 +159,7 @@ func (s *Service) Run(ctx context.Context) error {
 				s.log.Error("ensuring partitions failed", zap.Error(err))
 			}
 			s.cleanup(ctx)
+			s.purgeShortened(ctx)
 		case <-journal.C:
 			if err := s.pruneTailJournal(ctx); err != nil && ctx.Err() == nil {
 				s.log.Error("pruning the tail journal failed", zap.Error(err))
@@ -239,6 +243,19 @@ func (s *Service) cleanup(ctx context.Context) {
 		s.log.Error("deleting old batch ids failed", zap.Error(err))
 	} else if n > 0 {
 		s.log.Debug("deleted old batch ids", zap.Int64("rows", n))
+	}
+}
+
+// purgeShortened deletes the entries that projects' shortened retentions
+// no longer keep (partition.PurgeShortened). Failures are logged; the next
+// round tries again.
+func (s *Service) purgeShortened(ctx context.Context) {
+	began := time.Now()
+	n, err := partition.PurgeShortened(ctx, s.pool, s.now(), s.cfg.Retention)
+	if err != nil && ctx.Err() == nil {
+		s.log.Error("purging entries past shortened retentions failed", zap.Int64("rows", n), zap.Error(err))
+	} else if n > 0 {
+		s.log.Info("purged entries past shortened retentions", zap.Int64("rows", n), zap.Duration("took", time.Since(began)))
 	}
 }
 

@@ -879,3 +879,62 @@ func TestLargeBatchOverGRPC(t *testing.T) {
 	require.EqualValues(t, 10_000, count(t, e.pool, "SELECT count(DISTINCT id) FROM logs.entries"))
 	require.EqualValues(t, 10_000, count(t, e.pool, "SELECT sum(count) FROM logs.entry_rollups"))
 }
+
+// TestProjectRetention: a project's own retention, read by the settings
+// cache, bounds the entries it accepts (the reason names it) and classes
+// its rows; a shortened one purges what its former class kept.
+func TestProjectRetention(t *testing.T) {
+	t.Parallel()
+	now := time.Now().UTC()
+	// beta's old entry: the day before its new cut-off's day, under the
+	// default class (written before its retention was shortened to 2 days).
+	stale := partition.Day(now.Add(-2 * 24 * time.Hour)).Add(-time.Hour)
+	e := newEnv(t, envOptions{beforeRun: func(t *testing.T, pool *pgxpool.Pool) {
+		ctx := context.Background()
+		require.NoError(t, partition.Ensure(ctx, pool, now, testRetention))
+		_, err := pool.Exec(ctx, `INSERT INTO logs.entries (project_id, ts, service_name, level, message) VALUES (2, $1, 'api', 3, 'stale'), (2, $2, 'api', 3, 'recent')`,
+			stale, now.Add(-time.Hour))
+		require.NoError(t, err)
+		_, err = pool.Exec(ctx, `UPDATE logs.projects SET retention_days = CASE id WHEN 1 THEN 7 ELSE 2 END, retention_changed_at = now()`)
+		require.NoError(t, err)
+		require.NoError(t, partition.EnsureClass(ctx, pool, now, 7))
+		require.NoError(t, partition.EnsureClass(ctx, pool, now, 2))
+	}})
+
+	messages := func(project int64) []string {
+		var out []string
+		for _, g := range entries(t, e.pool, "WHERE project_id = $1", project) {
+			out = append(out, g.Message)
+		}
+		return out
+	}
+	require.Eventually(t, func() bool { return slices.Equal(messages(2), []string{"recent"}) }, 30*time.Second, 20*time.Millisecond,
+		"the entry kept under the default class before the retention was shortened is purged")
+
+	ago := func(d time.Duration) string { return now.Add(-d).Format(time.RFC3339Nano) }
+	day := 24 * time.Hour
+	for _, c := range []struct {
+		ctx      context.Context
+		project  int64
+		accepted time.Duration // within the project's retention (alpha: past the default)
+		rejected time.Duration // past it (beta: within the default)
+		reason   string
+		leaf     string
+	}{
+		{alpha(), 1, 5 * day, 8 * day, "timestamp is older than the project's retention of 7 days", partition.LeafName(now.Add(-5*day), 7)},
+		{keyCtx("dsk_beta"), 2, 36 * time.Hour, 50 * time.Hour, "timestamp is older than the project's retention of 2 days", partition.LeafName(now.Add(-36*time.Hour), 2)},
+	} {
+		res, err := e.client.IngestBatch(c.ctx, &logsv1.IngestBatchRequest{ServiceName: "api", Logs: []*logsv1.LogInput{
+			{Timestamp: ago(c.accepted), Message: "kept"},
+			{Timestamp: ago(c.rejected), Message: "too old"},
+		}})
+		require.NoError(t, err)
+		require.EqualValues(t, 1, res.GetCount())
+		require.Len(t, res.GetRejected(), 1)
+		require.EqualValues(t, 1, res.GetRejected()[0].GetIndex())
+		require.Equal(t, c.reason, res.GetRejected()[0].GetReason())
+		var leaf string
+		require.NoError(t, e.pool.QueryRow(context.Background(), `SELECT tableoid::regclass::text FROM logs.entries WHERE project_id = $1 AND message = 'kept'`, c.project).Scan(&leaf))
+		require.Equal(t, "logs."+c.leaf, leaf)
+	}
+}

@@ -19,6 +19,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"sort"
 	"strconv"
 	"strings"
@@ -331,4 +332,107 @@ func Locked(ctx context.Context, pool *pgxpool.Pool, key int64, fn func(*pgxpool
 	}
 	defer conn.Exec(context.WithoutCancel(ctx), "SELECT pg_advisory_unlock($1)", key) //nolint:errcheck
 	return fn(conn)
+}
+
+// purgeChunk is how many rows one statement of PurgeShortened deletes.
+const purgeChunk = 10_000
+
+// PurgeShortened deletes the entries a shortened retention no longer
+// keeps: for each project whose retention changed (retention_changed_at)
+// within the longest retention of the leaves still stored, its rows of the
+// days before its cut-off's day (now minus its retention, rounded down to
+// its UTC day, as DropExpired keeps a leaf) written under another class.
+// Rows of the project's own class are left to DropExpired, a leaf at a
+// time.
+//
+// The work is bounded: new rows are written with the project's current
+// class, so only rows written before the change match, each is deleted
+// once, and past the longest class since the change there can be none left
+// (their leaves are dropped). Each statement deletes at most purgeChunk
+// rows of one project, found by the (project_id, ts, id) index, in its own
+// transaction, so no long lock or transaction is held. It runs under the
+// expiry lock, so replicas do not purge the same rows twice and no leaf is
+// archived while rows of it are being deleted. It returns the rows
+// deleted; the entry_rollups rows of the project's days before the cut-off
+// day that have no entries left go too.
+func PurgeShortened(ctx context.Context, pool *pgxpool.Pool, now time.Time, defaultRetention time.Duration) (int64, error) {
+	var total int64
+	err := Locked(ctx, pool, dropLockKey, func(conn *pgxpool.Conn) error {
+		leaves, err := Leaves(ctx, conn)
+		if err != nil {
+			return err
+		}
+		longest := defaultRetention
+		for _, l := range leaves {
+			longest = max(longest, Retention(l.Class, defaultRetention))
+		}
+		rows, err := conn.Query(ctx, `SELECT id, coalesce(retention_days, 0) FROM logs.projects
+			WHERE retention_changed_at > $1 ORDER BY id`, now.Add(-longest))
+		if err != nil {
+			return fmt.Errorf("reading projects whose retention changed: %w", err)
+		}
+		type project struct {
+			id    int64
+			class int
+		}
+		projects, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (project, error) {
+			var p project
+			return p, r.Scan(&p.id, &p.class)
+		})
+		if err != nil {
+			return fmt.Errorf("reading projects whose retention changed: %w", err)
+		}
+		for _, p := range projects {
+			n, err := purgeProject(ctx, conn, p.id, p.class, Day(now.Add(-Retention(p.class, defaultRetention))))
+			total += n
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return total, err
+}
+
+// purgeProject deletes project's rows before cutoff (a UTC midnight) not
+// of class, a chunk at a time, then its rollups of the days before cutoff
+// left without entries.
+func purgeProject(ctx context.Context, conn *pgxpool.Conn, project int64, class int, cutoff time.Time) (int64, error) {
+	var total int64
+	for {
+		// The chunk ends at the purgeChunk-th row in key order, else takes
+		// the rest; (ts, id) is unique within a project. The bound is a
+		// constant of the DELETE, so that ts <= it is an index condition.
+		end, ts, id := cutoff, time.Time{}, int64(0)
+		err := conn.QueryRow(ctx, `SELECT ts, id FROM logs.entries
+			WHERE project_id = $1 AND ts < $2 AND retention_days <> $3
+			ORDER BY ts, id OFFSET $4 LIMIT 1`, project, cutoff, class, purgeChunk-1).Scan(&ts, &id)
+		switch {
+		case errors.Is(err, pgx.ErrNoRows):
+			id = math.MaxInt64
+		case err != nil:
+			return total, fmt.Errorf("finding a chunk of project %d's entries before its retention's cut-off %s: %w", project, cutoff.Format(time.RFC3339), err)
+		default:
+			end = ts.Add(time.Microsecond)
+		}
+		tag, err := conn.Exec(ctx, `DELETE FROM logs.entries
+			WHERE project_id = $1 AND ts < $2 AND retention_days <> $3 AND (ts < $4 OR id <= $5)`,
+			project, end, class, ts, id)
+		if err != nil {
+			return total, fmt.Errorf("deleting entries of project %d before its retention's cut-off %s: %w", project, cutoff.Format(time.RFC3339), err)
+		}
+		total += tag.RowsAffected()
+		if tag.RowsAffected() < purgeChunk {
+			break
+		}
+	}
+	if total == 0 {
+		return 0, nil
+	}
+	if _, err := conn.Exec(ctx, `DELETE FROM logs.entry_rollups r WHERE r.project_id = $1 AND r.day < $2 AND NOT EXISTS (
+		SELECT 1 FROM logs.entries e WHERE e.project_id = r.project_id AND e.service_name = r.service_name
+		AND e.ts >= r.day::timestamp AT TIME ZONE 'UTC' AND e.ts < (r.day + 1)::timestamp AT TIME ZONE 'UTC')`, project, cutoff); err != nil {
+		return total, fmt.Errorf("deleting the rollups of project %d before %s: %w", project, cutoff.Format(time.DateOnly), err)
+	}
+	return total, nil
 }

@@ -155,3 +155,73 @@ func TestEnsureClass(t *testing.T) {
 	_, err = pool.Exec(ctx, `INSERT INTO logs.entries (project_id, ts, service_name, level, message, retention_days) VALUES (1, $1, 'api', 3, 'm', 3)`, now.AddDate(0, 0, -3))
 	require.NoError(t, err)
 }
+
+func TestPurgeShortened(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	pool := cluster.NewPool(t)
+	now := time.Date(2026, 3, 10, 15, 0, 0, 0, time.UTC)
+	retention := 10 * 24 * time.Hour
+	exec := func(sql string, args ...any) {
+		t.Helper()
+		_, err := pool.Exec(ctx, sql, args...)
+		require.NoError(t, err)
+	}
+	// 1: shortened from the default to 3 days an hour ago; 2: the default,
+	// never changed; 3: lengthened from 3 to 7 days; 4: shortened to 3 days
+	// longer ago than any class is kept (its rows here cannot exist after
+	// such a change: they show the projects looked at are bounded).
+	exec(`INSERT INTO logs.projects (id, name, slug, retention_days, retention_changed_at) VALUES
+		(1, 'short', 'short', 3, $1), (2, 'default', 'default', NULL, NULL),
+		(3, 'longer', 'longer', 7, $1), (4, 'old', 'old', 3, $2)`, now.Add(-time.Hour), now.Add(-11*24*time.Hour))
+	require.NoError(t, partition.Ensure(ctx, pool, now, retention))
+
+	// A row per project and day from 03-01 to 03-10 under the class each
+	// was written with, their rollups, and 25,000 more of project 1 on
+	// 03-05 (several chunks).
+	for d := 1; d <= 10; d++ {
+		ts := time.Date(2026, 3, d, 12, 0, 0, 0, time.UTC)
+		exec(`INSERT INTO logs.entries (project_id, ts, service_name, level, message, retention_days) VALUES
+			(1, $1, 'api', 3, 'p1', 0), (2, $1, 'api', 3, 'p2', 0), (4, $1, 'api', 3, 'p4', 0)`, ts)
+		exec(`INSERT INTO logs.entry_rollups VALUES (1, 'api', $1, 1, $2), (2, 'api', $1, 1, $2)`, partition.Day(ts), ts)
+		if d >= 8 {
+			exec(`INSERT INTO logs.entries (project_id, ts, service_name, level, message, retention_days) VALUES (3, $1, 'api', 3, 'p3', 3)`, ts)
+		}
+	}
+	exec(`INSERT INTO logs.entries (project_id, ts, service_name, level, message, retention_days)
+		SELECT 1, '2026-03-05T00:00:00Z'::timestamptz + i * interval '1 second', 'web', 3, 'bulk', 0 FROM generate_series(1, 25000) i`)
+	// Project 1's entries since the change, under its new class.
+	exec(`INSERT INTO logs.entries (project_id, ts, service_name, level, message, retention_days) VALUES (1, '2026-03-10T14:30:00Z', 'api', 3, 'p1 new', 3)`)
+
+	n, err := partition.PurgeShortened(ctx, pool, now, retention)
+	require.NoError(t, err)
+	require.EqualValues(t, 6+25000, n, "project 1's rows of 03-01..03-06 (before its cut-off's day 03-07)")
+
+	days := func(project int64) []string {
+		t.Helper()
+		rows, err := pool.Query(ctx, `SELECT DISTINCT to_char(ts AT TIME ZONE 'UTC', 'MM-DD') FROM logs.entries WHERE project_id = $1 ORDER BY 1`, project)
+		require.NoError(t, err)
+		got, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		require.NoError(t, err)
+		return got
+	}
+	all := []string{"03-01", "03-02", "03-03", "03-04", "03-05", "03-06", "03-07", "03-08", "03-09", "03-10"}
+	require.Equal(t, all[6:], days(1))
+	require.Equal(t, all, days(2))
+	require.Equal(t, all[7:], days(3))
+	require.Equal(t, all, days(4))
+	var rollups []string
+	rows, err := pool.Query(ctx, `SELECT project_id || ' ' || to_char(day, 'MM-DD') FROM logs.entry_rollups WHERE project_id = 1 ORDER BY day`)
+	require.NoError(t, err)
+	rollups, err = pgx.CollectRows(rows, pgx.RowTo[string])
+	require.NoError(t, err)
+	require.Equal(t, []string{"1 03-07", "1 03-08", "1 03-09", "1 03-10"}, rollups, "project 1's rollups of the purged days went with them")
+	var other int
+	require.NoError(t, pool.QueryRow(ctx, `SELECT count(*) FROM logs.entry_rollups WHERE project_id = 2`).Scan(&other))
+	require.Equal(t, 10, other)
+
+	// Each row goes once: the next round finds nothing.
+	n, err = partition.PurgeShortened(ctx, pool, now.Add(time.Minute), retention)
+	require.NoError(t, err)
+	require.Zero(t, n)
+}
