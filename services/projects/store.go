@@ -284,16 +284,19 @@ const (
 		p.rate_limit_requests_per_minute, p.rate_limit_logs_per_second, p.retention_days,
 		coalesce(r.sampled_out, 0), o.oldest,
 		coalesce(s.services, '{}'), coalesce(s.debug, '{}'), coalesce(s.info, '{}')`
+	// projectOldest is a project's oldest entry kept: the first entry of
+	// its rollups' oldest day onwards (docs/api.md, "Oldest entry kept").
+	projectOldest = `
+		LEFT JOIN LATERAL (
+		SELECT min(e.ts) AS oldest FROM logs.entries e
+		WHERE e.project_id = p.id AND e.ts >= r.first_day::timestamp AT TIME ZONE 'UTC') o ON true`
 	// projectRollups reads a project's counts from its rollups, its oldest
 	// entry kept (o: docs/api.md, "Oldest entry kept") and its sampling
 	// rules (s).
 	projectRollups = ` LEFT JOIN LATERAL (
 		SELECT sum(e.count)::bigint AS cnt, max(e.last_log_at) AS last,
 			sum(e.sampled_out)::bigint AS sampled_out, min(e.day) AS first_day
-		FROM logs.entry_rollups e WHERE e.project_id = p.id) r ON true
-		LEFT JOIN LATERAL (
-		SELECT min(e.ts) AS oldest FROM logs.entries e
-		WHERE e.project_id = p.id AND e.ts >= r.first_day::timestamp AT TIME ZONE 'UTC') o ON true
+		FROM logs.entry_rollups e WHERE e.project_id = p.id) r ON true` + projectOldest + `
 		LEFT JOIN LATERAL (
 		SELECT array_agg(sr.service_name ORDER BY sr.service_name) AS services,
 			array_agg(sr.debug_rate ORDER BY sr.service_name) AS debug,
