@@ -2,7 +2,9 @@
 // list shows the project's rate limits; a maintainer's Settings dialog
 // changes its name, description, repository URL and limits (PATCH), shows
 // the API's error naming a bad field, and empties a limit back to the
-// platform's default; a viewer has no Settings button.
+// platform's default; it sets a retention of 7 days and a sampling rule,
+// which the list and the dialog show after a reload; a viewer has no
+// Settings button.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
@@ -108,6 +110,51 @@ describe('project settings', { timeout: 600_000 }, () => {
     assert.deepEqual(project.rate_limit, { requests_per_minute: 1000, logs_per_second: 10000, is_default: true });
   });
 
+  test('retention and sampling rules, seen after a reload', async () => {
+    assert.equal((await row().getByTestId('retention').innerText()).trim(), 'Retention 30 days · default · no entry kept');
+    await page.getByRole('button', { name: `Settings of ${SLUG}` }).click();
+    let dialog = page.getByRole('dialog', { name: /Settings of/ });
+    await dialog.getByText('No rule: every entry is kept.').waitFor();
+
+    // Over the platform's maximum: the API's error, naming the field.
+    await dialog.getByLabel('Keep entries for').selectOption('custom');
+    await dialog.getByLabel('Days').fill('400');
+    await dialog.getByRole('button', { name: 'Save settings' }).click();
+    await dialog.getByRole('alert').filter({ hasText: 'retention_days 400: at most 365' }).waitFor();
+
+    await dialog.getByLabel('Keep entries for').selectOption('7');
+    await dialog.getByRole('button', { name: 'Add rule' }).click();
+    await dialog.getByLabel('Service of rule 1').fill('worker');
+    await dialog.getByLabel('DEBUG % kept, rule 1').fill('0');
+    await dialog.getByText('A percentage, more than 0 and at most 100.').waitFor();
+    await dialog.getByLabel('DEBUG % kept, rule 1').fill('10');
+    await dialog.getByLabel('INFO % kept, rule 1').fill('50');
+    await dialog.getByRole('button', { name: 'Add rule' }).click();
+    await dialog.getByLabel('Remove sampling rule 2').click();
+    await page.screenshot({ path: join(artifacts, 'project-retention.png') });
+    const saved = page.waitForResponse((res) => new URL(res.url()).pathname === `/api/logs/projects/${projectID}` && res.request().method() === 'PATCH');
+    await dialog.getByRole('button', { name: 'Save settings' }).click();
+    assert.equal((await saved).status(), 200);
+    await dialog.waitFor({ state: 'detached' });
+
+    await page.reload();
+    await row().waitFor();
+    assert.equal((await row().getByTestId('retention').innerText()).trim(), 'Retention 7 days · no entry kept');
+    await page.getByRole('button', { name: `Settings of ${SLUG}` }).click();
+    dialog = page.getByRole('dialog', { name: /Settings of/ });
+    assert.equal(await dialog.getByLabel('Keep entries for').inputValue(), '7');
+    assert.equal(await dialog.getByLabel('Service of rule 1').inputValue(), 'worker');
+    assert.equal(await dialog.getByLabel('DEBUG % kept, rule 1').inputValue(), '10');
+    assert.equal(await dialog.getByLabel('INFO % kept, rule 1').inputValue(), '50');
+    assert.equal(await dialog.getByLabel('Service of rule 2').count(), 0);
+    await dialog.getByRole('button', { name: 'Cancel' }).click();
+    await dialog.waitFor({ state: 'detached' });
+    const { project } = await getJSON(base, token, `/api/logs/projects/${projectID}`);
+    assert.equal(project.retention_days, 7);
+    assert.equal(project.retention_is_default, false);
+    assert.deepEqual(project.sampling_rules, [{ service_name: 'worker', debug_rate: 0.1, info_rate: 0.5 }]);
+  });
+
   test('a viewer sees the limits but no Settings', async () => {
     const email = 'viewer-settings@example.com';
     assert.equal((await api('POST', '/api/users', { email, password: 'viewer-password-1' })).status, 201);
@@ -121,6 +168,7 @@ describe('project settings', { timeout: 600_000 }, () => {
     await page.goto('/projects');
     await row().waitFor();
     assert.match(await row().getByTestId('rate-limit').innerText(), /1,000 requests\/min per key/);
+    assert.match(await row().getByTestId('retention').innerText(), /Retention 7 days/);
     assert.equal(await page.getByRole('button', { name: `Settings of ${SLUG}` }).count(), 0);
     assert.deepEqual(pageErrors, []);
   });

@@ -214,8 +214,11 @@ func (c *Config) Validate() error {
 	return errors.Join(errs...)
 }
 
-// withRateLimits returns c with its rate limits handed to the services.
+// withRateLimits returns c with its rate limits handed to the services,
+// and the ingestion service's default retention to the projects service,
+// which shows it (DEVSMITH_RETENTION).
 func (c Config) withRateLimits() Config {
+	c.Projects.DefaultRetention = c.Ingestion.Retention
 	c.Projects.RateLimit = c.RateLimit
 	c.Ingestion.RateLimit = c.RateLimit
 	c.Query.RateLimit = c.RateLimit

@@ -21,6 +21,14 @@ const (
 	defaultLoginSlowdown  = 250 * time.Millisecond
 	defaultAuditRetention = 400 * 24 * time.Hour
 	defaultMaxConns       = 4
+	// defaultRetention is the ingestion service's default (its
+	// --retention, DEVSMITH_RETENTION), which the process hands over as
+	// Config.DefaultRetention; a service never imports another's package.
+	defaultRetention    = 30 * 24 * time.Hour
+	defaultRetentionMax = 365 * 24 * time.Hour
+	// maxRetentionMax is the longest retention a project may have:
+	// logs.entries.retention_days is a smallint.
+	maxRetentionMax = 32767 * 24 * time.Hour
 	// minAuditRetention keeps at least the current and the previous month.
 	minAuditRetention = 31 * 24 * time.Hour
 )
@@ -59,6 +67,14 @@ type Config struct {
 	// shows unless it sets its own (docs/rate-limits.md). The process's
 	// settings (--rate-limit-*, internal/platform), not registered here.
 	RateLimit ratelimit.Config
+	// DefaultRetention is the platform's retention (--retention,
+	// DEVSMITH_RETENTION, the ingestion service's setting), which a
+	// project's answer shows unless it sets its own. The process's setting
+	// (internal/platform), not registered here.
+	DefaultRetention time.Duration
+	// RetentionMax is the longest retention a project may be given, in
+	// whole days (UpdateProject's retention_days).
+	RetentionMax time.Duration
 }
 
 // RegisterFlags declares the service's settings on fs, with their defaults.
@@ -72,6 +88,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	durationflag.Var(fs, &c.LoginLockout, "login-lockout", defaultLoginLockout, "how long a client address or account stays locked out")
 	durationflag.Var(fs, &c.LoginSlowdown, "login-slowdown", defaultLoginSlowdown, "extra wait of a failed sign-in or key per failure already counted, at most 8 times")
 	durationflag.Var(fs, &c.AuditRetention, "audit-retention", defaultAuditRetention, "audit events older than this are dropped, a month at a time (at least 31d)")
+	durationflag.Var(fs, &c.RetentionMax, "retention-max", defaultRetentionMax, "the longest retention a project may be given, in whole days (at most 32767d)")
 	fs.IntVar(&c.MaxConns, "projects-max-conns", defaultMaxConns, "database connections of the projects service's pool (at least 2)")
 }
 
@@ -102,10 +119,26 @@ func (c Config) Validate() error {
 	if c.AuditRetention < minAuditRetention {
 		errs = append(errs, fmt.Errorf("--audit-retention %s: too short, at least %s", durationflag.Format(c.AuditRetention), durationflag.Format(minAuditRetention)))
 	}
+	switch {
+	case c.RetentionMax < 24*time.Hour || c.RetentionMax > maxRetentionMax:
+		errs = append(errs, fmt.Errorf("--retention-max %s: must be between 1d and %s", durationflag.Format(c.RetentionMax), durationflag.Format(maxRetentionMax)))
+	case c.RetentionMax%(24*time.Hour) != 0:
+		errs = append(errs, fmt.Errorf("--retention-max %s: must be whole days", durationflag.Format(c.RetentionMax)))
+	}
 	if c.MaxConns < 2 {
 		errs = append(errs, fmt.Errorf("--projects-max-conns %d: must be at least 2", c.MaxConns))
 	}
 	return errors.Join(errs...)
+}
+
+// retentionMaxDays is RetentionMax in days.
+func (c Config) retentionMaxDays() int32 { return int32(c.RetentionMax / (24 * time.Hour)) }
+
+// defaultRetentionDays is DefaultRetention in days, rounded up: a class-0
+// leaf is dropped once its whole day is past the retention (partition).
+func (c Config) defaultRetentionDays() int32 {
+	const day = 24 * time.Hour
+	return int32((c.DefaultRetention + day - 1) / day)
 }
 
 // PoolConns is the size of the database pool the service needs.
@@ -136,6 +169,12 @@ func (c Config) withDefaults() Config {
 	}
 	if c.MaxConns <= 0 {
 		c.MaxConns = defaultMaxConns
+	}
+	if c.DefaultRetention <= 0 {
+		c.DefaultRetention = defaultRetention
+	}
+	if c.RetentionMax <= 0 {
+		c.RetentionMax = defaultRetentionMax
 	}
 	return c
 }

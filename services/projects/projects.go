@@ -290,6 +290,7 @@ func (s *Service) projectProto(p project) *logsv1.Project {
 	if p.LastLogAt != nil {
 		out.LastLogAt = timestamppb.New(*p.LastLogAt)
 	}
+	s.retentionProto(p, out)
 	return out
 }
 

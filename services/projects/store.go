@@ -55,6 +55,15 @@ type project struct {
 	// RequestsPerMinute and LogsPerSecond are the project's own rate
 	// limits; nil: the platform's default (update.go).
 	RequestsPerMinute, LogsPerSecond *int32
+	// RetentionDays is the project's own retention; nil: the platform's
+	// default (update.go).
+	RetentionDays *int32
+	// OldestLogAt is the timestamp of its oldest entry kept; nil when none.
+	OldestLogAt *time.Time
+	// SampledOut counts the entries its sampling rules left out.
+	SampledOut int64
+	// Sampling are its sampling rules, by service name.
+	Sampling []samplingRule
 }
 
 type member struct {
@@ -272,18 +281,44 @@ const (
 	projectReadable = `($2::boolean OR p.owner_id = $1 OR m.user_id IS NOT NULL)`
 	projectColumns  = `p.id, coalesce(p.owner_id, 0), p.name, p.slug, p.description, p.repository_url,
 		p.is_active, p.created_at, ` + projectRole + `, coalesce(r.cnt, 0), r.last,
-		p.rate_limit_requests_per_minute, p.rate_limit_logs_per_second`
+		p.rate_limit_requests_per_minute, p.rate_limit_logs_per_second, p.retention_days,
+		coalesce(r.sampled_out, 0), o.oldest,
+		coalesce(s.services, '{}'), coalesce(s.debug, '{}'), coalesce(s.info, '{}')`
+	// projectOldest is a project's oldest entry kept: the first entry of
+	// its rollups' oldest day onwards (docs/api.md, "Oldest entry kept").
+	projectOldest = `
+		LEFT JOIN LATERAL (
+		SELECT min(e.ts) AS oldest FROM logs.entries e
+		WHERE e.project_id = p.id AND e.ts >= r.first_day::timestamp AT TIME ZONE 'UTC') o ON true`
+	// projectRollups reads a project's counts from its rollups, its oldest
+	// entry kept (o: docs/api.md, "Oldest entry kept") and its sampling
+	// rules (s).
 	projectRollups = ` LEFT JOIN LATERAL (
-		SELECT sum(e.count)::bigint AS cnt, max(e.last_log_at) AS last
-		FROM logs.entry_rollups e WHERE e.project_id = p.id) r ON true`
+		SELECT sum(e.count)::bigint AS cnt, max(e.last_log_at) AS last,
+			sum(e.sampled_out)::bigint AS sampled_out, min(e.day) AS first_day
+		FROM logs.entry_rollups e WHERE e.project_id = p.id) r ON true` + projectOldest + `
+		LEFT JOIN LATERAL (
+		SELECT array_agg(sr.service_name ORDER BY sr.service_name) AS services,
+			array_agg(sr.debug_rate ORDER BY sr.service_name) AS debug,
+			array_agg(sr.info_rate ORDER BY sr.service_name) AS info
+		FROM logs.sampling_rules sr WHERE sr.project_id = p.id) s ON true`
 )
 
 func scanProject(row pgx.Row) (project, error) {
 	var p project
+	var services []string
+	var debug, info []float32
 	err := row.Scan(&p.ID, &p.OwnerID, &p.Name, &p.Slug, &p.Description, &p.RepositoryURL,
 		&p.IsActive, &p.CreatedAt, &p.Role, &p.LogCount, &p.LastLogAt,
-		&p.RequestsPerMinute, &p.LogsPerSecond)
-	return p, err
+		&p.RequestsPerMinute, &p.LogsPerSecond, &p.RetentionDays,
+		&p.SampledOut, &p.OldestLogAt, &services, &debug, &info)
+	if err != nil || len(services) != len(debug) || len(services) != len(info) {
+		return p, err
+	}
+	for i, svc := range services {
+		p.Sampling = append(p.Sampling, samplingRule{Service: svc, DebugRate: rateOf(debug[i]), InfoRate: rateOf(info[i])})
+	}
+	return p, nil
 }
 
 // access lists every project a user may read with their role on it: all

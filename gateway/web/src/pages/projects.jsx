@@ -10,7 +10,7 @@ import { buildSnippets, DEFAULT_FILES } from '../lib/snippets.js';
 import { formatAgo, formatLocal, formatNumber, formatUTC } from '../lib/format.js';
 import { Button, CopyButton, Field, InlineError, LoadMore, Modal, Spinner } from '../components/ui.jsx';
 import { KeysDialog } from '../components/keys.jsx';
-import { RateLimitSummary, SettingsDialog } from '../components/projectsettings.jsx';
+import { RateLimitSummary, RetentionSummary, SettingsDialog } from '../components/projectsettings.jsx';
 
 /* global __SAMPLE_FILES__ */
 const SAMPLE_FILES = typeof __SAMPLE_FILES__ !== 'undefined' ? __SAMPLE_FILES__ : DEFAULT_FILES;
@@ -83,6 +83,9 @@ export function ProjectsPage({ user }) {
                       {p.description && <div class="muted small-text">{p.description}</div>}
                       <div>
                         <RateLimitSummary limit={p.rate_limit} />
+                      </div>
+                      <div>
+                        <RetentionSummary project={p} />
                       </div>
                       {p.is_active === false && <span class="badge gray">deleted</span>}
                     </td>
