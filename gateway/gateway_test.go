@@ -13,6 +13,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	logsv1 "github.com/devsmith/logs/gen/devsmith/logs/v1"
+	"github.com/devsmith/logs/internal/restjson"
 )
 
 func TestMarshalWritesTheRESTShapes(t *testing.T) {
@@ -78,7 +79,7 @@ func TestMarshalWritesContextByteForByte(t *testing.T) {
 	require.Equal(t, `{"entries":[`+wantEntry+`],"next_page_token":"","total_size":1,"total_size_exact":true}`, string(b))
 
 	// The tail's events are the entry alone (handleTail).
-	b, err = appendMessage(nil, entry.ProtoReflect())
+	b, err = restjson.AppendMessage(nil, entry.ProtoReflect())
 	require.NoError(t, err)
 	require.Equal(t, wantEntry, string(b))
 
