@@ -189,15 +189,48 @@ func (a *archiver) archiveProject(ctx context.Context, conn *pgxpool.Conn, leaf 
 }
 
 // writeEntries writes p's entries of the leaf to w, one JSON line each,
-// oldest first by (ts, id): chunks of archiveChunk read from the leaf's
-// (project_id, ts, id) index after the last one written, each with its
-// patterns and error groups resolved as export resolves them.
+// oldest first by (ts, id). A reader reads chunks of archiveChunk from the
+// leaf's (project_id, ts, id) index after the last one read, each with its
+// patterns and error groups resolved as export resolves them, while the
+// previous chunk is encoded and compressed: at most three chunks are held.
 func writeEntries(ctx context.Context, conn *pgxpool.Conn, leaf string, p leafProject, w io.Writer) (int64, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	chunks := make(chan []logstore.Entry, 1)
+	var readErr error
+	go func() {
+		defer close(chunks)
+		readErr = readEntries(ctx, conn, leaf, p, chunks)
+	}()
+	// The reader is done with conn when chunks is closed.
+	defer func() {
+		cancel()
+		for range chunks {
+		}
+	}()
+	var n int64
+	var line []byte
+	for buf := range chunks {
+		for i := range buf {
+			var err error
+			line, err = restjson.AppendMessage(line[:0], buf[i].Proto(p.slug).ProtoReflect())
+			if err != nil {
+				return n, fmt.Errorf("encoding entry %d: %w", buf[i].ID, err)
+			}
+			if _, err := w.Write(append(line, '\n')); err != nil {
+				return n, fmt.Errorf("writing the archive file: %w", err)
+			}
+		}
+		n += int64(len(buf))
+	}
+	return n, readErr
+}
+
+// readEntries sends p's entries of the leaf to out in chunks, oldest first,
+// until the last or ctx ends.
+func readEntries(ctx context.Context, conn *pgxpool.Conn, leaf string, p leafProject, out chan<- []logstore.Entry) error {
 	from := "SELECT " + logstore.EntryColumns + " FROM logs." + pgx.Identifier{leaf}.Sanitize() + " WHERE project_id = $1"
 	first := from + " ORDER BY ts, id LIMIT " + strconv.Itoa(archiveChunk)
 	next := from + " AND (ts, id) > ($2, $3) ORDER BY ts, id LIMIT " + strconv.Itoa(archiveChunk)
-	var n int64
-	var line []byte
 	var last *logstore.Entry
 	for {
 		var rows pgx.Rows
@@ -208,27 +241,22 @@ func writeEntries(ctx context.Context, conn *pgxpool.Conn, leaf string, p leafPr
 			rows, err = conn.Query(ctx, next, p.id, last.TS, last.ID)
 		}
 		if err != nil {
-			return n, fmt.Errorf("reading entries to archive: %w", err)
+			return fmt.Errorf("reading entries to archive: %w", err)
 		}
 		buf, err := pgx.CollectRows(rows, logstore.ScanEntry)
 		if err != nil {
-			return n, fmt.Errorf("reading entries to archive: %w", err)
+			return fmt.Errorf("reading entries to archive: %w", err)
 		}
 		if err := logstore.ResolveEntries(ctx, conn, buf); err != nil {
-			return n, err
+			return err
 		}
-		for i := range buf {
-			line, err = restjson.AppendMessage(line[:0], buf[i].Proto(p.slug).ProtoReflect())
-			if err != nil {
-				return n, fmt.Errorf("encoding entry %d: %w", buf[i].ID, err)
-			}
-			if _, err := w.Write(append(line, '\n')); err != nil {
-				return n, fmt.Errorf("writing the archive file: %w", err)
-			}
+		select {
+		case out <- buf:
+		case <-ctx.Done():
+			return ctx.Err()
 		}
-		n += int64(len(buf))
 		if len(buf) < archiveChunk {
-			return n, nil
+			return nil
 		}
 		last = &buf[len(buf)-1]
 	}
