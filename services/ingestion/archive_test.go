@@ -90,6 +90,20 @@ func leafNames(t *testing.T, pool *pgxpool.Pool) []string {
 	return out
 }
 
+// archiveFiles lists the files under dir, relative to it, in name order.
+func archiveFiles(t *testing.T, dir string) []string {
+	t.Helper()
+	var files []string
+	require.NoError(t, filepath.WalkDir(dir, func(path string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			rel, _ := filepath.Rel(dir, path)
+			files = append(files, rel)
+		}
+		return err
+	}))
+	return files
+}
+
 // wantLines are the lines export would write for project's entries of the
 // day, built from the rows (context as PostgreSQL's text of the jsonb, the
 // pattern and error group ids looked up by signature and fingerprint).
@@ -176,14 +190,7 @@ func TestArchiveExpiredLeaf(t *testing.T) {
 
 	require.NotContains(t, leafNames(t, a.pool), leaf, "the archived leaf is dropped")
 	require.Contains(t, leafNames(t, a.pool), partition.LeafName(a.day.AddDate(0, 0, 1), partition.DefaultClass))
-	var files []string
-	require.NoError(t, filepath.WalkDir(a.dir, func(path string, d os.DirEntry, err error) error {
-		if err == nil && !d.IsDir() {
-			rel, _ := filepath.Rel(a.dir, path)
-			files = append(files, rel)
-		}
-		return err
-	}))
+	files := archiveFiles(t, a.dir)
 	name := a.day.Format(time.DateOnly) + ".r0.ndjson.gz"
 	before := a.day.AddDate(0, 0, -1).Format(time.DateOnly) + ".r0.ndjson.gz"
 	require.Equal(t, []string{filepath.Join("alpha", before), filepath.Join("alpha", name), filepath.Join("beta", name)}, files,
@@ -258,13 +265,6 @@ func TestArchiveCancelled(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	require.ErrorIs(t, a.svc.archive(ctx, conn, leaves[i]), context.Canceled)
-	var files []string
-	require.NoError(t, filepath.WalkDir(a.dir, func(path string, d os.DirEntry, err error) error {
-		if err == nil && !d.IsDir() {
-			files = append(files, path)
-		}
-		return err
-	}))
-	require.Empty(t, files)
+	require.Empty(t, archiveFiles(t, a.dir))
 	require.Contains(t, leafNames(t, a.pool), leaves[i].Name)
 }
