@@ -84,8 +84,9 @@ func (a *archiver) archive(ctx context.Context, conn *pgxpool.Conn, leaf partiti
 		return nil
 	}()
 	if err != nil {
-		a.tel.archiveLeaves.WithLabelValues("failed").Inc()
+		// An archive cut by shutdown is not a failure to alert on.
 		if ctx.Err() == nil {
+			a.tel.archiveLeaves.WithLabelValues("failed").Inc()
 			a.log.Error("archiving a partition failed; it is kept and tried again next round",
 				zap.String("partition", leaf.Name), zap.Error(err))
 		}

@@ -251,7 +251,8 @@ func TestArchiveFailureKeepsLeaf(t *testing.T) {
 	require.Len(t, readArchive(t, filepath.Join(a.dir, "alpha", name)), 3, "the rerun rewrote the file already written")
 }
 
-// A cancelled archive (shutdown) keeps the leaf and leaves no file.
+// A cancelled archive (shutdown) keeps the leaf, leaves no file and is not
+// counted as a failure.
 func TestArchiveCancelled(t *testing.T) {
 	t.Parallel()
 	a := newArchiveEnv(t)
@@ -267,4 +268,5 @@ func TestArchiveCancelled(t *testing.T) {
 	require.ErrorIs(t, a.svc.archive(ctx, conn, leaves[i]), context.Canceled)
 	require.Empty(t, archiveFiles(t, a.dir))
 	require.Contains(t, leafNames(t, a.pool), leaves[i].Name)
+	require.Zero(t, testutil.ToFloat64(a.svc.tel.archiveLeaves.WithLabelValues("failed")), "a shutdown is no failure")
 }
