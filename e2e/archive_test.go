@@ -11,7 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/require"
 
 	"github.com/devsmith/logs/internal/logstore/partition"
@@ -26,9 +25,7 @@ func TestScheduledArchive(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	dsn := cluster.NewDatabase(t)
-	pool, err := pgxpool.New(ctx, dsn)
-	require.NoError(t, err)
-	t.Cleanup(pool.Close)
+	pool := openDB(t, dsn)
 
 	// First a platform with the default retention (30d): the day five days
 	// ago is kept, and exported.
@@ -39,7 +36,7 @@ func TestScheduledArchive(t *testing.T) {
 	require.NoError(t, partition.Create(ctx, pool, day))
 	// 1,200 entries, three per second (ties broken by id), every level,
 	// contexts with numbers float64 cannot hold, some errors.
-	_, err = pool.Exec(ctx, `INSERT INTO logs.entries (project_id, ts, service_name, level, message, context, error_fp)
+	_, err := pool.Exec(ctx, `INSERT INTO logs.entries (project_id, ts, service_name, level, message, context, error_fp)
 		SELECT p.id, $1::timestamptz + (i / 3) * interval '1 second', 'svc-' || (i % 2), 1 + i % 6, 'archived entry ' || i,
 			('{"i": ' || i || ', "big": 9007199254740993, "s": "caf\u00e9"}')::jsonb, 0
 		FROM logs.projects p, generate_series(1, 1200) i WHERE p.slug = 'arc'`, day.Add(time.Hour))
