@@ -15,6 +15,7 @@ import (
 	"google.golang.org/grpc/metadata"
 
 	logsv1 "github.com/devsmith/logs/gen/devsmith/logs/v1"
+	"github.com/devsmith/logs/internal/restjson"
 )
 
 // exportPath is the export route.
@@ -62,7 +63,7 @@ func (g *Gateway) handleExport(w http.ResponseWriter, r *http.Request) {
 	var line []byte
 	for res := first; res != nil; {
 		for _, e := range res.GetEntries() {
-			line, err = appendMessage(line[:0], e.ProtoReflect())
+			line, err = restjson.AppendMessage(line[:0], e.ProtoReflect())
 			if err != nil {
 				g.log.Error("encoding an exported entry", zap.Int64("entry_id", e.GetId()), zap.Error(err))
 				return

@@ -16,6 +16,7 @@ import (
 
 	logsv1 "github.com/devsmith/logs/gen/devsmith/logs/v1"
 	"github.com/devsmith/logs/internal/jsontext"
+	"github.com/devsmith/logs/internal/restjson"
 )
 
 // handleTail is GET /api/logs/tail: the query service's TailEntries stream
@@ -108,7 +109,7 @@ func (g *Gateway) handleTail(w http.ResponseWriter, r *http.Request) {
 				buf = append(buf, '\n')
 			}
 			buf = append(buf, "data: "...)
-			buf, err = appendMessage(buf, res.GetEntry().ProtoReflect())
+			buf, err = restjson.AppendMessage(buf, res.GetEntry().ProtoReflect())
 			if err != nil {
 				g.log.Error("encoding tail entry", zap.Error(err))
 				return

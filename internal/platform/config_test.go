@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
@@ -222,6 +223,15 @@ func TestBadSettingExits2(t *testing.T) {
 	code = run([]string{"--retention=30m"}, "", func(string) (string, bool) { return "", false }, &stdout, &stderr)
 	require.Equal(t, 2, code)
 	require.Contains(t, stderr.String(), "--retention 30m: too short")
+
+	// An archive folder that cannot be created (its parent is a file).
+	file := filepath.Join(t.TempDir(), "file")
+	require.NoError(t, os.WriteFile(file, nil, 0o600))
+	env = map[string]string{"DEVSMITH_ARCHIVE_DIR": filepath.Join(file, "archive")}
+	stderr.Reset()
+	code = run(nil, TargetIngestion, func(k string) (string, bool) { v, ok := env[k]; return v, ok }, &stdout, &stderr)
+	require.Equal(t, 2, code)
+	require.Contains(t, stderr.String(), `--archive-dir (DEVSMITH_ARCHIVE_DIR) "`+filepath.Join(file, "archive")+`": cannot be created`)
 }
 
 // The README's configuration table lists exactly the registered flags, each

@@ -49,6 +49,9 @@ type Config struct {
 	// MetricDimensions are the context keys a rollup is keyed by, besides
 	// the service; nil: defaultMetricDimensions.
 	MetricDimensions []string
+	// ArchiveDir, when not empty, is the folder expiring partitions are
+	// archived to before they are dropped (archive.go, docs/export.md).
+	ArchiveDir string
 	// RateLimit are the platform's rate limits (docs/rate-limits.md). The
 	// process registers their flags once (--rate-limit-*, internal/platform)
 	// and sets them here; the zero value is unlimited.
@@ -95,6 +98,7 @@ func (l listFlag) Set(s string) error {
 func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	durationflag.Var(fs, &c.Retention, "retention", defaultRetention, "the default retention, of projects without their own: their entries older than this are refused and their partitions dropped (at least 1h)")
 	durationflag.Var(fs, &c.MaintenanceInterval, "maintenance-interval", defaultMaintenanceInterval, "how often partitions are created ahead, expired ones dropped and entries past a shortened retention purged")
+	fs.StringVar(&c.ArchiveDir, "archive-dir", "", "folder where each expiring partition is archived (gzip-compressed JSON lines, export's format) before it is dropped; empty: dropped unarchived")
 	fs.IntVar(&c.MaxEntries, "max-batch-entries", defaultMaxEntries, "entries per batch (413 above)")
 	fs.IntVar(&c.MaxMessageBytes, "max-message-bytes", defaultMaxMessageBytes, "longer messages are truncated and marked _truncated")
 	fs.IntVar(&c.MaxContextBytes, "max-context-bytes", defaultMaxContextBytes, "larger contexts are truncated and marked _truncated")
@@ -133,6 +137,11 @@ func (c Config) Validate() error {
 	atLeast("ingestion-writers", c.Writers, 0)
 	atLeast("ingestion-queue-rows", c.QueueRows, 1)
 	atLeast("ingestion-queue-bytes", c.QueueBytes, 1)
+	if c.ArchiveDir != "" {
+		if err := checkArchiveDir(c.ArchiveDir); err != nil {
+			errs = append(errs, fmt.Errorf("--archive-dir (DEVSMITH_ARCHIVE_DIR) %q: %w", c.ArchiveDir, err))
+		}
+	}
 	errs = append(errs, c.RateLimit.Validate())
 	if c.MaxConns != 0 {
 		atLeast("ingestion-max-conns", c.MaxConns, c.withDefaults().Writers+2)

@@ -2,6 +2,8 @@ package ingestion
 
 import (
 	"flag"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -55,5 +57,32 @@ func TestValidate(t *testing.T) {
 		c := valid
 		edit(&c)
 		require.ErrorContains(t, c.Validate(), want)
+	}
+}
+
+// --archive-dir is created when missing, and refused, naming the variable,
+// when it cannot be created or written.
+func TestValidateArchiveDir(t *testing.T) {
+	t.Parallel()
+	valid := Config{}.withDefaults()
+	valid.Writers, valid.MaxConns = 0, 0
+	base := t.TempDir()
+	file := filepath.Join(base, "file")
+	require.NoError(t, os.WriteFile(file, []byte("x"), 0o600))
+
+	c := valid
+	c.ArchiveDir = filepath.Join(base, "new", "archive")
+	require.NoError(t, c.Validate())
+	st, err := os.Stat(c.ArchiveDir)
+	require.NoError(t, err)
+	require.True(t, st.IsDir(), "created")
+	left, err := os.ReadDir(c.ArchiveDir)
+	require.NoError(t, err)
+	require.Empty(t, left, "the write check leaves nothing")
+
+	for _, dir := range []string{file, filepath.Join(file, "sub")} {
+		c.ArchiveDir = dir
+		err := c.Validate()
+		require.ErrorContains(t, err, `--archive-dir (DEVSMITH_ARCHIVE_DIR) "`+dir+`": cannot be created`)
 	}
 }

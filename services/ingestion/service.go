@@ -58,7 +58,8 @@ type Service struct {
 	lim      limits
 	q        *queue
 	limiter  *ratelimit.Limiter
-	settings *settingsCache // the projects' retention and sampling rules
+	settings *settingsCache     // the projects' retention and sampling rules
+	archive  partition.Archiver // nil without Config.ArchiveDir
 	now      func() time.Time
 
 	readyOnce sync.Once
@@ -91,6 +92,9 @@ func New(log *zap.Logger, pool *pgxpool.Pool, identity *authn.IdentityClient, cf
 		readyCh:  make(chan struct{}),
 		stopCh:   make(chan struct{}),
 	}
+	if cfg.ArchiveDir != "" {
+		s.archive = (&archiver{dir: cfg.ArchiveDir, log: log.Named("archive"), tel: s.tel}).archive
+	}
 	if identity != nil {
 		s.uses = keyuse.New(log, identity, func() time.Time { return s.now() })
 	}
@@ -110,10 +114,13 @@ func (s *Service) Ready() bool { return s.ready.Load() }
 
 // Run maintains partitions (at start, then every MaintenanceInterval:
 // creating them ahead, dropping expired ones, purging what shortened
-// retentions no longer keep) and runs the writers. Batches are taken once the first Ensure has succeeded;
-// until then they wait up to 5 s and are refused with Unavailable. When ctx
-// ends, new batches are refused, the queued ones are written, and Run
-// returns.
+// retentions no longer keep) and runs the writers. Batches are taken once
+// the first Ensure has succeeded; until then they wait up to 5 s and are
+// refused with Unavailable. Expiry and purges (archiving and dropping
+// partitions may take minutes with an archive) run once ready, beside the
+// writers. When ctx ends, new batches
+// are refused, an archive in progress is abandoned (its partition kept),
+// the queued batches are written, and Run returns.
 func (s *Service) Run(ctx context.Context) error {
 	defer s.stop()
 	for {
@@ -128,7 +135,6 @@ func (s *Service) Run(ctx context.Context) error {
 		case <-time.After(maintenanceRetry):
 		}
 	}
-	s.cleanup(ctx)
 	s.markReady()
 
 	var wg sync.WaitGroup
@@ -142,10 +148,7 @@ func (s *Service) Run(ctx context.Context) error {
 		w := newWriter(s)
 		wg.Go(func() { w.run(wctx) })
 	}
-	// Once batches are taken: a long purge does not delay readiness.
-	s.purgeShortened(ctx)
-	t := time.NewTicker(s.cfg.MaintenanceInterval)
-	defer t.Stop()
+	wg.Go(func() { s.maintain(ctx) })
 	journal := time.NewTicker(journalPruneInterval)
 	defer journal.Stop()
 	for {
@@ -154,16 +157,33 @@ func (s *Service) Run(ctx context.Context) error {
 			s.stop()
 			wg.Wait()
 			return nil
+		case <-journal.C:
+			if err := s.pruneTailJournal(ctx); err != nil && ctx.Err() == nil {
+				s.log.Error("pruning the tail journal failed", zap.Error(err))
+			}
+		}
+	}
+}
+
+// maintain expires partitions and old batch ids and purges what shortened
+// retentions no longer keep now (Run has ensured the partitions), then
+// every MaintenanceInterval ensures the partitions ahead and does both
+// again, until ctx ends.
+func (s *Service) maintain(ctx context.Context) {
+	s.cleanup(ctx)
+	s.purgeShortened(ctx)
+	t := time.NewTicker(s.cfg.MaintenanceInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
 		case <-t.C:
 			if err := s.ensure(ctx); err != nil && ctx.Err() == nil {
 				s.log.Error("ensuring partitions failed", zap.Error(err))
 			}
 			s.cleanup(ctx)
 			s.purgeShortened(ctx)
-		case <-journal.C:
-			if err := s.pruneTailJournal(ctx); err != nil && ctx.Err() == nil {
-				s.log.Error("pruning the tail journal failed", zap.Error(err))
-			}
 		}
 	}
 }
@@ -229,10 +249,12 @@ func (s *Service) ensure(ctx context.Context) error {
 	return nil
 }
 
-// cleanup drops partitions past retention and forgets batch_ids older than
-// the dedup window. (The tail journal is pruned every minute, in Run.) Failures are logged; the next round tries again.
+// cleanup drops partitions past retention, archiving each first with
+// Config.ArchiveDir, and forgets batch_ids older than the dedup window.
+// (The tail journal is pruned every minute, in Run.) Failures are logged;
+// the next round tries again.
 func (s *Service) cleanup(ctx context.Context) {
-	dropped, err := partition.DropExpired(ctx, s.pool, s.now(), s.cfg.Retention, nil)
+	dropped, err := partition.DropExpired(ctx, s.pool, s.now(), s.cfg.Retention, s.archive)
 	if err != nil && ctx.Err() == nil {
 		s.log.Error("dropping expired partitions failed", zap.Error(err))
 	}

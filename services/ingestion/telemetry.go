@@ -18,6 +18,10 @@ type telemetry struct {
 	commitRows prometheus.Histogram
 	commitTime prometheus.Histogram
 	queued     prometheus.GaugeFunc
+	// The scheduled archive (archive.go).
+	archiveLeaves  *prometheus.CounterVec // outcome: archived | failed
+	archiveEntries prometheus.Counter
+	archiveBytes   prometheus.Counter
 }
 
 func newTelemetry(q *queue) *telemetry {
@@ -54,13 +58,26 @@ func newTelemetry(q *queue) *telemetry {
 			Name: "devsmith_ingest_queue_entries",
 			Help: "Entries waiting for a writer (the queue is bounded by --ingestion-queue-rows).",
 		}, func() float64 { return float64(q.queuedRows()) }),
+		archiveLeaves: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "devsmith_archive_partitions_total",
+			Help: "Expiring partitions the scheduled archive (--archive-dir) wrote before they were dropped (archived), or could not (failed: the partition is kept and tried again).",
+		}, []string{"outcome"}),
+		archiveEntries: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "devsmith_archive_entries_total",
+			Help: "Entries written by the scheduled archive, in the partitions archived.",
+		}),
+		archiveBytes: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "devsmith_archive_bytes_total",
+			Help: "Compressed bytes of the scheduled archive's files, of the partitions archived.",
+		}),
 	}
 }
 
 // Collectors are the service's metrics, for the process's registry.
 func (s *Service) Collectors() []prometheus.Collector {
 	t := s.tel
-	return []prometheus.Collector{t.entries, t.batches, t.batchTime, t.batchSize, t.commitRows, t.commitTime, t.queued}
+	return []prometheus.Collector{t.entries, t.batches, t.batchTime, t.batchSize, t.commitRows, t.commitTime, t.queued,
+		t.archiveLeaves, t.archiveEntries, t.archiveBytes}
 }
 
 // batchDone records a batch's answer.
