@@ -336,7 +336,7 @@ func BenchmarkSampleDecision(b *testing.B) {
 	kept := 0
 	i := 0
 	for b.Loop() {
-		if s.keep(i, int64(i)*7919, 0.1) {
+		if s.keep(i, int64(i)*7919, int64(i)*1000, 0.1) {
 			kept++
 		}
 		i++

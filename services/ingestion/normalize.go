@@ -263,7 +263,7 @@ func normalize(projectID int64, service, batchID string, logs []*logsv1.LogInput
 		}
 		if lim.sampled {
 			if rate := lim.sampling.rate(r.level); rate < 1 {
-				if !smp.keep(i, r.sig, rate) {
+				if !smp.keep(i, r.sig, ts, rate) {
 					b.arena = b.arena[:exStart]
 					b.addSampledOut(ts)
 					continue

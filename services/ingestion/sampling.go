@@ -8,12 +8,14 @@ import (
 // Sampling (docs/sampling.md). A project's rule keeps a fraction of its
 // TRACE/DEBUG entries (debug rate) and of its INFO entries (info rate);
 // WARN, ERROR and FATAL are always kept. The decision is a hash of the
-// batch (its service and batch_id), the entry's index in it and its
-// message's signature, compared with the rate: the same batch sent again
-// keeps the same entries (a retry stores what the first attempt would
+// batch (its service and batch_id), the entry's index in it, its timestamp
+// and its message's signature, compared with the rate: the same batch sent
+// again keeps the same entries (a retry stores what the first attempt would
 // have), repeated identical messages are each kept with the rate's
-// probability (the index differs), and it costs a few multiplications per
-// entry, with no allocation.
+// probability (the index or the time differs: batches without a batch_id
+// that send the same message at the same index, say one entry per batch,
+// still differ by time), and it costs a few multiplications per entry, with
+// no allocation.
 
 // rate is the fraction of entries of level the rule keeps; 1 for the
 // levels never sampled.
@@ -49,14 +51,14 @@ func mix64(x uint64) uint64 {
 	return x
 }
 
-// keep tells whether the entry at index with signature sig is kept at
-// rate (in (0, 1]; 1 keeps every entry): a uniform value in [0, 1) from
-// the hash, below rate.
-func (s sampler) keep(index int, sig int64, rate float32) bool {
+// keep tells whether the entry at index with signature sig and timestamp
+// ts (microseconds) is kept at rate (in (0, 1]; 1 keeps every entry): a
+// uniform value in [0, 1) from the hash, below rate.
+func (s sampler) keep(index int, sig, ts int64, rate float32) bool {
 	if rate >= 1 {
 		return true
 	}
-	x := mix64(s.seed ^ mix64(uint64(index)*0x9e3779b97f4a7c15^uint64(sig)))
+	x := mix64(s.seed ^ mix64(mix64(uint64(ts))^uint64(index)*0x9e3779b97f4a7c15^uint64(sig)))
 	return float64(x>>11)*(1.0/(1<<53)) < float64(rate)
 }
 

@@ -76,6 +76,22 @@ func TestSamplingRates(t *testing.T) {
 	}
 }
 
+// TestSamplingOneEntryBatches: a service sending one identical entry per
+// batch without a batch_id (the same seed and index every time) still has
+// each kept with the rate's probability: the entries' times differ.
+func TestSamplingOneEntryBatches(t *testing.T) {
+	const n = 10_000
+	lim := sampledLimits(1, 0.1)
+	t0 := time.Date(2026, 3, 10, 12, 0, 0, 0, time.UTC)
+	kept := 0
+	for i := range n {
+		logs := sameLogs(1, "info")
+		logs[0].Timestamp = t0.Add(time.Duration(i) * 37 * time.Millisecond).Format(time.RFC3339Nano)
+		kept += len(normalize(1, "api", "", logs, t0.Add(time.Hour), lim).rows)
+	}
+	require.InDelta(t, n*0.1, float64(kept), 4.5*math.Sqrt(n*0.1*0.9)+0.5, "kept %d of %d", kept, n)
+}
+
 // TestSamplingNeverDropsWarnAndAbove: WARN, ERROR and FATAL are kept at
 // any rule, with no rate; unknown levels count as INFO.
 func TestSamplingNeverDropsWarnAndAbove(t *testing.T) {
