@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
 import { createServer } from 'node:http';
 import { join } from 'node:path';
-import { ADMIN, artifacts, eventually, launchBrowser, sendBatch, startPlatform } from './harness.js';
+import { ADMIN, artifacts, eventually, launchBrowser, sendBatch, startPlatform, signIn } from './harness.js';
 
 const SLUG = 'alerts-e2e';
 const SECRET = 'browser-whsec-0123';
@@ -54,11 +54,7 @@ describe('alerts page', { timeout: 600_000 }, () => {
     });
     assert.equal(r.status, 201);
     key = (await r.json()).api_key;
-    await page.goto('/');
-    await page.getByLabel('Email').fill(ADMIN.email);
-    await page.getByLabel('Password', { exact: true }).fill(ADMIN.password);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.getByRole('heading', { name: 'Logs', level: 1 }).waitFor();
+    await signIn(page);
   });
 
   after(async () => {

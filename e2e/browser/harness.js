@@ -188,6 +188,18 @@ export async function launchBrowser(baseURL) {
 }
 
 /**
+ * Signs the admin in on page (from the sign-in page, opened first unless
+ * open is false) and waits for the Logs page.
+ */
+export async function signIn(page, { open = true } = {}) {
+  if (open) await page.goto('/');
+  await page.getByLabel('Email').fill(ADMIN.email);
+  await page.getByLabel('Password', { exact: true }).fill(ADMIN.password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('heading', { name: 'Logs', level: 1 }).waitFor();
+}
+
+/**
  * POST /api/logs/batch with a project key; returns {status, body}. logs is
  * an array, or the JSON text of one (for numbers JavaScript cannot hold).
  */

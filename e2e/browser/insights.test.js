@@ -7,7 +7,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
-import { ADMIN, artifacts, eventually, getJSON, launchBrowser, sendBatch, sleep, startPlatform } from './harness.js';
+import { ADMIN, artifacts, eventually, getJSON, launchBrowser, sendBatch, sleep, startPlatform, signIn } from './harness.js';
 
 const SLUG = 'insights-e2e';
 const XSS = '<img src=x onerror=alert(1)>';
@@ -106,11 +106,7 @@ describe('patterns and insights', { timeout: 600_000 }, () => {
       assert.equal(r.status, 201, JSON.stringify(r.body));
     }
 
-    await page.goto('/');
-    await page.getByLabel('Email').fill(ADMIN.email);
-    await page.getByLabel('Password').fill(ADMIN.password);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.getByRole('heading', { name: 'Logs', level: 1 }).waitFor();
+    await signIn(page);
   });
 
   after(async () => {

@@ -5,7 +5,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { ADMIN, artifacts, eventually, launchBrowser, sendBatch, startPlatform } from './harness.js';
+import { artifacts, eventually, launchBrowser, sendBatch, startPlatform, signIn } from './harness.js';
 
 const SLUG = 'keys-e2e';
 
@@ -32,11 +32,7 @@ describe('API keys in the dashboard', { timeout: 300_000 }, () => {
     browser = await launchBrowser(base);
     page = browser.page;
     page.on('pageerror', (err) => pageErrors.push(err.message));
-    await page.goto('/');
-    await page.getByLabel('Email').fill(ADMIN.email);
-    await page.getByLabel('Password').fill(ADMIN.password);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.getByRole('heading', { name: 'Logs', level: 1 }).waitFor();
+    await signIn(page);
     await page.goto('/projects');
     await page.getByRole('button', { name: 'New project' }).click();
     await page.getByLabel('Name').fill('Keys E2E');

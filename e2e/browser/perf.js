@@ -5,7 +5,7 @@
 // totals being on screen, the default view and a filtered one.
 //
 //   node perf.js [entries]        (DEVSMITH_E2E_BINARY=... skips go build)
-import { ADMIN, launchBrowser, sendBatch, startPlatform } from './harness.js';
+import { ADMIN, launchBrowser, sendBatch, startPlatform, signIn } from './harness.js';
 
 const total = Number(process.argv[2] || 1_000_000);
 const BATCH = 10_000;
@@ -51,11 +51,7 @@ try {
 
   const b = await launchBrowser(base);
   const page = b.page;
-  await page.goto('/');
-  await page.getByLabel('Email').fill(ADMIN.email);
-  await page.getByLabel('Password').fill(ADMIN.password);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.getByRole('heading', { name: 'Logs', level: 1 }).waitFor();
+  await signIn(page);
 
   const fmt = new Intl.NumberFormat('en-US').format(total);
   for (const [label, path, want] of [

@@ -7,7 +7,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { ADMIN, artifacts, eventually, getJSON, launchBrowser, sendBatch, startPlatform } from './harness.js';
+import { ADMIN, artifacts, eventually, getJSON, launchBrowser, sendBatch, startPlatform, signIn } from './harness.js';
 
 const SLUG = 'perf-e2e';
 // Durations per route: /slow 10, 20, ..., 1000 ms (p50 500, p95 950, p99
@@ -78,11 +78,7 @@ describe('performance', { timeout: 600_000 }, () => {
     const bad = await sendBatch(base, key, 'api', [{ level: 'INFO', message: 'GET /fast 200', context: { route: '/fast', duration_ms: 'fast' } }]);
     assert.equal(bad.status, 201, JSON.stringify(bad.body));
 
-    await page.goto('/');
-    await page.getByLabel('Email').fill(ADMIN.email);
-    await page.getByLabel('Password').fill(ADMIN.password);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.getByRole('heading', { name: 'Logs', level: 1 }).waitFor();
+    await signIn(page);
   });
 
   after(async () => {

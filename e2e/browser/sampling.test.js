@@ -7,7 +7,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { ADMIN, artifacts, eventually, getJSON, launchBrowser, sendBatch, startPlatform } from './harness.js';
+import { ADMIN, artifacts, eventually, getJSON, launchBrowser, sendBatch, startPlatform, signIn } from './harness.js';
 
 const SLUG = 'sampling-e2e';
 
@@ -42,11 +42,7 @@ describe('sampled project', { timeout: 600_000 }, () => {
     assert.ok(r.body.sampled_out > 0);
     browser = await launchBrowser(base);
     page = browser.page;
-    await page.goto('/');
-    await page.getByLabel('Email').fill(ADMIN.email);
-    await page.getByLabel('Password').fill(ADMIN.password);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.getByRole('heading', { name: 'Logs', level: 1 }).waitFor();
+    await signIn(page);
   });
 
   after(async () => {

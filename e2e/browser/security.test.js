@@ -3,7 +3,7 @@
 // carry the CSRF token the gateway asks of cookie-authenticated calls.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ADMIN, launchBrowser, sendBatch, startPlatform } from './harness.js';
+import { launchBrowser, sendBatch, startPlatform, signIn } from './harness.js';
 
 let platform;
 let browser;
@@ -40,10 +40,7 @@ describe('browser security', { timeout: 300_000 }, () => {
     const res = await page.goto('/');
     const csp = res.headers()['content-security-policy'];
     assert.ok(csp && !csp.includes('unsafe-inline') && csp.includes("frame-ancestors 'none'"), csp);
-    await page.getByLabel('Email').fill(ADMIN.email);
-    await page.getByLabel('Password').fill(ADMIN.password);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.getByRole('heading', { name: 'Logs', level: 1 }).waitFor();
+    await signIn(page, { open: false });
     const cookies = await browser.context.cookies();
     const session = cookies.find((c) => c.name === 'devsmith_session');
     const csrf = cookies.find((c) => c.name === 'devsmith_csrf');

@@ -8,7 +8,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { ADMIN, artifacts, eventually, getJSON, launchBrowser, startPlatform } from './harness.js';
+import { ADMIN, artifacts, eventually, getJSON, launchBrowser, startPlatform, signIn } from './harness.js';
 
 const SLUG = 'settings-e2e';
 
@@ -45,11 +45,7 @@ describe('project settings', { timeout: 600_000 }, () => {
     browser = await launchBrowser(base);
     page = browser.page;
     page.on('pageerror', (err) => pageErrors.push(err.message));
-    await page.goto('/');
-    await page.getByLabel('Email').fill(ADMIN.email);
-    await page.getByLabel('Password').fill(ADMIN.password);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.getByRole('heading', { name: 'Logs', level: 1 }).waitFor();
+    await signIn(page);
   });
 
   after(async () => {
