@@ -184,16 +184,24 @@ func TestIngestSampled(t *testing.T) {
 	require.Zero(t, r2.GetSampledOut())
 
 	// One DEBUG entry at 0.1: find a batch_id whose only entry is left
-	// out (the decision is a function of the batch, so this is found,
-	// not hoped for).
+	// out (the decision is a function of the batch, its entries' times
+	// included, so this is found, not hoped for: the entry carries its
+	// time, else it would take the receive time, different here and in
+	// the service).
+	at := time.Now().Add(-time.Minute).UTC().Format(time.RFC3339Nano)
+	oneDebug := func() []*logsv1.LogInput {
+		l := sameLogs(1, "debug")
+		l[0].Timestamp = at
+		return l
+	}
 	var gone string
 	for i := 0; gone == ""; i++ {
 		id := fmt.Sprintf("gone-%d", i)
-		if normalize(1, "api", id, sameLogs(1, "debug"), time.Now(), sampledLimits(0.1, 0.25)).out.SampledOut == 1 {
+		if normalize(1, "api", id, oneDebug(), time.Now(), sampledLimits(0.1, 0.25)).out.SampledOut == 1 {
 			gone = id
 		}
 	}
-	r3, err := e.client.IngestBatch(ctx, &logsv1.IngestBatchRequest{ServiceName: "api", BatchId: gone, Logs: sameLogs(1, "debug")})
+	r3, err := e.client.IngestBatch(ctx, &logsv1.IngestBatchRequest{ServiceName: "api", BatchId: gone, Logs: oneDebug()})
 	require.NoError(t, err)
 	require.Zero(t, r3.GetCount())
 	require.EqualValues(t, 1, r3.GetSampledOut())
