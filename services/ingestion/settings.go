@@ -9,6 +9,8 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"go.uber.org/zap"
+
+	"github.com/devsmith/logs/internal/logstore/partition"
 )
 
 // Project settings. The projects service owns a project's retention
@@ -52,10 +54,7 @@ type samplingRule struct {
 // retention is how long the project's entries are kept: its class in
 // days, or def.
 func (p *projectSettings) retention(def time.Duration) time.Duration {
-	if p.class == 0 {
-		return def
-	}
-	return time.Duration(p.class) * 24 * time.Hour
+	return partition.Retention(int(p.class), def)
 }
 
 // rule is the sampling rule of service: its own, else the project's

@@ -246,9 +246,7 @@ func DropExpired(ctx context.Context, pool *pgxpool.Pool, now time.Time, default
 			days[l.Day] = true
 		}
 		for d := range days {
-			if _, err := conn.Exec(ctx, `DELETE FROM logs.entry_rollups r WHERE r.day = $1 AND NOT EXISTS (
-				SELECT 1 FROM logs.entries e WHERE e.project_id = r.project_id AND e.service_name = r.service_name
-				AND e.ts >= $2 AND e.ts < $3)`, d, d, d.AddDate(0, 0, 1)); err != nil {
+			if err := deleteEmptyRollups(ctx, conn, "r.day = $1", d); err != nil {
 				errs = append(errs, fmt.Errorf("deleting the rollups of %s: %w", d.Format(time.DateOnly), err))
 			}
 		}
@@ -429,10 +427,18 @@ func purgeProject(ctx context.Context, conn *pgxpool.Conn, project int64, class 
 	if total == 0 {
 		return 0, nil
 	}
-	if _, err := conn.Exec(ctx, `DELETE FROM logs.entry_rollups r WHERE r.project_id = $1 AND r.day < $2 AND NOT EXISTS (
-		SELECT 1 FROM logs.entries e WHERE e.project_id = r.project_id AND e.service_name = r.service_name
-		AND e.ts >= r.day::timestamp AT TIME ZONE 'UTC' AND e.ts < (r.day + 1)::timestamp AT TIME ZONE 'UTC')`, project, cutoff); err != nil {
+	if err := deleteEmptyRollups(ctx, conn, "r.project_id = $1 AND r.day < $2", project, cutoff); err != nil {
 		return total, fmt.Errorf("deleting the rollups of project %d before %s: %w", project, cutoff.Format(time.DateOnly), err)
 	}
 	return total, nil
+}
+
+// deleteEmptyRollups deletes the logs.entry_rollups rows r matching where
+// (over args) whose project and service have no entries left that day:
+// their entries went with a dropped leaf or a purge.
+func deleteEmptyRollups(ctx context.Context, conn *pgxpool.Conn, where string, args ...any) error {
+	_, err := conn.Exec(ctx, `DELETE FROM logs.entry_rollups r WHERE `+where+` AND NOT EXISTS (
+		SELECT 1 FROM logs.entries e WHERE e.project_id = r.project_id AND e.service_name = r.service_name
+		AND e.ts >= r.day::timestamp AT TIME ZONE 'UTC' AND e.ts < (r.day + 1)::timestamp AT TIME ZONE 'UTC')`, args...)
+	return err
 }
