@@ -81,8 +81,7 @@ func (e *Entry) Targets() []any {
 func (e *Entry) Proto(slug string) *logsv1.LogEntry {
 	var rate *float64
 	if e.SampleRate != nil {
-		// The shortest decimal of the real: 0.1, not 0.10000000149011612.
-		r, _ := strconv.ParseFloat(strconv.FormatFloat(float64(*e.SampleRate), 'g', -1, 32), 64)
+		r := Rate(*e.SampleRate)
 		rate = &r
 	}
 	return &logsv1.LogEntry{
@@ -97,6 +96,14 @@ func (e *Entry) Proto(slug string) *logsv1.LogEntry {
 		ErrorGroupId: FormatErrorGroupID(e.ErrorGroup),
 		SampleRate:   rate,
 	}
+}
+
+// Rate is a sampling rate stored as a real (logs.entries.sample_rate,
+// logs.sampling_rules) as the decimal that was stored: 0.1, not
+// 0.10000000149011612.
+func Rate(f float32) float64 {
+	v, _ := strconv.ParseFloat(strconv.FormatFloat(float64(f), 'g', -1, 32), 64)
+	return v
 }
 
 // ContextJSON is a stored context as the text of a JSON object, unchanged

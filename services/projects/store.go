@@ -12,6 +12,7 @@ import (
 
 	"github.com/devsmith/logs/internal/apierr"
 	"github.com/devsmith/logs/internal/authn"
+	"github.com/devsmith/logs/internal/logstore"
 )
 
 // store holds the service's SQL. It returns wrapped errors, or client errors (apierr)
@@ -316,7 +317,7 @@ func scanProject(row pgx.Row) (project, error) {
 		return p, err
 	}
 	for i, svc := range services {
-		p.Sampling = append(p.Sampling, samplingRule{Service: svc, DebugRate: rateOf(debug[i]), InfoRate: rateOf(info[i])})
+		p.Sampling = append(p.Sampling, samplingRule{Service: svc, DebugRate: logstore.Rate(debug[i]), InfoRate: logstore.Rate(info[i])})
 	}
 	return p, nil
 }

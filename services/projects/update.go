@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strconv"
 	"strings"
 	"unicode/utf8"
 
@@ -184,13 +183,6 @@ func validateSampling(in []*logsv1.SamplingRule) ([]samplingRule, error) {
 	}
 	slices.SortFunc(rules, func(a, b samplingRule) int { return strings.Compare(a.Service, b.Service) })
 	return rules, nil
-}
-
-// rateOf reads a rate stored as real back as the decimal that was stored
-// (0.1, not 0.10000000149011612).
-func rateOf(f float32) float64 {
-	v, _ := strconv.ParseFloat(strconv.FormatFloat(float64(f), 'g', -1, 32), 64)
-	return v
 }
 
 // rateLimitField reads one limit of the request: absent, 0 (the default:
