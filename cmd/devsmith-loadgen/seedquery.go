@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -206,9 +207,18 @@ func query(ctx context.Context, args []string) error {
 	d.register(fs)
 	fs.IntVar(&d.iterations, "iterations", 40, "timed runs of each query")
 	fs.IntVar(&d.deep, "deep-pages", 50, "pages a deep-pagination walk follows")
+	var cases string
+	fs.StringVar(&cases, "cases", "", "regular expression: run only the query cases whose name it matches (e.g. '^errors')")
 	fs.BoolVar(&d.export, "export", true, "also time exports of the last 24 h (one project, then all: the whole day)")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	var only *regexp.Regexp
+	if cases != "" {
+		var err error
+		if only, err = regexp.Compile(cases); err != nil {
+			return fmt.Errorf("--cases: %w", err)
+		}
 	}
 	api, pool, stop, err := seededPlatform(ctx, &sf, "the query benchmark seeds and checks counts in the database")
 	if err != nil {
@@ -230,7 +240,7 @@ func query(ctx context.Context, args []string) error {
 	fmt.Printf("counts checked against SQL count(*): exact\n\n%d entries, newest %s; \"24 h\" = the 24 hours before it; %d timed runs each (2 warm-up)\n",
 		d.entries, end.Format(time.RFC3339), d.iterations)
 	qc := loadgen.QueryBenchConfig{
-		Projects: projects, Services: services, End: end, Iterations: d.iterations, Warmup: 2, DeepPages: d.deep, Out: os.Stdout,
+		Projects: projects, Services: services, End: end, Iterations: d.iterations, Warmup: 2, DeepPages: d.deep, Cases: only, Out: os.Stdout,
 	}
 	if _, err := loadgen.QueryBench(ctx, api, qc); err != nil {
 		return err
