@@ -24,9 +24,11 @@ import (
 // GetErrorGroup and UpdateErrorGroup. Counts are exact for the range: its
 // whole hours from logs.error_group_hours or, without services,
 // logs.error_group_level_hours (the writers' hourly counts, migrations
-// 0008 and 0013), its partial hours at either end from logs.entries
-// through the partial index entries_error_fp_idx (project_id, error_fp, ts)
-// INCLUDE (level, service_name), an index-only scan (groupCounts).
+// 0008 and 0013), its partial hours at either end from logs.entries, by
+// index-only scans of the fingerprinted entries' partial indexes: one
+// group's through entries_error_fp_idx (project_id, error_fp, ts), every
+// group's in time order through entries_error_ts_idx (project_id, ts)
+// (migrations 0006 and 0017; groupCounts).
 
 const (
 	defaultGroupPageSize = 50
@@ -221,10 +223,7 @@ type groupAgg struct {
 // per (project, fingerprint), with the oldest and newest entry and the most
 // severe level, joined to the group's id. The groups are those of
 // logs.error_groups (small) in f's projects and, with a status or q filter,
-// only those it selects; the entries of the range's partial hours are read
-// per group, a range of the error index each (without the fingerprint, a
-// scan of the index would read every entry of the projects' day to find
-// an hour's).
+// only those it selects.
 func groupsAggQuery(f *filters, g groupRequest) (string, []any) {
 	b := &sqlBuilder{}
 	where := b.group(func(c *sqlBuilder) {
@@ -237,7 +236,7 @@ func groupsAggQuery(f *filters, g groupRequest) (string, []any) {
 			c.and("(title ILIKE " + q + " OR culprit ILIKE " + q + ")")
 		}
 	})
-	counts := groupCounts(b, f, countsBy{projects: true, keys: "k"})
+	counts := groupCounts(b, f, countsBy{projects: true})
 	return `WITH k AS MATERIALIZED (SELECT id, project_id AS p, fingerprint AS f FROM logs.error_groups WHERE ` + where + `)
 	SELECT k.id, k.p, k.f, a.n, a.lo, a.hi, a.lvl FROM (
 		SELECT project_id, error_fp, sum(n)::bigint AS n, min(lo) AS lo, max(hi) AS hi, max(lvl) AS lvl
@@ -252,21 +251,19 @@ type countsBy struct {
 	projects bool
 	service  bool          // and by service_name
 	width    time.Duration // and by bucket, date_bin(width, ts): when not 0
-	// keys names a relation of (p, f) pairs whose entries alone are
-	// counted. outer: the row of an enclosing LATERAL, which every part
-	// takes as its condition. Else the relation is iterated here, each
-	// pair's entries a range of the error index (without service or width);
-	// the hourly rows are not restricted (the caller joins them to keys).
-	keys  string
-	outer bool
+	// keys, when not empty, is the (p, f) row of an enclosing LATERAL
+	// whose entries alone are counted, each part a range of the error
+	// index. Without keys, every group of f's entries is counted, the
+	// partial hours in time order (edge).
+	keys string
 }
 
 // groupCounts is the UNION ALL of the counts of f's matching entries with a
 // fingerprint, as rows (project_id, error_fp[, service_name][, bucket], n,
 // lo, hi, lvl): the range's whole hours from logs.error_group_hours
 // (migration 0008), or logs.error_group_level_hours when neither the rows
-// nor the filters name services, when wholeHours says they serve, and the rest, or all
-// of it, from the error index of logs.entries. A key may have several rows.
+// nor the filters name services, when wholeHours says they serve, and the
+// rest, or all of it, from the entries. A key may have several rows.
 func groupCounts(b *sqlBuilder, f *filters, by countsBy) string {
 	keys, groupBy := "project_id, error_fp", "project_id, error_fp"
 	if by.service {
@@ -281,53 +278,88 @@ func groupCounts(b *sqlBuilder, f *filters, by countsBy) string {
 		}
 		groupBy += ", bucket"
 	}
+	const counts = ", count(*) AS n, min(ts) AS lo, max(ts) AS hi, max(level) AS lvl"
+	// entriesWhere: f's entries with a fingerprint in [since, until), of
+	// the enclosing key (by.keys) or of the pair named by keyOf.
+	entriesWhere := func(since, until time.Time, keyOf string) string {
+		e := *f
+		e.since, e.until = &since, &until
+		return b.group(func(c *sqlBuilder) {
+			c.and("error_fp <> 0")
+			if keyOf != "" {
+				c.and("project_id = " + keyOf + ".project_id")
+				c.and("error_fp = " + keyOf + ".error_fp")
+			}
+			e.addFilters(c, filterOpts{projects: by.projects && keyOf == "", times: true})
+		})
+	}
 	keyCond := func(c *sqlBuilder) {
 		c.and("project_id = " + by.keys + ".p")
 		c.and("error_fp = " + by.keys + ".f")
 	}
-	perKey := by.keys != "" && !by.outer // the entries' parts iterate keys
 	entries := func(since, until time.Time) string {
-		e := *f
-		e.since, e.until = &since, &until
-		where := b.group(func(c *sqlBuilder) {
-			c.and("error_fp <> 0")
-			if by.keys != "" {
+		where := entriesWhere(since, until, "")
+		if by.keys != "" {
+			where = b.group(func(c *sqlBuilder) {
 				keyCond(c)
-			}
-			e.addFilters(c, filterOpts{projects: by.projects && !perKey, times: true})
-		})
-		if perKey {
-			return "SELECT " + by.keys + ".p AS project_id, " + by.keys + ".f AS error_fp, x.n, x.lo, x.hi, x.lvl FROM " + by.keys +
-				" CROSS JOIN LATERAL (SELECT count(*) AS n, min(ts) AS lo, max(ts) AS hi, max(level) AS lvl FROM logs.entries WHERE " +
-				where + " HAVING count(*) > 0) x"
+				c.and(where)
+			})
 		}
-		return "SELECT " + keys + bucket("ts") + ", count(*) AS n, min(ts) AS lo, max(ts) AS hi, max(level) AS lvl FROM logs.entries WHERE " +
-			where + " GROUP BY " + groupBy
+		return "SELECT " + keys + bucket("ts") + counts + " FROM logs.entries WHERE " + where + " GROUP BY " + groupBy
 	}
 	lo, hi, ok := wholeHours(f, by.width)
 	if !ok {
 		return entries(*f.since, *f.until)
 	}
-	where := b.group(func(c *sqlBuilder) {
-		f.addFilters(c, filterOpts{projects: by.projects})
-		c.and("hour >= " + c.arg(lo))
-		c.and("hour < " + c.arg(hi))
-		if by.outer {
-			keyCond(c)
-		}
-	})
 	// Without services, the hourly counts summed over them (migration
 	// 0013) serve: a fifth of the rows.
 	hours := "logs.error_group_hours"
 	if !by.service && len(f.services) == 0 {
 		hours = "logs.error_group_level_hours"
 	}
-	parts := []string{"SELECT " + keys + bucket("hour") + ", count AS n, first_ts AS lo, last_ts AS hi, level AS lvl FROM " + hours + " WHERE " + where}
+	hourRows := func(cond func(c *sqlBuilder)) string {
+		where := b.group(func(c *sqlBuilder) {
+			f.addFilters(c, filterOpts{projects: by.projects})
+			cond(c)
+			if by.keys != "" {
+				keyCond(c)
+			}
+		})
+		return "SELECT " + keys + bucket("hour") + ", count AS n, first_ts AS lo, last_ts AS hi, level AS lvl FROM " + hours + " h WHERE " + where
+	}
+	// edge counts the partial hour [since, until) of the hour from h0.
+	// Per key, a range of the error index. Else, whichever is shorter of
+	// the part and the rest of its hour is read in time order
+	// (entries_error_ts_idx, migration 0017): reading the rest, the hour's
+	// counts serve every group with no entry there (the usual newest edge,
+	// before now, has none), and those with some are counted from their own
+	// range of the error index.
+	edge := func(h0, since, until time.Time) string {
+		restSince, restUntil := h0, since
+		if since.Equal(h0) {
+			restSince, restUntil = until, h0.Add(time.Hour)
+		}
+		if by.keys != "" || by.width > 0 || restUntil.Sub(restSince) >= until.Sub(since) {
+			return entries(since, until)
+		}
+		touched := "SELECT DISTINCT project_id, error_fp FROM logs.entries WHERE " + entriesWhere(restSince, restUntil, "")
+		return "SELECT * FROM (WITH t AS MATERIALIZED (" + touched + ") " +
+			hourRows(func(c *sqlBuilder) {
+				c.and("hour = " + c.arg(h0))
+				c.and("NOT EXISTS (SELECT 1 FROM t WHERE t.project_id = h.project_id AND t.error_fp = h.error_fp)")
+			}) +
+			" UNION ALL SELECT t.project_id, t.error_fp, x.n, x.lo, x.hi, x.lvl FROM t CROSS JOIN LATERAL (SELECT count(*) AS n, min(ts) AS lo, max(ts) AS hi, max(level) AS lvl FROM logs.entries WHERE " +
+			entriesWhere(since, until, "t") + " HAVING count(*) > 0) x) e"
+	}
+	parts := []string{hourRows(func(c *sqlBuilder) {
+		c.and("hour >= " + c.arg(lo))
+		c.and("hour < " + c.arg(hi))
+	})}
 	if f.since.Before(lo) {
-		parts = append(parts, entries(*f.since, lo))
+		parts = append(parts, edge(lo.Add(-time.Hour), *f.since, lo))
 	}
 	if hi.Before(*f.until) {
-		parts = append(parts, entries(hi, *f.until))
+		parts = append(parts, edge(hi, hi, *f.until))
 	}
 	return strings.Join(parts, " UNION ALL ")
 }
@@ -353,7 +385,7 @@ func wholeHours(f *filters, width time.Duration) (lo, hi time.Time, ok bool) {
 // aggregateGroups counts the matching entries of each group.
 func aggregateGroups(ctx context.Context, tx logstore.Querier, f *filters, g groupRequest) ([]*groupAgg, error) {
 	sql, args := groupsAggQuery(f, g)
-	rows, err := tx.Query(ctx, sql, oneShot(args)...)
+	rows, err := tx.Query(ctx, sql, oneShotBinary(args)...)
 	if err != nil {
 		return nil, fmt.Errorf("counting error groups: %w", err)
 	}
@@ -371,15 +403,18 @@ func aggregateGroups(ctx context.Context, tx logstore.Querier, f *filters, g gro
 }
 
 // groupDetailQuery counts the matching entries of the groups (projects $1,
-// fingerprints $2) per service and trend bucket, with each combination's
-// oldest and newest entry and most severe level (groupCounts, per group).
+// fingerprints $2) per trend bucket, with each bucket's oldest and newest
+// entry and most severe level, and per service (groupCounts, per group):
+// a row has either its bucket or its service (the other NULL), not every
+// combination (a busy group's services × buckets were ten times the rows).
 func groupDetailQuery(f *filters, ps, fps []int64, width time.Duration) (string, []any) {
 	b := &sqlBuilder{}
 	keys := "unnest(" + b.arg(ps) + "::bigint[], " + b.arg(fps) + "::bigint[]) AS k(p, f)"
-	counts := groupCounts(b, f, countsBy{service: true, width: width, keys: "k", outer: true})
+	counts := groupCounts(b, f, countsBy{service: true, width: width, keys: "k"})
 	return `SELECT k.p, k.f, x.service_name, x.bucket, x.n, x.lo, x.hi, x.lvl FROM ` + keys + ` CROSS JOIN LATERAL (
-		SELECT service_name, bucket, sum(n)::bigint AS n, min(lo) AS lo, max(hi) AS hi, max(lvl) AS lvl
-		FROM (` + counts + `) u GROUP BY service_name, bucket
+		SELECT CASE WHEN GROUPING(service_name) = 0 THEN service_name END AS service_name, bucket,
+			sum(n)::bigint AS n, min(lo) AS lo, max(hi) AS hi, max(lvl) AS lvl
+		FROM (` + counts + `) u GROUP BY GROUPING SETS ((bucket), (service_name))
 	) x`, b.args
 }
 
@@ -420,17 +455,17 @@ func describeGroups(ctx context.Context, tx logstore.Querier, f *filters, t tren
 		byID[a.id] = a
 	}
 
-	// Counts, per service and bucket, in the same snapshot as the ranking:
-	// the totals are the aggregate's again.
+	// Counts, per bucket and per service, in the same snapshot as the
+	// ranking: the totals are the aggregate's again.
 	sql, args := groupDetailQuery(f, ps, fps, t.width)
-	rows, err := tx.Query(ctx, sql, oneShot(args)...)
+	rows, err := tx.Query(ctx, sql, oneShotBinary(args)...)
 	if err != nil {
 		return fmt.Errorf("counting error group trends: %w", err)
 	}
 	var (
 		k       logstore.ErrorKey
-		service string
-		bucket  time.Time
+		service *string
+		bucket  *time.Time
 		n       int64
 		lo, hi  time.Time
 		level   logstore.Level
@@ -440,12 +475,18 @@ func describeGroups(ctx context.Context, tx logstore.Querier, f *filters, t tren
 		if a == nil {
 			return fmt.Errorf("trend of error group %d/%d not asked for", k.Project, k.Fingerprint)
 		}
-		i, err := t.index(bucket)
+		if service != nil { // a service's row
+			a.services[*service] += n
+			return nil
+		}
+		if bucket == nil {
+			return fmt.Errorf("counts of error group %d/%d without a bucket or service", k.Project, k.Fingerprint)
+		}
+		i, err := t.index(*bucket)
 		if err != nil {
 			return err
 		}
 		a.trend[i] += n
-		a.services[service] += n
 		a.count += n
 		a.lo, a.hi, a.level = earliest(a.lo, lo), maxTime(a.hi, hi), max(a.level, level)
 		return nil

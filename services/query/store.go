@@ -36,6 +36,15 @@ func oneShot(args []any) []any {
 	return append([]any{pgx.QueryExecModeExec}, args...)
 }
 
+// oneShotBinary is oneShot with the statement described first (one more
+// message in the same round of the extended protocol), so that its rows
+// come in the binary format: for statements answering thousands of rows,
+// parsing their times and numbers from text costs more than the
+// description (the error groups' counts: docs/errors.md).
+func oneShotBinary(args []any) []any {
+	return append([]any{pgx.QueryExecModeDescribeExec}, args...)
+}
+
 // pageQuery selects up to limit entries after the cursor, newest first. With
 // several projects each project's newest entries are read from its own
 // primary-key range (a LATERAL join per project) and merged, so the newest
