@@ -250,6 +250,9 @@ func DropExpired(ctx context.Context, pool *pgxpool.Pool, now time.Time, default
 				errs = append(errs, fmt.Errorf("deleting the rollups of %s: %w", d.Format(time.DateOnly), err))
 			}
 		}
+		if err := deleteSampledOutRollups(ctx, conn, now, defaultRetention); err != nil {
+			errs = append(errs, err)
+		}
 		return nil
 	})
 	if err != nil {
@@ -259,6 +262,21 @@ func DropExpired(ctx context.Context, pool *pgxpool.Pool, now time.Time, default
 		errs = append(errs, err)
 	}
 	return dropped, errors.Join(errs...)
+}
+
+// deleteSampledOutRollups deletes the rollup rows of sampled-out entries
+// alone (count 0) whose day is before their project's cut-off: the UTC
+// midnight of now minus its retention (its own, else defaultRetention), as
+// its leaves are dropped.
+func deleteSampledOutRollups(ctx context.Context, conn *pgxpool.Conn, now time.Time, defaultRetention time.Duration) error {
+	_, err := conn.Exec(ctx, `DELETE FROM logs.entry_rollups r USING logs.projects p
+		WHERE r.project_id = p.id AND r.count = 0
+		AND r.day < (date_bin('1 day', $1::timestamptz - coalesce(p.retention_days * interval '1 day', $2::bigint * interval '1 microsecond'),
+			timestamptz '1970-01-01 00:00:00+00') AT TIME ZONE 'UTC')::date`, now, defaultRetention.Microseconds())
+	if err != nil {
+		return fmt.Errorf("deleting the rollups of sampled-out entries past their project's retention: %w", err)
+	}
+	return nil
 }
 
 // dropEmptyDays drops the day partitions that have no leaf left, under the
@@ -435,9 +453,12 @@ func purgeProject(ctx context.Context, conn *pgxpool.Conn, project int64, class 
 
 // deleteEmptyRollups deletes the logs.entry_rollups rows r matching where
 // (over args) whose project and service have no entries left that day:
-// their entries went with a dropped leaf or a purge.
+// their entries went with a dropped leaf or a purge. A row that counts no
+// stored entry (count 0: every entry of that day a sampling rule left out,
+// docs/sampling.md) has none to lose; it stays until its project's own
+// cut-off (deleteSampledOutRollups), not the first leaf of its day dropped.
 func deleteEmptyRollups(ctx context.Context, conn *pgxpool.Conn, where string, args ...any) error {
-	_, err := conn.Exec(ctx, `DELETE FROM logs.entry_rollups r WHERE `+where+` AND NOT EXISTS (
+	_, err := conn.Exec(ctx, `DELETE FROM logs.entry_rollups r WHERE `+where+` AND r.count > 0 AND NOT EXISTS (
 		SELECT 1 FROM logs.entries e WHERE e.project_id = r.project_id AND e.service_name = r.service_name
 		AND e.ts >= r.day::timestamp AT TIME ZONE 'UTC' AND e.ts < (r.day + 1)::timestamp AT TIME ZONE 'UTC')`, args...)
 	return err

@@ -95,6 +95,16 @@ func TestClassesExpireOnTheirOwn(t *testing.T) {
 	_, err = pool.Exec(ctx, `INSERT INTO logs.entry_rollups VALUES (1, 'api', '2026-03-08', 1, '2026-03-08T10:00:00Z'),
 		(2, 'api', '2026-03-08', 1, '2026-03-08T10:00:00Z'), (3, 'api', '2026-03-08', 1, '2026-03-08T10:00:00Z')`)
 	require.NoError(t, err)
+	// c's worker had every entry of that day sampled out: a row of no
+	// stored entry, kept until c's own cut-off.
+	_, err = pool.Exec(ctx, `INSERT INTO logs.entry_rollups (project_id, service_name, day, count, last_log_at, sampled_out)
+		VALUES (3, 'worker', '2026-03-08', 0, '2026-03-08T11:00:00Z', 40)`)
+	require.NoError(t, err)
+	sampledOut := func() int64 {
+		var n int64
+		require.NoError(t, pool.QueryRow(ctx, `SELECT coalesce(sum(sampled_out), 0) FROM logs.entry_rollups WHERE project_id = 3`).Scan(&n))
+		return n
+	}
 	var archived []string
 	archive := func(ctx context.Context, conn *pgxpool.Conn, l partition.Leaf) error {
 		var n int
@@ -122,7 +132,8 @@ func TestClassesExpireOnTheirOwn(t *testing.T) {
 	require.NoError(t, err)
 	rollupProjects, err = pgx.CollectRows(rows, pgx.RowTo[int64])
 	require.NoError(t, err)
-	require.Equal(t, []int64{1, 3}, rollupProjects)
+	require.Equal(t, []int64{1, 3, 3}, rollupProjects)
+	require.Equal(t, int64(40), sampledOut(), "dropping another class's leaf of that day keeps c's sampled-out count")
 
 	// A failing archive keeps its leaf and says which.
 	failing := func(context.Context, *pgxpool.Conn, partition.Leaf) error { return errors.New("disk full") }
@@ -130,9 +141,11 @@ func TestClassesExpireOnTheirOwn(t *testing.T) {
 	require.ErrorContains(t, err, "archiving partition entries_20260308_r0: disk full")
 	require.Empty(t, dropped)
 
-	// Past every class's cut-off the whole day goes.
+	// Past every class's cut-off the whole day goes, and c's sampled-out
+	// row with it.
 	_, err = partition.DropExpired(ctx, pool, now.AddDate(0, 0, 12), def, nil)
 	require.NoError(t, err)
+	require.Equal(t, int64(0), sampledOut())
 	names, err := partition.List(ctx, pool)
 	require.NoError(t, err)
 	require.NotContains(t, names, "entries_20260308")
