@@ -419,14 +419,17 @@ func groupDetailQuery(f *filters, ps, fps []int64, width time.Duration) (string,
 }
 
 // groupExamplesQuery reads each group's newest matching entry: the highest
-// id among its entries at its newest ts ($3), a primary-key lookup.
+// id among its entries at its newest ts ($3), a primary-key lookup. The
+// range's bounds, constants, let the planner prune the partitions outside
+// it (the lookup's ts, a column of the LATERAL, cannot): planning every
+// leaf of the retention took 4.6 ms of a 10 ms statement.
 func groupExamplesQuery(f *filters, ps, fps []int64, his []time.Time) (string, []any) {
 	b := &sqlBuilder{}
 	keys := "unnest(" + b.arg(ps) + "::bigint[], " + b.arg(fps) + "::bigint[], " + b.arg(his) + "::timestamptz[]) AS k(p, f, t)"
 	b.and("project_id = k.p")
 	b.and("ts = k.t")
 	b.and("error_fp = k.f")
-	f.addFilters(b, filterOpts{})
+	f.addFilters(b, filterOpts{times: true})
 	return "SELECT " + logstore.EntryColumnsOf("e") + " FROM " + keys +
 		" CROSS JOIN LATERAL (SELECT " + logstore.EntryColumns + " FROM logs.entries WHERE " + b.where() +
 		" ORDER BY id DESC LIMIT 1) e", b.args
