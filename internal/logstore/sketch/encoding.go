@@ -241,3 +241,223 @@ func (d *decoder) readStore(st *store) bool {
 	}
 	return true
 }
+
+// MergeBinary adds every value of the sketch data encodes to s: the same
+// sketch, bit for bit, as UnmarshalBinary into a temporary Sketch and
+// Merge, without building the temporary one (a query merges hundreds of
+// thousands of rollup rows). s keeps no reference to data. On error s is
+// unchanged.
+func (s *Sketch) MergeBinary(data []byte) error {
+	if len(data) == 0 {
+		return errFormat
+	}
+	switch data[0] {
+	case formatExact:
+		return s.mergeExact(data)
+	case formatBucketed:
+		return s.mergeBucketed(data)
+	}
+	return errFormat
+}
+
+// exactHeader reads an exact encoding's scale and number of values; d is
+// then at the first value.
+func exactHeader(data []byte) (d decoder, scale int, n int, ok bool) {
+	d = decoder{b: data[1:]}
+	scale = int(d.byte())
+	u := d.uvarint()
+	if d.err || u > ExactLimit || (scale > maxScale && scale != rawScale) {
+		return d, 0, 0, false
+	}
+	return d, scale, int(u), true
+}
+
+// exactValues calls fn with each value of an exact encoding, in order (as
+// UnmarshalBinary reads them), and reports whether the encoding is well
+// formed; fn is not called past the first malformed value.
+func exactValues(d decoder, scale, n int, fn func(v float64)) bool {
+	var k int64
+	for i := range n {
+		var v float64
+		switch {
+		case scale == rawScale:
+			v = math.Float64frombits(d.uint64())
+		case i == 0:
+			k = d.varint()
+			v = float64(k) / pow10[scale]
+		default:
+			k += int64(d.uvarint())
+			v = float64(k) / pow10[scale]
+		}
+		if d.err || math.IsNaN(v) || math.IsInf(v, 0) {
+			return false
+		}
+		fn(v)
+	}
+	return len(d.b) == 0
+}
+
+// valueStats accumulates count, sum, min and max as addStats does on an
+// empty sketch, so that a merge adds what UnmarshalBinary would have
+// computed.
+type valueStats struct {
+	n        int64
+	sum      float64
+	min, max float64
+}
+
+func (st *valueStats) add(v float64) {
+	if st.n == 0 {
+		st.min, st.max = v, v
+	} else {
+		st.min, st.max = min(st.min, v), max(st.max, v)
+	}
+	st.n++
+	st.sum += v
+}
+
+func (s *Sketch) mergeExact(data []byte) error {
+	d, scale, n, ok := exactHeader(data)
+	if !ok {
+		return errFormat
+	}
+	if n == 0 {
+		return exactEnd(d)
+	}
+	var st valueStats
+	if !s.bucketed && len(s.values)+n <= ExactLimit {
+		// The values stay exact: decode them straight into s.values.
+		kept := s.values
+		if !exactValues(d, scale, n, func(v float64) {
+			st.add(v)
+			s.values = append(s.values, v)
+		}) {
+			s.values = kept
+			return errFormat
+		}
+		s.addStats(st.sum, st.n, st.min, st.max)
+		s.sorted = false
+		return nil
+	}
+	// Into buckets: check the whole encoding first (s is unchanged on
+	// error), then bucket the values in their order.
+	if !exactValues(d, scale, n, st.add) {
+		return errFormat
+	}
+	s.addStats(st.sum, st.n, st.min, st.max)
+	if !s.bucketed {
+		s.toBuckets()
+	}
+	var b bucketer
+	exactValues(d, scale, n, func(v float64) { b.add(s, v) })
+	b.flush()
+	return nil
+}
+
+func exactEnd(d decoder) error {
+	if len(d.b) != 0 {
+		return errFormat
+	}
+	return nil
+}
+
+// storeSpan reads an encoded store (as readStore does, without adding
+// it): its buckets' lowest and highest index and their total.
+func (d *decoder) storeSpan() (n uint64, lo, hi int32, total int64, ok bool) {
+	n = d.uvarint()
+	if d.err || n > uint64(len(d.b)) {
+		return 0, 0, 0, 0, false
+	}
+	var i int64
+	for k := uint64(0); k < n; k++ {
+		if k == 0 {
+			i = d.varint()
+		} else {
+			step := d.uvarint()
+			if step == 0 || step > maxBuckets*2 {
+				return 0, 0, 0, 0, false
+			}
+			i += int64(step)
+		}
+		c := d.uvarint()
+		if d.err || c == 0 || c > math.MaxInt64/2 || i < math.MinInt32/2 || i > math.MaxInt32/2 {
+			return 0, 0, 0, 0, false
+		}
+		if k == 0 {
+			lo = int32(i)
+		}
+		hi = int32(i)
+		total += int64(c)
+	}
+	return n, lo, hi, total, true
+}
+
+// addStore adds an encoded store (checked by storeSpan) to st.
+func (d *decoder) addStore(st *store) {
+	n := d.uvarint()
+	var i int64
+	for k := uint64(0); k < n; k++ {
+		if k == 0 {
+			i = d.varint()
+		} else {
+			i += int64(d.uvarint())
+		}
+		st.add(int32(i), int64(d.uvarint()))
+	}
+}
+
+// fitsWith reports whether st, with buckets lo..hi added, spans at most
+// maxBuckets (so that no add folds, and adding the buckets one by one
+// gives what merge gives).
+func (st *store) fitsWith(lo, hi int32) bool {
+	if len(st.counts) > 0 {
+		lo = min(lo, st.offset)
+		hi = max(hi, st.offset+int32(len(st.counts))-1)
+	}
+	return int64(hi)-int64(lo)+1 <= maxBuckets
+}
+
+func (s *Sketch) mergeBucketed(data []byte) error {
+	d := decoder{b: data[1:]}
+	sum := math.Float64frombits(d.uint64())
+	lo := math.Float64frombits(d.uint64())
+	hi := math.Float64frombits(d.uint64())
+	zero := int64(d.uvarint())
+	if d.err {
+		return errFormat
+	}
+	stores := d
+	nn, nlo, nhi, ntotal, ok := d.storeSpan()
+	if !ok {
+		return errFormat
+	}
+	pn, plo, phi, ptotal, ok := d.storeSpan()
+	if !ok || d.err || len(d.b) != 0 {
+		return errFormat
+	}
+	count := zero + ntotal + ptotal
+	if count < 0 {
+		return errFormat
+	}
+	if count == 0 {
+		return nil
+	}
+	if !s.bucketed {
+		s.toBuckets()
+	}
+	if (nn > 0 && !s.neg.fitsWith(nlo, nhi)) || (pn > 0 && !s.pos.fitsWith(plo, phi)) {
+		// A store would fold, where the order of the adds matters: merge
+		// as Merge does (data was checked as UnmarshalBinary checks it).
+		var o Sketch
+		if err := o.UnmarshalBinary(data); err != nil {
+			return err
+		}
+		s.Merge(&o)
+		return nil
+	}
+	s.addStats(sum, count, lo, hi)
+	s.zero += zero
+	stores.addStore(&s.neg)
+	stores.addStore(&s.pos)
+	return nil
+}

@@ -98,15 +98,74 @@ func (s *Sketch) addBucket(v float64, n int64) {
 	}
 }
 
+// addBuckets adds vs to the buckets, in their order.
+func (s *Sketch) addBuckets(vs []float64) {
+	var b bucketer
+	for _, v := range vs {
+		b.add(s, v)
+	}
+	b.flush()
+}
+
+// bucketer adds values to a sketch's buckets as addBucket does, one value
+// after the other, but computes a value's index once for a run of equal
+// values and adds a run of values of one bucket at once (equal to adding
+// them one by one: the store's state after add(i, a) then add(i, b) is
+// that after add(i, a+b)).
+type bucketer struct {
+	last    float64
+	lastIdx int32
+	haveV   bool
+	st      *store
+	idx     int32
+	n       int64
+}
+
+func (b *bucketer) add(s *Sketch, v float64) {
+	var st *store
+	var i int32
+	switch {
+	case v >= MinMagnitude:
+		st = &s.pos
+		if b.haveV && v == b.last {
+			i = b.lastIdx
+		} else {
+			i = index(v)
+		}
+	case v <= -MinMagnitude:
+		st = &s.neg
+		if b.haveV && v == b.last {
+			i = b.lastIdx
+		} else {
+			i = index(-v)
+		}
+	default:
+		s.zero++
+		return
+	}
+	b.last, b.lastIdx, b.haveV = v, i, true
+	if st == b.st && i == b.idx {
+		b.n++
+		return
+	}
+	b.flush()
+	b.st, b.idx, b.n = st, i, 1
+}
+
+func (b *bucketer) flush() {
+	if b.n > 0 {
+		b.st.add(b.idx, b.n)
+	}
+	b.st, b.n = nil, 0
+}
+
 // index is the bucket of a magnitude at least MinMagnitude.
 func index(v float64) int32 { return int32(math.Ceil(math.Log(v) * invLogGamma)) }
 
 // toBuckets moves the exact values into buckets.
 func (s *Sketch) toBuckets() {
 	s.bucketed = true
-	for _, v := range s.values {
-		s.addBucket(v, 1)
-	}
+	s.addBuckets(s.values)
 	s.values, s.sorted = nil, false
 }
 
@@ -126,9 +185,7 @@ func (s *Sketch) Merge(o *Sketch) {
 		s.toBuckets()
 	}
 	if !o.bucketed {
-		for _, v := range o.values {
-			s.addBucket(v, 1)
-		}
+		s.addBuckets(o.values)
 		return
 	}
 	s.zero += o.zero
