@@ -108,48 +108,39 @@ func (s *Sketch) addBuckets(vs []float64) {
 }
 
 // bucketer adds values to a sketch's buckets as addBucket does, one value
-// after the other, but computes a value's index once for a run of equal
-// values and adds a run of values of one bucket at once (equal to adding
-// them one by one: the store's state after add(i, a) then add(i, b) is
-// that after add(i, a+b)).
+// after the other, but as runs: a run of values of one bucket is added at
+// once (the store's state after add(i, a) then add(i, b) is that after
+// add(i, a+b)), and a value equal to the previous one costs no Log.
 type bucketer struct {
-	last    float64
-	lastIdx int32
-	haveV   bool
-	st      *store
-	idx     int32
-	n       int64
+	st   *store // the run's store, nil when none
+	idx  int32  // the run's bucket
+	n    int64  // the run's values
+	last float64
 }
 
 func (b *bucketer) add(s *Sketch, v float64) {
+	if b.n > 0 && v == b.last {
+		b.n++
+		return
+	}
 	var st *store
 	var i int32
 	switch {
 	case v >= MinMagnitude:
-		st = &s.pos
-		if b.haveV && v == b.last {
-			i = b.lastIdx
-		} else {
-			i = index(v)
-		}
+		st, i = &s.pos, index(v)
 	case v <= -MinMagnitude:
-		st = &s.neg
-		if b.haveV && v == b.last {
-			i = b.lastIdx
-		} else {
-			i = index(-v)
-		}
+		st, i = &s.neg, index(-v)
 	default:
 		s.zero++
 		return
 	}
-	b.last, b.lastIdx, b.haveV = v, i, true
 	if st == b.st && i == b.idx {
 		b.n++
-		return
+	} else {
+		b.flush()
+		b.st, b.idx, b.n = st, i, 1
 	}
-	b.flush()
-	b.st, b.idx, b.n = st, i, 1
+	b.last = v
 }
 
 func (b *bucketer) flush() {
