@@ -260,41 +260,61 @@ func (s *Sketch) MergeBinary(data []byte) error {
 	return errFormat
 }
 
-// exactHeader reads an exact encoding's scale and number of values; d is
-// then at the first value.
-func exactHeader(data []byte) (d decoder, scale int, n int, ok bool) {
-	d = decoder{b: data[1:]}
-	scale = int(d.byte())
-	u := d.uvarint()
-	if d.err || u > ExactLimit || (scale > maxScale && scale != rawScale) {
-		return d, 0, 0, false
-	}
-	return d, scale, int(u), true
+// exactReader reads the values of an exact encoding, in order (as
+// UnmarshalBinary reads them).
+type exactReader struct {
+	d     decoder
+	scale int
+	n     int // values left
+	first bool
+	k     int64
 }
 
-// exactValues calls fn with each value of an exact encoding, in order (as
-// UnmarshalBinary reads them), and reports whether the encoding is well
-// formed; fn is not called past the first malformed value.
-func exactValues(d decoder, scale, n int, fn func(v float64)) bool {
-	var k int64
-	for i := range n {
-		var v float64
-		switch {
-		case scale == rawScale:
-			v = math.Float64frombits(d.uint64())
-		case i == 0:
-			k = d.varint()
-			v = float64(k) / pow10[scale]
-		default:
-			k += int64(d.uvarint())
-			v = float64(k) / pow10[scale]
-		}
-		if d.err || math.IsNaN(v) || math.IsInf(v, 0) {
+// newExactReader reads an exact encoding's header.
+func newExactReader(data []byte) (exactReader, bool) {
+	d := decoder{b: data[1:]}
+	scale := int(d.byte())
+	n := d.uvarint()
+	if d.err || n > ExactLimit || (scale > maxScale && scale != rawScale) {
+		return exactReader{}, false
+	}
+	return exactReader{d: d, scale: scale, n: int(n), first: true}, true
+}
+
+// next is the next value; ok is false when the encoding is malformed.
+func (r *exactReader) next() (v float64, ok bool) {
+	switch {
+	case r.scale == rawScale:
+		v = math.Float64frombits(r.d.uint64())
+	case r.first:
+		r.k = r.d.varint()
+		v = float64(r.k) / pow10[r.scale]
+	default:
+		r.k += int64(r.d.uvarint())
+		v = float64(r.k) / pow10[r.scale]
+	}
+	r.first = false
+	r.n--
+	return v, !r.d.err && !math.IsNaN(v) && !math.IsInf(v, 0)
+}
+
+// skip passes the next value, reporting whether next would have read it:
+// a scaled value k/10^d is always finite, so only its varint is read.
+func (r *exactReader) skip() bool {
+	switch {
+	case r.scale == rawScale:
+		const exp = 0x7ff << 52 // NaN and the infinities have every exponent bit
+		if r.d.uint64()&exp == exp {
 			return false
 		}
-		fn(v)
+	case r.first:
+		r.d.varint()
+	default:
+		r.d.uvarint()
 	}
-	return len(d.b) == 0
+	r.first = false
+	r.n--
+	return !r.d.err
 }
 
 // valueStats accumulates count, sum, min and max as addStats does on an
@@ -317,23 +337,33 @@ func (st *valueStats) add(v float64) {
 }
 
 func (s *Sketch) mergeExact(data []byte) error {
-	d, scale, n, ok := exactHeader(data)
+	r0, ok := newExactReader(data)
 	if !ok {
 		return errFormat
 	}
+	n := r0.n
 	if n == 0 {
-		return exactEnd(d)
+		if len(r0.d.b) != 0 {
+			return errFormat
+		}
+		return nil
 	}
 	var st valueStats
 	if !s.bucketed && len(s.values)+n <= ExactLimit {
 		// The values stay exact: decode them straight into s.values.
 		kept := s.values
-		if !exactValues(d, scale, n, func(v float64) {
+		for r := r0; r.n > 0; {
+			v, ok := r.next()
+			if !ok {
+				s.values = kept
+				return errFormat
+			}
 			st.add(v)
 			s.values = append(s.values, v)
-		}) {
-			s.values = kept
-			return errFormat
+			if r.n == 0 && len(r.d.b) != 0 {
+				s.values = kept
+				return errFormat
+			}
 		}
 		s.addStats(st.sum, st.n, st.min, st.max)
 		s.sorted = false
@@ -341,23 +371,26 @@ func (s *Sketch) mergeExact(data []byte) error {
 	}
 	// Into buckets: check the whole encoding first (s is unchanged on
 	// error), then bucket the values in their order.
-	if !exactValues(d, scale, n, st.add) {
+	r := r0
+	for r.n > 0 {
+		if !r.skip() {
+			return errFormat
+		}
+	}
+	if len(r.d.b) != 0 {
 		return errFormat
 	}
-	s.addStats(st.sum, st.n, st.min, st.max)
 	if !s.bucketed {
 		s.toBuckets()
 	}
 	var b bucketer
-	exactValues(d, scale, n, func(v float64) { b.add(s, v) })
-	b.flush()
-	return nil
-}
-
-func exactEnd(d decoder) error {
-	if len(d.b) != 0 {
-		return errFormat
+	for r = r0; r.n > 0; {
+		v, _ := r.next()
+		st.add(v)
+		b.add(s, v)
 	}
+	b.flush()
+	s.addStats(st.sum, st.n, st.min, st.max)
 	return nil
 }
 
@@ -392,9 +425,16 @@ func (d *decoder) storeSpan() (n uint64, lo, hi int32, total int64, ok bool) {
 	return n, lo, hi, total, true
 }
 
-// addStore adds an encoded store (checked by storeSpan) to st.
-func (d *decoder) addStore(st *store) {
+// addStore adds an encoded store (checked by storeSpan, its buckets
+// within lo..hi) to st, which spans lo..hi once extended (fitsWith).
+func (d *decoder) addStore(st *store, lo, hi int32, total int64) {
 	n := d.uvarint()
+	if n == 0 {
+		return
+	}
+	st.add(hi, 0)
+	st.add(lo, 0)
+	counts := st.counts[lo-st.offset : hi-st.offset+1]
 	var i int64
 	for k := uint64(0); k < n; k++ {
 		if k == 0 {
@@ -402,8 +442,9 @@ func (d *decoder) addStore(st *store) {
 		} else {
 			i += int64(d.uvarint())
 		}
-		st.add(int32(i), int64(d.uvarint()))
+		counts[int32(i)-lo] += int64(d.uvarint())
 	}
+	st.total += total
 }
 
 // fitsWith reports whether st, with buckets lo..hi added, spans at most
@@ -457,7 +498,7 @@ func (s *Sketch) mergeBucketed(data []byte) error {
 	}
 	s.addStats(sum, count, lo, hi)
 	s.zero += zero
-	stores.addStore(&s.neg)
-	stores.addStore(&s.pos)
+	stores.addStore(&s.neg, nlo, nhi, ntotal)
+	stores.addStore(&s.pos, plo, phi, ptotal)
 	return nil
 }

@@ -179,3 +179,50 @@ func TestMergeBinaryRefusesWhatUnmarshalRefuses(t *testing.T) {
 		}
 	}
 }
+
+// mergeBenchParts are a bucketed sketch of 5000 lognormal values and an
+// exact one of 50 milliseconds (three decimals): a rollup row of a busy key
+// and of a quiet one.
+func mergeBenchParts() (bucketed, exact []byte) {
+	r := rand.New(rand.NewPCG(1, 2))
+	var b, e Sketch
+	for range 5000 {
+		b.Add(math.Exp(r.NormFloat64()*1.5 + 3))
+	}
+	for range 50 {
+		e.Add(math.Round(math.Exp(r.NormFloat64()*0.7+3)*1000) / 1000)
+	}
+	be, _ := b.MarshalBinary()
+	ee, _ := e.MarshalBinary()
+	return be, ee
+}
+
+// BenchmarkRowMerge: merging a row's encoding into a bucketed sketch, by
+// UnmarshalBinary and Merge or by MergeBinary.
+func BenchmarkRowMerge(b *testing.B) {
+	bucketed, exact := mergeBenchParts()
+	for _, row := range []struct {
+		name string
+		enc  []byte
+	}{{"bucketed", bucketed}, {"exact50", exact}} {
+		b.Run("UnmarshalMerge/"+row.name, func(b *testing.B) {
+			var s, tmp Sketch
+			require.NoError(b, s.UnmarshalBinary(bucketed))
+			for b.Loop() {
+				if err := tmp.UnmarshalBinary(row.enc); err != nil {
+					b.Fatal(err)
+				}
+				s.Merge(&tmp)
+			}
+		})
+		b.Run("MergeBinary/"+row.name, func(b *testing.B) {
+			var s Sketch
+			require.NoError(b, s.UnmarshalBinary(bucketed))
+			for b.Loop() {
+				if err := s.MergeBinary(row.enc); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
