@@ -370,7 +370,29 @@ func (s *Sketch) mergeExact(data []byte) error {
 		return nil
 	}
 	// Into buckets: check the whole encoding first (s is unchanged on
-	// error), then bucket the values in their order.
+	// error), then bucket the values in their order; a row's few values
+	// are decoded once, into buf.
+	var buf [64]float64
+	if n <= len(buf) {
+		r := r0
+		for i := range n {
+			v, ok := r.next()
+			if !ok {
+				return errFormat
+			}
+			buf[i] = v
+			st.add(v)
+		}
+		if len(r.d.b) != 0 {
+			return errFormat
+		}
+		s.addStats(st.sum, st.n, st.min, st.max)
+		if !s.bucketed {
+			s.toBuckets()
+		}
+		s.addBuckets(buf[:n])
+		return nil
+	}
 	r := r0
 	for r.n > 0 {
 		if !r.skip() {
