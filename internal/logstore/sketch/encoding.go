@@ -128,31 +128,15 @@ func (s *Sketch) UnmarshalBinary(data []byte) error {
 	d := decoder{b: data}
 	switch d.byte() {
 	case formatExact:
-		scale := int(d.byte())
-		n := d.uvarint()
-		if d.err || n > ExactLimit || (scale > maxScale && scale != rawScale) {
+		r, ok := newExactReader(data)
+		if !ok {
 			return errFormat
 		}
-		var k int64
-		for i := uint64(0); i < n; i++ {
-			var v float64
-			switch {
-			case scale == rawScale:
-				v = math.Float64frombits(d.uint64())
-			case i == 0:
-				k = d.varint()
-				v = float64(k) / pow10[scale]
-			default:
-				k += int64(d.uvarint())
-				v = float64(k) / pow10[scale]
-			}
-			if d.err || math.IsNaN(v) || math.IsInf(v, 0) {
-				return errFormat
-			}
-			s.values = append(s.values, v)
-			s.addStats(v, 1, v, v)
+		if s.values, ok = r.readAll(s.values, s); !ok {
+			return errFormat
 		}
 		s.sorted = slices.IsSorted(s.values)
+		return nil
 	case formatBucketed:
 		s.bucketed = true
 		s.sum = math.Float64frombits(d.uint64())
@@ -218,28 +202,12 @@ func (d *decoder) varint() int64 {
 }
 
 func (d *decoder) readStore(st *store) bool {
-	n := d.uvarint()
-	if d.err || n > uint64(len(d.b)) {
-		return false
+	from := *d
+	_, lo, hi, total, ok := d.storeSpan()
+	if ok {
+		from.addStore(st, lo, hi, total)
 	}
-	var i int64
-	for k := uint64(0); k < n; k++ {
-		if k == 0 {
-			i = d.varint()
-		} else {
-			step := d.uvarint()
-			if step == 0 || step > maxBuckets*2 {
-				return false
-			}
-			i += int64(step)
-		}
-		c := d.uvarint()
-		if d.err || c == 0 || c > math.MaxInt64/2 || i < math.MinInt32/2 || i > math.MaxInt32/2 {
-			return false
-		}
-		st.add(int32(i), int64(c))
-	}
-	return true
+	return ok
 }
 
 // MergeBinary adds every value of the sketch data encodes to s: the same
@@ -317,102 +285,80 @@ func (r *exactReader) skip() bool {
 	return !r.d.err
 }
 
-// valueStats accumulates count, sum, min and max as addStats does on an
-// empty sketch, so that a merge adds what UnmarshalBinary would have
-// computed.
-type valueStats struct {
-	n        int64
-	sum      float64
-	min, max float64
+// valid reports whether the rest of the encoding is well formed (without
+// advancing r, a copy).
+func (r exactReader) valid() bool {
+	for r.n > 0 {
+		if !r.skip() {
+			return false
+		}
+	}
+	return len(r.d.b) == 0
 }
 
-func (st *valueStats) add(v float64) {
-	if st.n == 0 {
-		st.min, st.max = v, v
-	} else {
-		st.min, st.max = min(st.min, v), max(st.max, v)
+// readAll appends r's values to vs, adding them to st's count, sum, min
+// and max, and reports whether the encoding is well formed to its end.
+func (r *exactReader) readAll(vs []float64, st *Sketch) ([]float64, bool) {
+	for r.n > 0 {
+		v, ok := r.next()
+		if !ok {
+			return vs, false
+		}
+		vs = append(vs, v)
+		st.addStats(v, 1, v, v)
 	}
-	st.n++
-	st.sum += v
+	return vs, len(r.d.b) == 0
 }
 
 func (s *Sketch) mergeExact(data []byte) error {
-	r0, ok := newExactReader(data)
+	r, ok := newExactReader(data)
 	if !ok {
 		return errFormat
 	}
-	n := r0.n
-	if n == 0 {
-		if len(r0.d.b) != 0 {
-			return errFormat
-		}
-		return nil
-	}
-	var st valueStats
+	n := r.n
+	// st is the sketch UnmarshalBinary would give (but for its values).
+	var st Sketch
 	if !s.bucketed && len(s.values)+n <= ExactLimit {
 		// The values stay exact: decode them straight into s.values.
-		kept := s.values
-		for r := r0; r.n > 0; {
-			v, ok := r.next()
-			if !ok {
-				s.values = kept
-				return errFormat
-			}
-			st.add(v)
-			s.values = append(s.values, v)
-			if r.n == 0 && len(r.d.b) != 0 {
-				s.values = kept
-				return errFormat
-			}
-		}
-		s.addStats(st.sum, st.n, st.min, st.max)
-		s.sorted = false
-		return nil
-	}
-	// Into buckets: check the whole encoding first (s is unchanged on
-	// error), then bucket the values in their order; a row's few values
-	// are decoded once, into buf.
-	var buf [64]float64
-	if n <= len(buf) {
-		r := r0
-		for i := range n {
-			v, ok := r.next()
-			if !ok {
-				return errFormat
-			}
-			buf[i] = v
-			st.add(v)
-		}
-		if len(r.d.b) != 0 {
+		vs, ok := r.readAll(s.values, &st)
+		if !ok {
 			return errFormat
 		}
-		s.addStats(st.sum, st.n, st.min, st.max)
+		s.values = vs
+	} else {
+		// Into buckets, in the values' order. s is unchanged on error: a
+		// row's few values are decoded once into buf, more are checked
+		// first.
+		var buf [64]float64
+		vs := buf[:0]
+		if n <= len(buf) {
+			if vs, ok = r.readAll(vs, &st); !ok {
+				return errFormat
+			}
+		} else if !r.valid() {
+			return errFormat
+		}
 		if !s.bucketed {
 			s.toBuckets()
 		}
-		s.addBuckets(buf[:n])
-		return nil
-	}
-	r := r0
-	for r.n > 0 {
-		if !r.skip() {
-			return errFormat
+		var b bucketer
+		for _, v := range vs {
+			b.add(s, v)
 		}
+		for r.n > 0 { // not read into buf
+			v, _ := r.next()
+			st.addStats(v, 1, v, v)
+			b.add(s, v)
+		}
+		b.flush()
 	}
-	if len(r.d.b) != 0 {
-		return errFormat
+	if st.count == 0 {
+		return nil // as Merge of an empty sketch
 	}
+	s.addStats(st.sum, st.count, st.min, st.max)
 	if !s.bucketed {
-		s.toBuckets()
+		s.sorted = false
 	}
-	var b bucketer
-	for r = r0; r.n > 0; {
-		v, _ := r.next()
-		st.add(v)
-		b.add(s, v)
-	}
-	b.flush()
-	s.addStats(st.sum, st.n, st.min, st.max)
 	return nil
 }
 
@@ -448,10 +394,23 @@ func (d *decoder) storeSpan() (n uint64, lo, hi int32, total int64, ok bool) {
 }
 
 // addStore adds an encoded store (checked by storeSpan, its buckets
-// within lo..hi) to st, which spans lo..hi once extended (fitsWith).
+// within lo..hi) to st: in place when st spans them all within maxBuckets
+// (the same as adding each bucket), else each bucket in its order.
 func (d *decoder) addStore(st *store, lo, hi int32, total int64) {
 	n := d.uvarint()
 	if n == 0 {
+		return
+	}
+	if !st.fitsWith(lo, hi) {
+		var i int64
+		for k := uint64(0); k < n; k++ {
+			if k == 0 {
+				i = d.varint()
+			} else {
+				i += int64(d.uvarint())
+			}
+			st.add(int32(i), int64(d.uvarint()))
+		}
 		return
 	}
 	st.add(hi, 0)
