@@ -401,21 +401,13 @@ func (d *decoder) addStore(st *store, lo, hi int32, total int64) {
 	if n == 0 {
 		return
 	}
-	if !st.fitsWith(lo, hi) {
-		var i int64
-		for k := uint64(0); k < n; k++ {
-			if k == 0 {
-				i = d.varint()
-			} else {
-				i += int64(d.uvarint())
-			}
-			st.add(int32(i), int64(d.uvarint()))
-		}
-		return
+	var counts []int64 // st's buckets lo..hi, when in place
+	if st.fitsWith(lo, hi) {
+		st.add(hi, 0)
+		st.add(lo, 0)
+		counts = st.counts[lo-st.offset : hi-st.offset+1]
+		st.total += total
 	}
-	st.add(hi, 0)
-	st.add(lo, 0)
-	counts := st.counts[lo-st.offset : hi-st.offset+1]
 	var i int64
 	for k := uint64(0); k < n; k++ {
 		if k == 0 {
@@ -423,9 +415,13 @@ func (d *decoder) addStore(st *store, lo, hi int32, total int64) {
 		} else {
 			i += int64(d.uvarint())
 		}
-		counts[int32(i)-lo] += int64(d.uvarint())
+		c := int64(d.uvarint())
+		if counts != nil {
+			counts[int32(i)-lo] += c
+		} else {
+			st.add(int32(i), c)
+		}
 	}
-	st.total += total
 }
 
 // fitsWith reports whether st, with buckets lo..hi added, spans at most
