@@ -182,6 +182,11 @@ func (d *decoder) uint64() uint64 {
 }
 
 func (d *decoder) uvarint() uint64 {
+	if len(d.b) > 0 && d.b[0] < 0x80 { // one byte: most counts and steps
+		v := d.b[0]
+		d.b = d.b[1:]
+		return uint64(v)
+	}
 	v, n := binary.Uvarint(d.b)
 	if n <= 0 {
 		d.err = true
@@ -202,11 +207,7 @@ func (d *decoder) varint() int64 {
 }
 
 func (d *decoder) readStore(st *store) bool {
-	from := *d
-	_, lo, hi, total, ok := d.storeSpan()
-	if ok {
-		from.addStore(st, lo, hi, total)
-	}
+	_, _, _, _, ok := d.storeSpan(st)
 	return ok
 }
 
@@ -362,9 +363,10 @@ func (s *Sketch) mergeExact(data []byte) error {
 	return nil
 }
 
-// storeSpan reads an encoded store (as readStore does, without adding
-// it): its buckets' lowest and highest index and their total.
-func (d *decoder) storeSpan() (n uint64, lo, hi int32, total int64, ok bool) {
+// storeSpan reads and checks an encoded store, adding each bucket to st
+// unless nil: its number of buckets, their lowest and highest index and
+// their total.
+func (d *decoder) storeSpan(st *store) (n uint64, lo, hi int32, total int64, ok bool) {
 	n = d.uvarint()
 	if d.err || n > uint64(len(d.b)) {
 		return 0, 0, 0, 0, false
@@ -389,6 +391,9 @@ func (d *decoder) storeSpan() (n uint64, lo, hi int32, total int64, ok bool) {
 		}
 		hi = int32(i)
 		total += int64(c)
+		if st != nil {
+			st.add(hi, int64(c))
+		}
 	}
 	return n, lo, hi, total, true
 }
@@ -445,11 +450,11 @@ func (s *Sketch) mergeBucketed(data []byte) error {
 		return errFormat
 	}
 	stores := d
-	nn, nlo, nhi, ntotal, ok := d.storeSpan()
+	nn, nlo, nhi, ntotal, ok := d.storeSpan(nil)
 	if !ok {
 		return errFormat
 	}
-	pn, plo, phi, ptotal, ok := d.storeSpan()
+	pn, plo, phi, ptotal, ok := d.storeSpan(nil)
 	if !ok || d.err || len(d.b) != 0 {
 		return errFormat
 	}
