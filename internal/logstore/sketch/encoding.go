@@ -398,21 +398,18 @@ func (d *decoder) storeSpan(st *store) (n uint64, lo, hi int32, total int64, ok 
 	return n, lo, hi, total, true
 }
 
-// addStore adds an encoded store (checked by storeSpan, its buckets
-// within lo..hi) to st: in place when st spans them all within maxBuckets
-// (the same as adding each bucket), else each bucket in its order.
+// addStore adds an encoded store (checked by storeSpan, its buckets lo..hi
+// of the given total) to st in place: st spans them all within maxBuckets
+// (fitsWith), so this is what adding each bucket gives.
 func (d *decoder) addStore(st *store, lo, hi int32, total int64) {
 	n := d.uvarint()
 	if n == 0 {
 		return
 	}
-	var counts []int64 // st's buckets lo..hi, when in place
-	if st.fitsWith(lo, hi) {
-		st.add(hi, 0)
-		st.add(lo, 0)
-		counts = st.counts[lo-st.offset : hi-st.offset+1]
-		st.total += total
-	}
+	st.add(hi, 0)
+	st.add(lo, 0)
+	counts := st.counts[lo-st.offset : hi-st.offset+1]
+	st.total += total
 	var i int64
 	for k := uint64(0); k < n; k++ {
 		if k == 0 {
@@ -420,12 +417,7 @@ func (d *decoder) addStore(st *store, lo, hi int32, total int64) {
 		} else {
 			i += int64(d.uvarint())
 		}
-		c := int64(d.uvarint())
-		if counts != nil {
-			counts[int32(i)-lo] += c
-		} else {
-			st.add(int32(i), c)
-		}
+		counts[int32(i)-lo] += int64(d.uvarint())
 	}
 }
 
