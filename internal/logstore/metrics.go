@@ -3,13 +3,17 @@ package logstore
 import (
 	"cmp"
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/devsmith/logs/internal/logstore/sketch"
 )
@@ -157,21 +161,31 @@ type MetricQuery struct {
 }
 
 // MetricRead is one row as ReadMetricRollups hands it over; it covers
-// [Minute, Minute + Minutes). Values are the
-// row's values of the query's Keys (HasKeys false when the row lacks one of
-// them: it was written with other dimensions). Sketch is the encoding, only
-// valid during the callback.
+// [Minute, Minute + Minutes). Values are the row's values of the query's
+// Keys (HasKeys false when the row lacks one of them: it was written with
+// other dimensions). Service, Values and Sketch are the row's bytes as
+// received, only valid during the callback (copy what is kept).
 type MetricRead struct {
 	Minute     time.Time
 	Minutes    int16
-	Service    string
-	Values     []string
+	Service    []byte
+	Values     [][]byte
 	HasKeys    bool
 	Count      int64
 	Errors     int64
 	NonNumeric int64
 	Sketch     []byte
 }
+
+// metricReadColumns are ReadMetricRollups' columns (then one text column
+// per key): their type and their width in bytes (0: any). They are read in
+// the binary format, but for text, whose two formats are the same bytes
+// (pgx asks for text in the text format).
+var metricReadColumns = [...]struct {
+	oid   uint32
+	width int
+}{{pgtype.TimestamptzOID, 8}, {pgtype.Int2OID, 2}, {pgtype.TextOID, 0}, {pgtype.BoolOID, 1},
+	{pgtype.Int8OID, 8}, {pgtype.Int8OID, 8}, {pgtype.Int8OID, 8}, {pgtype.ByteaOID, 0}}
 
 // ReadMetricRollups calls fn with every row q selects, in no order.
 func ReadMetricRollups(ctx context.Context, db Querier, q MetricQuery, fn func(*MetricRead) error) error {
@@ -193,19 +207,20 @@ func ReadMetricRollups(ctx context.Context, db Querier, q MetricQuery, fn func(*
 	// One-shot, planned for these values (like the query service's reads),
 	// and described first, so that the rows come in the binary format: a
 	// 24 h read of 20 projects is 450,000 rows, and parsing their sketches
-	// from hex and their minutes from text took 40% of its CPU.
+	// from hex and their minutes from text took 40% of its CPU. The rows
+	// are decoded from their bytes (Scan's reflection over 9 columns took a
+	// third of the CPU of such a read).
 	rows, err := db.Query(ctx, sb.String(), append([]any{pgx.QueryExecModeDescribeExec}, args...)...)
 	if err != nil {
 		return fmt.Errorf("reading metric rollups: %w", err)
 	}
 	defer rows.Close()
-	r := MetricRead{Values: make([]string, len(q.Keys))}
-	dest := []any{&r.Minute, &r.Minutes, &r.Service, &r.HasKeys, &r.Count, &r.Errors, &r.NonNumeric, &r.Sketch}
-	for i := range r.Values {
-		dest = append(dest, &r.Values[i])
+	if err := checkMetricColumns(rows.FieldDescriptions(), len(q.Keys)); err != nil {
+		return err
 	}
+	r := MetricRead{Values: make([][]byte, len(q.Keys))}
 	for rows.Next() {
-		if err := rows.Scan(dest...); err != nil {
+		if err := decodeMetricRead(rows.RawValues(), &r); err != nil {
 			return fmt.Errorf("reading metric rollups: %w", err)
 		}
 		if err := fn(&r); err != nil {
@@ -215,6 +230,58 @@ func ReadMetricRollups(ctx context.Context, db Querier, q MetricQuery, fn func(*
 	if err := rows.Err(); err != nil {
 		return fmt.Errorf("reading metric rollups: %w", err)
 	}
+	return nil
+}
+
+// checkMetricColumns checks that the columns are the binary ones
+// decodeMetricRead reads.
+func checkMetricColumns(fds []pgconn.FieldDescription, keys int) error {
+	if len(fds) != len(metricReadColumns)+keys {
+		return fmt.Errorf("reading metric rollups: %d columns, want %d", len(fds), len(metricReadColumns)+keys)
+	}
+	for i, fd := range fds {
+		want := uint32(pgtype.TextOID)
+		if i < len(metricReadColumns) {
+			want = metricReadColumns[i].oid
+		}
+		if fd.DataTypeOID != want || (fd.Format != pgtype.BinaryFormatCode && want != pgtype.TextOID) {
+			return fmt.Errorf("reading metric rollups: column %d (%s) has type OID %d in format %d, want OID %d in binary",
+				i+1, fd.Name, fd.DataTypeOID, fd.Format, want)
+		}
+	}
+	return nil
+}
+
+// pgEpochMicros is PostgreSQL's epoch, 2000-01-01 UTC, in Unix microseconds.
+const pgEpochMicros = 946_684_800 * 1_000_000
+
+// decodeMetricRead decodes into r a row of the columns checkMetricColumns
+// checked (r keeps references to vals' bytes).
+func decodeMetricRead(vals [][]byte, r *MetricRead) error {
+	if len(vals) != len(metricReadColumns)+len(r.Values) {
+		return fmt.Errorf("a row of %d values, want %d", len(vals), len(metricReadColumns)+len(r.Values))
+	}
+	for i, v := range vals {
+		switch {
+		case v == nil:
+			return fmt.Errorf("column %d is NULL", i+1)
+		case i < len(metricReadColumns) && metricReadColumns[i].width != 0 && len(v) != metricReadColumns[i].width:
+			return fmt.Errorf("column %d has %d bytes, want %d", i+1, len(v), metricReadColumns[i].width)
+		}
+	}
+	us := int64(binary.BigEndian.Uint64(vals[0]))
+	if us > math.MaxInt64-pgEpochMicros || us == math.MinInt64 {
+		return fmt.Errorf("minute: %d µs from 2000-01-01 is not a time", us) // ±infinity
+	}
+	r.Minute = time.UnixMicro(us + pgEpochMicros).UTC()
+	r.Minutes = int16(binary.BigEndian.Uint16(vals[1]))
+	r.Service = vals[2]
+	r.HasKeys = vals[3][0] != 0
+	r.Count = int64(binary.BigEndian.Uint64(vals[4]))
+	r.Errors = int64(binary.BigEndian.Uint64(vals[5]))
+	r.NonNumeric = int64(binary.BigEndian.Uint64(vals[6]))
+	r.Sketch = vals[7]
+	copy(r.Values, vals[len(metricReadColumns):])
 	return nil
 }
 

@@ -422,8 +422,6 @@ func (s *Service) readRollupPart(ctx context.Context, r *metricsRequest, since, 
 	q := logstore.MetricQuery{Projects: r.f.projects, Services: r.f.services, Field: r.field, Since: since, Until: until, Keys: keys}
 	index := make(map[string]*metricSeries)
 	var keyBuf []byte
-	values := make([]string, len(r.groupBy))
-	var tmp sketch.Sketch
 	out.err = logstore.ReadMetricRollups(ctx, s.pool, q, func(m *logstore.MetricRead) error {
 		out.rows++
 		if !m.HasKeys {
@@ -436,19 +434,26 @@ func (s *Service) readRollupPart(ctx context.Context, r *metricsRequest, since, 
 		if m.Count == 0 {
 			return nil
 		}
-		keyBuf = keyBuf[:0]
-		for i, p := range pos {
-			if p < 0 {
-				values[i] = m.Service
-			} else {
-				values[i] = m.Values[p]
+		value := func(i int) []byte {
+			if pos[i] < 0 {
+				return m.Service
 			}
-			keyBuf = append(keyBuf, values[i]...)
+			return m.Values[pos[i]]
+		}
+		keyBuf = keyBuf[:0]
+		for i := range pos {
+			keyBuf = append(keyBuf, value(i)...)
 			keyBuf = append(keyBuf, 0)
 		}
-		ms := index[string(keyBuf)]
+		ms := index[string(keyBuf)] // no allocation
 		if ms == nil {
-			ms = &metricSeries{values: slices.Clone(values), buckets: make([]*metricAcc, r.n)}
+			// m's bytes are only valid during the call: a new series keeps
+			// copies.
+			values := make([]string, len(pos))
+			for i := range values {
+				values[i] = string(value(i))
+			}
+			ms = &metricSeries{values: values, buckets: make([]*metricAcc, r.n)}
 			index[string(keyBuf)] = ms
 			out.series = append(out.series, ms)
 		}
@@ -466,10 +471,9 @@ func (s *Service) readRollupPart(ctx context.Context, r *metricsRequest, since, 
 			b = &metricAcc{}
 			ms.buckets[i] = b
 		}
-		if err := tmp.UnmarshalBinary(m.Sketch); err != nil {
+		if err := b.sk.MergeBinary(m.Sketch); err != nil {
 			return fmt.Errorf("reading metric rollups: minute %s: %w", m.Minute, err)
 		}
-		b.sk.Merge(&tmp)
 		b.errors += m.Errors
 		return nil
 	})

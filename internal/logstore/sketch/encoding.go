@@ -128,31 +128,15 @@ func (s *Sketch) UnmarshalBinary(data []byte) error {
 	d := decoder{b: data}
 	switch d.byte() {
 	case formatExact:
-		scale := int(d.byte())
-		n := d.uvarint()
-		if d.err || n > ExactLimit || (scale > maxScale && scale != rawScale) {
+		r, ok := newExactReader(data)
+		if !ok {
 			return errFormat
 		}
-		var k int64
-		for i := uint64(0); i < n; i++ {
-			var v float64
-			switch {
-			case scale == rawScale:
-				v = math.Float64frombits(d.uint64())
-			case i == 0:
-				k = d.varint()
-				v = float64(k) / pow10[scale]
-			default:
-				k += int64(d.uvarint())
-				v = float64(k) / pow10[scale]
-			}
-			if d.err || math.IsNaN(v) || math.IsInf(v, 0) {
-				return errFormat
-			}
-			s.values = append(s.values, v)
-			s.addStats(v, 1, v, v)
+		if s.values, ok = r.readAll(s.values, s); !ok {
+			return errFormat
 		}
 		s.sorted = slices.IsSorted(s.values)
+		return nil
 	case formatBucketed:
 		s.bucketed = true
 		s.sum = math.Float64frombits(d.uint64())
@@ -198,6 +182,11 @@ func (d *decoder) uint64() uint64 {
 }
 
 func (d *decoder) uvarint() uint64 {
+	if len(d.b) > 0 && d.b[0] < 0x80 { // one byte: most counts and steps
+		v := d.b[0]
+		d.b = d.b[1:]
+		return uint64(v)
+	}
 	v, n := binary.Uvarint(d.b)
 	if n <= 0 {
 		d.err = true
@@ -218,9 +207,169 @@ func (d *decoder) varint() int64 {
 }
 
 func (d *decoder) readStore(st *store) bool {
+	_, _, _, _, ok := d.storeSpan(st)
+	return ok
+}
+
+// MergeBinary adds every value of the sketch data encodes to s: the same
+// sketch, bit for bit, as UnmarshalBinary into a temporary Sketch and
+// Merge, without building the temporary one (a query merges hundreds of
+// thousands of rollup rows). s keeps no reference to data. On error s is
+// unchanged.
+func (s *Sketch) MergeBinary(data []byte) error {
+	if len(data) == 0 {
+		return errFormat
+	}
+	switch data[0] {
+	case formatExact:
+		return s.mergeExact(data)
+	case formatBucketed:
+		return s.mergeBucketed(data)
+	}
+	return errFormat
+}
+
+// exactReader reads the values of an exact encoding, in order (as
+// UnmarshalBinary reads them).
+type exactReader struct {
+	d     decoder
+	scale int
+	n     int // values left
+	first bool
+	k     int64
+}
+
+// newExactReader reads an exact encoding's header.
+func newExactReader(data []byte) (exactReader, bool) {
+	d := decoder{b: data[1:]}
+	scale := int(d.byte())
 	n := d.uvarint()
+	if d.err || n > ExactLimit || (scale > maxScale && scale != rawScale) {
+		return exactReader{}, false
+	}
+	return exactReader{d: d, scale: scale, n: int(n), first: true}, true
+}
+
+// next is the next value; ok is false when the encoding is malformed.
+func (r *exactReader) next() (v float64, ok bool) {
+	switch {
+	case r.scale == rawScale:
+		v = math.Float64frombits(r.d.uint64())
+	case r.first:
+		r.k = r.d.varint()
+		v = float64(r.k) / pow10[r.scale]
+	default:
+		r.k += int64(r.d.uvarint())
+		v = float64(r.k) / pow10[r.scale]
+	}
+	r.first = false
+	r.n--
+	return v, !r.d.err && !math.IsNaN(v) && !math.IsInf(v, 0)
+}
+
+// skip passes the next value, reporting whether next would have read it:
+// a scaled value k/10^d is always finite, so only its varint is read.
+func (r *exactReader) skip() bool {
+	switch {
+	case r.scale == rawScale:
+		const exp = 0x7ff << 52 // NaN and the infinities have every exponent bit
+		if r.d.uint64()&exp == exp {
+			return false
+		}
+	case r.first:
+		r.d.varint()
+	default:
+		r.d.uvarint()
+	}
+	r.first = false
+	r.n--
+	return !r.d.err
+}
+
+// valid reports whether the rest of the encoding is well formed (without
+// advancing r, a copy).
+func (r exactReader) valid() bool {
+	for r.n > 0 {
+		if !r.skip() {
+			return false
+		}
+	}
+	return len(r.d.b) == 0
+}
+
+// readAll appends r's values to vs, adding them to st's count, sum, min
+// and max, and reports whether the encoding is well formed to its end.
+func (r *exactReader) readAll(vs []float64, st *Sketch) ([]float64, bool) {
+	for r.n > 0 {
+		v, ok := r.next()
+		if !ok {
+			return vs, false
+		}
+		vs = append(vs, v)
+		st.addStats(v, 1, v, v)
+	}
+	return vs, len(r.d.b) == 0
+}
+
+func (s *Sketch) mergeExact(data []byte) error {
+	r, ok := newExactReader(data)
+	if !ok {
+		return errFormat
+	}
+	n := r.n
+	// st is the sketch UnmarshalBinary would give (but for its values).
+	var st Sketch
+	if !s.bucketed && len(s.values)+n <= ExactLimit {
+		// The values stay exact: decode them straight into s.values.
+		vs, ok := r.readAll(s.values, &st)
+		if !ok {
+			return errFormat
+		}
+		s.values = vs
+	} else {
+		// Into buckets, in the values' order. s is unchanged on error: a
+		// row's few values are decoded once into buf, more are checked
+		// first.
+		var buf [64]float64
+		vs := buf[:0]
+		if n <= len(buf) {
+			if vs, ok = r.readAll(vs, &st); !ok {
+				return errFormat
+			}
+		} else if !r.valid() {
+			return errFormat
+		}
+		if !s.bucketed {
+			s.toBuckets()
+		}
+		var b bucketer
+		for _, v := range vs {
+			b.add(s, v)
+		}
+		for r.n > 0 { // not read into buf
+			v, _ := r.next()
+			st.addStats(v, 1, v, v)
+			b.add(s, v)
+		}
+		b.flush()
+	}
+	if st.count == 0 {
+		return nil // as Merge of an empty sketch
+	}
+	s.addStats(st.sum, st.count, st.min, st.max)
+	if !s.bucketed {
+		s.sorted = false
+	}
+	return nil
+}
+
+// storeSpan reads and checks an encoded store, adding each bucket to st
+// unless nil: its number of buckets, their lowest and highest index and
+// their total.
+func (d *decoder) storeSpan(st *store) (n uint64, lo, hi int32, total int64, ok bool) {
+	n = d.uvarint()
 	if d.err || n > uint64(len(d.b)) {
-		return false
+		return 0, 0, 0, 0, false
 	}
 	var i int64
 	for k := uint64(0); k < n; k++ {
@@ -229,15 +378,101 @@ func (d *decoder) readStore(st *store) bool {
 		} else {
 			step := d.uvarint()
 			if step == 0 || step > maxBuckets*2 {
-				return false
+				return 0, 0, 0, 0, false
 			}
 			i += int64(step)
 		}
 		c := d.uvarint()
 		if d.err || c == 0 || c > math.MaxInt64/2 || i < math.MinInt32/2 || i > math.MaxInt32/2 {
-			return false
+			return 0, 0, 0, 0, false
 		}
-		st.add(int32(i), int64(c))
+		if k == 0 {
+			lo = int32(i)
+		}
+		hi = int32(i)
+		total += int64(c)
+		if st != nil {
+			st.add(hi, int64(c))
+		}
 	}
-	return true
+	return n, lo, hi, total, true
+}
+
+// addStore adds an encoded store (checked by storeSpan, its buckets lo..hi
+// of the given total) to st in place: st spans them all within maxBuckets
+// (fitsWith), so this is what adding each bucket gives.
+func (d *decoder) addStore(st *store, lo, hi int32, total int64) {
+	n := d.uvarint()
+	if n == 0 {
+		return
+	}
+	st.add(hi, 0)
+	st.add(lo, 0)
+	counts := st.counts[lo-st.offset : hi-st.offset+1]
+	st.total += total
+	var i int64
+	for k := uint64(0); k < n; k++ {
+		if k == 0 {
+			i = d.varint()
+		} else {
+			i += int64(d.uvarint())
+		}
+		counts[int32(i)-lo] += int64(d.uvarint())
+	}
+}
+
+// fitsWith reports whether st, with buckets lo..hi added, spans at most
+// maxBuckets (so that no add folds, and adding the buckets one by one
+// gives what merge gives).
+func (st *store) fitsWith(lo, hi int32) bool {
+	if len(st.counts) > 0 {
+		lo = min(lo, st.offset)
+		hi = max(hi, st.offset+int32(len(st.counts))-1)
+	}
+	return int64(hi)-int64(lo)+1 <= maxBuckets
+}
+
+func (s *Sketch) mergeBucketed(data []byte) error {
+	d := decoder{b: data[1:]}
+	sum := math.Float64frombits(d.uint64())
+	lo := math.Float64frombits(d.uint64())
+	hi := math.Float64frombits(d.uint64())
+	zero := int64(d.uvarint())
+	if d.err {
+		return errFormat
+	}
+	stores := d
+	nn, nlo, nhi, ntotal, ok := d.storeSpan(nil)
+	if !ok {
+		return errFormat
+	}
+	pn, plo, phi, ptotal, ok := d.storeSpan(nil)
+	if !ok || d.err || len(d.b) != 0 {
+		return errFormat
+	}
+	count := zero + ntotal + ptotal
+	if count < 0 {
+		return errFormat
+	}
+	if count == 0 {
+		return nil
+	}
+	if !s.bucketed {
+		s.toBuckets()
+	}
+	if (nn > 0 && !s.neg.fitsWith(nlo, nhi)) || (pn > 0 && !s.pos.fitsWith(plo, phi)) {
+		// A store would fold, where the order of the adds matters: merge
+		// as Merge does (data was checked as UnmarshalBinary checks it).
+		var o Sketch
+		if err := o.UnmarshalBinary(data); err != nil {
+			return err
+		}
+		s.Merge(&o)
+		return nil
+	}
+	s.addStats(sum, count, lo, hi)
+	s.zero += zero
+	stores.addStore(&s.neg, nlo, nhi, ntotal)
+	stores.addStore(&s.pos, plo, phi, ptotal)
+	return nil
 }
