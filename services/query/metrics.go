@@ -394,9 +394,12 @@ func (s *Service) metricsFromRollups(ctx context.Context, r *metricsRequest) (se
 	return series, nonNumeric, true, nil
 }
 
-// rollupParts is how many parts of its range a query reads at once (the
-// cores of the machine measured: docs/metrics.md).
-const rollupParts = 2
+// rollupParts is how many parts of its range a query reads at once: more
+// than the two cores measured, so that the parts' scans and merges
+// interleave and the slowest ends sooner (the last two hours' minute rows
+// are three times the rows per hour of the slots before them). 24 h of 20
+// projects: 462–479 ms p50 with 2 parts, 412–422 with 4 (docs/metrics.md).
+const rollupParts = 4
 
 // rollupPart is what one part of the range read.
 type rollupPart struct {
