@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"time"
+
+	"github.com/devsmith/logs/internal/logstore/partition"
 )
 
 // deleteExpired deletes the rows of table whose column (a timestamptz)
@@ -13,9 +15,7 @@ import (
 // keeps (partition.DropExpired). It returns how many rows.
 func deleteExpired(ctx context.Context, db Querier, table, column string, now time.Time, defaultRetention time.Duration) (int64, error) {
 	tag, err := db.Exec(ctx, `DELETE FROM `+table+` t USING (
-			SELECT id, date_bin('1 day', $1::timestamptz - coalesce(retention_days * interval '1 day', $2::bigint * interval '1 microsecond'),
-				timestamptz '1970-01-01 00:00:00+00') AS cutoff
-			FROM logs.projects) p
+			SELECT id, `+partition.CutoffSQL("retention_days", "$1", "$2")+` AS cutoff FROM logs.projects) p
 		WHERE t.project_id = p.id AND t.`+column+` < p.cutoff`, now, defaultRetention.Microseconds())
 	if err != nil {
 		return 0, fmt.Errorf("deleting the rows of %s past their project's retention: %w", table, err)

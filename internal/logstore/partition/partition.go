@@ -67,6 +67,17 @@ func Retention(class int, defaultRetention time.Duration) time.Duration {
 	return time.Duration(class) * 24 * time.Hour
 }
 
+// CutoffSQL is, in SQL, each project's cut-off as DropExpired keeps it:
+// the UTC midnight of now minus its retention, its own (retentionDays, a
+// column of logs.projects) else the default, the day of its oldest leaf
+// kept (Day(now - Retention(class, default)) in Go). now and defaultMicros
+// are the placeholders of the time and of the default retention in
+// microseconds; the value is a timestamptz.
+func CutoffSQL(retentionDays, now, defaultMicros string) string {
+	return "date_bin('1 day', " + now + "::timestamptz - coalesce(" + retentionDays + " * interval '1 day', " +
+		defaultMicros + "::bigint * interval '1 microsecond'), timestamptz '1970-01-01 00:00:00+00')"
+}
+
 // Classes returns the retention classes in use: DefaultClass and every
 // project's own retention (logs.projects.retention_days), ascending.
 func Classes(ctx context.Context, db interface {
@@ -271,8 +282,7 @@ func DropExpired(ctx context.Context, pool *pgxpool.Pool, now time.Time, default
 func deleteSampledOutRollups(ctx context.Context, conn *pgxpool.Conn, now time.Time, defaultRetention time.Duration) error {
 	_, err := conn.Exec(ctx, `DELETE FROM logs.entry_rollups r USING logs.projects p
 		WHERE r.project_id = p.id AND r.count = 0
-		AND r.day < (date_bin('1 day', $1::timestamptz - coalesce(p.retention_days * interval '1 day', $2::bigint * interval '1 microsecond'),
-			timestamptz '1970-01-01 00:00:00+00') AT TIME ZONE 'UTC')::date`, now, defaultRetention.Microseconds())
+		AND r.day < (`+CutoffSQL("p.retention_days", "$1", "$2")+` AT TIME ZONE 'UTC')::date`, now, defaultRetention.Microseconds())
 	if err != nil {
 		return fmt.Errorf("deleting the rollups of sampled-out entries past their project's retention: %w", err)
 	}
