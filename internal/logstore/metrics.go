@@ -333,7 +333,6 @@ func compactMetrics(ctx context.Context, tx pgx.Tx, cond string, from, before ti
 		dims    string
 	}
 	merged := make(map[key]*MetricRow)
-	var tmp sketch.Sketch
 	for rows.Next() {
 		var k key
 		var minute time.Time
@@ -343,10 +342,6 @@ func compactMetrics(ctx context.Context, tx pgx.Tx, cond string, from, before ti
 			rows.Close()
 			return 0, 0, fmt.Errorf("taking metric rollups: %w", err)
 		}
-		if err := tmp.UnmarshalBinary(enc); err != nil {
-			rows.Close()
-			return 0, 0, fmt.Errorf("taking metric rollups: project %d minute %s: %w", k.project, minute, err)
-		}
 		in++
 		k.minute = minute.UnixMicro()
 		m := merged[k]
@@ -354,9 +349,12 @@ func compactMetrics(ctx context.Context, tx pgx.Tx, cond string, from, before ti
 			m = &MetricRow{ProjectID: k.project, Minute: minute.UTC(), Field: k.field, Service: k.service, Dims: k.dims}
 			merged[k] = m
 		}
+		if err := m.Sketch.MergeBinary(enc); err != nil {
+			rows.Close()
+			return 0, 0, fmt.Errorf("taking metric rollups: project %d minute %s: %w", k.project, minute, err)
+		}
 		m.Errors += errs
 		m.NonNumeric += nonNum
-		m.Sketch.Merge(&tmp)
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
